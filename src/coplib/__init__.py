@@ -1,0 +1,133 @@
+"""coplib: run communities of practice inside an organisation.
+
+The public API lives here; modules below it are implementation details unless documented.
+"""
+
+from coplib._open import DEFAULT_URL, open_engine
+from coplib.adapters.directory import StaticDirectory
+from coplib.adapters.memory import MemoryStore
+from coplib.adapters.recording import Delivery, RecordingNotifier
+from coplib.domain.clock import Clock, ManualClock, SystemClock
+from coplib.domain.community import (
+    Admission,
+    Charter,
+    CharterRule,
+    CharterVersion,
+    CollaborationMode,
+    Community,
+    CommunityKind,
+    LifecycleStage,
+    MembershipPolicy,
+    Organisation,
+    Role,
+    Visibility,
+)
+from coplib.domain.contributions import (
+    Answer,
+    Comment,
+    Contribution,
+    ContributionKind,
+    Endorsement,
+    Experience,
+    ExperienceKind,
+    Meeting,
+    Question,
+    Resource,
+    ResourceKind,
+)
+from coplib.domain.errors import (
+    AdapterError,
+    CharterViolationError,
+    ConcurrencyConflictError,
+    ConfigurationError,
+    ConflictError,
+    CoplibError,
+    FieldError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    PluginError,
+    StorageError,
+)
+from coplib.domain.events import EVENT_TYPES, DomainEvent
+from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.people import AttributeCondition, AttributeRule, Person
+from coplib.domain.permissions import Action, Decision, decide
+from coplib.engine import SYSTEM, Engine, QuestionThread
+from coplib.hookspecs import hookimpl
+from coplib.messages import MessageDraft
+from coplib.ports import Changeset, OutboxMessage, Period, RecordedEvent, Store, Versioned, Write
+from coplib.serialization import make_converter
+
+open = open_engine  # noqa: A001 - `coplib.open(url)` is the documented entry point
+
+__all__ = [
+    "DEFAULT_URL",
+    "EVENT_TYPES",
+    "SYSTEM",
+    "Action",
+    "AdapterError",
+    "Admission",
+    "Answer",
+    "AttributeCondition",
+    "AttributeRule",
+    "Changeset",
+    "Charter",
+    "CharterRule",
+    "CharterVersion",
+    "CharterViolationError",
+    "Clock",
+    "CollaborationMode",
+    "Comment",
+    "Community",
+    "CommunityKind",
+    "ConcurrencyConflictError",
+    "ConfigurationError",
+    "ConflictError",
+    "Contribution",
+    "ContributionKind",
+    "CoplibError",
+    "Decision",
+    "Delivery",
+    "DomainEvent",
+    "Endorsement",
+    "Engine",
+    "Experience",
+    "ExperienceKind",
+    "FieldError",
+    "InvalidInputError",
+    "LifecycleStage",
+    "ManualClock",
+    "Meeting",
+    "Membership",
+    "MembershipPolicy",
+    "MembershipStatus",
+    "MemoryStore",
+    "MessageDraft",
+    "NotFoundError",
+    "Organisation",
+    "OutboxMessage",
+    "Period",
+    "PermissionDeniedError",
+    "Person",
+    "PluginError",
+    "Question",
+    "QuestionThread",
+    "RecordedEvent",
+    "RecordingNotifier",
+    "Resource",
+    "ResourceKind",
+    "Role",
+    "StaticDirectory",
+    "StorageError",
+    "Store",
+    "SystemClock",
+    "Versioned",
+    "Visibility",
+    "Write",
+    "decide",
+    "hookimpl",
+    "make_converter",
+    "open",
+    "open_engine",
+]

@@ -1,0 +1,74 @@
+"""`coplib.open`: one plain entry point from a storage URL to a ready engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from coplib.adapters.directory import StaticDirectory
+from coplib.adapters.memory import MemoryStorePlugin
+from coplib.adapters.recording import RecordingNotifier
+from coplib.domain.clock import Clock
+from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
+from coplib.domain.people import Person
+from coplib.engine import Engine
+from coplib.plugins import make_plugin_manager
+from coplib.policies.notices import Notices
+from coplib.ports import Store
+
+DEFAULT_URL = "memory://"
+
+
+def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
+    """The built-in plugins, by name (a name given in ``block`` leaves one out)."""
+    return [
+        ("coplib.store.memory", MemoryStorePlugin()),
+        ("coplib.directory", StaticDirectory(people)),
+        ("coplib.notifier.recording", RecordingNotifier()),
+        ("coplib.notices", Notices()),
+    ]
+
+
+def open_engine(
+    url: str | None = None,
+    *,
+    people: Iterable[Person] = (),
+    plugins: Iterable[object] = (),
+    clock: Clock | None = None,
+    options: Mapping[str, Any] | None = None,
+    load_entrypoints: bool = False,
+    allow: Sequence[str] | None = None,
+    block: Sequence[str] = (),
+    id_factory: Callable[[], str] | None = None,
+    strict: bool = False,
+) -> Engine:
+    """Open an engine on the store at `url` (``memory://`` by default).
+
+    `people` fill the built-in static directory; `plugins` are the host's own plugin
+    objects; third-party plugins of the ``coplib`` entry-point group load only with
+    `load_entrypoints`, filtered by `allow` and `block`.
+    """
+    if url is None:
+        url = DEFAULT_URL
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError(f"a storage URL is a non-empty string, got {url!r}")
+    pm = make_plugin_manager(
+        plugins,
+        defaults=default_plugins(people),
+        load_entrypoints=load_entrypoints,
+        allow=allow,
+        block=block,
+    )
+    try:
+        store: Store | None = pm.hook.coplib_open_store(url=url, options=dict(options or {}))
+    except CoplibError:
+        raise
+    except Exception as exc:
+        raise StorageError(f"the store at {url!r} could not be opened: {exc}") from exc
+    if store is None:
+        schemes = sorted({s for group in pm.hook.coplib_store_schemes() for s in group})
+        scheme = url.split(":", 1)[0]
+        raise ConfigurationError(
+            f"no storage plugin opens URLs of scheme {scheme!r}; known schemes: {', '.join(schemes)}"
+        )
+    return Engine(store, plugin_manager=pm, clock=clock, id_factory=id_factory, strict=strict)

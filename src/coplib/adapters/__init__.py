@@ -1,0 +1,1 @@
+"""Built-in adapters: storage, notification and identity, each an ordinary plugin."""

@@ -1,0 +1,74 @@
+"""The indexed fields of each aggregate: one definition shared by every storage adapter,
+so that all of them answer the port's queries with the same semantics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from coplib.domain.community import CharterVersion, Community, Organisation
+from coplib.domain.contributions import Answer, Comment, Endorsement, Question
+from coplib.domain.history import Aggregate, Ref
+from coplib.domain.membership import Membership
+
+
+@attrs.frozen
+class IndexRow:
+    kind: str
+    id: str
+    community_id: str | None
+    person_id: str | None  # a contribution's author, a membership's person
+    parent_id: str | None  # an answer's question, a comment's or endorsement's target
+    created_at: datetime | None
+    open_since: datetime | None  # set on open questions only: drives the unanswered query
+    status: str | None  # a membership's status
+    tags: frozenset[str]  # a contribution's tags, a membership's expertise
+    roles: frozenset[str]  # a membership's roles
+    sort_name: str | None  # a community's name, for the portfolio
+
+
+def index_row(ref: Ref, value: Aggregate) -> IndexRow:
+    community_id: str | None = getattr(value, "community_id", None)
+    person_id: str | None = getattr(value, "author_id", None)
+    parent_id: str | None = None
+    created_at: datetime | None = getattr(value, "created_at", None)
+    open_since = None
+    status = None
+    tags: frozenset[str] = getattr(value, "tags", frozenset())
+    roles: frozenset[str] = frozenset()
+    sort_name = None
+    match value:
+        case Organisation():
+            community_id = None
+        case Community():
+            community_id = value.id
+            sort_name = value.name
+        case CharterVersion():
+            created_at = value.amended_at
+            person_id = value.amended_by
+        case Membership():
+            person_id = value.person_id
+            created_at = value.joined_at or value.since
+            status = value.status.value
+            tags = value.expertise
+            roles = frozenset(r.value for r in value.roles)
+        case Question():
+            open_since = value.created_at if value.open else None
+        case Answer():
+            parent_id = value.question_id
+        case Comment() | Endorsement():
+            parent_id = value.target_id
+    return IndexRow(
+        kind=ref.kind,
+        id=ref.id,
+        community_id=community_id,
+        person_id=person_id,
+        parent_id=parent_id,
+        created_at=created_at,
+        open_since=open_since,
+        status=status,
+        tags=tags,
+        roles=roles,
+        sort_name=sort_name,
+    )

@@ -1,0 +1,256 @@
+"""The in-memory store (``memory://``): for tests and simulations; nothing survives the process.
+
+It keeps the exact semantics of the durable stores (versions, conflicts, atomic commits,
+event positions, the queries), checked by the same conformance suite.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from coplib.adapters._index import IndexRow, index_row
+from coplib.domain.community import Community, Role
+from coplib.domain.contributions import Question
+from coplib.domain.errors import ConcurrencyConflictError, StorageError
+from coplib.domain.history import Aggregate, Ref
+from coplib.domain.membership import Membership, MembershipStatus
+from coplib.hookspecs import hookimpl
+from coplib.ports import (
+    ACTIVE_ONLY,
+    Changeset,
+    OutboxMessage,
+    Period,
+    RecordedEvent,
+    Store,
+    Versioned,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def period_start(moment: datetime, period: Period) -> date:
+    day = moment.date()
+    if period is Period.DAY:
+        return day
+    if period is Period.WEEK:
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+class MemoryStore(Store):
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._rows: dict[Ref, tuple[Versioned[Aggregate], IndexRow]] = {}
+        self._events: list[RecordedEvent] = []
+        self._outbox: dict[str, OutboxMessage] = {}
+        self._delivered: dict[str, datetime] = {}
+        self._closed = False
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def commit(self, changes: Changeset) -> list[RecordedEvent]:
+        with self._lock:
+            self._check_open()
+            for write in changes.writes:
+                current = self._rows.get(write.ref)
+                actual = current[0].version if current else 0
+                if actual != write.expected_version:
+                    raise ConcurrencyConflictError(
+                        write.ref.kind, write.ref.id, write.expected_version, actual if current else None
+                    )
+            for write in changes.writes:
+                versioned = Versioned(write.value, write.expected_version + 1)
+                self._rows[write.ref] = (versioned, index_row(write.ref, write.value))
+            start = len(self._events)
+            recorded = [RecordedEvent(start + i + 1, e) for i, e in enumerate(changes.events)]
+            self._events.extend(recorded)
+            for message in changes.messages:
+                self._outbox.setdefault(message.id, message)
+            return recorded
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, ref: Ref) -> Versioned[Aggregate] | None:
+        with self._lock:
+            self._check_open()
+            row = self._rows.get(ref)
+            return row[0] if row else None
+
+    def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
+        with self._lock:
+            self._check_open()
+            return {ref: self._rows[ref][0] for ref in refs if ref in self._rows}
+
+    def _select(self, kind: str) -> list[tuple[Versioned[Aggregate], IndexRow]]:
+        return [row for ref, row in self._rows.items() if ref.kind == kind]
+
+    def find(
+        self,
+        kind: str,
+        *,
+        community_id: str | None = None,
+        person_id: str | None = None,
+        parent_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Aggregate]:
+        with self._lock:
+            self._check_open()
+            rows = [
+                (idx, versioned.value)
+                for versioned, idx in self._select(kind)
+                if (community_id is None or idx.community_id == community_id)
+                and (person_id is None or idx.person_id == person_id)
+                and (parent_id is None or idx.parent_id == parent_id)
+                and (since is None or (idx.created_at is not None and idx.created_at >= since))
+                and (until is None or (idx.created_at is not None and idx.created_at < until))
+            ]
+        rows.sort(key=lambda r: (r[0].created_at or _EPOCH, r[0].id))
+        values = [value for _, value in rows]
+        return values[:limit] if limit is not None else values
+
+    def unanswered_questions(
+        self,
+        community_id: str | None,
+        *,
+        tag: str | None = None,
+        asked_before: datetime | None = None,
+        limit: int = 100,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[Question]:
+        with self._lock:
+            self._check_open()
+            found: list[tuple[datetime, str, Question]] = []
+            for versioned, idx in self._select("question"):
+                if idx.open_since is None or not isinstance(versioned.value, Question):
+                    continue
+                if community_id is not None and idx.community_id != community_id:
+                    continue
+                if tag is not None and tag not in idx.tags:
+                    continue
+                if asked_before is not None and idx.open_since >= asked_before:
+                    continue
+                if after is not None and (idx.open_since, idx.id) <= after:
+                    continue
+                found.append((idx.open_since, idx.id, versioned.value))
+        found.sort(key=lambda r: (r[0], r[1]))
+        return [q for _, _, q in found[:limit]]
+
+    def members(
+        self,
+        community_id: str,
+        *,
+        role: Role | None = None,
+        tag: str | None = None,
+        statuses: Sequence[MembershipStatus] = ACTIVE_ONLY,
+    ) -> list[Membership]:
+        wanted = {s.value for s in statuses}
+        with self._lock:
+            self._check_open()
+            found = [
+                versioned.value
+                for versioned, idx in self._select("membership")
+                if idx.community_id == community_id
+                and idx.status in wanted
+                and (role is None or role.value in idx.roles)
+                and (tag is None or tag in idx.tags)
+                and isinstance(versioned.value, Membership)
+            ]
+        return sorted(found, key=lambda m: m.person_id)
+
+    def communities(self, organisation_id: str | None = None) -> list[Community]:
+        with self._lock:
+            self._check_open()
+            found = [
+                versioned.value
+                for versioned, _ in self._select("community")
+                if isinstance(versioned.value, Community)
+                and (organisation_id is None or versioned.value.organisation_id == organisation_id)
+            ]
+        return sorted(found, key=lambda c: (c.name, c.id))
+
+    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        with self._lock:
+            self._check_open()
+            tail = self._events[max(after, 0) :]
+        if community_id is not None:
+            tail = [r for r in tail if r.event.community_id == community_id]
+        return tail[:limit]
+
+    def activity(
+        self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
+    ) -> list[RecordedEvent]:
+        with self._lock:
+            self._check_open()
+            return [
+                r
+                for r in self._events
+                if r.event.actor_id == person_id
+                and since <= r.event.occurred_at < until
+                and (community_id is None or r.event.community_id == community_id)
+            ]
+
+    def count_events(
+        self,
+        community_id: str | None,
+        *,
+        since: datetime,
+        until: datetime,
+        period: Period,
+        types: Sequence[str] | None = None,
+    ) -> dict[date, int]:
+        wanted = set(types) if types is not None else None
+        counts: dict[date, int] = {}
+        with self._lock:
+            self._check_open()
+            for r in self._events:
+                e = r.event
+                if community_id is not None and e.community_id != community_id:
+                    continue
+                if not since <= e.occurred_at < until or (wanted is not None and e.TYPE not in wanted):
+                    continue
+                key = period_start(e.occurred_at, period)
+                counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))
+
+    # -- outbox ------------------------------------------------------------------------------
+
+    def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
+        with self._lock:
+            self._check_open()
+            pending = [m for mid, m in self._outbox.items() if mid not in self._delivered]
+        pending.sort(key=lambda m: (m.created_at, m.id))
+        return pending[:limit]
+
+    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
+        with self._lock:
+            self._check_open()
+            for mid in message_ids:
+                if mid in self._outbox:
+                    self._delivered.setdefault(mid, at)
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"the store {self.url} is closed")
+
+
+class MemoryStorePlugin:
+    """Opens ``memory://`` stores."""
+
+    @hookimpl(trylast=True)
+    def coplib_open_store(self, url: str, options: Mapping[str, Any]) -> Store | None:
+        if url == "memory://" or url.startswith("memory:"):
+            return MemoryStore(url)
+        return None
+
+    @hookimpl(trylast=True)
+    def coplib_store_schemes(self) -> list[str]:
+        return ["memory"]

@@ -1,0 +1,179 @@
+"""Contributions: questions and answers, comments, endorsements, and the shared repertoire."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from coplib.domain import validation as v
+from coplib.domain.community import CommunityId
+from coplib.domain.errors import InvalidInputError
+from coplib.domain.people import PersonId
+
+ContributionId = str
+
+
+class ContributionKind(enum.StrEnum):
+    QUESTION = "question"
+    ANSWER = "answer"
+    COMMENT = "comment"
+    ENDORSEMENT = "endorsement"
+    RESOURCE = "resource"
+    EXPERIENCE = "experience"
+    MEETING = "meeting"
+
+
+class ResourceKind(enum.StrEnum):
+    DOCUMENT = "document"
+    LINK = "link"
+
+
+class ExperienceKind(enum.StrEnum):
+    LESSON = "lesson"  # a lesson learned
+    CASE = "case"  # a case told in full
+
+
+_title = v.text(max_chars=v.TITLE_MAX)
+_body = v.text(max_bytes=v.BODY_MAX_BYTES)
+_optional_body = v.text(max_bytes=v.BODY_MAX_BYTES, allow_empty=True)
+
+
+@attrs.frozen
+class Question:
+    id: ContributionId = attrs.field(validator=v.identifier)
+    community_id: CommunityId = attrs.field(validator=v.identifier)
+    author_id: PersonId = attrs.field(validator=v.identifier)
+    title: str = attrs.field(validator=_title)
+    body: str = attrs.field(validator=_body)
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+    created_at: datetime = attrs.field(validator=v.utc_datetime)
+    answer_count: int = attrs.field(default=0, validator=v.non_negative_int)
+    first_answered_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+    accepted_answer_id: ContributionId | None = attrs.field(default=None, validator=v.optional_identifier)
+    withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+
+    KIND = ContributionKind.QUESTION
+
+    @property
+    def open(self) -> bool:
+        """Waiting for an answer: the promise of a fast answer is still to keep."""
+        return not self.withdrawn and self.answer_count == 0
+
+
+@attrs.frozen
+class Answer:
+    id: ContributionId = attrs.field(validator=v.identifier)
+    community_id: CommunityId = attrs.field(validator=v.identifier)
+    question_id: ContributionId = attrs.field(validator=v.identifier)
+    author_id: PersonId = attrs.field(validator=v.identifier)
+    body: str = attrs.field(validator=_body)
+    created_at: datetime = attrs.field(validator=v.utc_datetime)
+    withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+
+    KIND = ContributionKind.ANSWER
+
+
+@attrs.frozen
+class Comment:
+    id: ContributionId = attrs.field(validator=v.identifier)
+    community_id: CommunityId = attrs.field(validator=v.identifier)
+    target_id: ContributionId = attrs.field(validator=v.identifier)
+    target_kind: ContributionKind = attrs.field(validator=attrs.validators.instance_of(ContributionKind))
+    author_id: PersonId = attrs.field(validator=v.identifier)
+    body: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX * 4))
+    created_at: datetime = attrs.field(validator=v.utc_datetime)
+    withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+
+    KIND = ContributionKind.COMMENT
+
+
+@attrs.frozen
+class Endorsement:
+    """One person vouching for another's contribution (at most one per person and target)."""
+
+    id: ContributionId = attrs.field(validator=v.identifier)
+    community_id: CommunityId = attrs.field(validator=v.identifier)
+    target_id: ContributionId = attrs.field(validator=v.identifier)
+    target_kind: ContributionKind = attrs.field(validator=attrs.validators.instance_of(ContributionKind))
+    target_author_id: PersonId = attrs.field(validator=v.identifier)
+    author_id: PersonId = attrs.field(validator=v.identifier)
+    created_at: datetime = attrs.field(validator=v.utc_datetime)
+
+    KIND = ContributionKind.ENDORSEMENT
+
+
+@attrs.frozen
+class Resource:
+    """A document or a link in the community's shared repertoire."""
+
+    id: ContributionId = attrs.field(validator=v.identifier)
+    community_id: CommunityId = attrs.field(validator=v.identifier)
+    author_id: PersonId = attrs.field(validator=v.identifier)
+    title: str = attrs.field(validator=_title)
+    kind: ResourceKind = attrs.field(validator=attrs.validators.instance_of(ResourceKind))
+    location: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX))
+    description: str = attrs.field(validator=_optional_body)
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+    created_at: datetime = attrs.field(validator=v.utc_datetime)
+    withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+
+    KIND = ContributionKind.RESOURCE
+
+
+@attrs.frozen
+class Experience:
+    """A lesson learned or a case, told for the others."""
+
+    id: ContributionId = attrs.field(validator=v.identifier)
+    community_id: CommunityId = attrs.field(validator=v.identifier)
+    author_id: PersonId = attrs.field(validator=v.identifier)
+    title: str = attrs.field(validator=_title)
+    body: str = attrs.field(validator=_body)
+    kind: ExperienceKind = attrs.field(validator=attrs.validators.instance_of(ExperienceKind))
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+    created_at: datetime = attrs.field(validator=v.utc_datetime)
+    withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+
+    KIND = ContributionKind.EXPERIENCE
+
+
+@attrs.frozen
+class Meeting:
+    """An event of the community (a meeting, a call to all), with its attendance."""
+
+    id: ContributionId = attrs.field(validator=v.identifier)
+    community_id: CommunityId = attrs.field(validator=v.identifier)
+    author_id: PersonId = attrs.field(validator=v.identifier)  # the organiser
+    title: str = attrs.field(validator=_title)
+    description: str = attrs.field(validator=_optional_body)
+    starts_at: datetime = attrs.field(validator=v.utc_datetime)
+    ends_at: datetime = attrs.field(validator=v.utc_datetime)
+    location: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+    created_at: datetime = attrs.field(validator=v.utc_datetime)
+    attendees: frozenset[PersonId] = attrs.field(
+        default=frozenset(), converter=v.to_frozenset, validator=v.members_of(str, max_count=v.ATTENDEES_MAX)
+    )
+    withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+
+    KIND = ContributionKind.MEETING
+
+    @ends_at.validator
+    def _after_start(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+        if isinstance(value, datetime) and isinstance(self.starts_at, datetime) and value < self.starts_at:
+            raise InvalidInputError.field("$.ends_at", "a meeting cannot end before it starts")
+
+
+Contribution = Question | Answer | Comment | Endorsement | Resource | Experience | Meeting
+
+CONTRIBUTION_TYPES: dict[ContributionKind, type[Contribution]] = {
+    ContributionKind.QUESTION: Question,
+    ContributionKind.ANSWER: Answer,
+    ContributionKind.COMMENT: Comment,
+    ContributionKind.ENDORSEMENT: Endorsement,
+    ContributionKind.RESOURCE: Resource,
+    ContributionKind.EXPERIENCE: Experience,
+    ContributionKind.MEETING: Meeting,
+}

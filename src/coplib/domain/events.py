@@ -1,0 +1,287 @@
+"""Domain events: the immutable history of every change.
+
+Each event carries everything needed to replay it (`coplib.domain.history.apply`), so that
+health measures can be computed and a community rebuilt from its events alone. An event's
+``TYPE`` is its stable name in storage and on the wire: never rename one, add a new type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+from coplib.domain import validation as v
+from coplib.domain.community import (
+    Charter,
+    CommunityKind,
+    LifecycleStage,
+    Role,
+    Visibility,
+)
+from coplib.domain.contributions import ContributionKind, ExperienceKind, ResourceKind
+
+
+def _id() -> str:
+    return attrs.field(validator=v.identifier)  # type: ignore[no-any-return]
+
+
+@attrs.frozen(kw_only=True)
+class DomainEvent:
+    """What every event has: an id, the actor, the community and when it happened (UTC)."""
+
+    TYPE: ClassVar[str] = ""
+
+    id: str = attrs.field(validator=v.identifier)
+    actor_id: str = attrs.field(validator=v.identifier)
+    community_id: str | None = attrs.field(validator=v.optional_identifier)
+    occurred_at: datetime = attrs.field(validator=v.utc_datetime)
+
+
+# -- organisation and community -------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class OrganisationCreated(DomainEvent):
+    TYPE: ClassVar[str] = "organisation_created"
+    organisation_id: str = attrs.field(validator=v.identifier)
+    name: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
+
+
+@attrs.frozen(kw_only=True)
+class CommunityCreated(DomainEvent):
+    TYPE: ClassVar[str] = "community_created"
+    organisation_id: str = attrs.field(validator=v.identifier)
+    name: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
+    kind: CommunityKind
+    visibility: Visibility
+    stage: LifecycleStage
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+    charter: Charter
+
+
+@attrs.frozen(kw_only=True)
+class CommunityUpdated(DomainEvent):
+    TYPE: ClassVar[str] = "community_updated"
+    name: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
+    visibility: Visibility
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+
+
+@attrs.frozen(kw_only=True)
+class CommunityStageChanged(DomainEvent):
+    TYPE: ClassVar[str] = "community_stage_changed"
+    stage: LifecycleStage
+    previous: LifecycleStage
+
+
+@attrs.frozen(kw_only=True)
+class CharterAmended(DomainEvent):
+    TYPE: ClassVar[str] = "charter_amended"
+    version: int = attrs.field(validator=v.non_negative_int)
+    charter: Charter
+    reason: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX))
+
+
+# -- membership -------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class MembershipEvent(DomainEvent):
+    """An event about one person's membership (`person_id`)."""
+
+    person_id: str = attrs.field(validator=v.identifier)
+
+
+@attrs.frozen(kw_only=True)
+class MemberInvited(MembershipEvent):
+    TYPE: ClassVar[str] = "member_invited"
+
+
+@attrs.frozen(kw_only=True)
+class MembershipRequested(MembershipEvent):
+    TYPE: ClassVar[str] = "membership_requested"
+
+
+@attrs.frozen(kw_only=True)
+class MembershipApproved(MembershipEvent):
+    TYPE: ClassVar[str] = "membership_approved"
+
+
+@attrs.frozen(kw_only=True)
+class MembershipDeclined(MembershipEvent):
+    TYPE: ClassVar[str] = "membership_declined"
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+
+
+@attrs.frozen(kw_only=True)
+class MemberJoined(MembershipEvent):
+    """Became active: by joining an open community, accepting an invitation, by rule, or founding."""
+
+    TYPE: ClassVar[str] = "member_joined"
+    via: str = attrs.field(validator=attrs.validators.in_(("open", "invitation", "rule", "founder")))
+
+
+@attrs.frozen(kw_only=True)
+class MemberLeft(MembershipEvent):
+    TYPE: ClassVar[str] = "member_left"
+
+
+@attrs.frozen(kw_only=True)
+class MemberRemoved(MembershipEvent):
+    TYPE: ClassVar[str] = "member_removed"
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+
+
+@attrs.frozen(kw_only=True)
+class RoleAssigned(MembershipEvent):
+    TYPE: ClassVar[str] = "role_assigned"
+    role: Role
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=v.to_tags, validator=v.tags(max_count=50))
+
+
+@attrs.frozen(kw_only=True)
+class RoleWithdrawn(MembershipEvent):
+    TYPE: ClassVar[str] = "role_withdrawn"
+    role: Role
+
+
+# -- contributions ----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class QuestionAsked(DomainEvent):
+    TYPE: ClassVar[str] = "question_asked"
+    question_id: str = _id()
+    title: str
+    body: str
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+
+
+@attrs.frozen(kw_only=True)
+class AnswerPosted(DomainEvent):
+    TYPE: ClassVar[str] = "answer_posted"
+    answer_id: str = _id()
+    question_id: str = _id()
+    asker_id: str = _id()
+    body: str
+
+
+@attrs.frozen(kw_only=True)
+class AnswerAccepted(DomainEvent):
+    """The asker (or a facilitator) marks an answer as the one that solved the question."""
+
+    TYPE: ClassVar[str] = "answer_accepted"
+    question_id: str = _id()
+    answer_id: str = _id()
+    answer_author_id: str = _id()
+    asker_id: str = _id()
+    previous_answer_id: str | None = attrs.field(default=None, validator=v.optional_identifier)
+    previous_answer_author_id: str | None = attrs.field(default=None, validator=v.optional_identifier)
+
+
+@attrs.frozen(kw_only=True)
+class CommentPosted(DomainEvent):
+    TYPE: ClassVar[str] = "comment_posted"
+    comment_id: str = _id()
+    target_id: str = _id()
+    target_kind: ContributionKind
+    target_author_id: str = _id()
+    body: str
+
+
+@attrs.frozen(kw_only=True)
+class ContributionEndorsed(DomainEvent):
+    TYPE: ClassVar[str] = "contribution_endorsed"
+    endorsement_id: str = _id()
+    target_id: str = _id()
+    target_kind: ContributionKind
+    target_author_id: str = _id()
+
+
+@attrs.frozen(kw_only=True)
+class ResourceShared(DomainEvent):
+    TYPE: ClassVar[str] = "resource_shared"
+    resource_id: str = _id()
+    title: str
+    kind: ResourceKind
+    location: str
+    description: str
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+
+
+@attrs.frozen(kw_only=True)
+class ExperienceRecorded(DomainEvent):
+    TYPE: ClassVar[str] = "experience_recorded"
+    experience_id: str = _id()
+    title: str
+    body: str
+    kind: ExperienceKind
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+
+
+@attrs.frozen(kw_only=True)
+class MeetingScheduled(DomainEvent):
+    TYPE: ClassVar[str] = "meeting_scheduled"
+    meeting_id: str = _id()
+    title: str
+    description: str
+    starts_at: datetime = attrs.field(validator=v.utc_datetime)
+    ends_at: datetime = attrs.field(validator=v.utc_datetime)
+    location: str
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+
+
+@attrs.frozen(kw_only=True)
+class AttendanceRecorded(DomainEvent):
+    """The people who attended a meeting (the full list, replacing any earlier one)."""
+
+    TYPE: ClassVar[str] = "attendance_recorded"
+    meeting_id: str = _id()
+    attendees: frozenset[str] = attrs.field(
+        converter=v.to_frozenset, validator=v.members_of(str, max_count=v.ATTENDEES_MAX)
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ContributionWithdrawn(DomainEvent):
+    """A contribution taken back by its author or a facilitator; recognition is reversed."""
+
+    TYPE: ClassVar[str] = "contribution_withdrawn"
+    contribution_id: str = _id()
+    contribution_kind: ContributionKind
+    author_id: str = _id()
+    question_id: str | None = attrs.field(default=None, validator=v.optional_identifier)
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.TYPE: cls
+    for cls in (
+        OrganisationCreated,
+        CommunityCreated,
+        CommunityUpdated,
+        CommunityStageChanged,
+        CharterAmended,
+        MemberInvited,
+        MembershipRequested,
+        MembershipApproved,
+        MembershipDeclined,
+        MemberJoined,
+        MemberLeft,
+        MemberRemoved,
+        RoleAssigned,
+        RoleWithdrawn,
+        QuestionAsked,
+        AnswerPosted,
+        AnswerAccepted,
+        CommentPosted,
+        ContributionEndorsed,
+        ResourceShared,
+        ExperienceRecorded,
+        MeetingScheduled,
+        AttendanceRecorded,
+        ContributionWithdrawn,
+    )
+}

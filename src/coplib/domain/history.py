@@ -1,0 +1,441 @@
+"""How events become state: the one transition function, shared by the engine and replay.
+
+The engine never changes an aggregate directly: it records an event and applies it here. So
+the stored state is always what replaying the stored events gives, by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Final
+
+import attrs
+
+from coplib.domain import events as ev
+from coplib.domain.community import (
+    CharterVersion,
+    Community,
+    Organisation,
+    Role,
+    charter_version_id,
+)
+from coplib.domain.contributions import (
+    Answer,
+    Comment,
+    ContributionKind,
+    Endorsement,
+    Experience,
+    Meeting,
+    Question,
+    Resource,
+)
+from coplib.domain.errors import ConflictError
+from coplib.domain.membership import Membership, MembershipStatus, membership_id
+
+Aggregate = (
+    Organisation
+    | Community
+    | CharterVersion
+    | Membership
+    | Question
+    | Answer
+    | Comment
+    | Endorsement
+    | Resource
+    | Experience
+    | Meeting
+)
+
+#: Stable storage names of the aggregate types (never the class names).
+AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
+    "organisation": Organisation,
+    "community": Community,
+    "charter_version": CharterVersion,
+    "membership": Membership,
+    "question": Question,
+    "answer": Answer,
+    "comment": Comment,
+    "endorsement": Endorsement,
+    "resource": Resource,
+    "experience": Experience,
+    "meeting": Meeting,
+}
+KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
+
+
+@attrs.frozen
+class Ref:
+    """Names one aggregate: its kind (a key of `AGGREGATE_KINDS`) and id."""
+
+    kind: str
+    id: str
+
+
+def ref_of(aggregate: Aggregate) -> Ref:
+    return Ref(KIND_OF[type(aggregate)], aggregate.id)
+
+
+def _contribution_ref(kind: ContributionKind, id: str) -> Ref:
+    return Ref(kind.value, id)
+
+
+def touched(event: ev.DomainEvent) -> list[Ref]:
+    """The aggregates an event creates or changes, in the order they are applied."""
+    cid = event.community_id or ""
+    match event:
+        case ev.OrganisationCreated():
+            return [Ref("organisation", event.organisation_id)]
+        case ev.CommunityCreated():
+            return [Ref("community", cid), Ref("charter_version", charter_version_id(cid, 0))]
+        case ev.CharterAmended():
+            return [Ref("community", cid), Ref("charter_version", charter_version_id(cid, event.version))]
+        case ev.CommunityUpdated() | ev.CommunityStageChanged():
+            return [Ref("community", cid)]
+        case ev.MembershipEvent():
+            return [Ref("membership", membership_id(cid, event.person_id))]
+        case ev.QuestionAsked():
+            return [Ref("question", event.question_id)]
+        case ev.AnswerPosted():
+            return [Ref("answer", event.answer_id), Ref("question", event.question_id)]
+        case ev.AnswerAccepted():
+            return [Ref("question", event.question_id)]
+        case ev.CommentPosted():
+            return [Ref("comment", event.comment_id)]
+        case ev.ContributionEndorsed():
+            return [Ref("endorsement", event.endorsement_id)]
+        case ev.ResourceShared():
+            return [Ref("resource", event.resource_id)]
+        case ev.ExperienceRecorded():
+            return [Ref("experience", event.experience_id)]
+        case ev.MeetingScheduled():
+            return [Ref("meeting", event.meeting_id)]
+        case ev.AttendanceRecorded():
+            return [Ref("meeting", event.meeting_id)]
+        case ev.ContributionWithdrawn():
+            refs = [_contribution_ref(event.contribution_kind, event.contribution_id)]
+            if event.contribution_kind is ContributionKind.ANSWER and event.question_id:
+                refs.append(Ref("question", event.question_id))
+            return refs
+    raise TypeError(f"no transition for event type {type(event).__name__}")
+
+
+def apply(ref: Ref, current: Aggregate | None, event: ev.DomainEvent) -> Aggregate:
+    """The state of `ref` after `event`, given its state before (None when it is new)."""
+    handler = _TRANSITIONS.get((ref.kind, type(event)))
+    if handler is None:
+        raise TypeError(f"event {event.TYPE!r} does not apply to a {ref.kind}")
+    if current is None and (ref.kind, type(event)) not in _CREATORS:
+        raise ConflictError(f"{ref.kind} {ref.id!r} must exist before {event.TYPE}", kind=ref.kind, id=ref.id)
+    if current is not None and (ref.kind, type(event)) in _CREATORS and not _REENTRANT.get(type(event), False):
+        raise ConflictError(f"{ref.kind} {ref.id!r} exists already", kind=ref.kind, id=ref.id)
+    return handler(ref, current, event)
+
+
+def replay(events: Iterable[ev.DomainEvent]) -> dict[Ref, Aggregate]:
+    """Rebuild every aggregate from a history, in order."""
+    state: dict[Ref, Aggregate] = {}
+    for event in events:
+        for ref in touched(event):
+            state[ref] = apply(ref, state.get(ref), event)
+    return state
+
+
+# -- transitions ------------------------------------------------------------------------------
+
+Transition = Callable[[Ref, Aggregate | None, ev.DomainEvent], Aggregate]
+
+
+def _organisation_created(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.OrganisationCreated)
+    return Organisation(id=e.organisation_id, name=e.name, created_at=e.occurred_at, created_by=e.actor_id)
+
+
+def _community_created(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommunityCreated) and e.community_id
+    return Community(
+        id=e.community_id,
+        organisation_id=e.organisation_id,
+        name=e.name,
+        kind=e.kind,
+        visibility=e.visibility,
+        stage=e.stage,
+        tags=e.tags,
+        charter=e.charter,
+        charter_version=0,
+        created_at=e.occurred_at,
+        created_by=e.actor_id,
+    )
+
+
+def _first_charter(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommunityCreated) and e.community_id
+    return CharterVersion(
+        community_id=e.community_id,
+        number=0,
+        charter=e.charter,
+        amended_by=e.actor_id,
+        amended_at=e.occurred_at,
+        reason="community created",
+    )
+
+
+def _charter_amended(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CharterAmended) and isinstance(current, Community)
+    if e.version != current.charter_version + 1:
+        raise ConflictError(
+            f"charter of {current.id!r} is at version {current.charter_version}, cannot record version {e.version}",
+            kind="community",
+            id=current.id,
+        )
+    return attrs.evolve(current, charter=e.charter, charter_version=e.version)
+
+
+def _charter_version(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CharterAmended) and e.community_id
+    return CharterVersion(
+        community_id=e.community_id,
+        number=e.version,
+        charter=e.charter,
+        amended_by=e.actor_id,
+        amended_at=e.occurred_at,
+        reason=e.reason,
+    )
+
+
+def _community_updated(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommunityUpdated) and isinstance(current, Community)
+    return attrs.evolve(current, name=e.name, visibility=e.visibility, tags=e.tags)
+
+
+def _stage_changed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommunityStageChanged) and isinstance(current, Community)
+    return attrs.evolve(current, stage=e.stage)
+
+
+def _membership(status: MembershipStatus) -> Transition:
+    def transition(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+        assert isinstance(e, ev.MembershipEvent) and e.community_id
+        assert current is None or isinstance(current, Membership)
+        if current is None:
+            current = Membership(community_id=e.community_id, person_id=e.person_id, status=status, since=e.occurred_at)
+        roles = current.roles
+        expertise = current.expertise
+        joined_at = current.joined_at
+        if status is MembershipStatus.ACTIVE:
+            if not current.active:
+                roles, expertise, joined_at = frozenset({Role.MEMBER}), frozenset(), e.occurred_at
+        else:
+            # Roles are held only by active members: leaving drops them all at once.
+            roles, expertise = frozenset(), frozenset()
+        invited_by = e.actor_id if isinstance(e, ev.MemberInvited) else current.invited_by
+        return attrs.evolve(
+            current,
+            status=status,
+            since=e.occurred_at,
+            roles=roles,
+            expertise=expertise,
+            joined_at=joined_at,
+            invited_by=invited_by,
+        )
+
+    return transition
+
+
+def _role_assigned(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.RoleAssigned) and isinstance(current, Membership)
+    if not current.active:
+        raise ConflictError(f"{e.person_id!r} is not an active member: roles are for active members")
+    expertise = current.expertise | e.tags if e.role is Role.EXPERT else current.expertise
+    return attrs.evolve(current, roles=current.roles | {e.role}, expertise=expertise)
+
+
+def _role_withdrawn(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.RoleWithdrawn) and isinstance(current, Membership)
+    expertise = frozenset[str]() if e.role is Role.EXPERT else current.expertise
+    return attrs.evolve(current, roles=current.roles - {e.role}, expertise=expertise)
+
+
+def _question_asked(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.QuestionAsked) and e.community_id
+    return Question(
+        id=e.question_id,
+        community_id=e.community_id,
+        author_id=e.actor_id,
+        title=e.title,
+        body=e.body,
+        tags=e.tags,
+        created_at=e.occurred_at,
+    )
+
+
+def _answer_posted(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.AnswerPosted) and e.community_id
+    return Answer(
+        id=e.answer_id,
+        community_id=e.community_id,
+        question_id=e.question_id,
+        author_id=e.actor_id,
+        body=e.body,
+        created_at=e.occurred_at,
+    )
+
+
+def _question_answered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.AnswerPosted) and isinstance(current, Question)
+    return attrs.evolve(
+        current,
+        answer_count=current.answer_count + 1,
+        first_answered_at=current.first_answered_at or e.occurred_at,
+    )
+
+
+def _answer_accepted(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.AnswerAccepted) and isinstance(current, Question)
+    return attrs.evolve(current, accepted_answer_id=e.answer_id)
+
+
+def _comment_posted(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommentPosted) and e.community_id
+    return Comment(
+        id=e.comment_id,
+        community_id=e.community_id,
+        target_id=e.target_id,
+        target_kind=e.target_kind,
+        author_id=e.actor_id,
+        body=e.body,
+        created_at=e.occurred_at,
+    )
+
+
+def _endorsed(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ContributionEndorsed) and e.community_id
+    return Endorsement(
+        id=e.endorsement_id,
+        community_id=e.community_id,
+        target_id=e.target_id,
+        target_kind=e.target_kind,
+        target_author_id=e.target_author_id,
+        author_id=e.actor_id,
+        created_at=e.occurred_at,
+    )
+
+
+def _resource_shared(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ResourceShared) and e.community_id
+    return Resource(
+        id=e.resource_id,
+        community_id=e.community_id,
+        author_id=e.actor_id,
+        title=e.title,
+        kind=e.kind,
+        location=e.location,
+        description=e.description,
+        tags=e.tags,
+        created_at=e.occurred_at,
+    )
+
+
+def _experience_recorded(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ExperienceRecorded) and e.community_id
+    return Experience(
+        id=e.experience_id,
+        community_id=e.community_id,
+        author_id=e.actor_id,
+        title=e.title,
+        body=e.body,
+        kind=e.kind,
+        tags=e.tags,
+        created_at=e.occurred_at,
+    )
+
+
+def _meeting_scheduled(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.MeetingScheduled) and e.community_id
+    return Meeting(
+        id=e.meeting_id,
+        community_id=e.community_id,
+        author_id=e.actor_id,
+        title=e.title,
+        description=e.description,
+        starts_at=e.starts_at,
+        ends_at=e.ends_at,
+        location=e.location,
+        tags=e.tags,
+        created_at=e.occurred_at,
+    )
+
+
+def _attendance(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.AttendanceRecorded) and isinstance(current, Meeting)
+    return attrs.evolve(current, attendees=e.attendees)
+
+
+def _withdrawn(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ContributionWithdrawn)
+    if isinstance(current, Question) and ref.kind == "question" and ref.id != e.contribution_id:
+        # An answer to this question was withdrawn.
+        accepted = None if current.accepted_answer_id == e.contribution_id else current.accepted_answer_id
+        return attrs.evolve(current, answer_count=max(0, current.answer_count - 1), accepted_answer_id=accepted)
+    assert isinstance(current, (Question, Answer, Comment, Resource, Experience, Meeting))
+    return attrs.evolve(current, withdrawn=True)
+
+
+_TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
+    ("organisation", ev.OrganisationCreated): _organisation_created,
+    ("community", ev.CommunityCreated): _community_created,
+    ("charter_version", ev.CommunityCreated): _first_charter,
+    ("community", ev.CharterAmended): _charter_amended,
+    ("charter_version", ev.CharterAmended): _charter_version,
+    ("community", ev.CommunityUpdated): _community_updated,
+    ("community", ev.CommunityStageChanged): _stage_changed,
+    ("membership", ev.MemberInvited): _membership(MembershipStatus.INVITED),
+    ("membership", ev.MembershipRequested): _membership(MembershipStatus.PENDING),
+    ("membership", ev.MembershipApproved): _membership(MembershipStatus.ACTIVE),
+    ("membership", ev.MembershipDeclined): _membership(MembershipStatus.DECLINED),
+    ("membership", ev.MemberJoined): _membership(MembershipStatus.ACTIVE),
+    ("membership", ev.MemberLeft): _membership(MembershipStatus.LEFT),
+    ("membership", ev.MemberRemoved): _membership(MembershipStatus.REMOVED),
+    ("membership", ev.RoleAssigned): _role_assigned,
+    ("membership", ev.RoleWithdrawn): _role_withdrawn,
+    ("question", ev.QuestionAsked): _question_asked,
+    ("answer", ev.AnswerPosted): _answer_posted,
+    ("question", ev.AnswerPosted): _question_answered,
+    ("question", ev.AnswerAccepted): _answer_accepted,
+    ("comment", ev.CommentPosted): _comment_posted,
+    ("endorsement", ev.ContributionEndorsed): _endorsed,
+    ("resource", ev.ResourceShared): _resource_shared,
+    ("experience", ev.ExperienceRecorded): _experience_recorded,
+    ("meeting", ev.MeetingScheduled): _meeting_scheduled,
+    ("meeting", ev.AttendanceRecorded): _attendance,
+    **{
+        (kind.value, ev.ContributionWithdrawn): _withdrawn
+        for kind in ContributionKind
+        if kind is not ContributionKind.ENDORSEMENT
+    },
+}
+
+#: Transitions that may create their aggregate.
+_CREATORS: Final = frozenset(
+    {
+        ("organisation", ev.OrganisationCreated),
+        ("community", ev.CommunityCreated),
+        ("charter_version", ev.CommunityCreated),
+        ("charter_version", ev.CharterAmended),
+        ("membership", ev.MemberInvited),
+        ("membership", ev.MembershipRequested),
+        ("membership", ev.MemberJoined),
+        ("question", ev.QuestionAsked),
+        ("answer", ev.AnswerPosted),
+        ("comment", ev.CommentPosted),
+        ("endorsement", ev.ContributionEndorsed),
+        ("resource", ev.ResourceShared),
+        ("experience", ev.ExperienceRecorded),
+        ("meeting", ev.MeetingScheduled),
+    }
+)
+#: Creating events that may also meet an existing aggregate (a person who left comes back).
+_REENTRANT: Final[Mapping[type[ev.DomainEvent], bool]] = {
+    ev.MemberInvited: True,
+    ev.MembershipRequested: True,
+    ev.MemberJoined: True,
+}

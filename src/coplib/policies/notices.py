@@ -1,0 +1,59 @@
+"""Membership and answer notices: tell people at once what concerns them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from coplib.domain import events as ev
+from coplib.domain.community import Community, Role
+from coplib.domain.contributions import Question
+from coplib.domain.history import Ref
+from coplib.domain.permissions import GATEKEEPERS
+from coplib.hookspecs import hookimpl
+from coplib.messages import MessageDraft
+from coplib.ports import Store
+
+
+def _community_name(store: Store, community_id: str | None) -> str:
+    if community_id is None:
+        return ""
+    found = store.get(Ref("community", community_id))
+    return found.value.name if found and isinstance(found.value, Community) else community_id
+
+
+def _question_title(store: Store, question_id: str) -> str:
+    found = store.get(Ref("question", question_id))
+    return found.value.title if found and isinstance(found.value, Question) else question_id
+
+
+class Notices:
+    """The default notices. Replace or block this plugin (name ``coplib.notices``) to change them."""
+
+    @hookimpl(trylast=True)
+    def coplib_compose_messages(self, event: ev.DomainEvent, store: Store) -> Iterable[MessageDraft]:
+        community = _community_name(store, event.community_id)
+        base = {"community": community, "actor": event.actor_id}
+        match event:
+            case ev.MemberInvited():
+                return [MessageDraft(event.person_id, "member_invited", base)]
+            case ev.MembershipRequested() if event.community_id:
+                gatekeepers: set[str] = set()
+                for role in sorted(GATEKEEPERS):
+                    gatekeepers.update(m.person_id for m in store.members(event.community_id, role=Role(role)))
+                return [
+                    MessageDraft(pid, "membership_requested", {**base, "person": event.person_id})
+                    for pid in sorted(gatekeepers)
+                ]
+            case ev.MembershipApproved():
+                return [MessageDraft(event.person_id, "membership_approved", base)]
+            case ev.MembershipDeclined():
+                return [MessageDraft(event.person_id, "membership_declined", {**base, "reason": event.reason})]
+            case ev.RoleAssigned() if event.role is not Role.MEMBER and event.actor_id != event.person_id:
+                return [MessageDraft(event.person_id, "role_assigned", {**base, "role": event.role.value})]
+            case ev.AnswerPosted() if event.asker_id != event.actor_id:
+                title = _question_title(store, event.question_id)
+                return [MessageDraft(event.asker_id, "answer_posted", {**base, "title": title})]
+            case ev.AnswerAccepted() if event.answer_author_id != event.actor_id:
+                title = _question_title(store, event.question_id)
+                return [MessageDraft(event.answer_author_id, "answer_accepted", {**base, "title": title})]
+        return []

@@ -1,0 +1,1 @@
+"""pytest plugin (opt-in fixtures); filled in by the storage issue."""
