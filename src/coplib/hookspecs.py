@@ -30,7 +30,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec(firstresult=True)
-def coplib_open_store(url: str, options: Mapping[str, Any]) -> Store | None:  # type: ignore[empty-body]
+def coplib_open_store(url: str, options: Mapping[str, Any]) -> Store | None:
     """Open the store for `url` if this plugin handles its scheme.
 
     :param url: the storage URL given to `coplib.open` (``sqlite:///path.db``, ``memory://``...).
@@ -54,7 +54,7 @@ def coplib_store_schemes() -> Iterable[str]:  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def coplib_get_person(person_id: str) -> Person | None:  # type: ignore[empty-body]
+def coplib_get_person(person_id: str) -> Person | None:
     """Resolve a person of the organisation by id.
 
     :param person_id: the coplib person id.
@@ -65,7 +65,7 @@ def coplib_get_person(person_id: str) -> Person | None:  # type: ignore[empty-bo
 
 
 @hookspec(firstresult=True)
-def coplib_find_people(rule: AttributeRule) -> Sequence[Person] | None:  # type: ignore[empty-body]
+def coplib_find_people(rule: AttributeRule) -> Sequence[Person] | None:
     """Every active person matching an attribute rule (for rule-based membership).
 
     :param rule: the `coplib.AttributeRule` of a charter's membership policy.
@@ -75,7 +75,7 @@ def coplib_find_people(rule: AttributeRule) -> Sequence[Person] | None:  # type:
 
 
 @hookspec(firstresult=True)
-def coplib_authenticate(principal: str) -> str | None:  # type: ignore[empty-body]
+def coplib_authenticate(principal: str) -> str | None:
     """Map the host's authenticated user name to a coplib person id.
 
     :param principal: the name the host's authentication gave (a login, an e-mail...).

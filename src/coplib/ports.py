@@ -192,5 +192,5 @@ class Store(ABC):
     def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
         """Record that these messages were delivered (idempotent)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: stores without resources need nothing
         """Release connections and files. The store cannot be used afterwards."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import cattrs
 from cattrs.errors import BaseValidationError, ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
@@ -77,7 +77,7 @@ def make_converter() -> cattrs.Converter:
             known = ", ".join(sorted(EVENT_TYPES))
             raise InvalidInputError.field("$.type", f"unknown event type {type_name!r}; known types: {known}")
         body = {k: v for k, v in data.items() if k != "type"}
-        return cast(DomainEvent, conv.structure(body, cls))
+        return conv.structure(body, cls)
 
     conv.register_unstructure_hook_factory(
         lambda cls: isinstance(cls, type) and issubclass(cls, DomainEvent), event_unstructure_factory
@@ -127,7 +127,7 @@ def event_to_json(event: DomainEvent) -> str:
 
 
 def event_from_json(text: str) -> DomainEvent:
-    return structure(_loads(text), DomainEvent, context="event")  # type: ignore[type-abstract]
+    return structure(_loads(text), DomainEvent, context="event")
 
 
 def aggregate_to_json(aggregate: Aggregate) -> str:
@@ -138,7 +138,7 @@ def aggregate_from_json(kind: str, text: str) -> Aggregate:
     cls = AGGREGATE_KINDS.get(kind)
     if cls is None:
         raise InvalidInputError.field("$.kind", f"unknown aggregate kind {kind!r}")
-    return structure(_loads(text), cls, context=kind)  # type: ignore[arg-type]
+    return structure(_loads(text), cls, context=kind)
 
 
 def _loads(text: str) -> Any:
