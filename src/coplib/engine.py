@@ -1234,6 +1234,39 @@ class Engine:
             types=types,
         )
 
+    # -- bulk path --------------------------------------------------------------------------------
+
+    def import_history(self, events: Iterable[ev.DomainEvent], *, batch_size: int = 500) -> int:
+        """Append an existing history (an import, a replay) in batches, one unit of work each.
+
+        Every event goes through the same transitions as a command, so an event that does not
+        fit the state (an answer to an unknown question...) is refused with its batch, and
+        earlier batches stay. It is a trusted host job: no permission check, and no messages
+        (old history is not news). Returns how many events were stored.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= 100_000:
+            raise InvalidInputError.field("$.batch_size", f"must be from 1 to 100000, got {batch_size!r}")
+        stored = 0
+        uow = UnitOfWork(self._store)
+        for i, event in enumerate(events):
+            if not isinstance(event, ev.DomainEvent):
+                raise InvalidInputError.field(f"$.events[{i}]", f"must be a DomainEvent, got {type(event).__name__}")
+            try:
+                uow.record(event)
+            except InvalidInputError as exc:
+                raise exc.under(f"$.events[{i}]", context="import_history") from None
+            if len(uow.events) >= batch_size:
+                stored += self._commit_batch(uow)
+                uow = UnitOfWork(self._store)
+        if uow.events:
+            stored += self._commit_batch(uow)
+        return stored
+
+    def _commit_batch(self, uow: UnitOfWork) -> int:
+        recorded = self._store.commit(uow.changeset(()))
+        self._notify_subscribers(recorded)
+        return len(recorded)
+
     # -- delivery ---------------------------------------------------------------------------------
 
     def dispatch(self, *, limit: int = 100) -> int:
