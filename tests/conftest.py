@@ -2,12 +2,58 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from coplib.domain.errors import CoplibError
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
 )
 settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database on the session's throwaway PostgreSQL server (or ``$COPLIB_TEST_POSTGRES_URL``).
+
+    A server that cannot start fails the PostgreSQL tests: they are never skipped.
+    """
+    from coplib.testing.pgserver import postgres_server
+
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(postgres_server())
+        except CoplibError as exc:
+            pytest.fail(f"the PostgreSQL test server could not start: {exc}", pytrace=False)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _postgres_admin(postgres_url: str) -> Iterator[Any]:
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str, _postgres_admin: Any) -> Iterator[str]:
+    """A URL whose sessions work in a new, empty schema, dropped after the test (a schema
+    costs well under a millisecond where a database costs tens)."""
+    from coplib.testing.pgserver import with_search_path
+
+    schema = f"coplib_test_{uuid.uuid4().hex[:16]}"
+    _postgres_admin.execute(f'CREATE SCHEMA "{schema}"')
+    yield with_search_path(postgres_url, schema)
+    _postgres_admin.execute(f'DROP SCHEMA "{schema}" CASCADE')

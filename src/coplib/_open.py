@@ -7,7 +7,9 @@ from typing import Any
 
 from coplib.adapters.directory import StaticDirectory
 from coplib.adapters.memory import MemoryStorePlugin
+from coplib.adapters.postgres import PostgresStorePlugin
 from coplib.adapters.recording import RecordingNotifier
+from coplib.adapters.sqlite import SQLiteStorePlugin
 from coplib.domain.clock import Clock
 from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
 from coplib.domain.people import Person
@@ -16,13 +18,16 @@ from coplib.plugins import make_plugin_manager
 from coplib.policies.notices import Notices
 from coplib.ports import Store
 
-DEFAULT_URL = "memory://"
+#: The embedded SQLite file in the working directory: what `open` uses when given no URL.
+DEFAULT_URL = "sqlite:///coplib.db"
 
 
 def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
     """The built-in plugins, by name (a name given in ``block`` leaves one out)."""
     return [
         ("coplib.store.memory", MemoryStorePlugin()),
+        ("coplib.store.sqlite", SQLiteStorePlugin()),
+        ("coplib.store.postgres", PostgresStorePlugin()),
         ("coplib.directory", StaticDirectory(people)),
         ("coplib.notifier.recording", RecordingNotifier()),
         ("coplib.notices", Notices()),
@@ -42,7 +47,8 @@ def open_engine(
     id_factory: Callable[[], str] | None = None,
     strict: bool = False,
 ) -> Engine:
-    """Open an engine on the store at `url` (``memory://`` by default).
+    """Open an engine on the store at `url` (by default `DEFAULT_URL`, the SQLite file
+    ``coplib.db`` in the working directory; ``memory://`` for tests).
 
     `people` fill the built-in static directory; `plugins` are the host's own plugin
     objects; third-party plugins of the ``coplib`` entry-point group load only with

@@ -1,14 +1,30 @@
-"""Messages to community members: drafts produced by policies, and their texts in French
-and English."""
+"""Messages to community members: drafts produced by policies, their texts in French and
+English, and their rendering to plain text, HTML and e-mail.
+
+Every value a member typed (a question's title, a display name) is untrusted: it is
+HTML-escaped in the HTML part and kept on one line, without control characters, in anything
+that can become a header.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 import string
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
 
 import attrs
 
-from coplib.domain.errors import InvalidInputError
+from coplib.domain.errors import AdapterError, FieldError, InvalidInputError
+from coplib.domain.people import Person
+from coplib.ports import OutboxMessage
+
+DEFAULT_LOCALE = "en"
 
 
 @attrs.frozen
@@ -22,9 +38,27 @@ class MessageDraft:
 
 @attrs.frozen
 class RenderedMessage:
+    """A message in one locale: a one-line `subject`, a plain-text `body`, and `html`, the
+    same body as an HTML fragment (``<p>`` elements) with every parameter escaped."""
+
     subject: str
     body: str
     locale: str
+    html: str = ""
+
+
+class DeliveryError(AdapterError):
+    """A notifier could not deliver a message. The engine keeps the message pending and tries
+    again; `permanent` says that trying again cannot help (an address the server refuses...)."""
+
+    def __init__(self, reason: str, *, message_id: str = "", channel: str = "", permanent: bool = False) -> None:
+        self.reason = reason
+        self.message_id = message_id
+        self.channel = channel
+        self.permanent = permanent
+        where = f"{channel} delivery" if channel else "delivery"
+        which = f" of message {message_id}" if message_id else ""
+        super().__init__(f"{where}{which} failed: {reason}")
 
 
 #: topic -> locale -> (subject, body). Placeholders are ``$name`` (string.Template).
@@ -92,18 +126,275 @@ ROLE_NAMES: dict[str, dict[str, str]] = {
 }
 
 
-def render(topic: str, params: Mapping[str, str], locale: str = "en") -> RenderedMessage:
-    """The subject and body of a message in the person's locale (English if unknown)."""
-    texts = CATALOGUE.get(topic)
-    if texts is None:
-        raise InvalidInputError.field("$.topic", f"no message text for topic {topic!r}")
-    chosen = locale if locale in texts else "en"
-    subject, body = texts[chosen]
-    values = dict(params)
+#: Texts around a message when it goes out as an e-mail. Placeholders as in `CATALOGUE`.
+EMAIL_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "greeting": "Hello $name,",
+        "footer": "This message was sent to you by the community $community.",
+        "footer_no_community": "This message was sent to you by your communities of practice.",
+    },
+    "fr": {
+        "greeting": "Bonjour $name,",
+        "footer": "Ce message vous est envoyé par la communauté $community.",
+        "footer_no_community": "Ce message vous est envoyé par vos communautés de pratique.",
+    },
+}
+
+# Everything that can end a line somewhere: a header must hold none of them.
+_LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+_SPACES = re.compile(r"\s+")
+# RFC 5322 dot-atom-text: what the left side of a Message-ID may be without quoting.
+_DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_ADDRESS = re.compile(r"^[^\s@<>()\[\]\\,;:\"]+@[^\s@<>()\[\]\\,;:\"]+$")
+HEADER_TEXT_MAX = 300
+ID_LEFT_MAX = 200
+
+
+def one_line(value: object, *, max_chars: int = HEADER_TEXT_MAX) -> str:
+    """`value` as text fit for a header or a log line: line breaks and tabs become spaces,
+    other control and format characters go, runs of spaces become one, and text longer than
+    `max_chars` is cut with an ellipsis."""
+    out = []
+    for char in str(value):
+        if char in _LINE_BREAKS or char == "\t":
+            out.append(" ")
+        elif unicodedata.category(char) in ("Cc", "Cf", "Cs"):
+            continue
+        else:
+            out.append(char)
+    text = _SPACES.sub(" ", "".join(out)).strip()
+    return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
+
+
+def clean_text(value: object) -> str:
+    """`value` as body text: every kind of line end made ``\\n``, other control characters
+    (tabs aside) removed."""
+    out = []
+    for char in str(value).replace("\r\n", "\n"):
+        if char in _LINE_BREAKS:
+            out.append("\n")
+        elif char == "\t" or unicodedata.category(char) not in ("Cc", "Cs"):
+            out.append(char)
+    return "".join(out)
+
+
+def choose_locale(requested: str | None, available: Mapping[str, object] | frozenset[str]) -> str:
+    """The locale to use among `available`: `requested` itself, else its language (``fr``
+    for ``fr-CA`` or ``fr_FR``), else English, else the first available in order."""
+    names = set(available)
+    if requested:
+        wanted = requested.strip().replace("_", "-")
+        if wanted in names:
+            return wanted
+        language = wanted.split("-", 1)[0].lower()
+        if language in names:
+            return language
+    if DEFAULT_LOCALE in names:
+        return DEFAULT_LOCALE
+    if not names:
+        raise InvalidInputError.field("$.locale", "no locale is available for this message")
+    return sorted(names)[0]
+
+
+def _values(params: Mapping[str, object], locale: str) -> dict[str, str]:
+    values = {str(k): str(v) for k, v in params.items()}
     if "role" in values:
-        values["role"] = ROLE_NAMES.get(chosen, {}).get(values["role"], values["role"])
+        values["role"] = ROLE_NAMES.get(locale, {}).get(values["role"], values["role"])
+    return values
+
+
+def _substitute(template: str, values: Mapping[str, str]) -> str:
+    return string.Template(template).safe_substitute(values)
+
+
+def _html_paragraphs(template: str, values: Mapping[str, str]) -> str:
+    # Escape the template's own text and every value separately, then substitute: an escaped
+    # template keeps its ``$name`` placeholders, and no value can open a tag.
+    escaped = {k: html.escape(clean_text(v), quote=True) for k, v in values.items()}
+    text = _substitute(html.escape(template.strip(), quote=True), escaped)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "\n".join("<p>" + p.replace("\n", "<br>\n") + "</p>" for p in paragraphs)
+
+
+def render(
+    topic: str,
+    params: Mapping[str, str],
+    locale: str = DEFAULT_LOCALE,
+    *,
+    catalogue: Mapping[str, Mapping[str, tuple[str, str]]] = CATALOGUE,
+) -> RenderedMessage:
+    """The subject, plain-text body and HTML body of a message in `locale` (its language, or
+    English, when the topic has no text in it).
+
+    Raises `InvalidInputError` when `catalogue` has no text for `topic`.
+    """
+    texts = catalogue.get(topic)
+    if texts is None:
+        known = ", ".join(sorted(catalogue))
+        raise InvalidInputError.field("$.topic", f"no message text for topic {topic!r}; known topics: {known}")
+    chosen = choose_locale(locale, texts)
+    subject, body = texts[chosen]
+    values = _values(params, chosen)
     return RenderedMessage(
-        subject=string.Template(subject).safe_substitute(values),
-        body=string.Template(body).safe_substitute(values).strip(),
+        subject=one_line(_substitute(subject, values)),
+        body=clean_text(_substitute(body, values)).strip(),
         locale=chosen,
+        html=_html_paragraphs(body, values),
     )
+
+
+def render_message(
+    message: OutboxMessage,
+    recipient: Person | None,
+    *,
+    catalogue: Mapping[str, Mapping[str, tuple[str, str]]] = CATALOGUE,
+) -> RenderedMessage:
+    """An outbox message rendered in its recipient's locale (English for an unknown recipient)."""
+    locale = recipient.locale if recipient is not None else DEFAULT_LOCALE
+    return render(message.topic, message.params, locale, catalogue=catalogue)
+
+
+# -- e-mail -----------------------------------------------------------------------------------
+
+
+def check_email_address(value: object, path: str = "$.email") -> str:
+    """`value` if it is one plain mailbox address (``local@domain``), else `InvalidInputError`."""
+    if not isinstance(value, str):
+        raise InvalidInputError.field(path, f"must be an e-mail address string, got {type(value).__name__}")
+    shown = repr(value) if len(value) <= 60 else repr(value[:57] + "...")
+    if not value:
+        raise InvalidInputError.field(path, "must be an e-mail address, got an empty string")
+    if len(value) > 320 or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+        raise InvalidInputError.field(path, f"must be one address of at most 320 characters without controls: {shown}")
+    if not _ADDRESS.match(value):
+        raise InvalidInputError.field(path, f"must be an address like name@example.org, got {shown}")
+    try:
+        Address(addr_spec=value)
+    except (ValueError, IndexError) as exc:  # email.errors defects are ValueErrors
+        raise InvalidInputError.field(path, f"is not a valid e-mail address ({exc}): {shown}") from None
+    return value
+
+
+def check_domain(value: object, path: str = "$.domain") -> str:
+    """`value` as an ASCII host name (an internationalised name is IDNA-encoded)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError.field(path, f"must be a host name like example.org, got {value!r:.60}")
+    try:
+        ascii_name = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidInputError.field(path, f"is not a valid host name: {value!r:.60}") from None
+    labels = ascii_name.rstrip(".").split(".")
+    if len(ascii_name) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise InvalidInputError.field(path, f"is not a valid host name: {value!r:.60}")
+    return ascii_name.rstrip(".")
+
+
+def message_id_header(message_id: str, domain: str) -> str:
+    """The ``Message-ID`` of an outbox message: its idempotency key at `domain`, so that the
+    same message always carries the same Message-ID and a receiver can drop a repeat."""
+    if not isinstance(message_id, str) or len(message_id) > ID_LEFT_MAX or not _DOT_ATOM.match(message_id):
+        raise InvalidInputError.field(
+            "$.message.id",
+            f"cannot be the left part of a Message-ID (letters, digits and !#$%&'*+/=?^_`{{|}}~-. "
+            f"up to {ID_LEFT_MAX} characters): {message_id!r:.60}",
+        )
+    return f"<{message_id}@{check_domain(domain, '$.domain')}>"
+
+
+def _footer(texts: Mapping[str, str], community: str) -> str:
+    if community:
+        return _substitute(texts["footer"], {"community": community})
+    return texts["footer_no_community"]
+
+
+def build_email(
+    message: OutboxMessage,
+    recipient: Person,
+    *,
+    sender: str,
+    sender_name: str = "",
+    domain: str | None = None,
+    date: datetime | None = None,
+    reply_to: str | None = None,
+    catalogue: Mapping[str, Mapping[str, tuple[str, str]]] = CATALOGUE,
+) -> EmailMessage:
+    """The e-mail for an outbox message: a ``multipart/alternative`` with a plain-text and an
+    HTML part, in the recipient's locale.
+
+    Headers: ``From`` (`sender_name` <`sender`>), ``To`` (display name <e-mail> of the
+    recipient), ``Subject``, ``Date`` (`date`, or now), ``Message-ID`` ``<message.id@domain>``
+    where `domain` defaults to the sender's, ``Reply-To`` if given, ``Auto-Submitted:
+    auto-generated``, ``Content-Language`` and ``X-Coplib-Topic``. Display names and the
+    subject are put on one line first: no CR or LF from user content reaches a header.
+
+    Raises `InvalidInputError` (every problem, by path) when an address, the domain or the
+    message id cannot be used.
+    """
+    errors: list[FieldError] = []
+
+    def checked(check: Callable[[object, str], str], value: object, path: str) -> str:
+        try:
+            return check(value, path)
+        except InvalidInputError as exc:
+            errors.extend(exc.errors)
+            return ""
+
+    from_addr = checked(check_email_address, sender, "$.sender")
+    if recipient.email:
+        to_addr = checked(check_email_address, recipient.email, "$.recipient.email")
+    else:
+        to_addr = ""
+        errors.append(FieldError("$.recipient.email", f"{recipient.id!r} has no e-mail address"))
+    reply_addr = checked(check_email_address, reply_to, "$.reply_to") if reply_to is not None else ""
+    mid_domain = checked(check_domain, domain, "$.domain") if domain is not None else from_addr.rpartition("@")[2]
+    message_id = ""
+    if mid_domain:
+        try:
+            message_id = message_id_header(message.id, mid_domain)
+        except InvalidInputError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise InvalidInputError(errors, context=f"e-mail for message {one_line(message.id, max_chars=60)}")
+
+    rendered = render_message(message, recipient, catalogue=catalogue)
+    texts = EMAIL_TEXTS.get(rendered.locale, EMAIL_TEXTS[DEFAULT_LOCALE])
+    name = one_line(recipient.display_name, max_chars=120)
+    community = message.params.get("community", "")
+    greeting = _substitute(texts["greeting"], {"name": name})
+    footer = _footer(texts, community)
+
+    plain = f"{greeting}\n\n{rendered.body}\n\n-- \n{clean_text(footer)}\n"
+    escape = html.escape
+    document = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            f'<html lang="{escape(rendered.locale)}">',
+            f'<head><meta charset="utf-8"><title>{escape(rendered.subject)}</title></head>',
+            "<body>",
+            f"<p>{escape(greeting)}</p>",
+            rendered.html,
+            "<hr>",
+            f"<p><small>{escape(clean_text(footer))}</small></p>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+    when = (date or datetime.now(UTC)).astimezone(UTC)
+    mail = EmailMessage()
+    mail["Subject"] = rendered.subject
+    mail["From"] = Address(display_name=one_line(sender_name, max_chars=120), addr_spec=from_addr)
+    mail["To"] = Address(display_name=name, addr_spec=to_addr)
+    if reply_addr:
+        mail["Reply-To"] = Address(addr_spec=reply_addr)
+    mail["Date"] = format_datetime(when)
+    mail["Message-ID"] = message_id
+    mail["Auto-Submitted"] = "auto-generated"
+    mail["X-Coplib-Topic"] = one_line(message.topic, max_chars=100)
+    mail.set_content(plain, subtype="plain", charset="utf-8", cte="quoted-printable")
+    mail.add_alternative(document, subtype="html", charset="utf-8", cte="quoted-printable")
+    # After the content: setting the content clears every Content-* header.
+    mail["Content-Language"] = rendered.locale
+    return mail

@@ -2,18 +2,23 @@
 
 Built on cattrs' preconfigured JSON converter: extra keys are refused, datetimes are
 timezone-aware UTC written as ``2026-01-31T09:00:00.000000Z``, sets become sorted lists,
-events are tagged by their stable ``type`` name (never the class name). Every structuring
-failure becomes an `InvalidInputError` listing each bad field by its path.
+events are tagged by their stable ``type`` name (never the class name). Values are taken as
+they are, never coerced (``5`` is no string, ``"false"`` no boolean, ``"ab"`` no list). Every
+structuring failure becomes an `InvalidInputError` listing each bad field by its path.
 """
 
 from __future__ import annotations
 
 import json
+import typing
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
+from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.errors import BaseValidationError, ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter as make_json_converter
@@ -21,6 +26,7 @@ from cattrs.preconf.json import make_converter as make_json_converter
 from coplib.domain.errors import CoplibError, FieldError, InvalidInputError
 from coplib.domain.events import EVENT_TYPES, DomainEvent
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate
+from coplib.domain.validation import check_fields
 
 T = TypeVar("T")
 
@@ -46,11 +52,123 @@ def parse_timestamp(value: object) -> datetime:
     return parsed.astimezone(UTC)
 
 
+_SCALARS: dict[type, tuple[tuple[type, ...], str]] = {
+    str: ((str,), "a string"),
+    int: ((int,), "a whole number"),
+    float: ((int, float), "a number"),
+    bool: ((bool,), "true or false"),
+}
+_ARRAYS = (list, tuple, set, frozenset)
+
+
+def _strict_scalar(kind: type) -> Callable[[Any, type], Any]:
+    """A scalar taken as it is: cattrs' default would turn 5 into "5" and "false" into True."""
+    accepted, name = _SCALARS[kind]
+
+    def structure_scalar(value: Any, _: type) -> Any:
+        if not isinstance(value, accepted) or (isinstance(value, bool) and kind is not bool):
+            raise InvalidInputError.field("$", f"must be {name}, got {type(value).__name__} {value!r:.40}")
+        return value
+
+    return structure_scalar
+
+
+def _is_homogeneous_collection(t: Any) -> bool:
+    origin = typing.get_origin(t)
+    args = typing.get_args(t)
+    if origin in (frozenset, set, list):
+        return True
+    return origin is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _is_dict(t: Any) -> bool:
+    origin: Any = typing.get_origin(t)
+    return origin is dict
+
+
+def _make_every_error(conv: cattrs.Converter) -> Callable[[type, Any, InvalidInputError], InvalidInputError]:
+    def every_error(cls: type, data: Any, first: InvalidInputError) -> InvalidInputError:
+        """attrs stops at the first validator that fails: check each field on its own, so that
+        the error names every bad field. Types were checked already, so structuring succeeds."""
+        if not isinstance(data, Mapping):
+            return first
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for field in attrs.fields(cls):
+            if not field.init:
+                continue
+            if field.name in data:
+                values[field.name] = conv.structure(data[field.name], hints[field.name])
+            elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                values[field.name] = field.default.factory()
+            elif field.default is not attrs.NOTHING:
+                values[field.name] = field.default
+            else:
+                return first
+        try:
+            check_fields(cls, first.context, **values)
+        except InvalidInputError as exc:
+            found = list(exc.errors)
+            return InvalidInputError([*found, *(e for e in first.errors if e not in found)], context=first.context)
+        return first  # a rule across fields, reported once
+
+    return every_error
+
+
 def make_converter() -> cattrs.Converter:
     """A fresh converter for every coplib value type (domain objects, events, aggregates)."""
     conv = make_json_converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_unstructure_hook(datetime, format_timestamp)
     conv.register_structure_hook(datetime, lambda value, _: parse_timestamp(value))
+    for kind in _SCALARS:
+        conv.register_structure_hook(kind, _strict_scalar(kind))
+
+    def collection_factory(t: Any) -> Callable[[Any, type], Any]:
+        origin = typing.get_origin(t)
+        item = typing.get_args(t)[0]
+        as_list = list_structure_factory(list[item], conv)  # type: ignore[valid-type]
+
+        def structure_collection(value: Any, _: type) -> Any:
+            # A string is iterable too: without this check "ab" would become {"a", "b"}.
+            if not isinstance(value, _ARRAYS):
+                raise InvalidInputError.field("$", f"must be a list, got {type(value).__name__}")
+            return origin(as_list(value, list[item]))  # type: ignore[valid-type]
+
+        return structure_collection
+
+    def mapping_factory(t: Any) -> Callable[[Any, type], Any]:
+        as_mapping = mapping_structure_factory(t, conv)
+
+        def structure_mapping(value: Any, _: type) -> Any:
+            if not isinstance(value, Mapping):
+                raise InvalidInputError.field("$", f"must be a mapping, got {type(value).__name__}")
+            return as_mapping(value, t)
+
+        return structure_mapping
+
+    conv.register_structure_hook_factory(_is_homogeneous_collection, collection_factory)
+    conv.register_structure_hook_factory(_is_dict, mapping_factory)
+    every_error = _make_every_error(conv)
+
+    def listing_every_error(cls: type, fields_fn: Callable[[Any, type], Any]) -> Callable[[Any, type], Any]:
+        def structure_attrs(data: Any, _: type) -> Any:
+            try:
+                return fields_fn(data, cls)
+            except InvalidInputError as exc:
+                raise every_error(cls, data, exc) from None
+            except ClassValidationError as exc:
+                # The class's own validators failed (cattrs wraps what __init__ raised).
+                raised = exc.exceptions
+                if len(raised) == 1 and isinstance(raised[0], InvalidInputError) and not exc.group_exceptions()[0]:
+                    raise every_error(cls, data, raised[0]) from None
+                raise
+
+        return structure_attrs
+
+    conv.register_structure_hook_factory(
+        lambda t: attrs.has(t) and not (isinstance(t, type) and issubclass(t, DomainEvent)),
+        lambda cls: listing_every_error(cls, make_dict_structure_fn(cls, conv)),
+    )
     # Sets are written sorted, so that equal values always give the same JSON.
     conv.register_unstructure_hook_factory(
         lambda t: getattr(t, "__origin__", t) in (frozenset, set),
@@ -58,6 +176,9 @@ def make_converter() -> cattrs.Converter:
     )
 
     def event_unstructure_factory(cls: type[DomainEvent]) -> Any:
+        if cls is DomainEvent:
+            # A field typed DomainEvent (RecordedEvent.event) holds some concrete event.
+            return lambda event: conv.unstructure(event, unstructure_as=type(event))
         fields_fn = make_dict_unstructure_fn(cls, conv)
         tag = cls.TYPE
 
@@ -84,14 +205,15 @@ def make_converter() -> cattrs.Converter:
     )
 
     def event_structure_factory(cls: type[DomainEvent]) -> Any:
-        fields_fn = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
+        fields_fn = listing_every_error(cls, make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True))
 
         def structure_concrete(data: Any, _: type[Any]) -> DomainEvent:
             if isinstance(data, dict) and "type" in data:
                 if data["type"] != cls.TYPE:
                     raise InvalidInputError.field("$.type", f"expected event type {cls.TYPE!r}, got {data['type']!r}")
                 data = {k: v for k, v in data.items() if k != "type"}
-            return fields_fn(data, cls)
+            event: DomainEvent = fields_fn(data, cls)
+            return event
 
         return structure_concrete
 

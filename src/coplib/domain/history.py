@@ -216,13 +216,14 @@ def _membership(status: MembershipStatus) -> Transition:
     def transition(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
         assert isinstance(e, ev.MembershipEvent) and e.community_id
         assert current is None or isinstance(current, Membership)
+        was_active = current is not None and current.active
         if current is None:
             current = Membership(community_id=e.community_id, person_id=e.person_id, status=status, since=e.occurred_at)
         roles = current.roles
         expertise = current.expertise
         joined_at = current.joined_at
         if status is MembershipStatus.ACTIVE:
-            if not current.active:
+            if not was_active:
                 roles, expertise, joined_at = frozenset({Role.MEMBER}), frozenset(), e.occurred_at
         else:
             # Roles are held only by active members: leaving drops them all at once.

@@ -1,0 +1,79 @@
+"""A notifier that writes each delivery to the standard `logging` module: for development,
+for hosts that ship their logs elsewhere, and as a trace beside the real channels."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from coplib.domain.errors import InvalidInputError
+from coplib.domain.people import Person
+from coplib.hookspecs import hookimpl
+from coplib.messages import CATALOGUE, one_line, render_message
+from coplib.ports import OutboxMessage
+
+LOGGER_NAME = "coplib.notify"
+
+
+class LoggingNotifier:
+    """Logs one record per delivered message on the ``coplib.notify`` logger (or `logger`).
+
+    The record reads ``message <id> to <recipient> [<locale>] <topic>: <subject>``, all on
+    one line (nothing a member typed can forge another log line), and carries the fields as
+    attributes for structured handlers: ``coplib_message_id``, ``coplib_recipient_id``,
+    ``coplib_topic``, ``coplib_community_id``, ``coplib_locale``, ``coplib_subject`` (and
+    ``coplib_body`` when `include_body`). Bodies are left out by default: they may hold
+    what members wrote, which logs should not keep.
+    """
+
+    def __init__(
+        self,
+        *,
+        logger: logging.Logger | None = None,
+        level: int = logging.INFO,
+        include_body: bool = False,
+        catalogue: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+    ) -> None:
+        if isinstance(level, bool) or not isinstance(level, int) or level < 0:
+            raise InvalidInputError.field("$.level", f"must be a logging level such as logging.INFO, got {level!r}")
+        self.logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
+        self.level = level
+        self.include_body = include_body
+        self._catalogue = catalogue if catalogue is not None else CATALOGUE
+
+    @hookimpl(trylast=True)
+    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
+        if not self.logger.isEnabledFor(self.level):
+            return
+        try:
+            rendered = render_message(message, recipient, catalogue=self._catalogue)
+        except InvalidInputError:
+            # A topic without text is still worth a trace: log its parameters' names instead.
+            locale, subject, body = "-", f"(no text for this topic; params: {', '.join(sorted(message.params))})", ""
+        else:
+            locale, subject, body = rendered.locale, rendered.subject, rendered.body
+        who = message.recipient_id if recipient is None else f"{recipient.id}"
+        if recipient is None:
+            who += " (unknown)"
+        elif not recipient.active:
+            who += " (inactive)"
+        extra = {
+            "coplib_message_id": message.id,
+            "coplib_recipient_id": message.recipient_id,
+            "coplib_topic": message.topic,
+            "coplib_community_id": message.community_id,
+            "coplib_locale": locale,
+            "coplib_subject": subject,
+        }
+        if self.include_body:
+            extra["coplib_body"] = body
+        self.logger.log(
+            self.level,
+            "message %s to %s [%s] %s: %s",
+            one_line(message.id, max_chars=200),
+            one_line(who, max_chars=200),
+            locale,
+            one_line(message.topic, max_chars=100),
+            one_line(subject),
+            extra=extra,
+        )

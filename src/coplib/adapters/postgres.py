@@ -1,0 +1,846 @@
+"""The PostgreSQL store (``postgresql://``, extra ``postgres``): for deployments whose
+processes and hosts share one database. Same contract and semantics as the memory store.
+
+psycopg is imported when a store is opened, never at import time, so that coplib works
+without it; a missing driver is a `ConfigurationError` saying what to install.
+
+Concurrency model, in short (docs/postgres.md has the long form):
+
+- Aggregates carry a version. A write is ``UPDATE ... WHERE version = expected`` or, for a
+  new aggregate, ``INSERT ... ON CONFLICT DO NOTHING``; a row that was not written means a
+  concurrent writer won, and the whole transaction is rolled back with a
+  `ConcurrencyConflictError` (the engine then retries the command).
+- Event positions are gapless and visible in order: the events table is locked in
+  EXCLUSIVE mode just before the events are inserted, and the lock is held to the commit.
+- Each commit is two round trips at most (psycopg pipeline mode): the versioned writes,
+  checked; then index side tables, the outbox, the events and COMMIT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import attrs
+
+from coplib.adapters._index import index_row
+from coplib.domain.community import Community, Role
+from coplib.domain.contributions import Question
+from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, CoplibError, StorageError
+from coplib.domain.history import Aggregate, Ref
+from coplib.domain.membership import Membership, MembershipStatus
+from coplib.hookspecs import hookimpl
+from coplib.ports import (
+    ACTIVE_ONLY,
+    Changeset,
+    OutboxMessage,
+    Period,
+    RecordedEvent,
+    Store,
+    Versioned,
+    Write,
+)
+from coplib.serialization import aggregate_from_json, aggregate_to_json, event_from_json, event_to_json
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import psycopg
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SCHEMES", "PostgresStore", "PostgresStorePlugin", "mask_password"]
+
+SCHEMES: Final = ("postgresql", "postgres")
+
+# -- schema -----------------------------------------------------------------------------------
+#
+# Identifiers and tags use the "C" collation: byte order of UTF-8 is code point order, which
+# is how Python (and so the memory store) sorts strings, whatever the server's locale.
+# Documents are JSON stored as text, not jsonb: jsonb refuses "\u0000" and lone surrogates,
+# which free text may hold, and text is read back without being parsed twice. A community's
+# name is sorted as its UTF-8 bytes (bytea) for the same reasons.
+# Side tables (tags, roles) are maintained by the adapter in the same transaction as their
+# aggregate's row, so they carry no foreign key (which would cost a lookup per row).
+
+_V1: Final = (
+    """
+    CREATE TABLE coplib_aggregates (
+        kind text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        version bigint NOT NULL CHECK (version > 0),
+        data text NOT NULL,
+        community_id text COLLATE "C",
+        person_id text COLLATE "C",
+        parent_id text COLLATE "C",
+        organisation_id text COLLATE "C",
+        created_at timestamptz,
+        open_since timestamptz,
+        status text COLLATE "C",
+        sort_name bytea,
+        PRIMARY KEY (kind, id)
+    )
+    """,
+    "CREATE INDEX coplib_aggregates_by_community ON coplib_aggregates (kind, community_id, created_at NULLS FIRST, id)",
+    """CREATE INDEX coplib_aggregates_by_person ON coplib_aggregates (kind, person_id, created_at NULLS FIRST, id)
+       WHERE person_id IS NOT NULL""",
+    """CREATE INDEX coplib_aggregates_by_parent ON coplib_aggregates (kind, parent_id, created_at NULLS FIRST, id)
+       WHERE parent_id IS NOT NULL""",
+    # Open questions only: the unanswered-questions query reads just the rows it returns.
+    """CREATE INDEX coplib_open_questions_by_community ON coplib_aggregates (community_id, open_since, id)
+       WHERE kind = 'question' AND open_since IS NOT NULL""",
+    """CREATE INDEX coplib_open_questions ON coplib_aggregates (open_since, id)
+       WHERE kind = 'question' AND open_since IS NOT NULL""",
+    """CREATE INDEX coplib_portfolio ON coplib_aggregates (organisation_id, sort_name, id)
+       WHERE kind = 'community'""",
+    # A contribution's tags and a membership's expertise, with the question's open_since
+    # copied so that "open questions tagged x" is one index range too.
+    """
+    CREATE TABLE coplib_tags (
+        kind text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        tag text COLLATE "C" NOT NULL,
+        community_id text COLLATE "C",
+        open_since timestamptz,
+        PRIMARY KEY (kind, id, tag)
+    )
+    """,
+    """CREATE INDEX coplib_open_questions_by_tag ON coplib_tags (tag, community_id, open_since, id)
+       WHERE kind = 'question' AND open_since IS NOT NULL""",
+    """CREATE INDEX coplib_open_questions_by_tag_anywhere ON coplib_tags (tag, open_since, id)
+       WHERE kind = 'question' AND open_since IS NOT NULL""",
+    """
+    CREATE TABLE coplib_membership_roles (
+        id text COLLATE "C" NOT NULL,
+        role text COLLATE "C" NOT NULL,
+        community_id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (id, role)
+    )
+    """,
+    "CREATE INDEX coplib_membership_roles_by_community ON coplib_membership_roles (community_id, role)",
+    """
+    CREATE TABLE coplib_events (
+        position bigint PRIMARY KEY CHECK (position > 0),
+        id text COLLATE "C" NOT NULL,
+        type text COLLATE "C" NOT NULL,
+        community_id text COLLATE "C",
+        actor_id text COLLATE "C" NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        data text NOT NULL
+    )
+    """,
+    "CREATE INDEX coplib_events_by_community ON coplib_events (community_id, position)",
+    "CREATE INDEX coplib_events_by_community_time ON coplib_events (community_id, occurred_at)",
+    "CREATE INDEX coplib_events_by_actor ON coplib_events (actor_id, occurred_at)",
+    "CREATE INDEX coplib_events_by_time ON coplib_events (occurred_at)",
+    # The delivery columns (status, attempts, next_attempt_at, last_error) are for the
+    # dispatcher's retries; messages are written 'pending' in the transaction of their cause.
+    """
+    CREATE TABLE coplib_outbox (
+        id text COLLATE "C" PRIMARY KEY,
+        event_id text COLLATE "C" NOT NULL,
+        recipient_id text COLLATE "C" NOT NULL,
+        topic text COLLATE "C" NOT NULL,
+        community_id text COLLATE "C",
+        params text NOT NULL,
+        created_at timestamptz NOT NULL,
+        status text COLLATE "C" NOT NULL DEFAULT 'pending',
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz,
+        last_error text,
+        delivered_at timestamptz
+    )
+    """,
+    "CREATE INDEX coplib_outbox_pending ON coplib_outbox (created_at, id) WHERE status = 'pending'",
+)
+
+#: Forward migrations: entry n (from 1) brings a schema at version n-1 to version n. Never
+#: edit a released entry: append a new one.
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("aggregates, index side tables, events, outbox", _V1),)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+_MIGRATIONS_TABLE: Final = "coplib_schema_migrations"
+# The advisory lock class of coplib's migrations ("copl"), paired with the schema's name so
+# that deployments in different schemas of one database do not wait for each other.
+_MIGRATION_LOCK: Final = 0x636F706C
+
+# -- statements -------------------------------------------------------------------------------
+
+_AGGREGATE_COLUMNS: Final = (
+    "community_id, person_id, parent_id, organisation_id, created_at, open_since, status, sort_name"
+)
+_AGGREGATE_ARRAYS: Final = (
+    "%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::bytea[]"
+)
+_LOCK_ROWS: Final = """
+    SELECT 1 FROM coplib_aggregates a
+    JOIN unnest(%s::text[], %s::text[]) AS w(kind, id) ON a.kind = w.kind AND a.id = w.id
+    ORDER BY a.kind, a.id FOR UPDATE OF a
+"""
+_UPDATE: Final = f"""
+    UPDATE coplib_aggregates AS a SET
+        version = a.version + 1, data = w.data,
+        community_id = w.community_id, person_id = w.person_id, parent_id = w.parent_id,
+        organisation_id = w.organisation_id, created_at = w.created_at, open_since = w.open_since,
+        status = w.status, sort_name = w.sort_name
+    FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], {_AGGREGATE_ARRAYS})
+        AS w(kind, id, expected, data, {_AGGREGATE_COLUMNS})
+    WHERE a.kind = w.kind AND a.id = w.id AND a.version = w.expected
+    RETURNING a.kind, a.id
+"""
+_INSERT: Final = f"""
+    INSERT INTO coplib_aggregates (kind, id, version, data, {_AGGREGATE_COLUMNS})
+    SELECT kind, id, 1, data, {_AGGREGATE_COLUMNS}
+    FROM unnest(%s::text[], %s::text[], %s::text[], {_AGGREGATE_ARRAYS})
+        AS w(kind, id, data, {_AGGREGATE_COLUMNS})
+    ON CONFLICT (kind, id) DO NOTHING
+    RETURNING kind, id
+"""
+_DELETE_TAGS: Final = """
+    DELETE FROM coplib_tags t USING unnest(%s::text[], %s::text[]) AS w(kind, id)
+    WHERE t.kind = w.kind AND t.id = w.id
+"""
+_INSERT_TAGS: Final = """
+    INSERT INTO coplib_tags (kind, id, tag, community_id, open_since)
+    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+    ON CONFLICT DO NOTHING
+"""
+_DELETE_ROLES: Final = "DELETE FROM coplib_membership_roles WHERE id = ANY(%s::text[])"
+_INSERT_ROLES: Final = """
+    INSERT INTO coplib_membership_roles (id, role, community_id)
+    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])
+    ON CONFLICT DO NOTHING
+"""
+_INSERT_MESSAGES: Final = """
+    INSERT INTO coplib_outbox (id, event_id, recipient_id, topic, community_id, params, created_at)
+    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+    ON CONFLICT (id) DO NOTHING
+"""
+# Why an EXCLUSIVE lock: a position must never become visible after a higher one, or a reader
+# paging with `events(after=...)` would skip it for good. A sequence hands out numbers in
+# insert order but transactions commit in any order, so instead the events table is locked
+# against other writers (readers, which take ACCESS SHARE, are not blocked) from just before
+# the insert to the commit: commit order is then position order, and positions can be
+# max + 1, max + 2... with no gaps even when a transaction rolls back. The lock is taken last
+# and released by the COMMIT sent in the same pipeline, so it is held for one server-side
+# stretch of work, never across a round trip to the client.
+_LOCK_EVENTS: Final = "LOCK TABLE coplib_events IN EXCLUSIVE MODE"
+_INSERT_EVENTS: Final = """
+    INSERT INTO coplib_events (position, id, type, community_id, actor_id, occurred_at, data)
+    SELECT last.position + e.n, e.id, e.type, e.community_id, e.actor_id, e.occurred_at, e.data
+    FROM (SELECT coalesce(max(position), 0) AS position FROM coplib_events) AS last,
+        unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[])
+            WITH ORDINALITY AS e(id, type, community_id, actor_id, occurred_at, data, n)
+    RETURNING position
+"""
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def mask_password(url: str) -> str:
+    """`url` with any password (in the user part or a ``password=`` parameter) shown as ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hosts = netloc.rpartition("@")
+        if ":" in userinfo:
+            netloc = f"{userinfo.split(':', 1)[0]}:***@{hosts}"
+    query = parts.query
+    if "password" in query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*=- ")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _import_psycopg() -> ModuleType:
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"the PostgreSQL store needs psycopg 3, which is not installed ({exc}): pip install coplib[postgres]"
+        ) from exc
+    return psycopg
+
+
+def _storable(text: str) -> str:
+    """JSON text PostgreSQL accepts: a lone surrogate (legal in a Python string, not in
+    UTF-8) is written as a JSON escape, which reads back as the same string."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(json.loads(text), ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    return text
+
+
+def _sort_key(name: str | None) -> bytes | None:
+    return name.encode("utf-8", "surrogatepass") if name is not None else None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+@attrs.frozen
+class PostgresSettings:
+    """What ``coplib.open(url, options=...)`` may set for a PostgreSQL store."""
+
+    #: Seconds to wait for the server when connecting (unless the URL sets connect_timeout).
+    connect_timeout: float = 10.0
+    #: Seconds a statement waits for a lock before failing; None: the server's setting.
+    lock_timeout: float | None = None
+    #: Shown in pg_stat_activity (unless the URL sets application_name).
+    application_name: str = "coplib"
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> PostgresSettings:
+        """Validated settings; `ConfigurationError` names any unknown or bad option."""
+        known = [f.name for f in attrs.fields(cls)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown PostgreSQL store option(s) {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+            )
+        for name in ("connect_timeout", "lock_timeout"):
+            value = options.get(name)
+            if name not in options or (value is None and name == "lock_timeout"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ConfigurationError(f"PostgreSQL store option {name!r} is a number of seconds > 0, got {value!r}")
+        if not isinstance(options.get("application_name", ""), str):
+            raise ConfigurationError(
+                f"PostgreSQL store option 'application_name' is a string, got {options['application_name']!r}"
+            )
+        return cls(**options)
+
+
+@attrs.frozen
+class _Rows:
+    """The arrays of one commit, built before taking the store's lock."""
+
+    updates: tuple[list[Any], ...]
+    inserts: tuple[list[Any], ...]
+    updated_refs: tuple[list[str], list[str]]
+    tags: tuple[list[Any], ...]
+    roles: tuple[list[str], list[str], list[str]]
+    membership_updates: list[str]
+    messages: tuple[list[Any], ...]
+    events: tuple[list[Any], ...]
+
+    @classmethod
+    def of(cls, changes: Changeset) -> _Rows:
+        updates: tuple[list[Any], ...] = tuple([] for _ in range(12))
+        inserts: tuple[list[Any], ...] = tuple([] for _ in range(11))
+        tags: tuple[list[Any], ...] = tuple([] for _ in range(5))
+        roles: tuple[list[str], list[str], list[str]] = ([], [], [])
+        membership_updates: list[str] = []
+        # Sorted, so that concurrent writers lock shared rows in one order and cannot deadlock.
+        for write in sorted(changes.writes, key=lambda w: (w.ref.kind, w.ref.id)):
+            idx = index_row(write.ref, write.value)
+            organisation_id = write.value.organisation_id if isinstance(write.value, Community) else None
+            row = [
+                idx.community_id,
+                idx.person_id,
+                idx.parent_id,
+                organisation_id,
+                idx.created_at,
+                idx.open_since,
+                idx.status,
+                _sort_key(idx.sort_name),
+            ]
+            data = _storable(aggregate_to_json(write.value))
+            if write.expected_version:
+                for column, value in zip(updates, [idx.kind, idx.id, write.expected_version, data, *row]):
+                    column.append(value)
+                if idx.kind == "membership":
+                    membership_updates.append(idx.id)
+            else:
+                for column, value in zip(inserts, [idx.kind, idx.id, data, *row]):
+                    column.append(value)
+            for tag in sorted(idx.tags):
+                for column, value in zip(tags, [idx.kind, idx.id, tag, idx.community_id, idx.open_since]):
+                    column.append(value)
+            if idx.kind == "membership" and idx.community_id is not None:
+                for role in sorted(idx.roles):
+                    roles[0].append(idx.id)
+                    roles[1].append(role)
+                    roles[2].append(idx.community_id)
+        messages: tuple[list[Any], ...] = tuple([] for _ in range(7))
+        for m in changes.messages:
+            params = _storable(json.dumps(m.params, sort_keys=True, ensure_ascii=False))
+            for column, value in zip(
+                messages, [m.id, m.event_id, m.recipient_id, m.topic, m.community_id, params, m.created_at]
+            ):
+                column.append(value)
+        events: tuple[list[Any], ...] = tuple([] for _ in range(6))
+        for e in changes.events:
+            data = _storable(event_to_json(e))
+            for column, value in zip(events, [e.id, e.TYPE, e.community_id, e.actor_id, e.occurred_at, data]):
+                column.append(value)
+        return cls(
+            updates=updates,
+            inserts=inserts,
+            updated_refs=(updates[0], updates[1]),
+            tags=tags,
+            roles=roles,
+            membership_updates=membership_updates,
+            messages=messages,
+            events=events,
+        )
+
+
+class _Conflict(Exception):
+    """Internal: a versioned write was not applied; carries the write for the error."""
+
+    def __init__(self, write: Write) -> None:
+        self.write = write
+
+
+class PostgresStore(Store):
+    """A `Store` on a PostgreSQL database, shared safely by many processes and hosts.
+
+    One connection per store, used under a lock (so one store may serve several threads);
+    it is reopened on the next call after the server dropped it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 10.0,
+        lock_timeout: float | None = None,
+        application_name: str = "coplib",
+    ) -> None:
+        if not isinstance(url, str):
+            raise ConfigurationError(f"a PostgreSQL URL is a string, got {type(url).__name__}")
+        self.url = mask_password(url)
+        if url.split(":", 1)[0].lower() not in SCHEMES:
+            raise ConfigurationError(f"not a PostgreSQL URL: {self.url!r}; use postgresql://user@host:port/database")
+        self._raw_url = url
+        self._settings = PostgresSettings(connect_timeout, lock_timeout, application_name)
+        self._pg = _import_psycopg()
+        try:
+            self._params = self._pg.conninfo.conninfo_to_dict(url)
+        except self._pg.Error as exc:
+            raise ConfigurationError(f"invalid PostgreSQL URL {self.url!r}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._closed = False
+        self._conn: psycopg.Connection[Any] | None = None
+        with self._lock:
+            self._connection()
+            with self._driver_errors("migrating the schema"):
+                self._migrate()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r})"
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in self._params:
+            kwargs["connect_timeout"] = max(1, math.ceil(self._settings.connect_timeout))
+        if "application_name" not in self._params:
+            kwargs["application_name"] = self._settings.application_name
+        try:
+            conn: psycopg.Connection[Any] = self._pg.connect(self._raw_url, **kwargs)
+        except self._pg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise StorageError(
+                f"cannot connect to the PostgreSQL server for {self.url}: {reason}; check that the server is "
+                "running and reachable, and the URL's host, port, user, password and database"
+            ) from exc
+        except self._pg.Error as exc:
+            raise StorageError(f"cannot connect to the PostgreSQL server for {self.url}: {exc}") from exc
+        try:
+            # Timestamps come back in UTC, like every datetime coplib hands out.
+            conn.execute("SET TIME ZONE 'UTC'")
+            if self._settings.lock_timeout is not None:
+                conn.execute(f"SET lock_timeout = {int(self._settings.lock_timeout * 1000)}")
+        except self._pg.Error as exc:
+            conn.close()
+            raise StorageError(f"cannot set up the session on {self.url}: {exc}") from exc
+        return conn
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._closed:
+            raise StorageError(f"the store {self.url} is closed")
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    @contextlib.contextmanager
+    def _driver_errors(self, doing: str) -> Iterator[None]:
+        """Turn driver errors into `StorageError` (the cause chained)."""
+        try:
+            yield
+        except CoplibError:
+            raise
+        except (self._pg.Error, UnicodeError) as exc:
+            lost = self._conn is not None and self._conn.closed
+            if lost:
+                raise StorageError(
+                    f"the connection to {self.url} was lost while {doing}: {exc}; the store reconnects on the next call"
+                ) from exc
+            sqlstate = getattr(exc, "sqlstate", None)
+            code = f" [{sqlstate}]" if sqlstate else ""
+            raise StorageError(f"PostgreSQL failed while {doing} on {self.url}{code}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    self._conn.close()
+                self._conn = None
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        conn = self._connection()
+        current = self._schema_version(conn)
+        if current == SCHEMA_VERSION:
+            return
+        with conn.transaction():
+            # Serialise concurrent openers: the second waits, then finds nothing to do.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(coalesce(current_schema(), '')))", (_MIGRATION_LOCK,)
+            )
+            conn.execute(
+                f"""CREATE TABLE IF NOT EXISTS {_MIGRATIONS_TABLE} (
+                    version integer PRIMARY KEY,
+                    description text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            current = self._schema_version(conn)
+            for version, (description, statements) in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(
+                    f"INSERT INTO {_MIGRATIONS_TABLE} (version, description) VALUES (%s, %s)", (version, description)
+                )
+
+    def _schema_version(self, conn: psycopg.Connection[Any]) -> int:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (_MIGRATIONS_TABLE,)).fetchone()
+        if row is None or not row[0]:
+            return 0
+        found = conn.execute(f"SELECT coalesce(max(version), 0) FROM {_MIGRATIONS_TABLE}").fetchone()
+        version = int(found[0]) if found else 0
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"the database at {self.url} has coplib schema version {version}, written by a newer coplib "
+                f"(this one knows versions up to {SCHEMA_VERSION}): upgrade coplib to open it; it was left unchanged"
+            )
+        return version
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def commit(self, changes: Changeset) -> list[RecordedEvent]:
+        if not (changes.writes or changes.events or changes.messages):
+            with self._lock:
+                self._connection()
+            return []
+        rows = _Rows.of(changes)
+        with self._lock:
+            conn = self._connection()
+            try:
+                with self._driver_errors("committing a unit of work (whether it was applied is unknown)"):
+                    positions = self._commit(conn, changes, rows)
+            except _Conflict as conflict:
+                raise self._conflict_error(conflict.write) from None
+            except StorageError as exc:
+                if isinstance(exc.__cause__, (self._pg.errors.DeadlockDetected, self._pg.errors.SerializationFailure)):
+                    # Nothing was written; the engine retries a conflict like any other.
+                    raise self._conflict_error(changes.writes[0]) from exc.__cause__
+                raise
+        if not positions:
+            return []
+        start = min(positions)
+        return [RecordedEvent(start + i, event) for i, event in enumerate(changes.events)]
+
+    def _commit(self, conn: psycopg.Connection[Any], changes: Changeset, rows: _Rows) -> list[int]:
+        events_cursor = None
+        with conn.pipeline() as pipeline, conn.transaction():
+            # Round trip 1: the versioned writes, checked before anything else is sent.
+            update_cursor = insert_cursor = None
+            if len(rows.updates[0]) > 1:
+                conn.execute(_LOCK_ROWS, rows.updated_refs)
+            if rows.updates[0]:
+                update_cursor = conn.cursor()
+                update_cursor.execute(_UPDATE, rows.updates)
+            if rows.inserts[0]:
+                insert_cursor = conn.cursor()
+                insert_cursor.execute(_INSERT, rows.inserts)
+            if changes.writes:
+                pipeline.sync()
+                written = {(k, i) for cur in (update_cursor, insert_cursor) if cur for k, i in cur.fetchall()}
+                for write in changes.writes:
+                    if (write.ref.kind, write.ref.id) not in written:
+                        raise _Conflict(write)
+            # Round trip 2: index side tables, outbox, events, COMMIT.
+            if rows.updated_refs[0]:
+                conn.execute(_DELETE_TAGS, rows.updated_refs)
+            if rows.membership_updates:
+                conn.execute(_DELETE_ROLES, (rows.membership_updates,))
+            if rows.tags[0]:
+                conn.execute(_INSERT_TAGS, rows.tags)
+            if rows.roles[0]:
+                conn.execute(_INSERT_ROLES, rows.roles)
+            if rows.messages[0]:
+                conn.execute(_INSERT_MESSAGES, rows.messages)
+            if rows.events[0]:
+                conn.execute(_LOCK_EVENTS)
+                events_cursor = conn.cursor()
+                events_cursor.execute(_INSERT_EVENTS, rows.events)
+        return [row[0] for row in events_cursor.fetchall()] if events_cursor is not None else []
+
+    def _conflict_error(self, write: Write) -> ConcurrencyConflictError:
+        actual: int | None = None
+        with contextlib.suppress(CoplibError):
+            found = self.get(write.ref)
+            actual = found.version if found is not None else None
+        return ConcurrencyConflictError(write.ref.kind, write.ref.id, write.expected_version, actual)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def _fetch(self, doing: str, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            conn = self._connection()
+            with self._driver_errors(doing):
+                rows: list[tuple[Any, ...]] = conn.execute(query, params).fetchall()
+                return rows
+
+    def get(self, ref: Ref) -> Versioned[Aggregate] | None:
+        rows = self._fetch(
+            f"reading {ref.kind} {ref.id!r}",
+            "SELECT version, data FROM coplib_aggregates WHERE kind = %s AND id = %s",
+            (ref.kind, ref.id),
+        )
+        if not rows:
+            return None
+        version, data = rows[0]
+        return Versioned(aggregate_from_json(ref.kind, data), int(version))
+
+    def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
+        wanted = list(dict.fromkeys(refs))
+        if not wanted:
+            with self._lock:
+                self._connection()
+            return {}
+        rows = self._fetch(
+            f"reading {len(wanted)} aggregates",
+            """SELECT a.kind, a.id, a.version, a.data FROM coplib_aggregates a
+               JOIN unnest(%s::text[], %s::text[]) AS r(kind, id) ON a.kind = r.kind AND a.id = r.id""",
+            ([r.kind for r in wanted], [r.id for r in wanted]),
+        )
+        return {
+            Ref(kind, key): Versioned(aggregate_from_json(kind, data), int(version))
+            for kind, key, version, data in rows
+        }
+
+    def find(
+        self,
+        kind: str,
+        *,
+        community_id: str | None = None,
+        person_id: str | None = None,
+        parent_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Aggregate]:
+        where = ["kind = %s"]
+        params: list[Any] = [kind]
+        for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        if since is not None:
+            where.append("created_at >= %s")
+            params.append(since)
+        if until is not None:
+            where.append("created_at < %s")
+            params.append(until)
+        query = f"SELECT data FROM coplib_aggregates WHERE {' AND '.join(where)} ORDER BY created_at NULLS FIRST, id"
+        if limit is not None:
+            query += " LIMIT %s"
+            params.append(max(limit, 0))
+        rows = self._fetch(f"finding {kind} aggregates", query, params)
+        return [aggregate_from_json(kind, data) for (data,) in rows]
+
+    def unanswered_questions(
+        self,
+        community_id: str | None,
+        *,
+        tag: str | None = None,
+        asked_before: datetime | None = None,
+        limit: int = 100,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[Question]:
+        # Both shapes walk one partial index of open questions in (open_since, id) order and
+        # stop after `limit` rows: the cost follows the page, not the number stored.
+        source = "coplib_tags t" if tag is not None else "coplib_aggregates t"
+        where = ["t.kind = 'question'", "t.open_since IS NOT NULL"]
+        params: list[Any] = []
+        if tag is not None:
+            where.append("t.tag = %s")
+            params.append(tag)
+        if community_id is not None:
+            where.append("t.community_id = %s")
+            params.append(community_id)
+        if asked_before is not None:
+            where.append("t.open_since < %s")
+            params.append(asked_before)
+        if after is not None:
+            where.append("(t.open_since, t.id) > (%s, %s)")
+            params.extend(after)
+        params.append(max(limit, 0))
+        data = "a.data" if tag is not None else "t.data"
+        join = " JOIN coplib_aggregates a ON a.kind = t.kind AND a.id = t.id" if tag is not None else ""
+        query = f"SELECT {data} FROM {source}{join} WHERE {' AND '.join(where)} ORDER BY t.open_since, t.id LIMIT %s"
+        rows = self._fetch("finding unanswered questions", query, params)
+        found = [aggregate_from_json("question", text) for (text,) in rows]
+        return [q for q in found if isinstance(q, Question)]
+
+    def members(
+        self,
+        community_id: str,
+        *,
+        role: Role | None = None,
+        tag: str | None = None,
+        statuses: Sequence[MembershipStatus] = ACTIVE_ONLY,
+    ) -> list[Membership]:
+        where = ["a.kind = 'membership'", "a.community_id = %s", "a.status = ANY(%s::text[])"]
+        params: list[Any] = [community_id, [MembershipStatus(s).value for s in statuses]]
+        if role is not None:
+            where.append("EXISTS (SELECT 1 FROM coplib_membership_roles r WHERE r.id = a.id AND r.role = %s)")
+            params.append(Role(role).value)
+        if tag is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM coplib_tags g WHERE g.kind = 'membership' AND g.id = a.id AND g.tag = %s)"
+            )
+            params.append(tag)
+        query = f"SELECT a.data FROM coplib_aggregates a WHERE {' AND '.join(where)} ORDER BY a.person_id"
+        rows = self._fetch(f"listing members of {community_id!r}", query, params)
+        found = [aggregate_from_json("membership", text) for (text,) in rows]
+        return [m for m in found if isinstance(m, Membership)]
+
+    def communities(self, organisation_id: str | None = None) -> list[Community]:
+        query = "SELECT data FROM coplib_aggregates WHERE kind = 'community'"
+        params: list[Any] = []
+        if organisation_id is not None:
+            query += " AND organisation_id = %s"
+            params.append(organisation_id)
+        rows = self._fetch("listing communities", query + " ORDER BY sort_name, id", params)
+        found = [aggregate_from_json("community", text) for (text,) in rows]
+        return [c for c in found if isinstance(c, Community)]
+
+    def _recorded(self, rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
+        return [RecordedEvent(int(position), event_from_json(data)) for position, data in rows]
+
+    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        query = "SELECT position, data FROM coplib_events WHERE position > %s"
+        params: list[Any] = [max(after, 0)]
+        if community_id is not None:
+            query += " AND community_id = %s"
+            params.append(community_id)
+        params.append(max(limit, 0))
+        return self._recorded(self._fetch("reading events", query + " ORDER BY position LIMIT %s", params))
+
+    def activity(
+        self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
+    ) -> list[RecordedEvent]:
+        query = (
+            "SELECT position, data FROM coplib_events WHERE actor_id = %s AND occurred_at >= %s AND occurred_at < %s"
+        )
+        params: list[Any] = [person_id, since, until]
+        if community_id is not None:
+            query += " AND community_id = %s"
+            params.append(community_id)
+        return self._recorded(
+            self._fetch(f"reading the activity of {person_id!r}", query + " ORDER BY position", params)
+        )
+
+    def count_events(
+        self,
+        community_id: str | None,
+        *,
+        since: datetime,
+        until: datetime,
+        period: Period,
+        types: Sequence[str] | None = None,
+    ) -> dict[date, int]:
+        # date_trunc('week', ...) starts weeks on Monday (ISO), like the memory store.
+        query = """SELECT date_trunc(%s, occurred_at AT TIME ZONE 'UTC')::date AS start, count(*)
+                   FROM coplib_events WHERE occurred_at >= %s AND occurred_at < %s"""
+        params: list[Any] = [Period(period).value, since, until]
+        if community_id is not None:
+            query += " AND community_id = %s"
+            params.append(community_id)
+        if types is not None:
+            query += " AND type = ANY(%s::text[])"
+            params.append(list(types))
+        rows = self._fetch("counting events", query + " GROUP BY start ORDER BY start", params)
+        return {start: int(count) for start, count in rows}
+
+    # -- outbox ----------------------------------------------------------------------------------
+
+    def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
+        rows = self._fetch(
+            "reading pending messages",
+            """SELECT id, event_id, recipient_id, topic, community_id, params, created_at FROM coplib_outbox
+               WHERE status = 'pending' ORDER BY created_at, id LIMIT %s""",
+            (max(limit, 0),),
+        )
+        return [
+            OutboxMessage(
+                id=message_id,
+                event_id=event_id,
+                recipient_id=recipient_id,
+                topic=topic,
+                community_id=community_id,
+                params=json.loads(params),
+                created_at=_utc(created_at),
+            )
+            for message_id, event_id, recipient_id, topic, community_id, params, created_at in rows
+        ]
+
+    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
+        if not message_ids:
+            with self._lock:
+                self._connection()
+            return
+        with self._lock:
+            conn = self._connection()
+            with self._driver_errors("marking messages delivered"):
+                conn.execute(
+                    """UPDATE coplib_outbox SET status = 'delivered', delivered_at = %s
+                       WHERE id = ANY(%s::text[]) AND status <> 'delivered'""",
+                    (at, list(message_ids)),
+                )
+
+
+class PostgresStorePlugin:
+    """Opens ``postgresql://`` and ``postgres://`` stores."""
+
+    @hookimpl(trylast=True)
+    def coplib_open_store(self, url: str, options: Mapping[str, Any]) -> Store | None:
+        if url.split(":", 1)[0].lower() not in SCHEMES:
+            return None
+        settings = PostgresSettings.from_options(options)
+        return PostgresStore(url, **attrs.asdict(settings))
+
+    @hookimpl(trylast=True)
+    def coplib_store_schemes(self) -> list[str]:
+        return list(SCHEMES)

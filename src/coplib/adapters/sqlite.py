@@ -1,0 +1,974 @@
+"""The embedded SQLite store (``sqlite:///path.db``): coplib's default, one local file, the
+standard library's sqlite3 and nothing else.
+
+Each unit of work is one ``BEGIN IMMEDIATE`` transaction holding the state change, its events
+and its outbox rows. Every query of the port runs as indexed SQL. docs/storage.md explains the
+settings, the schema and its migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import attrs
+
+from coplib.adapters._index import IndexRow, index_row
+from coplib.domain.community import Community, Role
+from coplib.domain.contributions import Question
+from coplib.domain.errors import (
+    ConcurrencyConflictError,
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    StorageError,
+)
+from coplib.domain.history import Aggregate, Ref
+from coplib.domain.membership import Membership, MembershipStatus
+from coplib.hookspecs import hookimpl
+from coplib.ports import (
+    ACTIVE_ONLY,
+    Changeset,
+    OutboxMessage,
+    Period,
+    RecordedEvent,
+    Store,
+    Versioned,
+)
+from coplib.serialization import (
+    aggregate_from_json,
+    aggregate_to_json,
+    event_from_json,
+    event_to_json,
+    format_timestamp,
+    parse_timestamp,
+)
+
+__all__ = [
+    "LATEST_SCHEMA_VERSION",
+    "MIGRATIONS",
+    "Migration",
+    "NetworkFileSystemWarning",
+    "SQLiteStore",
+    "SQLiteStorePlugin",
+    "migrate",
+    "network_filesystem",
+]
+
+
+class NetworkFileSystemWarning(UserWarning):
+    """The SQLite file lies on a network file system, where WAL's shared memory and file
+    locks are unreliable: concurrent access may corrupt it. Keep the file on a local disk
+    (or use the PostgreSQL store for a shared deployment)."""
+
+
+#: File system types (as /proc/mounts names them) that are not local disks.
+NETWORK_FILESYSTEMS: Final = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "sshfs",
+        "fuse.sshfs",
+        "9p",
+        "afs",
+        "ncpfs",
+        "ceph",
+        "glusterfs",
+        "fuse.glusterfs",
+        "lustre",
+        "gpfs",
+        "davfs",
+        "fuse.davfs2",
+        "fuse.s3fs",
+        "fuse.rclone",
+        "fuse.gcsfuse",
+    }
+)
+
+#: Where the mounted file systems are listed (Linux). A module attribute so tests can point
+#: it elsewhere.
+MOUNTS_FILE = "/proc/mounts"
+
+_SYNCHRONOUS: Final = ("off", "normal", "full", "extra")
+_DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
+_CACHE_SIZE: Final = 20_000
+_CHUNK: Final = 400  # host parameters per IN list, well under SQLite's limit
+
+
+# -- the schema and its migrations ------------------------------------------------------------
+
+
+@attrs.frozen
+class Migration:
+    """One forward step of the schema: from `version` - 1 to `version`."""
+
+    version: int
+    description: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _run_all(*statements: str) -> Callable[[sqlite3.Connection], None]:
+    def run(conn: sqlite3.Connection) -> None:
+        for statement in statements:
+            conn.execute(statement)
+
+    return run
+
+
+_V1 = _run_all(
+    """CREATE TABLE schema_version (
+        version INTEGER NOT NULL,
+        written_by TEXT NOT NULL
+    )""",
+    """CREATE TABLE aggregates (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        community_id TEXT,
+        person_id TEXT,
+        parent_id TEXT,
+        organisation_id TEXT,
+        created_at TEXT,
+        open_since TEXT,
+        status TEXT,
+        sort_name TEXT,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        data TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    )""",
+    "CREATE INDEX aggregates_by_community ON aggregates (kind, community_id, created_at, id)",
+    "CREATE INDEX aggregates_by_person ON aggregates (kind, person_id, created_at, id) WHERE person_id IS NOT NULL",
+    "CREATE INDEX aggregates_by_parent ON aggregates (kind, parent_id, created_at, id) WHERE parent_id IS NOT NULL",
+    # The help space to watch: open questions only, so its size follows the open questions.
+    "CREATE INDEX aggregates_open_questions ON aggregates (community_id, open_since, id) WHERE open_since IS NOT NULL",
+    "CREATE INDEX aggregates_open_questions_all ON aggregates (open_since, id) WHERE open_since IS NOT NULL",
+    "CREATE INDEX aggregates_members ON aggregates (community_id, status, person_id) WHERE kind = 'membership'",
+    "CREATE INDEX aggregates_portfolio ON aggregates (organisation_id, sort_name, id) WHERE kind = 'community'",
+    "CREATE INDEX aggregates_names ON aggregates (sort_name, id) WHERE kind = 'community'",
+    """CREATE TABLE events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        community_id TEXT,
+        actor_id TEXT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    "CREATE INDEX events_by_community ON events (community_id, position)",
+    "CREATE INDEX events_by_actor ON events (actor_id, occurred_at)",
+    # Covers the per-period counts: no table row is read to count.
+    "CREATE INDEX events_by_community_time ON events (community_id, occurred_at, type)",
+    """CREATE TABLE outbox (
+        id TEXT NOT NULL PRIMARY KEY,
+        event_id TEXT NOT NULL REFERENCES events (id),
+        recipient_id TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        community_id TEXT,
+        created_at TEXT NOT NULL,
+        params TEXT NOT NULL,
+        delivered_at TEXT
+    ) WITHOUT ROWID""",
+    "CREATE INDEX outbox_pending ON outbox (created_at, id) WHERE delivered_at IS NULL",
+)
+
+_V2 = _run_all(
+    "ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT",
+    "ALTER TABLE outbox ADD COLUMN last_error TEXT",
+    "ALTER TABLE outbox ADD COLUMN status TEXT NOT NULL DEFAULT 'pending'",
+    "UPDATE outbox SET status = 'delivered' WHERE delivered_at IS NOT NULL",
+)
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    _run_all(
+        """CREATE TABLE aggregate_tags (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            community_id TEXT,
+            open_since TEXT,
+            PRIMARY KEY (kind, id, tag),
+            FOREIGN KEY (kind, id) REFERENCES aggregates (kind, id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX aggregate_tags_open ON aggregate_tags (community_id, tag, open_since, id) "
+        "WHERE open_since IS NOT NULL",
+        "CREATE INDEX aggregate_tags_open_all ON aggregate_tags (tag, open_since, id) WHERE open_since IS NOT NULL",
+        "CREATE INDEX aggregate_tags_lookup ON aggregate_tags (kind, community_id, tag, id)",
+        """CREATE TABLE membership_roles (
+            kind TEXT NOT NULL DEFAULT 'membership' CHECK (kind = 'membership'),
+            id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            person_id TEXT NOT NULL,
+            PRIMARY KEY (id, role),
+            FOREIGN KEY (kind, id) REFERENCES aggregates (kind, id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX membership_roles_lookup ON membership_roles (community_id, role, person_id)",
+    )(conn)
+    # Backfill from what is stored, through the one shared definition of the indexed fields.
+    rows = conn.execute("SELECT kind, id, data FROM aggregates").fetchall()
+    for kind, id_, data in rows:
+        row = index_row(Ref(kind, id_), aggregate_from_json(kind, data))
+        conn.executemany(_INSERT_TAG, _tag_rows(row))
+        conn.executemany(_INSERT_ROLE, _role_rows(row))
+
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(1, "aggregates with their indexed fields, events, outbox", _V1),
+    Migration(2, "delivery bookkeeping on the outbox (attempts, next attempt, last error, status)", _V2),
+    Migration(3, "tag and role side tables for the tag and role queries, backfilled", _v3),
+)
+LATEST_SCHEMA_VERSION: Final = MIGRATIONS[-1].version
+
+
+def _coplib_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("coplib")
+    except Exception:  # not installed as a distribution (a source checkout)
+        return "unknown"
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    if exists is None:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").fetchone() is not None:
+            raise StorageError("the file holds tables but no coplib schema: it is not a coplib database")
+        return 0
+    found = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(found[0]) if found else 0
+
+
+def migrate(conn: sqlite3.Connection, *, target: int = LATEST_SCHEMA_VERSION, where: str = "the database") -> int:
+    """Bring the schema up to `target`, in one transaction; returns the version found before.
+
+    Refuses (with `StorageError`) a database written by a newer coplib.
+    """
+    found = _schema_version(conn)
+    if found > LATEST_SCHEMA_VERSION:
+        raise StorageError(
+            f"{where} has schema version {found}, written by a newer coplib; this coplib "
+            f"({_coplib_version()}) reads schema versions up to {LATEST_SCHEMA_VERSION}: upgrade coplib to open it"
+        )
+    if found >= target:
+        return found
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = _schema_version(conn)  # another process may have migrated meanwhile
+        for step in MIGRATIONS:
+            if found < step.version <= target:
+                step.apply(conn)
+        if found < target:
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version, written_by) VALUES (?, ?)", (target, _coplib_version()))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return found
+
+
+# -- statements -------------------------------------------------------------------------------
+
+_AGGREGATE_COLUMNS = (
+    "community_id, person_id, parent_id, organisation_id, created_at, open_since, status, sort_name, version, data"
+)
+_INSERT_AGGREGATE = (
+    f"INSERT INTO aggregates (kind, id, {_AGGREGATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (kind, id) DO NOTHING"
+)
+_UPDATE_AGGREGATE = (
+    "UPDATE aggregates SET community_id = ?, person_id = ?, parent_id = ?, organisation_id = ?, created_at = ?, "
+    "open_since = ?, status = ?, sort_name = ?, version = ?, data = ? WHERE kind = ? AND id = ? AND version = ?"
+)
+_INSERT_TAG = "INSERT INTO aggregate_tags (kind, id, tag, community_id, open_since) VALUES (?, ?, ?, ?, ?)"
+_DELETE_TAGS = "DELETE FROM aggregate_tags WHERE kind = ? AND id = ?"
+_INSERT_ROLE = "INSERT INTO membership_roles (id, role, community_id, person_id) VALUES (?, ?, ?, ?)"
+_DELETE_ROLES = "DELETE FROM membership_roles WHERE id = ?"
+_INSERT_EVENT = "INSERT INTO events (id, type, community_id, actor_id, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_MESSAGE = (
+    "INSERT INTO outbox (id, event_id, recipient_id, topic, community_id, created_at, params) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+_PERIOD_SQL: Final[dict[Period, str]] = {
+    Period.DAY: "substr(occurred_at, 1, 10)",
+    # 'weekday 1' moves forward to a Monday, so step back 6 days first: the Monday on or before.
+    Period.WEEK: "date(substr(occurred_at, 1, 10), '-6 days', 'weekday 1')",
+    Period.MONTH: "substr(occurred_at, 1, 7) || '-01'",
+}
+
+
+def _ts(value: datetime | None) -> str | None:
+    return format_timestamp(value) if value is not None else None
+
+
+def _tag_rows(row: IndexRow) -> list[tuple[str, str, str, str | None, str | None]]:
+    open_since = _ts(row.open_since)
+    return [(row.kind, row.id, tag, row.community_id, open_since) for tag in sorted(row.tags)]
+
+
+def _role_rows(row: IndexRow) -> list[tuple[str, str, str | None, str | None]]:
+    if row.kind != "membership":
+        return []
+    return [(row.id, role, row.community_id, row.person_id) for role in sorted(row.roles)]
+
+
+def _organisation_of(value: Aggregate) -> str | None:
+    # The portfolio query filters communities by organisation; IndexRow does not carry it.
+    return value.organisation_id if isinstance(value, Community) else None
+
+
+def _check_limit(limit: int | None, path: str = "$.limit") -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidInputError.field(path, f"must be a whole number >= 0, got {limit!r}")
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# -- where the file lives -------------------------------------------------------------------
+
+
+def _unescape_mount(text: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def network_filesystem(path: Path, mounts: str) -> str | None:
+    """The network file system type holding `path`, given the text of /proc/mounts, or None
+    when it is on a local one."""
+    target = str(path)
+    best: tuple[int, str] | None = None
+    for line in mounts.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount_point, fs_type = _unescape_mount(parts[1]), parts[2]
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and (best is None or len(mount_point) > best[0]):
+            best = (len(mount_point), fs_type)
+    if best is None:
+        return None
+    fs_type = best[1]
+    return fs_type if fs_type in NETWORK_FILESYSTEMS or fs_type.split(".")[-1] in NETWORK_FILESYSTEMS else None
+
+
+def _warn_if_network(path: Path) -> None:
+    try:
+        mounts = Path(MOUNTS_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return  # not Linux, or no /proc: nothing to tell
+    fs_type = network_filesystem(path.parent.resolve() / path.name, mounts)
+    if fs_type is not None:
+        warnings.warn(
+            NetworkFileSystemWarning(
+                f"the SQLite database {path} is on a network file system ({fs_type}); SQLite's WAL mode needs "
+                "a local disk, and concurrent access over the network may corrupt the file: move it to a local "
+                "disk, or use the PostgreSQL store for a shared deployment"
+            ),
+            stacklevel=4,
+        )
+
+
+def _check_path(path: Path) -> None:
+    parent = path.parent
+    if path.is_dir():
+        raise ConfigurationError(f"the SQLite database path {path} is a directory: name a file inside it")
+    if not parent.exists():
+        raise ConfigurationError(
+            f"the directory {parent} of the SQLite database {path.name} does not exist: create it first"
+        )
+    if not parent.is_dir():
+        raise ConfigurationError(f"{parent} is not a directory: the SQLite database {path.name} cannot live there")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise ConfigurationError(f"the SQLite database {path} cannot be read and written by this process")
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigurationError(f"the directory {parent} is not writable: the database {path.name} cannot be created")
+
+
+def parse_url(url: str) -> tuple[str, dict[str, str]]:
+    """The file path and the options of a ``sqlite:`` URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        raise ConfigurationError(f"not a sqlite URL: {url!r}")
+    if not url.startswith("sqlite:///") or parts.netloc:
+        raise ConfigurationError(
+            f"bad SQLite URL {url!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db (no host)"
+        )
+    path = unquote(parts.path[1:])
+    if not path:
+        raise ConfigurationError(f"the SQLite URL {url!r} names no file: use sqlite:///coplib.db")
+    return path, dict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+# -- the store --------------------------------------------------------------------------------
+
+
+class SQLiteStore(Store):
+    """A coplib store in one SQLite file. Safe to share between threads (one connection
+    behind a lock); several processes may open the same file (WAL, ``BEGIN IMMEDIATE``)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        url: str | None = None,
+        synchronous: str = "normal",
+        busy_timeout: int = _DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
+        if synchronous.lower() not in _SYNCHRONOUS:
+            raise ConfigurationError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, got {synchronous!r}")
+        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, int) or busy_timeout < 0:
+            raise ConfigurationError(f"busy_timeout is a number of milliseconds >= 0, got {busy_timeout!r}")
+        raw = os.fspath(path)
+        self._in_memory = raw == ":memory:"
+        self.path = Path(raw)
+        self.url = url or f"sqlite:///{raw}"
+        self._where = "an in-memory SQLite database" if self._in_memory else f"the SQLite database {self.path}"
+        self._lock = threading.RLock()
+        self._cache: OrderedDict[tuple[str, str], tuple[int, Aggregate]] = OrderedDict()
+        self._closed = False
+        if not self._in_memory:
+            _check_path(self.path)
+            _warn_if_network(self.path)
+        try:
+            self._conn: sqlite3.Connection | None = sqlite3.connect(
+                raw,
+                timeout=busy_timeout / 1000,
+                isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE ... COMMIT
+                check_same_thread=False,  # our lock serialises every use of the connection
+                cached_statements=256,
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self._where} could not be opened: {exc}") from exc
+        try:
+            conn = self._conn
+            conn.execute(f"PRAGMA busy_timeout = {busy_timeout:d}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if not self._in_memory and str(mode).lower() != "wal":
+                raise StorageError(f"{self._where} could not switch to WAL journal mode (it is in {mode!r} mode)")
+            conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+            migrate(conn, where=self._where)
+        except StorageError:
+            self._conn.close()
+            self._conn = None
+            raise
+        except sqlite3.Error as exc:
+            self._conn.close()
+            self._conn = None
+            raise self._error("open", exc) from exc
+
+    @classmethod
+    def from_url(cls, url: str, options: Mapping[str, Any] | None = None) -> SQLiteStore:
+        """Open the store of a ``sqlite:///...`` URL; settings come from the URL's query
+        (``?synchronous=full&busy_timeout=5000``) and from `options`."""
+        path, query = parse_url(url)
+        settings: dict[str, Any] = {**query, **dict(options or {})}
+        known = {"synchronous", "busy_timeout"}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown SQLite option(s) {', '.join(unknown)} in {url!r}; known: {', '.join(sorted(known))}"
+            )
+        timeout = settings.get("busy_timeout", _DEFAULT_BUSY_TIMEOUT_MS)
+        try:
+            timeout = int(timeout)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"busy_timeout is a number of milliseconds, got {timeout!r}") from None
+        return cls(path, url=url, synchronous=str(settings.get("synchronous", "normal")), busy_timeout=timeout)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageError(f"the store {self.url} is closed")
+        return self._conn
+
+    def _error(self, action: str, exc: sqlite3.Error) -> StorageError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StorageError(
+                f"{action} on {self._where} timed out: another process held the write lock too long ({text})"
+            )
+        if "not a database" in text or "malformed" in text:
+            return StorageError(f"{self._where} is not a valid SQLite database ({text}): check the path")
+        if "readonly" in text or "unable to open" in text:
+            return StorageError(f"{self._where} cannot be written or opened ({text}): check its permissions")
+        return StorageError(f"{action} on {self._where} failed: {text}")
+
+    def _remember(self, key: tuple[str, str], version: int, value: Aggregate) -> None:
+        self._cache[key] = (version, value)
+        self._cache.move_to_end(key)
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _decode(self, kind: str, id_: str, version: int, data: str) -> Aggregate:
+        """The aggregate of a row; decoding is the costly part, so a (kind, id, version) seen
+        before is served from memory (a version names one content for good)."""
+        key = (kind, id_)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        value = aggregate_from_json(kind, data)
+        self._remember(key, version, value)
+        return value
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._error("a query", exc) from exc
+
+    def _aggregates(self, sql: str, params: Sequence[Any] = ()) -> list[Aggregate]:
+        """Rows of (kind, id, version, data) decoded, under one lock hold."""
+        with self._lock:
+            rows = self._query(sql, params)
+            return [self._decode(kind, id_, version, data) for kind, id_, version, data in rows]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def commit(self, changes: Changeset) -> list[RecordedEvent]:
+        if not (changes.writes or changes.events or changes.messages):
+            with self._lock:
+                self._connection()
+            return []
+        with self._lock:
+            conn = self._connection()
+            inserts: list[tuple[Any, ...]] = []
+            updates: list[tuple[Any, ...]] = []
+            tag_deletes: list[tuple[str, str]] = []
+            tag_rows: list[tuple[Any, ...]] = []
+            role_deletes: list[tuple[str]] = []
+            role_rows: list[tuple[Any, ...]] = []
+            for write in changes.writes:
+                ref, value = write.ref, write.value
+                row = index_row(ref, value)
+                columns = (
+                    row.community_id,
+                    row.person_id,
+                    row.parent_id,
+                    _organisation_of(value),
+                    _ts(row.created_at),
+                    _ts(row.open_since),
+                    row.status,
+                    row.sort_name,
+                    write.expected_version + 1,
+                    aggregate_to_json(value),
+                )
+                if write.expected_version == 0:
+                    inserts.append((ref.kind, ref.id, *columns))
+                    tag_rows.extend(_tag_rows(row))
+                    role_rows.extend(_role_rows(row))
+                    continue
+                updates.append((*columns, ref.kind, ref.id, write.expected_version))
+                previous = self._cache.get((ref.kind, ref.id))
+                old = index_row(ref, previous[1]) if previous and previous[0] == write.expected_version else None
+                # The side tables change only when what they index changed.
+                if old is None or (old.tags, old.community_id, old.open_since) != (
+                    row.tags,
+                    row.community_id,
+                    row.open_since,
+                ):
+                    if old is None or old.tags:
+                        tag_deletes.append((ref.kind, ref.id))
+                    tag_rows.extend(_tag_rows(row))
+                if ref.kind == "membership" and (old is None or old.roles != row.roles):
+                    role_deletes.append((ref.id,))
+                    role_rows.extend(_role_rows(row))
+            events = changes.events
+            event_rows = [
+                (e.id, e.TYPE, e.community_id, e.actor_id, format_timestamp(e.occurred_at), event_to_json(e))
+                for e in events
+            ]
+            message_rows = [_message_row(m) for m in changes.messages]
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if inserts:
+                        done = conn.executemany(_INSERT_AGGREGATE, inserts).rowcount
+                        if done != len(inserts):
+                            raise _Conflict
+                    if updates:
+                        done = conn.executemany(_UPDATE_AGGREGATE, updates).rowcount
+                        if done != len(updates):
+                            raise _Conflict
+                    if tag_deletes:
+                        conn.executemany(_DELETE_TAGS, tag_deletes)
+                    if tag_rows:
+                        conn.executemany(_INSERT_TAG, tag_rows)
+                    if role_deletes:
+                        conn.executemany(_DELETE_ROLES, role_deletes)
+                    if role_rows:
+                        conn.executemany(_INSERT_ROLE, role_rows)
+                    last = 0
+                    if len(event_rows) == 1:
+                        last = conn.execute(_INSERT_EVENT, event_rows[0]).lastrowid or 0
+                    elif event_rows:
+                        conn.executemany(_INSERT_EVENT, event_rows)
+                        last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+                    if message_rows:
+                        conn.executemany(_INSERT_MESSAGE, message_rows)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except _Conflict:
+                raise self._conflict(changes) from None
+            except sqlite3.IntegrityError as exc:
+                if "events.id" in str(exc):
+                    raise ConflictError(
+                        f"an event of this unit of work is stored already ({exc}): event ids are unique",
+                        kind="event",
+                    ) from exc
+                raise self._error("the commit", exc) from exc
+            except sqlite3.Error as exc:
+                raise self._error("the commit", exc) from exc
+            for write in changes.writes:
+                self._remember((write.ref.kind, write.ref.id), write.expected_version + 1, write.value)
+            first = last - len(events) + 1
+            return [RecordedEvent(first + i, event) for i, event in enumerate(events)]
+
+    def _conflict(self, changes: Changeset) -> ConcurrencyConflictError:
+        """The first write whose expected version is not the stored one (after the rollback:
+        versions only grow and rows are never deleted, so the conflict is still there)."""
+        stored = self._versions([w.ref for w in changes.writes])
+        for write in changes.writes:
+            actual = stored.get(write.ref)
+            if (actual or 0) != write.expected_version:
+                return ConcurrencyConflictError(write.ref.kind, write.ref.id, write.expected_version, actual)
+        first = changes.writes[0]
+        return ConcurrencyConflictError(first.ref.kind, first.ref.id, first.expected_version, stored.get(first.ref))
+
+    def _versions(self, refs: Sequence[Ref]) -> dict[Ref, int]:
+        found: dict[Ref, int] = {}
+        by_kind: dict[str, list[str]] = {}
+        for ref in refs:
+            by_kind.setdefault(ref.kind, []).append(ref.id)
+        for kind, ids in by_kind.items():
+            for chunk in _chunks(ids):
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT id, version FROM aggregates WHERE kind = ? AND id IN ({marks})"
+                for id_, version in self._query(sql, (kind, *chunk)):
+                    found[Ref(kind, id_)] = version
+        return found
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, ref: Ref) -> Versioned[Aggregate] | None:
+        with self._lock:
+            rows = self._query("SELECT version, data FROM aggregates WHERE kind = ? AND id = ?", (ref.kind, ref.id))
+            if not rows:
+                return None
+            version, data = rows[0]
+            return Versioned(self._decode(ref.kind, ref.id, version, data), version)
+
+    def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
+        by_kind: dict[str, list[str]] = {}
+        for ref in refs:
+            ids = by_kind.setdefault(ref.kind, [])
+            if ref.id not in ids:
+                ids.append(ref.id)
+        found: dict[Ref, Versioned[Aggregate]] = {}
+        with self._lock:
+            for kind, ids in by_kind.items():
+                for chunk in _chunks(ids):
+                    marks = ", ".join("?" * len(chunk))
+                    sql = f"SELECT id, version, data FROM aggregates WHERE kind = ? AND id IN ({marks})"
+                    for id_, version, data in self._query(sql, (kind, *chunk)):
+                        found[Ref(kind, id_)] = Versioned(self._decode(kind, id_, version, data), version)
+        return found
+
+    def find(
+        self,
+        kind: str,
+        *,
+        community_id: str | None = None,
+        person_id: str | None = None,
+        parent_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Aggregate]:
+        _check_limit(limit)
+        where = ["kind = ?"]
+        params: list[Any] = [kind]
+        for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(format_timestamp(since))
+        if until is not None:
+            where.append("created_at < ?")
+            params.append(format_timestamp(until))
+        sql = f"SELECT kind, id, version, data FROM aggregates WHERE {' AND '.join(where)} ORDER BY created_at, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self._aggregates(sql, params)
+
+    def unanswered_questions(
+        self,
+        community_id: str | None,
+        *,
+        tag: str | None = None,
+        asked_before: datetime | None = None,
+        limit: int = 100,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[Question]:
+        _check_limit(limit)
+        sql, params = unanswered_sql(community_id, tag=tag, asked_before=asked_before, limit=limit, after=after)
+        return [q for q in self._aggregates(sql, params) if isinstance(q, Question)]
+
+    def members(
+        self,
+        community_id: str,
+        *,
+        role: Role | None = None,
+        tag: str | None = None,
+        statuses: Sequence[MembershipStatus] = ACTIVE_ONLY,
+    ) -> list[Membership]:
+        wanted = sorted({MembershipStatus(s).value for s in statuses})
+        if not wanted:
+            return []
+        marks = ", ".join("?" * len(wanted))
+        status = f"a.status IN ({marks})"
+        params: list[Any]
+        if role is not None:
+            # CROSS JOIN fixes the order: walk the few holders of the role, not every member.
+            sql = (
+                "SELECT a.kind, a.id, a.version, a.data FROM membership_roles r "
+                "CROSS JOIN aggregates a ON a.kind = 'membership' AND a.id = r.id "
+                f"WHERE r.community_id = ? AND r.role = ? AND {status}"
+            )
+            params = [community_id, Role(role).value, *wanted]
+            if tag is not None:
+                sql += (
+                    " AND EXISTS (SELECT 1 FROM aggregate_tags t WHERE t.kind = 'membership' AND t.id = a.id "
+                    "AND t.tag = ?)"
+                )
+                params.append(tag)
+            sql += " ORDER BY r.person_id"
+        elif tag is not None:
+            sql = (
+                "SELECT a.kind, a.id, a.version, a.data FROM aggregate_tags t "
+                "CROSS JOIN aggregates a ON a.kind = t.kind AND a.id = t.id "
+                f"WHERE t.kind = 'membership' AND t.community_id = ? AND t.tag = ? AND {status} ORDER BY a.person_id"
+            )
+            params = [community_id, tag, *wanted]
+        else:
+            sql = (
+                "SELECT a.kind, a.id, a.version, a.data FROM aggregates a "
+                f"WHERE a.kind = 'membership' AND a.community_id = ? AND {status} ORDER BY a.person_id"
+            )
+            params = [community_id, *wanted]
+        return [m for m in self._aggregates(sql, params) if isinstance(m, Membership)]
+
+    def communities(self, organisation_id: str | None = None) -> list[Community]:
+        if organisation_id is None:
+            sql = "SELECT kind, id, version, data FROM aggregates WHERE kind = 'community' ORDER BY sort_name, id"
+            params: tuple[Any, ...] = ()
+        else:
+            sql = (
+                "SELECT kind, id, version, data FROM aggregates WHERE kind = 'community' AND organisation_id = ? "
+                "ORDER BY sort_name, id"
+            )
+            params = (organisation_id,)
+        return [c for c in self._aggregates(sql, params) if isinstance(c, Community)]
+
+    def _events(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
+        return [RecordedEvent(position, event_from_json(data)) for position, data in self._query(sql, params)]
+
+    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        _check_limit(limit)
+        if community_id is None:
+            return self._events(
+                "SELECT position, data FROM events WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
+            )
+        return self._events(
+            "SELECT position, data FROM events WHERE community_id = ? AND position > ? ORDER BY position LIMIT ?",
+            (community_id, after, limit),
+        )
+
+    def activity(
+        self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
+    ) -> list[RecordedEvent]:
+        sql = "SELECT position, data FROM events WHERE actor_id = ? AND occurred_at >= ? AND occurred_at < ?"
+        params: list[Any] = [person_id, format_timestamp(since), format_timestamp(until)]
+        if community_id is not None:
+            sql += " AND community_id = ?"
+            params.append(community_id)
+        return self._events(sql + " ORDER BY position", params)
+
+    def count_events(
+        self,
+        community_id: str | None,
+        *,
+        since: datetime,
+        until: datetime,
+        period: Period,
+        types: Sequence[str] | None = None,
+    ) -> dict[date, int]:
+        bucket = _PERIOD_SQL[Period(period)]
+        where = ["occurred_at >= ?", "occurred_at < ?"]
+        params: list[Any] = [format_timestamp(since), format_timestamp(until)]
+        if community_id is not None:
+            where.insert(0, "community_id = ?")
+            params.insert(0, community_id)
+        if types is not None:
+            wanted = sorted(set(types))
+            if not wanted:
+                with self._lock:
+                    self._connection()
+                return {}
+            where.append(f"type IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        sql = f"SELECT {bucket} AS day, count(*) FROM events WHERE {' AND '.join(where)} GROUP BY day ORDER BY day"
+        return {date.fromisoformat(day): count for day, count in self._query(sql, params)}
+
+    # -- outbox ------------------------------------------------------------------------------
+
+    def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
+        _check_limit(limit)
+        rows = self._query(
+            "SELECT id, event_id, recipient_id, topic, community_id, created_at, params FROM outbox "
+            "WHERE delivered_at IS NULL ORDER BY created_at, id LIMIT ?",
+            (limit,),
+        )
+        return [_message_from_row(row) for row in rows]
+
+    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
+        stamp = format_timestamp(at)
+        with self._lock:
+            conn = self._connection()
+            if not message_ids:
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(
+                        "UPDATE outbox SET delivered_at = ?, status = 'delivered' "
+                        "WHERE id = ? AND delivered_at IS NULL",
+                        [(stamp, mid) for mid in message_ids],
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise self._error("marking messages delivered", exc) from exc
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            self._cache.clear()
+        if conn is not None:
+            try:
+                conn.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                pass  # only a statistics refresh: closing matters more
+            finally:
+                conn.close()
+
+    def __repr__(self) -> str:
+        return f"<SQLiteStore {self.url}>"
+
+
+class _Conflict(Exception):
+    """Internal: a write's version guard did not match (turned into the typed error)."""
+
+
+def unanswered_sql(
+    community_id: str | None,
+    *,
+    tag: str | None = None,
+    asked_before: datetime | None = None,
+    limit: int = 100,
+    after: tuple[datetime, str] | None = None,
+) -> tuple[str, list[Any]]:
+    """The SQL of the unanswered-questions query: it walks a partial index of the open
+    questions (by tag: of the open questions' tags) in order, so its cost follows the page."""
+    table, prefix = ("aggregate_tags t", "t.") if tag is not None else ("aggregates a", "a.")
+    where = [f"{prefix}open_since IS NOT NULL"]
+    params: list[Any] = []
+    if tag is not None:
+        where.append("t.tag = ?")
+        params.append(tag)
+    if community_id is not None:
+        where.append(f"{prefix}community_id = ?")
+        params.append(community_id)
+    if asked_before is not None:
+        where.append(f"{prefix}open_since < ?")
+        params.append(format_timestamp(asked_before))
+    if after is not None:
+        where.append(f"({prefix}open_since, {prefix}id) > (?, ?)")
+        params.extend([format_timestamp(after[0]), after[1]])
+    if tag is not None:
+        sql = (
+            f"SELECT a.kind, a.id, a.version, a.data FROM {table} "
+            "CROSS JOIN aggregates a ON a.kind = t.kind AND a.id = t.id "
+            f"WHERE {' AND '.join(where)} ORDER BY t.open_since, t.id LIMIT ?"
+        )
+    else:
+        sql = (
+            f"SELECT a.kind, a.id, a.version, a.data FROM {table} "
+            f"WHERE {' AND '.join(where)} ORDER BY a.open_since, a.id LIMIT ?"
+        )
+    params.append(limit)
+    return sql, params
+
+
+def _message_row(m: OutboxMessage) -> tuple[Any, ...]:
+    params = json.dumps(m.params, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return (m.id, m.event_id, m.recipient_id, m.topic, m.community_id, format_timestamp(m.created_at), params)
+
+
+def _message_from_row(row: tuple[Any, ...]) -> OutboxMessage:
+    id_, event_id, recipient_id, topic, community_id, created_at, params = row
+    return OutboxMessage(
+        id=id_,
+        event_id=event_id,
+        recipient_id=recipient_id,
+        topic=topic,
+        community_id=community_id,
+        params=json.loads(params),
+        created_at=parse_timestamp(created_at),
+    )
+
+
+class SQLiteStorePlugin:
+    """Opens ``sqlite:///relative.db`` and ``sqlite:////absolute.db`` stores."""
+
+    @hookimpl(trylast=True)
+    def coplib_open_store(self, url: str, options: Mapping[str, Any]) -> Store | None:
+        if not url.startswith("sqlite:"):
+            return None
+        return SQLiteStore.from_url(url, options)
+
+    @hookimpl(trylast=True)
+    def coplib_store_schemes(self) -> list[str]:
+        return ["sqlite"]

@@ -1,0 +1,1060 @@
+"""The conformance kit: the one contract every storage adapter passes.
+
+Subclass `StoreContract` in a test module and override the `make_store` fixture::
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def make_store(self, tmp_path):
+            return lambda: MyStore(tmp_path / "db")
+
+`make_store` returns a zero-argument callable; each call opens a store on the *same* fresh,
+empty database (a second connection, or a reopening after `close`). Capability fixtures say
+what the adapter can do; where it cannot, the tests check the weaker promise instead (a
+second handle rather than a reopening), so nothing is skipped:
+
+- `supports_reopen`: data survives `close()` and a new `make_store()` (False for memory).
+- `supports_concurrent_writers`: two handles may write at once, each seeing the other's
+  commits (True by default; a store that returns one shared object satisfies it too).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from coplib.domain import events as ev
+from coplib.domain.community import Charter, Community, CommunityKind, LifecycleStage, Organisation, Role, Visibility
+from coplib.domain.contributions import ContributionKind, Question
+from coplib.domain.errors import ConcurrencyConflictError, CoplibError, NotFoundError, StorageError
+from coplib.domain.events import EVENT_TYPES
+from coplib.domain.history import Ref, apply, replay
+from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.engine import SYSTEM, Engine
+from coplib.ports import Changeset, Period, RecordedEvent, Store, Write
+from coplib.testing.samples import MONDAY, SampleHistory, sample_people
+
+StoreFactory = Callable[[], Store]
+
+__all__ = ["StoreContract", "StoreFactory", "every_event", "open_engine_on"]
+
+
+def open_engine_on(store: Store, *, clock: Any = None, id_factory: Callable[[], str] | None = None) -> Engine:
+    """An engine over `store` with the default plugins and the sample people."""
+    from coplib._open import default_plugins
+    from coplib.domain.clock import ManualClock
+    from coplib.plugins import make_plugin_manager
+
+    pm = make_plugin_manager(defaults=default_plugins(sample_people()))
+    return Engine(store, plugin_manager=pm, clock=clock or ManualClock(MONDAY), id_factory=id_factory)
+
+
+def every_event(store: Store) -> list[RecordedEvent]:
+    """Every event of `store`, paging through `events` (so any page size is exercised)."""
+    found: list[RecordedEvent] = []
+    while True:
+        page = store.events(after=found[-1].position if found else 0, limit=500)
+        if not page:
+            return found
+        found.extend(page)
+
+
+def _ids(items: list[Any]) -> list[str]:
+    return [item.id for item in items]
+
+
+class StoreContract:
+    """Test methods every `coplib.ports.Store` must pass. See the module docstring."""
+
+    # -- fixtures the adapter overrides -----------------------------------------------------------
+
+    @pytest.fixture
+    def make_store(self) -> StoreFactory:
+        """Override: a callable opening a store on one fresh, empty database per test."""
+        raise NotImplementedError("a StoreContract subclass must override the make_store fixture")
+
+    @pytest.fixture
+    def supports_reopen(self) -> bool:
+        return True
+
+    @pytest.fixture
+    def supports_concurrent_writers(self) -> bool:
+        return True
+
+    # -- fixtures the tests use -------------------------------------------------------------------
+
+    @pytest.fixture
+    def open_store(self, make_store: StoreFactory) -> Iterator[StoreFactory]:
+        """`make_store`, with every store it opened closed after the test."""
+        opened: list[Store] = []
+
+        def open_() -> Store:
+            store = make_store()
+            opened.append(store)
+            return store
+
+        yield open_
+        for store in reversed(opened):
+            store.close()
+
+    @pytest.fixture
+    def store(self, open_store: StoreFactory) -> Store:
+        return open_store()
+
+    @pytest.fixture
+    def history(self) -> SampleHistory:
+        return SampleHistory()
+
+    @pytest.fixture
+    def reopen(self, open_store: StoreFactory, supports_reopen: bool) -> Callable[[Store], Store]:
+        """Close `store` and open the database again (or, when the adapter cannot reopen,
+        open a second handle on the same data)."""
+
+        def reopen_(store: Store) -> Store:
+            if supports_reopen:
+                store.close()
+            return open_store()
+
+        return reopen_
+
+    @pytest.fixture
+    def second_writer(self, open_store: StoreFactory, supports_concurrent_writers: bool) -> Callable[[Store], Store]:
+        """Another writer on the same database as `store` (the same handle when the adapter
+        does not support concurrent writers)."""
+
+        def second(store: Store) -> Store:
+            return open_store() if supports_concurrent_writers else store
+
+        return second
+
+    # -- aggregates and versions ------------------------------------------------------------------
+
+    def test_every_aggregate_kind_is_stored_and_read_back_equal(
+        self, store: Store, history: SampleHistory, open_store: StoreFactory
+    ) -> None:
+        refs = history.every_kind(store)
+        assert set(refs) == {
+            "organisation",
+            "community",
+            "charter_version",
+            "membership",
+            "question",
+            "answer",
+            "comment",
+            "endorsement",
+            "resource",
+            "experience",
+            "meeting",
+        }
+        # Read back by the writer, and by a fresh handle that has seen nothing (no cache).
+        for reader in (store, open_store()):
+            for ref in history.state:
+                found = reader.get(ref)
+                assert found is not None, ref
+                assert found.value == history.state[ref], ref
+                assert found.version == history.versions[ref], ref
+            assert {r: v.value for r, v in reader.get_many(history.state).items()} == history.state
+
+    def test_the_stored_state_is_what_replaying_the_stored_events_gives(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        history.every_kind(store)
+        rebuilt = replay(r.event for r in every_event(store))
+        assert rebuilt.keys() == history.state.keys()
+        for ref, value in rebuilt.items():
+            found = store.get(ref)
+            assert found is not None and found.value == value, ref
+
+    def test_a_missing_aggregate_reads_as_none(self, store: Store, history: SampleHistory) -> None:
+        history.found_organisation(store)
+        assert store.get(Ref("organisation", "nobody")) is None
+        assert store.get(Ref("community", "s-org-0001")) is None  # right id, wrong kind
+
+    def test_get_many_returns_only_the_aggregates_that_exist(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        wanted = [Ref("organisation", oid), Ref("community", cid), Ref("question", "missing"), Ref("community", cid)]
+        found = store.get_many(wanted)
+        assert set(found) == {Ref("organisation", oid), Ref("community", cid)}
+        assert found[Ref("community", cid)].value == history.get("community", cid)
+        assert found[Ref("community", cid)].version == 1
+        assert store.get_many([]) == {}
+
+    def test_the_first_write_gives_version_one_and_each_write_adds_one(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        ref = Ref("community", cid)
+        found = store.get(ref)
+        assert found is not None and found.version == 1
+        for expected in (2, 3, 4):
+            history.update_community(store, cid, name=f"Welding {expected}")
+            found = store.get(ref)
+            assert found is not None
+            assert found.version == expected
+            assert found.value == history.get("community", cid)
+
+    def test_a_stale_write_raises_a_concurrency_conflict_and_changes_nothing(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        history.update_community(store, cid, name="Welding 2")
+        ref = Ref("community", cid)
+        stale = attrs.evolve(history.get_as("community", cid, Community), name="Lost update")
+        before = len(every_event(store))
+        with pytest.raises(ConcurrencyConflictError) as caught:
+            store.commit(Changeset(writes=(Write(ref, stale, 1),)))
+        assert (caught.value.kind, caught.value.id) == ("community", cid)
+        assert (caught.value.expected, caught.value.actual) == (1, 2)
+        found = store.get(ref)
+        assert found is not None and found.version == 2
+        assert isinstance(found.value, Community) and found.value.name == "Welding 2"
+        assert len(every_event(store)) == before
+
+    def test_creating_an_aggregate_that_exists_raises_a_concurrency_conflict(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        ref = Ref("organisation", oid)
+        duplicate = history.get("organisation", oid)
+        with pytest.raises(ConcurrencyConflictError) as caught:
+            store.commit(Changeset(writes=(Write(ref, duplicate, 0),)))
+        assert (caught.value.kind, caught.value.id, caught.value.expected, caught.value.actual) == (
+            "organisation",
+            oid,
+            0,
+            1,
+        )
+        found = store.get(ref)
+        assert found is not None and found.version == 1
+
+    def test_updating_an_aggregate_that_does_not_exist_raises_a_concurrency_conflict(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        ghost = Ref("organisation", "ghost")
+        value = attrs.evolve(history.get_as("organisation", oid, Organisation), id="ghost")
+        with pytest.raises(ConcurrencyConflictError) as caught:
+            store.commit(Changeset(writes=(Write(ghost, value, 3),)))
+        assert (caught.value.expected, caught.value.actual) == (3, None)
+        assert store.get(ghost) is None
+
+    @pytest.mark.parametrize("conflict", ["stale update", "duplicate create"])
+    def test_a_changeset_whose_last_write_conflicts_leaves_no_write_no_event_and_no_message(
+        self, store: Store, history: SampleHistory, conflict: str
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        qid = history.ask(store, cid, "ana", tags=("aluminium",))
+        history.update_community(store, cid, name="Welding 2")
+        events_before = every_event(store)
+        # A unit of work that answers the question (a create and an update, an event, a
+        # message) and then, last, writes something that conflicts.
+        answer = ev.AnswerPosted(
+            **history.base("ben", cid), answer_id="a-new", question_id=qid, asker_id="ana", body="Use argon."
+        )
+        good = history.changeset([answer], [history.message(answer, "ana", "answer_posted")])
+        community = history.get_as("community", cid, Community)
+        if conflict == "stale update":
+            last = Write(Ref("community", cid), attrs.evolve(community, name="Stale"), 1)
+        else:
+            last = Write(Ref("organisation", oid), history.get("organisation", oid), 0)
+        changes = attrs.evolve(good, writes=(*good.writes, last))
+        with pytest.raises(ConcurrencyConflictError):
+            store.commit(changes)
+        assert store.get(Ref("answer", "a-new")) is None
+        question = store.get(Ref("question", qid))
+        assert question is not None and question.version == 1 and question.value == history.get("question", qid)
+        assert every_event(store) == events_before
+        assert store.pending_messages() == []
+        assert _ids(store.unanswered_questions(cid)) == [qid]
+        assert store.find("answer", parent_id=qid) == []
+        # And the same unit of work without the bad write goes through afterwards.
+        recorded = store.commit(good)
+        assert [r.position for r in recorded] == [events_before[-1].position + 1]
+
+    def test_an_empty_changeset_commits_nothing(self, store: Store, history: SampleHistory) -> None:
+        history.found_organisation(store)
+        assert store.commit(Changeset()) == []
+        assert len(every_event(store)) == 1
+
+    def test_writes_without_events_are_stored(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        renamed = attrs.evolve(history.get_as("organisation", oid, Organisation), name="Acme Industries")
+        assert store.commit(Changeset(writes=(Write(Ref("organisation", oid), renamed, 1),))) == []
+        found = store.get(Ref("organisation", oid))
+        assert found is not None and found.value == renamed and found.version == 2
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def test_event_positions_increase_strictly_from_one(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        first = every_event(store)
+        assert [r.position for r in first] == [1]
+        history.found_community(store, oid)
+        positions = [r.position for r in every_event(store)]
+        assert positions == [1, 2, 3, 4]
+
+    def test_commit_returns_the_events_with_their_positions_in_order(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = "c-positions"
+        events: list[ev.DomainEvent] = [
+            ev.CommunityCreated(
+                **history.base("ana", cid),
+                organisation_id=oid,
+                name="Positions",
+                kind=CommunityKind.PRACTICE,
+                visibility=Visibility.OPEN,
+                stage=LifecycleStage.POTENTIAL,
+                tags=frozenset(),
+                charter=Charter(vocation="Order"),
+            ),
+            ev.MemberJoined(**history.base("ana", cid), person_id="ana", via="founder"),
+        ]
+        recorded = history.commit(store, events)
+        assert [r.position for r in recorded] == [2, 3]
+        assert [r.event for r in recorded] == events
+        assert store.events(after=1) == recorded
+
+    def test_a_failed_commit_never_lets_a_position_be_reused(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        stale = ev.OrganisationCreated(**history.base("eve", None), organisation_id=oid, name="Again")
+        duplicate = Write(Ref("organisation", oid), history.get("organisation", oid), 0)
+        with pytest.raises(ConcurrencyConflictError):
+            store.commit(Changeset(writes=(duplicate,), events=(stale,)))
+        second = history.found_organisation(store)
+        recorded = every_event(store)
+        positions = [r.position for r in recorded]
+        assert positions[0] == 1
+        assert len(positions) == 2 and positions[1] > positions[0]
+        assert [getattr(r.event, "organisation_id", None) for r in recorded] == [oid, second]
+        assert stale.id not in {r.event.id for r in recorded}
+
+    def test_every_event_type_is_read_back_equal_to_what_was_committed(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        history.every_kind(store)
+        assert every_event(store) == history.recorded
+        assert {r.event.TYPE for r in history.recorded} == set(EVENT_TYPES)
+
+    def test_events_are_read_in_position_order_and_paged_with_after_and_limit(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        history.every_kind(store)
+        everything = store.events()
+        assert [r.position for r in everything] == list(range(1, len(everything) + 1))
+        pages: list[RecordedEvent] = []
+        after = 0
+        while page := store.events(after=after, limit=4):
+            assert len(page) <= 4
+            pages.extend(page)
+            after = page[-1].position
+        assert pages == everything
+        assert store.events(after=len(everything)) == []
+        assert store.events(after=len(everything) + 100) == []
+        assert store.events(limit=0) == []
+        assert store.events(after=5, limit=2) == everything[5:7]
+
+    def test_events_of_one_community_leave_out_the_others(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        welding = history.found_community(store, oid, name="Welding")
+        brazing = history.found_community(store, oid, name="Brazing")
+        history.ask(store, welding, "ana")
+        history.ask(store, brazing, "ana")
+        history.join(store, welding, "ben")
+        of_welding = store.events(community_id=welding)
+        assert {r.event.community_id for r in of_welding} == {welding}
+        assert [r.event.TYPE for r in of_welding] == [
+            "community_created",
+            "member_joined",
+            "role_assigned",
+            "question_asked",
+            "member_joined",
+        ]
+        positions = [r.position for r in of_welding]
+        assert positions == sorted(positions)
+        assert store.events(community_id=welding, after=positions[1], limit=2) == of_welding[2:4]
+        assert store.events(community_id="nowhere") == []
+
+    def test_activity_lists_a_persons_events_in_the_window_in_position_order(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        welding = history.found_community(store, oid, name="Welding")
+        brazing = history.found_community(store, oid, name="Brazing")
+        t = MONDAY + timedelta(days=1)
+        history.join(store, welding, "ben", at=t)
+        history.join(store, brazing, "ben", at=t + timedelta(hours=1))
+        q1 = history.ask(store, welding, "chloe", at=t + timedelta(hours=2))
+        history.answer(store, q1, "ben", at=t + timedelta(hours=3))
+        history.answer(store, q1, "ana", at=t + timedelta(hours=4))
+        history.ask(store, brazing, "ben", at=t + timedelta(hours=5))
+
+        window = store.activity("ben", since=t, until=t + timedelta(hours=5))
+        assert [r.event.TYPE for r in window] == ["member_joined", "member_joined", "answer_posted"]
+        assert all(r.event.actor_id == "ben" for r in window)
+        assert [r.position for r in window] == sorted(r.position for r in window)
+        # since is inclusive, until exclusive
+        later = store.activity("ben", since=t + timedelta(hours=1), until=t + timedelta(hours=5, microseconds=1))
+        assert len(later) == 3
+        only_welding = store.activity("ben", since=t, until=t + timedelta(days=1), community_id=welding)
+        assert [r.event.TYPE for r in only_welding] == ["member_joined", "answer_posted"]
+        assert store.activity("nobody", since=t, until=t + timedelta(days=1)) == []
+
+    def test_count_events_buckets_by_day_by_week_from_monday_and_by_month(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid, at=datetime(2025, 12, 1, tzinfo=UTC))
+        other = history.found_community(store, oid, name="Other", at=datetime(2025, 12, 1, 1, tzinfo=UTC))
+        times = [
+            datetime(2026, 1, 1, 8, tzinfo=UTC),  # a Thursday: its week starts on Monday 29 December 2025
+            datetime(2026, 1, 5, 0, 0, tzinfo=UTC),  # Monday, first instant
+            datetime(2026, 1, 7, 12, tzinfo=UTC),  # Wednesday
+            datetime(2026, 1, 11, 23, 59, 59, 999999, tzinfo=UTC),  # Sunday, last instant
+            datetime(2026, 1, 12, 0, 0, tzinfo=UTC),  # the next Monday
+            datetime(2026, 2, 1, 10, tzinfo=UTC),  # a Sunday in February: week of 26 January
+        ]
+        questions = [history.ask(store, cid, "ana", at=when) for when in times]
+        history.answer(store, questions[2], "ben", at=datetime(2026, 1, 7, 13, tzinfo=UTC))
+        history.ask(store, other, "ana", at=datetime(2026, 1, 7, 12, tzinfo=UTC))
+        since, until = datetime(2025, 12, 15, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)
+        asked = ["question_asked"]
+
+        by_day = store.count_events(cid, since=since, until=until, period=Period.DAY, types=asked)
+        assert by_day == {
+            date(2026, 1, 1): 1,
+            date(2026, 1, 5): 1,
+            date(2026, 1, 7): 1,
+            date(2026, 1, 11): 1,
+            date(2026, 1, 12): 1,
+            date(2026, 2, 1): 1,
+        }
+        assert list(by_day) == sorted(by_day)
+        by_week = store.count_events(cid, since=since, until=until, period=Period.WEEK, types=asked)
+        assert by_week == {date(2025, 12, 29): 1, date(2026, 1, 5): 3, date(2026, 1, 12): 1, date(2026, 1, 26): 1}
+        by_month = store.count_events(cid, since=since, until=until, period=Period.MONTH, types=asked)
+        assert by_month == {date(2026, 1, 1): 5, date(2026, 2, 1): 1}
+        # every type, and several types
+        assert store.count_events(cid, since=since, until=until, period=Period.MONTH) == {
+            date(2026, 1, 1): 6,
+            date(2026, 2, 1): 1,
+        }
+        both = store.count_events(
+            cid, since=since, until=until, period=Period.MONTH, types=["question_asked", "answer_posted"]
+        )
+        assert both == {date(2026, 1, 1): 6, date(2026, 2, 1): 1}
+        assert store.count_events(cid, since=since, until=until, period=Period.DAY, types=[]) == {}
+        # since inclusive, until exclusive
+        window = store.count_events(
+            cid, since=times[1], until=times[4], period=Period.WEEK, types=asked
+        )  # Monday 00:00 to next Monday 00:00
+        assert window == {date(2026, 1, 5): 3}
+        # every community
+        assert store.count_events(None, since=since, until=until, period=Period.DAY, types=asked)[date(2026, 1, 7)] == 2
+        assert store.count_events(cid, since=until, until=until + timedelta(days=1), period=Period.DAY) == {}
+
+    # -- unanswered questions ---------------------------------------------------------------------
+
+    def test_unanswered_questions_are_open_ones_oldest_first(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        q_late = history.ask(store, cid, "chloe", at=MONDAY + timedelta(hours=3))
+        q_early = history.ask(store, cid, "dev", at=MONDAY + timedelta(hours=1))
+        q_mid = history.ask(store, cid, "chloe", at=MONDAY + timedelta(hours=2))
+        found = store.unanswered_questions(cid)
+        assert _ids(found) == [q_early, q_mid, q_late]
+        assert all(isinstance(q, Question) for q in found)
+        assert found[0] == history.get("question", q_early)
+        assert _ids(store.unanswered_questions(cid, limit=2)) == [q_early, q_mid]
+        assert store.unanswered_questions("elsewhere") == []
+
+    def test_answered_and_withdrawn_questions_are_not_unanswered(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        answered = history.ask(store, cid, "chloe")
+        withdrawn = history.ask(store, cid, "chloe")
+        accepted = history.ask(store, cid, "chloe")
+        still_open = history.ask(store, cid, "dev")
+        history.answer(store, answered, "ben")
+        history.withdraw(store, ContributionKind.QUESTION, withdrawn)
+        history.accept(store, history.answer(store, accepted, "ben"))
+        assert _ids(store.unanswered_questions(cid)) == [still_open]
+
+    def test_withdrawing_the_only_answer_reopens_the_question(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        qid = history.ask(store, cid, "chloe", tags=("aluminium",))
+        first = history.answer(store, qid, "ben")
+        second = history.answer(store, qid, "ana")
+        history.withdraw(store, ContributionKind.ANSWER, first)
+        assert store.unanswered_questions(cid) == []
+        history.accept(store, second)
+        history.withdraw(store, ContributionKind.ANSWER, second)
+        reopened = store.unanswered_questions(cid, tag="aluminium")
+        assert _ids(reopened) == [qid]
+        assert reopened[0].answer_count == 0 and reopened[0].accepted_answer_id is None
+
+    def test_unanswered_questions_filter_by_tag_and_asked_before(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        other = history.found_community(store, oid, name="Other")
+        t = MONDAY + timedelta(days=1)
+        alu_old = history.ask(store, cid, "chloe", tags=("aluminium", "tig"), at=t)
+        steel = history.ask(store, cid, "chloe", tags=("steel",), at=t + timedelta(hours=1))
+        alu_new = history.ask(store, cid, "dev", tags=("aluminium",), at=t + timedelta(hours=2))
+        history.ask(store, other, "dev", tags=("aluminium",), at=t)
+        answered = history.ask(store, cid, "dev", tags=("aluminium",), at=t + timedelta(minutes=30))
+        history.answer(store, answered, "ben")
+        assert _ids(store.unanswered_questions(cid, tag="aluminium")) == [alu_old, alu_new]
+        assert _ids(store.unanswered_questions(cid, tag="tig")) == [alu_old]
+        assert store.unanswered_questions(cid, tag="copper") == []
+        assert _ids(store.unanswered_questions(cid, asked_before=t + timedelta(hours=2))) == [alu_old, steel]
+        assert _ids(store.unanswered_questions(cid, tag="aluminium", asked_before=t + timedelta(hours=2))) == [alu_old]
+        assert store.unanswered_questions(cid, asked_before=t) == []  # strictly before
+
+    def test_unanswered_questions_page_with_the_after_cursor(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        t = MONDAY + timedelta(days=1)
+        # Three questions asked at the same instant: ties are broken by id.
+        ids = [history.ask(store, cid, "chloe", at=t, question_id=f"q-{n}", tags=("x",)) for n in ("c", "a", "b")]
+        later = [history.ask(store, cid, "dev", at=t + timedelta(minutes=n), tags=("x",)) for n in (1, 2)]
+        expected = [*sorted(ids), *later]
+        for tag in (None, "x"):
+            seen: list[str] = []
+            after: tuple[datetime, str] | None = None
+            while page := store.unanswered_questions(cid, tag=tag, limit=2, after=after):
+                seen.extend(_ids(page))
+                after = (page[-1].created_at, page[-1].id)
+            assert seen == expected
+        assert _ids(store.unanswered_questions(cid, after=(t, "q-a"))) == ["q-b", "q-c", *later]
+
+    def test_unanswered_questions_of_every_community_when_none_is_given(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        welding = history.found_community(store, oid)
+        brazing = history.found_community(store, oid, name="Brazing")
+        q1 = history.ask(store, brazing, "ana", tags=("flux",), at=MONDAY + timedelta(hours=1))
+        q2 = history.ask(store, welding, "ana", at=MONDAY + timedelta(hours=2))
+        assert _ids(store.unanswered_questions(None)) == [q1, q2]
+        assert _ids(store.unanswered_questions(None, tag="flux")) == [q1]
+
+    # -- members ----------------------------------------------------------------------------------
+
+    def test_members_are_the_active_ones_by_default_ordered_by_person(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        other = history.found_community(store, oid, name="Other", founder="eve")
+        for person in ("dev", "ben", "chloe"):
+            history.join(store, cid, person)
+        history.join(store, other, "dev")
+        history.leave(store, cid, "chloe")
+        members = store.members(cid)
+        assert [m.person_id for m in members] == ["ana", "ben", "dev"]
+        assert all(isinstance(m, Membership) and m.community_id == cid for m in members)
+        assert members[1] == history.get("membership", membership_id(cid, "ben"))
+        assert store.members("nowhere") == []
+
+    def test_members_filter_by_statuses(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        history.invite(store, cid, "ben")
+        history.request(store, cid, "chloe")
+        history.join(store, cid, "dev")
+        history.remove(store, cid, "dev")
+        history.request(store, cid, "eve")
+        history.decline(store, cid, "eve")
+
+        def of(*statuses: MembershipStatus) -> list[str]:
+            return [m.person_id for m in store.members(cid, statuses=statuses)]
+
+        assert of(MembershipStatus.INVITED) == ["ben"]
+        assert of(MembershipStatus.PENDING, MembershipStatus.INVITED) == ["ben", "chloe"]
+        assert of(MembershipStatus.REMOVED) == ["dev"]
+        assert of(MembershipStatus.DECLINED) == ["eve"]
+        assert of(*MembershipStatus) == ["ana", "ben", "chloe", "dev", "eve"]
+        assert of() == []
+
+    def test_members_filter_by_role_and_by_expertise_tag(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        other = history.found_community(store, oid, name="Other", founder="eve")
+        for person in ("ben", "chloe", "dev"):
+            history.join(store, cid, person)
+        history.join(store, other, "dev")
+        history.assign_role(store, cid, "ben", Role.EXPERT, tags=("aluminium", "tig"))
+        history.assign_role(store, cid, "dev", Role.EXPERT, tags=("steel",))
+        history.assign_role(store, other, "dev", Role.EXPERT, tags=("aluminium",), actor="eve")
+        history.assign_role(store, cid, "chloe", Role.FACILITATOR)
+
+        def people(**filters: Any) -> list[str]:
+            return [m.person_id for m in store.members(cid, **filters)]
+
+        assert people(role=Role.FACILITATOR) == ["ana", "chloe"]
+        assert people(role=Role.EXPERT) == ["ben", "dev"]
+        assert people(tag="aluminium") == ["ben"]
+        assert people(role=Role.EXPERT, tag="steel") == ["dev"]
+        assert people(role=Role.FACILITATOR, tag="steel") == []
+        assert people(role=Role.SPONSOR) == []
+        # A withdrawn role and a departure are reflected at once.
+        history.withdraw_role(store, cid, "ben", Role.EXPERT)
+        assert people(tag="aluminium") == []
+        history.leave(store, cid, "chloe")
+        assert people(role=Role.FACILITATOR) == ["ana"]
+        assert people(role=Role.FACILITATOR, statuses=[MembershipStatus.LEFT]) == []
+        assert people(statuses=[MembershipStatus.LEFT]) == ["chloe"]
+        # The expertise of a member who left and came back starts empty.
+        history.leave(store, cid, "dev")
+        history.join(store, cid, "dev")
+        assert people(role=Role.EXPERT) == []
+
+    # -- find -------------------------------------------------------------------------------------
+
+    def test_find_filters_by_community_person_and_parent(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        welding = history.found_community(store, oid)
+        brazing = history.found_community(store, oid, name="Brazing")
+        for cid in (welding, brazing):
+            history.join(store, cid, "ben")
+        q1 = history.ask(store, welding, "ana")
+        q2 = history.ask(store, brazing, "ana")
+        q3 = history.ask(store, welding, "ben")
+        a1 = history.answer(store, q1, "ben")
+        a2 = history.answer(store, q1, "ana")
+        a3 = history.answer(store, q2, "ben")
+        c1 = history.comment(store, ContributionKind.ANSWER, a1, "ana")
+        c2 = history.comment(store, ContributionKind.QUESTION, q1, "ben")
+        assert _ids(store.find("question")) == [q1, q2, q3]
+        assert _ids(store.find("question", community_id=welding)) == [q1, q3]
+        assert _ids(store.find("question", person_id="ana")) == [q1, q2]
+        assert _ids(store.find("question", community_id=welding, person_id="ana")) == [q1]
+        assert _ids(store.find("answer", parent_id=q1)) == [a1, a2]
+        assert _ids(store.find("answer", person_id="ben")) == [a1, a3]
+        assert _ids(store.find("comment", parent_id=a1)) == [c1]
+        assert _ids(store.find("comment", parent_id=q1)) == [c2]
+        assert store.find("answer", parent_id=q3) == []
+        assert store.find("question", community_id="nowhere") == []
+        memberships = store.find("membership", person_id="ben")
+        assert memberships == [
+            history.get("membership", membership_id(welding, "ben")),
+            history.get("membership", membership_id(brazing, "ben")),
+        ]
+        assert store.find("answer", parent_id=q1)[0] == history.get("answer", a1)
+        # a community is its own community; charter versions belong to it
+        assert _ids(store.find("community", community_id=brazing)) == [brazing]
+        assert len(store.find("charter_version", community_id=welding)) == 1
+
+    def test_find_bounds_creation_time_since_inclusive_until_exclusive(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        t = MONDAY + timedelta(days=2)
+        q = [history.ask(store, cid, "ana", at=t + timedelta(hours=n)) for n in range(4)]
+        assert _ids(store.find("question", since=t + timedelta(hours=1))) == q[1:]
+        assert _ids(store.find("question", until=t + timedelta(hours=2))) == q[:2]
+        assert _ids(store.find("question", since=t + timedelta(hours=1), until=t + timedelta(hours=3))) == q[1:3]
+        assert store.find("question", since=t + timedelta(hours=2), until=t + timedelta(hours=2)) == []
+
+    def test_find_orders_by_creation_time_then_id_and_applies_the_limit(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        t = MONDAY + timedelta(days=2)
+        history.ask(store, cid, "ana", at=t + timedelta(hours=1), question_id="q-early-z")
+        for name in ("q-b", "q-c", "q-a"):
+            history.ask(store, cid, "ana", at=t + timedelta(hours=2), question_id=name)
+        history.ask(store, cid, "ana", at=t, question_id="q-first")
+        assert _ids(store.find("question")) == ["q-first", "q-early-z", "q-a", "q-b", "q-c"]
+        assert _ids(store.find("question", limit=3)) == ["q-first", "q-early-z", "q-a"]
+        assert store.find("question", limit=0) == []
+
+    def test_find_of_a_kind_never_returns_another_kind(self, store: Store, history: SampleHistory) -> None:
+        refs = history.every_kind(store)
+        for kind in refs:
+            found = store.find(kind)
+            assert found, kind
+            expected = sorted(
+                (value for ref, value in history.state.items() if ref.kind == kind),
+                key=lambda value: _sort_key(value),
+            )
+            assert found == expected, kind
+        assert store.find("no_such_kind") == []
+
+    # -- the portfolio ----------------------------------------------------------------------------
+
+    def test_communities_are_ordered_by_name_then_id_and_filtered_by_organisation(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        acme = history.found_organisation(store)
+        globex = history.found_organisation(store, name="Globex")
+        history.found_community(store, acme, name="Welding", community_id="c-2")
+        history.found_community(store, acme, name="Brazing", community_id="c-3")
+        history.found_community(store, acme, name="Welding", community_id="c-1")
+        history.found_community(store, globex, name="Assembly", community_id="c-4")
+        assert _ids(store.communities(acme)) == ["c-3", "c-1", "c-2"]
+        assert _ids(store.communities()) == ["c-4", "c-3", "c-1", "c-2"]
+        assert store.communities("nobody") == []
+        history.update_community(store, "c-1", name="Zinc plating")
+        assert _ids(store.communities(acme)) == ["c-3", "c-2", "c-1"]
+        assert store.communities(acme)[2] == history.get("community", "c-1")
+
+    # -- the outbox -------------------------------------------------------------------------------
+
+    def test_messages_stay_pending_until_delivered_oldest_first(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        q1 = history.ask(store, cid, "chloe")
+        q2 = history.ask(store, cid, "dev")
+        history.answer(store, q2, "ben")
+        history.answer(store, q1, "ben")
+        pending = store.pending_messages()
+        assert [m.recipient_id for m in pending] == ["dev", "chloe"]
+        assert [m.created_at for m in pending] == sorted(m.created_at for m in pending)
+        assert all(m.topic == "answer_posted" and m.community_id == cid for m in pending)
+        assert store.pending_messages(limit=1) == pending[:1]
+        store.mark_delivered([pending[0].id], at=MONDAY + timedelta(days=1))
+        assert store.pending_messages() == pending[1:]
+        store.mark_delivered([pending[1].id], at=MONDAY + timedelta(days=1))
+        assert store.pending_messages() == []
+
+    def test_a_message_is_read_back_equal_to_what_was_committed(self, store: Store, history: SampleHistory) -> None:
+        event = ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-1", name="Acme")
+        message = history.message(event, "ana", "welcome", name="Ana", note='é ✓ "quoted"')
+        history.commit(store, [event], [message])
+        assert store.pending_messages() == [message]
+        assert store.pending_messages()[0].community_id is None
+
+    def test_messages_with_the_same_time_are_ordered_by_id(self, store: Store, history: SampleHistory) -> None:
+        event = ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-1", name="Acme")
+        messages = [
+            attrs.evolve(history.message(event, person, "welcome"), id=f"m-{n}")
+            for person, n in (("ana", 3), ("ben", 1), ("chloe", 2))
+        ]
+        history.commit(store, [event], messages)
+        assert _ids(store.pending_messages()) == ["m-1", "m-2", "m-3"]
+
+    def test_marking_messages_delivered_is_idempotent_and_ignores_unknown_ids(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        history.answer(store, history.ask(store, cid, "chloe"), "ben")
+        history.answer(store, history.ask(store, cid, "dev"), "ben")
+        first, second = store.pending_messages()
+        at = MONDAY + timedelta(days=1)
+        store.mark_delivered([first.id, "unknown"], at=at)
+        store.mark_delivered([first.id], at=at + timedelta(hours=1))
+        store.mark_delivered([], at=at)
+        assert store.pending_messages() == [second]
+
+    def test_a_message_committed_twice_under_one_id_is_stored_once(self, store: Store, history: SampleHistory) -> None:
+        event = ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-1", name="Acme")
+        message = history.message(event, "ana", "welcome", version="first")
+        twin = attrs.evolve(message, params={"version": "second"})
+        history.commit(store, [event], [message, twin])
+        assert store.pending_messages() == [message]
+        later = ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-2", name="Globex")
+        history.commit(store, [later], [attrs.evolve(message, params={"version": "third"})])
+        assert store.pending_messages() == [message]
+        store.mark_delivered([message.id], at=MONDAY)
+        history.commit(
+            store,
+            [ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-3", name="Initech")],
+            [message],
+        )
+        assert store.pending_messages() == []  # a delivered message is not queued again
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def test_reopening_the_store_keeps_everything(
+        self, store: Store, history: SampleHistory, reopen: Callable[[Store], Store]
+    ) -> None:
+        refs = history.every_kind(store)
+        cid = refs["community"].id
+        before = _observe(store, history, cid)
+        again = reopen(store)
+        assert _observe(again, history, cid) == before
+        # Writing goes on where it stopped: versions and positions continue.
+        qid = history.ask(again, cid, "chloe", tags=("aluminium",))
+        last = every_event(again)[-1]
+        assert last.position == before["events"][-1].position + 1
+        assert last.event.TYPE == "question_asked"
+        history.answer(again, qid, "ben")
+        found = again.get(Ref("question", qid))
+        assert found is not None and found.version == 2
+
+    def test_a_closed_store_refuses_to_work_with_a_storage_error(self, store: Store, history: SampleHistory) -> None:
+        history.found_organisation(store)
+        store.close()
+        with pytest.raises(StorageError):
+            store.get(Ref("organisation", "s-org-0001"))
+        with pytest.raises(StorageError):
+            store.events()
+        with pytest.raises(StorageError):
+            store.commit(Changeset())
+        store.close()  # closing again is harmless
+
+    def test_the_store_names_its_url(self, store: Store) -> None:
+        assert isinstance(store.url, str)
+        assert ":" in store.url, "a store's url names its scheme"
+
+    # -- several writers --------------------------------------------------------------------------
+
+    def test_a_second_writer_sees_the_first_writers_commits(
+        self, store: Store, history: SampleHistory, second_writer: Callable[[Store], Store]
+    ) -> None:
+        other = second_writer(store)
+        oid = history.found_organisation(store)
+        cid = history.found_community(other, oid)
+        qid = history.ask(store, cid, "ana")
+        found = other.get(Ref("question", qid))
+        assert found is not None and found.value == history.get("question", qid)
+        assert [r.position for r in other.events()] == [1, 2, 3, 4, 5]
+        assert _ids(other.unanswered_questions(cid)) == [qid]
+
+    def test_two_writers_on_one_database_never_lose_an_update(
+        self, store: Store, history: SampleHistory, second_writer: Callable[[Store], Store]
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        ref = Ref("community", cid)
+        writers = [store, second_writer(store)]
+        rounds = 15
+        conflicts = [0, 0]
+        errors: list[BaseException] = []
+
+        def work(index: int) -> None:
+            target = writers[index]
+            try:
+                for n in range(rounds):
+                    while True:
+                        current = target.get(ref)
+                        assert current is not None
+                        assert isinstance(current.value, Community)
+                        renamed = attrs.evolve(current.value, name=f"w{index}-{n}")
+                        try:
+                            target.commit(Changeset(writes=(Write(ref, renamed, current.version),)))
+                            break
+                        except ConcurrencyConflictError:
+                            conflicts[index] += 1
+            except BaseException as exc:  # reported to the test thread below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        found = store.get(ref)
+        assert found is not None
+        assert found.version == 1 + 2 * rounds
+
+    def test_a_store_shared_by_threads_gives_every_event_its_own_position(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        per_thread = 10
+        errors: list[BaseException] = []
+
+        def work(index: int) -> None:
+            try:
+                for n in range(per_thread):
+                    ref = Ref("question", f"t{index}-q{n}")
+                    event = ev.QuestionAsked(
+                        id=f"t{index}-e{n}",
+                        actor_id="ana",
+                        community_id=cid,
+                        occurred_at=MONDAY + timedelta(days=1, seconds=n),
+                        question_id=ref.id,
+                        title="Which rod?",
+                        body="For cast iron.",
+                        tags=frozenset(),
+                    )
+                    question = apply(ref, None, event)
+                    store.commit(Changeset(writes=(Write(ref, question, 0),), events=(event,)))
+            except BaseException as exc:  # reported to the test thread below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        positions = [r.position for r in every_event(store)]
+        assert positions == list(range(1, 4 + 4 * per_thread + 1))
+        assert len(store.find("question")) == 4 * per_thread
+
+    # -- through the engine -----------------------------------------------------------------------
+
+    def test_an_engine_runs_a_community_scenario_end_to_end_on_the_store(self, store: Store) -> None:
+        from coplib.domain.clock import ManualClock
+
+        clock = ManualClock(MONDAY)
+        engine = open_engine_on(store, clock=clock)
+        org = engine.create_organisation("eve", "Acme", organisation_id="acme")
+        community = engine.create_community(
+            "ana", org.id, name="Welding", vocation="Weld better together", tags=["welding"], community_id="welding"
+        )
+        for person in ("ben", "chloe", "dev"):
+            clock.advance(timedelta(minutes=1))
+            engine.join(person, community.id)
+        engine.assign_role("ana", community.id, "ben", Role.EXPERT, tags=["aluminium"])
+        clock.advance(timedelta(hours=1))
+        question = engine.ask("chloe", community.id, title="Aluminium porosity?", body="Why?", tags=["aluminium"])
+        clock.advance(timedelta(hours=1))
+        other = engine.ask("dev", community.id, title="Which gas?", body="Argon or mix?")
+        assert _ids(engine.unanswered_questions("ana", community.id)) == [question.id, other.id]
+        assert _ids(engine.unanswered_questions("ana", community.id, older_than=timedelta(minutes=30))) == [question.id]
+        clock.advance(timedelta(minutes=5))
+        answer = engine.answer("ben", question.id, body="Clean the oxide layer first.")
+        clock.advance(timedelta(minutes=5))
+        engine.accept("chloe", answer.id)
+        clock.advance(timedelta(minutes=5))
+        engine.comment("chloe", "answer", answer.id, body="It worked!")
+        clock.advance(timedelta(minutes=5))
+        engine.endorse("chloe", "answer", answer.id)
+        assert _ids(engine.unanswered_questions("ana", community.id)) == [other.id]
+        thread = engine.question("dev", question.id)
+        assert thread.accepted_answer == answer
+        assert [m.person_id for m in engine.members("dev", community.id, role=Role.EXPERT)] == ["ben"]
+        assert [m.person_id for m in engine.members("dev", community.id, tag="aluminium")] == ["ben"]
+        assert _ids(engine.portfolio("dev", org.id)) == [community.id]
+        history_ = engine.history("ana", community.id)
+        assert [r.position for r in history_] == sorted(r.position for r in history_)
+        counts = engine.count_events("ana", community.id, since=MONDAY, until=MONDAY + timedelta(days=7), period="week")
+        assert counts == {MONDAY.date(): len(history_)}
+        # The answer and the acceptance told the people concerned, through the outbox.
+        topics = sorted((m.recipient_id, m.topic) for m in store.pending_messages())
+        assert ("chloe", "answer_posted") in topics and ("ben", "answer_accepted") in topics
+        assert engine.dispatch() == len(topics)
+        assert store.pending_messages() == []
+        engine.withdraw("ben", "answer", answer.id)
+        assert _ids(engine.unanswered_questions("ana", community.id)) == [question.id, other.id]
+        engine.leave("dev", community.id)
+        assert [m.person_id for m in engine.members("ana", community.id)] == ["ana", "ben", "chloe"]
+        with pytest.raises(NotFoundError):
+            engine.question("ana", "no-such-question")
+        contributions = engine.contributions_of("ana", "chloe", community_id=community.id)
+        assert [c.KIND.value for c in contributions] == ["question", "comment", "endorsement"]
+
+    def test_an_engine_imports_a_whole_history_in_batches(self, store: Store) -> None:
+        from coplib.adapters.memory import MemoryStore
+
+        scratch = MemoryStore()
+        source = SampleHistory(prefix="imp")
+        source.every_kind(scratch)
+        events = [r.event for r in every_event(scratch)]
+        engine = open_engine_on(store)
+        assert engine.import_history(events, batch_size=7) == len(events)
+        assert [r.event for r in every_event(store)] == events
+        for ref, value in source.state.items():
+            found = store.get(ref)
+            assert found is not None and found.value == value, ref
+        assert store.pending_messages() == []  # an import is not news
+
+    def test_an_import_batch_that_does_not_fit_is_refused_whole_and_earlier_batches_stay(self, store: Store) -> None:
+        from coplib.adapters.memory import MemoryStore
+
+        scratch = MemoryStore()
+        source = SampleHistory(prefix="imp")
+        oid = source.found_organisation(scratch)
+        source.found_community(scratch, oid)
+        events = [r.event for r in every_event(scratch)]
+        engine = open_engine_on(store)
+        engine.import_history(events[:1])
+        with pytest.raises(CoplibError):
+            engine.import_history([*events[1:], events[0]], batch_size=10)  # the organisation again
+        assert [r.event for r in every_event(store)] == events[:1]
+        assert store.find("community") == []
+
+    def test_two_engines_answering_one_question_at_once_count_every_answer(
+        self, store: Store, second_writer: Callable[[Store], Store]
+    ) -> None:
+        from coplib.domain.clock import ManualClock
+
+        clock = ManualClock(MONDAY)
+        counter = iter(range(1_000_000))
+        lock = threading.Lock()
+
+        def new_id() -> str:
+            with lock:
+                return f"id-{next(counter)}"
+
+        engines = [
+            open_engine_on(store, clock=clock, id_factory=new_id),
+            open_engine_on(second_writer(store), clock=clock, id_factory=new_id),
+        ]
+        engines[0].create_organisation(SYSTEM, "Acme", organisation_id="acme")
+        engines[0].create_community("ana", "acme", name="Welding", vocation="Weld", community_id="welding")
+        engines[0].join("ben", "welding")
+        question = engines[0].ask("ana", "welding", title="Which wire?", body="For thin steel.")
+        per_engine = 8
+        errors: list[BaseException] = []
+
+        def work(engine: Engine) -> None:
+            try:
+                for _ in range(per_engine):
+                    while True:
+                        try:
+                            engine.answer("ben", question.id, body="0.8 mm")
+                            break
+                        except ConcurrencyConflictError:
+                            continue  # the engine's own retries ran out: try the command again
+            except BaseException as exc:  # reported to the test thread below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(engine,)) for engine in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        found = store.get(Ref("question", question.id))
+        assert found is not None and isinstance(found.value, Question)
+        assert found.value.answer_count == 2 * per_engine
+        assert len(store.find("answer", parent_id=question.id)) == 2 * per_engine
+        assert found.version == 1 + 2 * per_engine
+        assert len([r for r in every_event(store) if r.event.TYPE == "answer_posted"]) == 2 * per_engine
+
+
+def _sort_key(value: Any) -> tuple[datetime, str]:
+    from coplib.adapters._index import index_row
+    from coplib.domain.history import ref_of
+
+    row = index_row(ref_of(value), value)
+    assert row.created_at is not None
+    return (row.created_at, row.id)
+
+
+def _observe(store: Store, history: SampleHistory, community_id: str) -> dict[str, Any]:
+    """Everything a reader can see of `store`, for comparing before and after a reopening."""
+    return {
+        "aggregates": {ref: store.get(ref) for ref in history.state},
+        "events": every_event(store),
+        "pending": store.pending_messages(),
+        "communities": store.communities(),
+        "members": store.members(community_id, statuses=list(MembershipStatus)),
+        "experts": store.members(community_id, role=Role.EXPERT, tag="aluminium"),
+        "unanswered": store.unanswered_questions(None),
+        "questions": store.find("question"),
+        "counts": store.count_events(
+            None, since=MONDAY - timedelta(days=1), until=MONDAY + timedelta(days=60), period=Period.DAY
+        ),
+    }

@@ -1,0 +1,479 @@
+"""Sample data for store tests: real domain events run through `coplib.domain.history.apply`,
+turned into the changesets an engine would commit, with deterministic ids and times.
+
+`SampleHistory` keeps the state and versions it committed, so a test can build the next
+changeset (or a deliberately stale one) without an engine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from coplib.domain import events as ev
+from coplib.domain.community import (
+    Admission,
+    Charter,
+    CharterVersion,
+    Community,
+    CommunityKind,
+    LifecycleStage,
+    MembershipPolicy,
+    Organisation,
+    Role,
+    Visibility,
+    charter_version_id,
+)
+from coplib.domain.contributions import (
+    Answer,
+    Contribution,
+    ContributionKind,
+    ExperienceKind,
+    Meeting,
+    Question,
+    ResourceKind,
+)
+from coplib.domain.history import Aggregate, Ref, apply, touched
+from coplib.domain.membership import Membership, membership_id
+from coplib.domain.people import Person
+from coplib.ports import Changeset, OutboxMessage, RecordedEvent, Store, Write
+
+T = TypeVar("T")
+
+#: A Monday, 09:00 UTC: sample histories start here so that weeks are easy to reason about.
+MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+_MESSAGE_NAMESPACE = uuid.UUID("2f1d7f0e-5b0c-4c55-9a57-8f0d3c2b6a41")
+
+#: The people of the sample organisation: ids are short, names say who they are.
+SAMPLE_PEOPLE: tuple[Person, ...] = (
+    Person(id="ana", display_name="Ana (facilitator)", email="ana@example.org", locale="fr"),
+    Person(id="ben", display_name="Ben (expert)", email="ben@example.org"),
+    Person(id="chloe", display_name="Chloé (member)", email="chloe@example.org", locale="fr"),
+    Person(id="dev", display_name="Dev (newcomer)", email="dev@example.org"),
+    Person(id="eve", display_name="Eve (sponsor)", email="eve@example.org"),
+)
+
+
+def sample_people() -> list[Person]:
+    """The sample organisation's people (ana, ben, chloe, dev, eve), all active."""
+    return list(SAMPLE_PEOPLE)
+
+
+class SampleHistory:
+    """Builds and commits realistic changesets against a store.
+
+    Every helper records one unit of work the way the engine would: events applied through
+    the domain's transitions, writes carrying the version this history last committed.
+    Times advance by `step` per event unless `at` is given; ids are ``<prefix>-<kind>-<n>``.
+    """
+
+    def __init__(self, *, start: datetime = MONDAY, prefix: str = "s", step: timedelta = timedelta(minutes=1)) -> None:
+        self.now = start
+        self.prefix = prefix
+        self.step = step
+        self._counter = 0
+        self.state: dict[Ref, Aggregate] = {}
+        self.versions: dict[Ref, int] = {}
+        #: Every event this history committed, with its position, in commit order.
+        self.recorded: list[RecordedEvent] = []
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def new_id(self, kind: str) -> str:
+        self._counter += 1
+        return f"{self.prefix}-{kind}-{self._counter:04d}"
+
+    def tick(self, at: datetime | None = None) -> datetime:
+        """The time of the next event: `at` if given, else `step` after the previous one."""
+        if at is not None:
+            self.now = at
+            return at
+        self.now = self.now + self.step
+        return self.now
+
+    def base(self, actor: str, community_id: str | None, at: datetime | None = None) -> dict[str, Any]:
+        return {
+            "id": self.new_id("event"),
+            "actor_id": actor,
+            "community_id": community_id,
+            "occurred_at": self.tick(at),
+        }
+
+    def changeset(self, events: Sequence[ev.DomainEvent], messages: Iterable[OutboxMessage] = ()) -> Changeset:
+        """The changeset that records `events` on top of what this history committed
+        (nothing is remembered until `commit`)."""
+        staged: dict[Ref, Aggregate] = {}
+        for event in events:
+            for ref in touched(event):
+                current = staged.get(ref, self.state.get(ref))
+                staged[ref] = apply(ref, current, event)
+        writes = tuple(Write(ref, value, self.versions.get(ref, 0)) for ref, value in staged.items())
+        return Changeset(writes=writes, events=tuple(events), messages=tuple(messages))
+
+    def commit(
+        self, store: Store, events: Sequence[ev.DomainEvent], messages: Iterable[OutboxMessage] = ()
+    ) -> list[RecordedEvent]:
+        """Commit `events` (and `messages`) as one unit of work, and remember the result."""
+        changes = self.changeset(events, messages)
+        recorded = store.commit(changes)
+        for write in changes.writes:
+            self.state[write.ref] = write.value
+            self.versions[write.ref] = write.expected_version + 1
+        self.recorded.extend(recorded)
+        return recorded
+
+    def message(self, event: ev.DomainEvent, recipient_id: str, topic: str = "sample", **params: str) -> OutboxMessage:
+        """An outbox message caused by `event`, with the engine's kind of stable id."""
+        key = uuid.uuid5(_MESSAGE_NAMESPACE, f"{event.id}\x00{recipient_id}\x00{topic}").hex
+        return OutboxMessage(
+            id=key,
+            event_id=event.id,
+            recipient_id=recipient_id,
+            topic=topic,
+            community_id=event.community_id,
+            params=dict(params),
+            created_at=event.occurred_at,
+        )
+
+    def get(self, kind: str, id: str) -> Aggregate:
+        """The state this history committed for (kind, id)."""
+        return self.state[Ref(kind, id)]
+
+    def get_as(self, kind: str, id: str, cls: type[T]) -> T:
+        """The state this history committed for (kind, id), which must be a `cls`."""
+        value = self.state[Ref(kind, id)]
+        if not isinstance(value, cls):
+            raise TypeError(f"{kind} {id!r} is a {type(value).__name__}, not a {cls.__name__}")
+        return value
+
+    def contribution(self, kind: ContributionKind, id: str) -> Contribution:
+        value = self.state[Ref(kind.value, id)]
+        if isinstance(value, (Organisation, Community, CharterVersion, Membership)):
+            raise TypeError(f"{kind.value} {id!r} is not a contribution")
+        return value
+
+    # -- organisation and community -----------------------------------------------------------
+
+    def found_organisation(self, store: Store, *, actor: str = "eve", name: str = "Acme") -> str:
+        oid = self.new_id("org")
+        self.commit(store, [ev.OrganisationCreated(**self.base(actor, None), organisation_id=oid, name=name)])
+        return oid
+
+    def found_community(
+        self,
+        store: Store,
+        organisation_id: str,
+        *,
+        founder: str = "ana",
+        name: str = "Welding",
+        tags: Iterable[str] = ("welding",),
+        visibility: Visibility = Visibility.OPEN,
+        admission: Admission = Admission.OPEN,
+        community_id: str | None = None,
+        at: datetime | None = None,
+    ) -> str:
+        """A community with its founder as an active facilitator (three events, one unit)."""
+        cid = community_id or self.new_id("community")
+        charter = Charter(
+            vocation=f"Practitioners of {name.lower()} help each other",
+            membership_policy=MembershipPolicy(admission=admission),
+        )
+        events: list[ev.DomainEvent] = [
+            ev.CommunityCreated(
+                **self.base(founder, cid, at),
+                organisation_id=organisation_id,
+                name=name,
+                kind=CommunityKind.PRACTICE,
+                visibility=visibility,
+                stage=LifecycleStage.COALESCING,
+                tags=frozenset(tags),
+                charter=charter,
+            ),
+            ev.MemberJoined(**self.base(founder, cid), person_id=founder, via="founder"),
+            ev.RoleAssigned(**self.base(founder, cid), person_id=founder, role=Role.FACILITATOR),
+        ]
+        self.commit(store, events)
+        return cid
+
+    def update_community(self, store: Store, cid: str, *, actor: str = "ana", name: str) -> None:
+        current = self.get_as("community", cid, Community)
+        self.commit(
+            store,
+            [ev.CommunityUpdated(**self.base(actor, cid), name=name, visibility=current.visibility, tags=current.tags)],
+        )
+
+    def change_stage(self, store: Store, cid: str, stage: LifecycleStage, *, actor: str = "ana") -> None:
+        previous = self.get_as("community", cid, Community).stage
+        self.commit(store, [ev.CommunityStageChanged(**self.base(actor, cid), stage=stage, previous=previous)])
+
+    def amend_charter(self, store: Store, cid: str, *, actor: str = "ana", vocation: str = "A new vocation") -> str:
+        number = self.get_as("community", cid, Community).charter_version + 1
+        charter = Charter(vocation=vocation)
+        self.commit(
+            store, [ev.CharterAmended(**self.base(actor, cid), version=number, charter=charter, reason="refocus")]
+        )
+        return charter_version_id(cid, number)
+
+    # -- membership -------------------------------------------------------------------------------
+
+    def join(self, store: Store, cid: str, person: str, *, at: datetime | None = None) -> str:
+        self.commit(store, [ev.MemberJoined(**self.base(person, cid, at), person_id=person, via="open")])
+        return membership_id(cid, person)
+
+    def invite(self, store: Store, cid: str, person: str, *, actor: str = "ana") -> str:
+        self.commit(store, [ev.MemberInvited(**self.base(actor, cid), person_id=person)])
+        return membership_id(cid, person)
+
+    def request(self, store: Store, cid: str, person: str) -> str:
+        self.commit(store, [ev.MembershipRequested(**self.base(person, cid), person_id=person)])
+        return membership_id(cid, person)
+
+    def approve(self, store: Store, cid: str, person: str, *, actor: str = "ana") -> None:
+        self.commit(store, [ev.MembershipApproved(**self.base(actor, cid), person_id=person)])
+
+    def decline(self, store: Store, cid: str, person: str, *, actor: str = "ana") -> None:
+        self.commit(store, [ev.MembershipDeclined(**self.base(actor, cid), person_id=person, reason="not now")])
+
+    def leave(self, store: Store, cid: str, person: str) -> None:
+        self.commit(store, [ev.MemberLeft(**self.base(person, cid), person_id=person)])
+
+    def remove(self, store: Store, cid: str, person: str, *, actor: str = "ana") -> None:
+        self.commit(store, [ev.MemberRemoved(**self.base(actor, cid), person_id=person, reason="spam")])
+
+    def assign_role(
+        self, store: Store, cid: str, person: str, role: Role, *, tags: Iterable[str] = (), actor: str = "ana"
+    ) -> None:
+        self.commit(
+            store, [ev.RoleAssigned(**self.base(actor, cid), person_id=person, role=role, tags=frozenset(tags))]
+        )
+
+    def withdraw_role(self, store: Store, cid: str, person: str, role: Role, *, actor: str = "ana") -> None:
+        self.commit(store, [ev.RoleWithdrawn(**self.base(actor, cid), person_id=person, role=role)])
+
+    # -- contributions ----------------------------------------------------------------------------
+
+    def ask(
+        self,
+        store: Store,
+        cid: str,
+        person: str,
+        *,
+        title: str = "How do I weld aluminium?",
+        tags: Iterable[str] = (),
+        at: datetime | None = None,
+        question_id: str | None = None,
+    ) -> str:
+        qid = question_id or self.new_id("question")
+        self.commit(
+            store,
+            [
+                ev.QuestionAsked(
+                    **self.base(person, cid, at),
+                    question_id=qid,
+                    title=title,
+                    body=f"{title} (asked by {person})",
+                    tags=frozenset(tags),
+                )
+            ],
+        )
+        return qid
+
+    def answer(self, store: Store, question_id: str, person: str, *, at: datetime | None = None) -> str:
+        question = self.get_as("question", question_id, Question)
+        aid = self.new_id("answer")
+        event = ev.AnswerPosted(
+            **self.base(person, question.community_id, at),
+            answer_id=aid,
+            question_id=question_id,
+            asker_id=question.author_id,
+            body="Preheat the piece and use a spool gun.",
+        )
+        self.commit(store, [event], [self.message(event, question.author_id, "answer_posted")])
+        return aid
+
+    def accept(self, store: Store, answer_id: str, *, actor: str | None = None) -> None:
+        answer = self.get_as("answer", answer_id, Answer)
+        question = self.get_as("question", answer.question_id, Question)
+        self.commit(
+            store,
+            [
+                ev.AnswerAccepted(
+                    **self.base(actor or question.author_id, question.community_id),
+                    question_id=question.id,
+                    answer_id=answer_id,
+                    answer_author_id=answer.author_id,
+                    asker_id=question.author_id,
+                    previous_answer_id=question.accepted_answer_id,
+                )
+            ],
+        )
+
+    def withdraw(self, store: Store, kind: ContributionKind, contribution_id: str, *, actor: str | None = None) -> None:
+        target = self.contribution(kind, contribution_id)
+        self.commit(
+            store,
+            [
+                ev.ContributionWithdrawn(
+                    **self.base(actor or target.author_id, target.community_id),
+                    contribution_id=contribution_id,
+                    contribution_kind=kind,
+                    author_id=target.author_id,
+                    question_id=target.question_id if isinstance(target, Answer) else None,
+                    reason="outdated",
+                )
+            ],
+        )
+
+    def comment(self, store: Store, kind: ContributionKind, target_id: str, person: str) -> str:
+        target = self.contribution(kind, target_id)
+        comment_id = self.new_id("comment")
+        self.commit(
+            store,
+            [
+                ev.CommentPosted(
+                    **self.base(person, target.community_id),
+                    comment_id=comment_id,
+                    target_id=target_id,
+                    target_kind=kind,
+                    target_author_id=target.author_id,
+                    body="Thanks, that helped.",
+                )
+            ],
+        )
+        return comment_id
+
+    def endorse(self, store: Store, kind: ContributionKind, target_id: str, person: str) -> str:
+        target = self.contribution(kind, target_id)
+        endorsement_id = self.new_id("endorsement")
+        self.commit(
+            store,
+            [
+                ev.ContributionEndorsed(
+                    **self.base(person, target.community_id),
+                    endorsement_id=endorsement_id,
+                    target_id=target_id,
+                    target_kind=kind,
+                    target_author_id=target.author_id,
+                )
+            ],
+        )
+        return endorsement_id
+
+    def share_resource(self, store: Store, cid: str, person: str, *, tags: Iterable[str] = ("welding",)) -> str:
+        rid = self.new_id("resource")
+        self.commit(
+            store,
+            [
+                ev.ResourceShared(
+                    **self.base(person, cid),
+                    resource_id=rid,
+                    title="Welding parameters table",
+                    kind=ResourceKind.DOCUMENT,
+                    location="https://intranet.example.org/docs/welding.pdf",
+                    description="Currents and speeds by thickness.",
+                    tags=frozenset(tags),
+                )
+            ],
+        )
+        return rid
+
+    def record_experience(self, store: Store, cid: str, person: str) -> str:
+        xid = self.new_id("experience")
+        self.commit(
+            store,
+            [
+                ev.ExperienceRecorded(
+                    **self.base(person, cid),
+                    experience_id=xid,
+                    title="Cracks on thin sheets",
+                    body="We lowered the current by 10% and the cracks went away.",
+                    kind=ExperienceKind.LESSON,
+                    tags=frozenset({"welding", "quality"}),
+                )
+            ],
+        )
+        return xid
+
+    def schedule_meeting(self, store: Store, cid: str, person: str = "ana") -> str:
+        mid = self.new_id("meeting")
+        starts = self.now + timedelta(days=7)
+        self.commit(
+            store,
+            [
+                ev.MeetingScheduled(
+                    **self.base(person, cid),
+                    meeting_id=mid,
+                    title="Monthly practice call",
+                    description="Bring one problem each.",
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=1),
+                    location="Room 4",
+                    tags=frozenset({"welding"}),
+                )
+            ],
+        )
+        return mid
+
+    def record_attendance(self, store: Store, meeting_id: str, attendees: Iterable[str], *, actor: str = "ana") -> None:
+        meeting = self.get_as("meeting", meeting_id, Meeting)
+        self.commit(
+            store,
+            [
+                ev.AttendanceRecorded(
+                    **self.base(actor, meeting.community_id),
+                    meeting_id=meeting_id,
+                    attendees=frozenset(attendees),
+                )
+            ],
+        )
+
+    # -- a bit of everything ----------------------------------------------------------------------
+
+    def every_kind(self, store: Store) -> dict[str, Ref]:
+        """Commit at least one aggregate of every kind, through every event type; returns
+        one ref per kind."""
+        oid = self.found_organisation(store)
+        cid = self.found_community(store, oid, tags=("welding", "brazing"))
+        self.update_community(store, cid, name="Welding and brazing")
+        self.change_stage(store, cid, LifecycleStage.MATURING)
+        charter_ref = self.amend_charter(store, cid)
+        self.join(store, cid, "ben")
+        self.assign_role(store, cid, "ben", Role.EXPERT, tags=("aluminium",))
+        self.invite(store, cid, "chloe")
+        self.join(store, cid, "chloe")
+        self.request(store, cid, "dev")
+        self.decline(store, cid, "dev")
+        self.request(store, cid, "dev")
+        self.approve(store, cid, "dev")
+        self.join(store, cid, "eve")
+        self.assign_role(store, cid, "eve", Role.SPONSOR)
+        self.withdraw_role(store, cid, "eve", Role.SPONSOR)
+        self.leave(store, cid, "eve")
+        qid = self.ask(store, cid, "chloe", tags=("aluminium",))
+        aid = self.answer(store, qid, "ben")
+        self.accept(store, aid)
+        comment_id = self.comment(store, ContributionKind.ANSWER, aid, "chloe")
+        endorsement_id = self.endorse(store, ContributionKind.ANSWER, aid, "chloe")
+        rid = self.share_resource(store, cid, "ben")
+        xid = self.record_experience(store, cid, "dev")
+        mid = self.schedule_meeting(store, cid)
+        self.record_attendance(store, mid, ["ana", "ben"])
+        withdrawn = self.comment(store, ContributionKind.QUESTION, qid, "dev")
+        self.withdraw(store, ContributionKind.COMMENT, withdrawn)
+        self.remove(store, cid, "dev")
+        return {
+            "organisation": Ref("organisation", oid),
+            "community": Ref("community", cid),
+            "charter_version": Ref("charter_version", charter_ref),
+            "membership": Ref("membership", membership_id(cid, "ben")),
+            "question": Ref("question", qid),
+            "answer": Ref("answer", aid),
+            "comment": Ref("comment", comment_id),
+            "endorsement": Ref("endorsement", endorsement_id),
+            "resource": Ref("resource", rid),
+            "experience": Ref("experience", xid),
+            "meeting": Ref("meeting", mid),
+        }

@@ -1,0 +1,619 @@
+"""Hypothesis strategies for coplib's values: people, charters, communities, memberships,
+contributions and every domain event, all valid by the domain's own validators.
+
+For plugin authors and host applications testing code that receives coplib values. It needs
+hypothesis, a test dependency: only test code imports this module, never coplib itself.
+
+    from coplib.testing import strategies as cst
+
+    @given(cst.events())
+    def test_my_subscriber_accepts_every_event(event): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from hypothesis import strategies as st
+
+from coplib.domain import events as ev
+from coplib.domain import validation as v
+from coplib.domain.community import (
+    Admission,
+    Charter,
+    CharterRule,
+    CharterVersion,
+    CollaborationMode,
+    Community,
+    CommunityKind,
+    LifecycleStage,
+    MembershipPolicy,
+    Organisation,
+    Role,
+    Visibility,
+)
+from coplib.domain.contributions import (
+    Answer,
+    Comment,
+    Contribution,
+    ContributionKind,
+    Endorsement,
+    Experience,
+    ExperienceKind,
+    Meeting,
+    Question,
+    Resource,
+    ResourceKind,
+)
+from coplib.domain.history import Aggregate
+from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.people import LOCALES, AttributeCondition, AttributeRule, Person
+
+__all__ = [
+    "EVENT_STRATEGIES",
+    "aggregates",
+    "answers",
+    "attribute_conditions",
+    "attribute_rules",
+    "bodies",
+    "charter_versions",
+    "charters",
+    "comments",
+    "communities",
+    "contributions",
+    "endorsements",
+    "events",
+    "experiences",
+    "ids",
+    "meetings",
+    "membership_policies",
+    "memberships",
+    "names",
+    "organisations",
+    "people",
+    "questions",
+    "resources",
+    "short_texts",
+    "tag_sets",
+    "tags",
+    "texts",
+    "titles",
+    "utc_datetimes",
+]
+
+#: Commentable and endorsable contribution kinds, as the engine accepts them.
+COMMENTABLE_KINDS = (
+    ContributionKind.QUESTION,
+    ContributionKind.ANSWER,
+    ContributionKind.RESOURCE,
+    ContributionKind.EXPERIENCE,
+    ContributionKind.MEETING,
+)
+ENDORSABLE_KINDS = COMMENTABLE_KINDS[:4]
+WITHDRAWABLE_KINDS = tuple(k for k in ContributionKind if k is not ContributionKind.ENDORSEMENT)
+
+# -- scalars ------------------------------------------------------------------------------------
+
+# Lone surrogates cannot be written as UTF-8, so no store could keep them.
+_CHARACTERS = st.characters(exclude_categories=["Cs"])
+_ID_CHARACTERS = st.characters(exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), exclude_characters="\x85\u180e")
+
+
+def texts(*, max_size: int = 200, allow_empty: bool = False) -> st.SearchStrategy[str]:
+    """Strings of at most `max_size` characters; not blank unless `allow_empty`."""
+    strategy = st.text(_CHARACTERS, min_size=0 if allow_empty else 1, max_size=max_size)
+    return strategy if allow_empty else strategy.filter(lambda s: bool(s.strip()))
+
+
+def names() -> st.SearchStrategy[str]:
+    """Names of people, organisations and communities (at most `NAME_MAX` characters)."""
+    return texts(max_size=min(60, v.NAME_MAX))
+
+
+def titles(*, max_size: int = 80) -> st.SearchStrategy[str]:
+    """Titles of contributions, within `TITLE_MAX` characters."""
+    return texts(max_size=min(max_size, v.TITLE_MAX))
+
+
+def bodies(*, max_size: int = 300, allow_empty: bool = False) -> st.SearchStrategy[str]:
+    """Bodies of contributions. `max_size` is in characters; the default stays far below
+    `BODY_MAX_BYTES` (64 KiB in UTF-8) so that examples are quick to make."""
+    return texts(max_size=min(max_size, v.BODY_MAX_BYTES // 4), allow_empty=allow_empty)
+
+
+def short_texts(*, allow_empty: bool = False) -> st.SearchStrategy[str]:
+    """Short texts (reasons, vocations, locations), within `SHORT_TEXT_MAX` characters."""
+    return texts(max_size=120, allow_empty=allow_empty)
+
+
+def ids() -> st.SearchStrategy[str]:
+    """Ids: 1 to 40 characters without white space or control characters."""
+    return st.text(_ID_CHARACTERS, min_size=1, max_size=40).filter(lambda s: not any(c.isspace() for c in s))
+
+
+def tags() -> st.SearchStrategy[str]:
+    """One well-formed tag: lower-case letters, digits or ``+ # . _ -``, starting with a
+    letter or digit."""
+    return st.from_regex(r"[a-z0-9][a-z0-9+#._-]{0,24}", fullmatch=True)
+
+
+def tag_sets(*, max_size: int = v.TAGS_MAX) -> st.SearchStrategy[frozenset[str]]:
+    """Sets of at most `max_size` tags (`TAGS_MAX` by default)."""
+    return st.frozensets(tags(), max_size=max_size)
+
+
+def utc_datetimes(
+    *, min_value: datetime = datetime(2000, 1, 1), max_value: datetime = datetime(2100, 1, 1)
+) -> st.SearchStrategy[datetime]:
+    """Timezone-aware datetimes in UTC, to the microsecond (bounds are naive, read as UTC)."""
+    return st.datetimes(min_value=min_value, max_value=max_value, timezones=st.just(UTC))
+
+
+def _pair_of_times() -> st.SearchStrategy[tuple[datetime, datetime]]:
+    """A start and an end no earlier than the start."""
+    return st.tuples(utc_datetimes(), st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3))).map(
+        lambda pair: (pair[0], pair[0] + pair[1])
+    )
+
+
+# -- people and rules ---------------------------------------------------------------------------
+
+
+def people(*, active: bool | None = None) -> st.SearchStrategy[Person]:
+    """People as a directory knows them; `active` fixes whether they are still in the
+    organisation (both kinds by default)."""
+    attribute_values = st.lists(texts(max_size=30, allow_empty=True), max_size=3).map(tuple)
+    return st.builds(
+        Person,
+        id=ids(),
+        display_name=names(),
+        email=st.one_of(st.just(""), st.emails()),
+        locale=st.sampled_from(LOCALES),
+        active=st.booleans() if active is None else st.just(active),
+        attributes=st.dictionaries(texts(max_size=20), attribute_values, max_size=4),
+    )
+
+
+def attribute_conditions() -> st.SearchStrategy[AttributeCondition]:
+    return st.builds(
+        AttributeCondition,
+        attribute=texts(max_size=20),
+        values=st.frozensets(texts(max_size=20, allow_empty=True), min_size=1, max_size=4),
+    )
+
+
+def attribute_rules() -> st.SearchStrategy[AttributeRule]:
+    """Rules on people's attributes (``job in {welder} and site in {Lyon}``)."""
+    return st.builds(AttributeRule, conditions=st.lists(attribute_conditions(), min_size=1, max_size=3).map(tuple))
+
+
+def membership_policies(*, admissions: Iterable[Admission] = tuple(Admission)) -> st.SearchStrategy[MembershipPolicy]:
+    """Membership policies with one of `admissions`; admission by rule comes with its rule."""
+
+    def build(admission: Admission) -> st.SearchStrategy[MembershipPolicy]:
+        if admission is Admission.RULE:
+            return st.builds(MembershipPolicy, admission=st.just(admission), rule=attribute_rules())
+        return st.just(MembershipPolicy(admission=admission))
+
+    return st.sampled_from(tuple(admissions)).flatmap(build)
+
+
+def charters(*, visibility: Visibility | None = None) -> st.SearchStrategy[Charter]:
+    """Charters. Given a `visibility`, the membership policy suits it (a private community
+    admits by invitation, approval or rule, never everyone)."""
+    admissions = tuple(Admission)
+    if visibility is Visibility.PRIVATE:
+        admissions = tuple(a for a in Admission if a is not Admission.OPEN)
+    return st.builds(
+        Charter,
+        vocation=short_texts(),
+        member_profiles=st.lists(short_texts(), max_size=3).map(tuple),
+        roles=st.frozensets(st.sampled_from(Role)).map(lambda roles: roles | {Role.FACILITATOR, Role.MEMBER}),
+        resources=st.lists(short_texts(), max_size=3).map(tuple),
+        collaboration_modes=st.frozensets(st.sampled_from(CollaborationMode)),
+        rules=st.frozensets(st.sampled_from(CharterRule)),
+        membership_policy=membership_policies(admissions=admissions),
+        common_culture=short_texts(allow_empty=True),
+        individual_interest=short_texts(allow_empty=True),
+    )
+
+
+# -- communities and memberships ----------------------------------------------------------------
+
+
+def organisations() -> st.SearchStrategy[Organisation]:
+    return st.builds(Organisation, id=ids(), name=names(), created_at=utc_datetimes(), created_by=ids())
+
+
+def communities() -> st.SearchStrategy[Community]:
+    """Communities whose charter suits their visibility."""
+
+    def build(visibility: Visibility) -> st.SearchStrategy[Community]:
+        return st.builds(
+            Community,
+            id=ids(),
+            organisation_id=ids(),
+            name=names(),
+            kind=st.sampled_from(CommunityKind),
+            visibility=st.just(visibility),
+            stage=st.sampled_from(LifecycleStage),
+            tags=tag_sets(),
+            charter=charters(visibility=visibility),
+            charter_version=st.integers(min_value=0, max_value=10_000),
+            created_at=utc_datetimes(),
+            created_by=ids(),
+        )
+
+    return st.sampled_from(Visibility).flatmap(build)
+
+
+def charter_versions() -> st.SearchStrategy[CharterVersion]:
+    return st.builds(
+        CharterVersion,
+        community_id=ids(),
+        number=st.integers(min_value=0, max_value=10_000),
+        charter=charters(),
+        amended_by=ids(),
+        amended_at=utc_datetimes(),
+        reason=short_texts(),
+    )
+
+
+def memberships(*, statuses: Iterable[MembershipStatus] = tuple(MembershipStatus)) -> st.SearchStrategy[Membership]:
+    """Memberships as the domain keeps them: roles (always with ``member``) and expertise
+    only while active, expertise only with the expert role."""
+
+    def build(status: MembershipStatus) -> st.SearchStrategy[Membership]:
+        base: dict[str, st.SearchStrategy[Any]] = {
+            "community_id": ids(),
+            "person_id": ids(),
+            "status": st.just(status),
+            "since": utc_datetimes(),
+            "invited_by": st.none() | ids(),
+        }
+        if status is not MembershipStatus.ACTIVE:
+            return st.builds(Membership, joined_at=st.none() | utc_datetimes(), **base)
+        roles = st.frozensets(st.sampled_from(Role)).map(lambda r: r | {Role.MEMBER})
+        return roles.flatmap(
+            lambda held: st.builds(
+                Membership,
+                roles=st.just(held),
+                expertise=tag_sets(max_size=5).filter(bool) if Role.EXPERT in held else st.just(frozenset[str]()),
+                joined_at=utc_datetimes(),
+                **base,
+            )
+        )
+
+    return st.sampled_from(tuple(statuses)).flatmap(build)
+
+
+# -- contributions ------------------------------------------------------------------------------
+
+
+def questions() -> st.SearchStrategy[Question]:
+    """Questions, answered or not; an accepted answer only on an answered question."""
+
+    def build(answer_count: int) -> st.SearchStrategy[Question]:
+        answered = answer_count > 0
+        return st.builds(
+            Question,
+            id=ids(),
+            community_id=ids(),
+            author_id=ids(),
+            title=titles(),
+            body=bodies(),
+            tags=tag_sets(),
+            created_at=utc_datetimes(),
+            answer_count=st.just(answer_count),
+            first_answered_at=utc_datetimes() if answered else st.none(),
+            accepted_answer_id=(st.none() | ids()) if answered else st.none(),
+            withdrawn=st.booleans(),
+        )
+
+    return st.integers(min_value=0, max_value=50).flatmap(build)
+
+
+def answers() -> st.SearchStrategy[Answer]:
+    return st.builds(
+        Answer,
+        id=ids(),
+        community_id=ids(),
+        question_id=ids(),
+        author_id=ids(),
+        body=bodies(),
+        created_at=utc_datetimes(),
+        withdrawn=st.booleans(),
+    )
+
+
+def comments() -> st.SearchStrategy[Comment]:
+    return st.builds(
+        Comment,
+        id=ids(),
+        community_id=ids(),
+        target_id=ids(),
+        target_kind=st.sampled_from(COMMENTABLE_KINDS),
+        author_id=ids(),
+        body=bodies(),
+        created_at=utc_datetimes(),
+        withdrawn=st.booleans(),
+    )
+
+
+def _two_people() -> st.SearchStrategy[tuple[str, str]]:
+    return st.tuples(ids(), ids()).filter(lambda pair: pair[0] != pair[1])
+
+
+def endorsements() -> st.SearchStrategy[Endorsement]:
+    """Endorsements, never of one's own contribution."""
+    return _two_people().flatmap(
+        lambda pair: st.builds(
+            Endorsement,
+            id=ids(),
+            community_id=ids(),
+            target_id=ids(),
+            target_kind=st.sampled_from(ENDORSABLE_KINDS),
+            target_author_id=st.just(pair[0]),
+            author_id=st.just(pair[1]),
+            created_at=utc_datetimes(),
+        )
+    )
+
+
+def resources() -> st.SearchStrategy[Resource]:
+    return st.builds(
+        Resource,
+        id=ids(),
+        community_id=ids(),
+        author_id=ids(),
+        title=titles(),
+        kind=st.sampled_from(ResourceKind),
+        location=short_texts(),
+        description=bodies(allow_empty=True),
+        tags=tag_sets(),
+        created_at=utc_datetimes(),
+        withdrawn=st.booleans(),
+    )
+
+
+def experiences() -> st.SearchStrategy[Experience]:
+    return st.builds(
+        Experience,
+        id=ids(),
+        community_id=ids(),
+        author_id=ids(),
+        title=titles(),
+        body=bodies(),
+        kind=st.sampled_from(ExperienceKind),
+        tags=tag_sets(),
+        created_at=utc_datetimes(),
+        withdrawn=st.booleans(),
+    )
+
+
+def meetings() -> st.SearchStrategy[Meeting]:
+    """Meetings that end no earlier than they start."""
+    return _pair_of_times().flatmap(
+        lambda times: st.builds(
+            Meeting,
+            id=ids(),
+            community_id=ids(),
+            author_id=ids(),
+            title=titles(),
+            description=bodies(allow_empty=True),
+            starts_at=st.just(times[0]),
+            ends_at=st.just(times[1]),
+            location=short_texts(allow_empty=True),
+            tags=tag_sets(),
+            created_at=utc_datetimes(),
+            attendees=st.frozensets(ids(), max_size=5),
+            withdrawn=st.booleans(),
+        )
+    )
+
+
+def contributions() -> st.SearchStrategy[Contribution]:
+    """A contribution of any kind."""
+    return st.one_of(questions(), answers(), comments(), endorsements(), resources(), experiences(), meetings())
+
+
+def aggregates() -> st.SearchStrategy[Aggregate]:
+    """Any stored aggregate: organisation, community, charter version, membership or contribution."""
+    return st.one_of(organisations(), communities(), charter_versions(), memberships(), contributions())
+
+
+# -- events -------------------------------------------------------------------------------------
+
+E = TypeVar("E", bound=ev.DomainEvent)
+
+
+def _event(
+    cls: type[E], *, community_id: st.SearchStrategy[str | None] | None = None, **fields: st.SearchStrategy[Any]
+) -> st.SearchStrategy[ev.DomainEvent]:
+    """Events of `cls`: the common fields (id, actor, community, time) and `fields`."""
+    return st.builds(
+        cls,
+        id=ids(),
+        actor_id=ids(),
+        community_id=ids() if community_id is None else community_id,
+        occurred_at=utc_datetimes(),
+        **fields,
+    )
+
+
+def _community_created() -> st.SearchStrategy[ev.DomainEvent]:
+    return st.sampled_from(Visibility).flatmap(
+        lambda visibility: _event(
+            ev.CommunityCreated,
+            organisation_id=ids(),
+            name=names(),
+            kind=st.sampled_from(CommunityKind),
+            visibility=st.just(visibility),
+            stage=st.sampled_from(LifecycleStage),
+            tags=tag_sets(),
+            charter=charters(visibility=visibility),
+        )
+    )
+
+
+def _stage_changed() -> st.SearchStrategy[ev.DomainEvent]:
+    stages = st.lists(st.sampled_from(LifecycleStage), min_size=2, max_size=2, unique=True)
+    return stages.flatmap(
+        lambda pair: _event(ev.CommunityStageChanged, stage=st.just(pair[0]), previous=st.just(pair[1]))
+    )
+
+
+def _role_assigned() -> st.SearchStrategy[ev.DomainEvent]:
+    return st.sampled_from(Role).flatmap(
+        lambda role: _event(
+            ev.RoleAssigned,
+            person_id=ids(),
+            role=st.just(role),
+            tags=tag_sets(max_size=5).filter(bool) if role is Role.EXPERT else st.just(frozenset[str]()),
+        )
+    )
+
+
+def _answer_accepted() -> st.SearchStrategy[ev.DomainEvent]:
+    previous = st.one_of(st.tuples(st.none(), st.none()), st.tuples(ids(), ids()))
+    return previous.flatmap(
+        lambda prev: _event(
+            ev.AnswerAccepted,
+            question_id=ids(),
+            answer_id=ids(),
+            answer_author_id=ids(),
+            asker_id=ids(),
+            previous_answer_id=st.just(prev[0]),
+            previous_answer_author_id=st.just(prev[1]),
+        )
+    )
+
+
+def _endorsed() -> st.SearchStrategy[ev.DomainEvent]:
+    return _two_people().flatmap(
+        lambda pair: st.builds(
+            ev.ContributionEndorsed,
+            id=ids(),
+            actor_id=st.just(pair[1]),
+            community_id=ids(),
+            occurred_at=utc_datetimes(),
+            endorsement_id=ids(),
+            target_id=ids(),
+            target_kind=st.sampled_from(ENDORSABLE_KINDS),
+            target_author_id=st.just(pair[0]),
+        )
+    )
+
+
+def _meeting_scheduled() -> st.SearchStrategy[ev.DomainEvent]:
+    return _pair_of_times().flatmap(
+        lambda times: _event(
+            ev.MeetingScheduled,
+            meeting_id=ids(),
+            title=titles(),
+            description=bodies(allow_empty=True),
+            starts_at=st.just(times[0]),
+            ends_at=st.just(times[1]),
+            location=short_texts(allow_empty=True),
+            tags=tag_sets(),
+        )
+    )
+
+
+def _withdrawn() -> st.SearchStrategy[ev.DomainEvent]:
+    return st.sampled_from(WITHDRAWABLE_KINDS).flatmap(
+        lambda kind: _event(
+            ev.ContributionWithdrawn,
+            contribution_id=ids(),
+            contribution_kind=st.just(kind),
+            author_id=ids(),
+            question_id=ids() if kind is ContributionKind.ANSWER else st.none(),
+            reason=short_texts(allow_empty=True),
+        )
+    )
+
+
+def _membership(
+    cls: type[ev.MembershipEvent], **fields: st.SearchStrategy[Any]
+) -> Callable[[], st.SearchStrategy[ev.DomainEvent]]:
+    return lambda: _event(cls, person_id=ids(), **fields)
+
+
+#: One strategy maker per event type, by its stable name: every entry of `EVENT_TYPES`.
+EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
+    ev.OrganisationCreated.TYPE: lambda: _event(
+        ev.OrganisationCreated, community_id=st.none(), organisation_id=ids(), name=names()
+    ),
+    ev.CommunityCreated.TYPE: _community_created,
+    ev.CommunityUpdated.TYPE: lambda: st.sampled_from(Visibility).flatmap(
+        lambda visibility: _event(ev.CommunityUpdated, name=names(), visibility=st.just(visibility), tags=tag_sets())
+    ),
+    ev.CommunityStageChanged.TYPE: _stage_changed,
+    ev.CharterAmended.TYPE: lambda: _event(
+        ev.CharterAmended, version=st.integers(min_value=1, max_value=10_000), charter=charters(), reason=short_texts()
+    ),
+    ev.MemberInvited.TYPE: _membership(ev.MemberInvited),
+    ev.MembershipRequested.TYPE: _membership(ev.MembershipRequested),
+    ev.MembershipApproved.TYPE: _membership(ev.MembershipApproved),
+    ev.MembershipDeclined.TYPE: _membership(ev.MembershipDeclined, reason=short_texts(allow_empty=True)),
+    ev.MemberJoined.TYPE: _membership(ev.MemberJoined, via=st.sampled_from(("open", "invitation", "rule", "founder"))),
+    ev.MemberLeft.TYPE: _membership(ev.MemberLeft),
+    ev.MemberRemoved.TYPE: _membership(ev.MemberRemoved, reason=short_texts(allow_empty=True)),
+    ev.RoleAssigned.TYPE: _role_assigned,
+    ev.RoleWithdrawn.TYPE: _membership(ev.RoleWithdrawn, role=st.sampled_from(Role)),
+    ev.QuestionAsked.TYPE: lambda: _event(
+        ev.QuestionAsked, question_id=ids(), title=titles(), body=bodies(), tags=tag_sets()
+    ),
+    ev.AnswerPosted.TYPE: lambda: _event(
+        ev.AnswerPosted, answer_id=ids(), question_id=ids(), asker_id=ids(), body=bodies()
+    ),
+    ev.AnswerAccepted.TYPE: _answer_accepted,
+    ev.CommentPosted.TYPE: lambda: _event(
+        ev.CommentPosted,
+        comment_id=ids(),
+        target_id=ids(),
+        target_kind=st.sampled_from(COMMENTABLE_KINDS),
+        target_author_id=ids(),
+        body=bodies(),
+    ),
+    ev.ContributionEndorsed.TYPE: _endorsed,
+    ev.ResourceShared.TYPE: lambda: _event(
+        ev.ResourceShared,
+        resource_id=ids(),
+        title=titles(),
+        kind=st.sampled_from(ResourceKind),
+        location=short_texts(),
+        description=bodies(allow_empty=True),
+        tags=tag_sets(),
+    ),
+    ev.ExperienceRecorded.TYPE: lambda: _event(
+        ev.ExperienceRecorded,
+        experience_id=ids(),
+        title=titles(),
+        body=bodies(),
+        kind=st.sampled_from(ExperienceKind),
+        tags=tag_sets(),
+    ),
+    ev.MeetingScheduled.TYPE: _meeting_scheduled,
+    ev.AttendanceRecorded.TYPE: lambda: _event(
+        ev.AttendanceRecorded, meeting_id=ids(), attendees=st.frozensets(ids(), max_size=5)
+    ),
+    ev.ContributionWithdrawn.TYPE: _withdrawn,
+}
+
+
+def events(types: Iterable[str | type[ev.DomainEvent]] | None = None) -> st.SearchStrategy[ev.DomainEvent]:
+    """Domain events of the given types (names or classes), or of every type in `EVENT_TYPES`.
+
+    Each event is valid on its own; a sequence of them is not a coherent history (an answer
+    may name a question that was never asked).
+    """
+    wanted = list(ev.EVENT_TYPES) if types is None else [t if isinstance(t, str) else t.TYPE for t in types]
+    missing = [t for t in wanted if t not in EVENT_STRATEGIES]
+    if missing:
+        raise ValueError(f"no strategy for event type(s) {', '.join(missing)}: add them to EVENT_STRATEGIES")
+    if not wanted:
+        raise ValueError("give at least one event type")
+    return st.one_of([EVENT_STRATEGIES[t]() for t in wanted])
