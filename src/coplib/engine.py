@@ -371,7 +371,7 @@ class Engine:
                 raise InvalidInputError.field(
                     "$.vocation", "give the community a vocation (or a full charter)", context=ctx
                 )
-            charter = Charter(vocation=_check_str("$.vocation", vocation, ctx)) if isinstance(vocation, str) else None
+            charter = Charter(vocation=_check_str("$.vocation", vocation, ctx))
         if not isinstance(charter, Charter):
             raise InvalidInputError.field("$.charter", f"must be a Charter, got {type(charter).__name__}", context=ctx)
         fields = v.check_fields(Community, ctx, name=name, tags=_check_strings("$.tags", tags, ctx))
@@ -478,7 +478,7 @@ class Engine:
             try:
                 check_coherent(community.visibility, charter)
             except InvalidInputError as exc:
-                raise exc.under("$.charter", context=ctx) from None
+                raise exc.under("$", context=ctx) from None
             for role in sorted(community.charter.roles - charter.roles):
                 holders = self._store.members(community.id, role=role)
                 if holders:
@@ -813,13 +813,21 @@ class Engine:
         return self._run(run)
 
     def _target(
-        self, uow: UnitOfWork, kind: object, target_id: object, allowed: frozenset[ContributionKind], ctx: str
+        self,
+        uow: UnitOfWork,
+        kind: object,
+        target_id: object,
+        allowed: frozenset[ContributionKind],
+        ctx: str,
+        *,
+        paths: tuple[str, str] = ("$.target_kind", "$.target_id"),
     ) -> Contribution:
-        kind_ = _check_enum("$.target_kind", kind, ContributionKind, ctx)
-        tid = _check_id("$.target_id", target_id, ctx)
+        kind_path, id_path = paths  # named as the command's parameters are
+        kind_ = _check_enum(kind_path, kind, ContributionKind, ctx)
+        tid = _check_id(id_path, target_id, ctx)
         if kind_ not in allowed:
             choices = ", ".join(sorted(k.value for k in allowed))
-            raise InvalidInputError.field("$.target_kind", f"must be one of {choices}; got {kind_.value}", context=ctx)
+            raise InvalidInputError.field(kind_path, f"must be one of {choices}; got {kind_.value}", context=ctx)
         found = uow.get(Ref(kind_.value, tid))
         if found is None:
             raise NotFoundError(kind_.value, tid)
@@ -1021,7 +1029,7 @@ class Engine:
         withdrawable = frozenset(ContributionKind) - {ContributionKind.ENDORSEMENT}
 
         def run(uow: UnitOfWork) -> Contribution:
-            target = self._target(uow, kind, contribution_id, withdrawable, ctx)
+            target = self._target(uow, kind, contribution_id, withdrawable, ctx, paths=("$.kind", "$.contribution_id"))
             community = _need(uow, "community", target.community_id, Community)
             self._authorise(uow, Action.WITHDRAW_CONTRIBUTION, actor, community, owner_id=target.author_id)
             uow.record(

@@ -167,6 +167,17 @@ def one_line(value: object, *, max_chars: int = HEADER_TEXT_MAX) -> str:
     return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
 
 
+def header_text(value: object, *, max_chars: int = HEADER_TEXT_MAX) -> str:
+    """`value` fit for a mail header: `one_line`, and no RFC 2047 encoded word either.
+
+    The `email` package decodes an encoded word (``=?utf-8?q?...?=``) found in a value it is
+    given, and some Python versions then write a CR LF decoded from it straight into the
+    header (CVE-2024-6923). A word joiner after each ``=`` that opens one keeps the text as
+    typed on screen while nothing decodes it.
+    """
+    return one_line(value, max_chars=max_chars).replace("=?", "=\u2060?")
+
+
 def clean_text(value: object) -> str:
     """`value` as body text: every kind of line end made ``\\n``, other control characters
     (tabs aside) removed."""
@@ -237,7 +248,7 @@ def render(
     subject, body = texts[chosen]
     values = _values(params, chosen)
     return RenderedMessage(
-        subject=one_line(_substitute(subject, values)),
+        subject=header_text(_substitute(subject, values)),
         body=clean_text(_substitute(body, values)).strip(),
         locale=chosen,
         html=_html_paragraphs(body, values),
@@ -359,7 +370,7 @@ def build_email(
 
     rendered = render_message(message, recipient, catalogue=catalogue)
     texts = EMAIL_TEXTS.get(rendered.locale, EMAIL_TEXTS[DEFAULT_LOCALE])
-    name = one_line(recipient.display_name, max_chars=120)
+    name = header_text(recipient.display_name, max_chars=120)
     community = message.params.get("community", "")
     greeting = _substitute(texts["greeting"], {"name": name})
     footer = _footer(texts, community)
@@ -385,16 +396,24 @@ def build_email(
     when = (date or datetime.now(UTC)).astimezone(UTC)
     mail = EmailMessage()
     mail["Subject"] = rendered.subject
-    mail["From"] = Address(display_name=one_line(sender_name, max_chars=120), addr_spec=from_addr)
+    mail["From"] = Address(display_name=header_text(sender_name, max_chars=120), addr_spec=from_addr)
     mail["To"] = Address(display_name=name, addr_spec=to_addr)
     if reply_addr:
         mail["Reply-To"] = Address(addr_spec=reply_addr)
     mail["Date"] = format_datetime(when)
     mail["Message-ID"] = message_id
     mail["Auto-Submitted"] = "auto-generated"
-    mail["X-Coplib-Topic"] = one_line(message.topic, max_chars=100)
+    mail["X-Coplib-Topic"] = header_text(message.topic, max_chars=100)
     mail.set_content(plain, subtype="plain", charset="utf-8", cte="quoted-printable")
     mail.add_alternative(document, subtype="html", charset="utf-8", cte="quoted-printable")
     # After the content: setting the content clears every Content-* header.
     mail["Content-Language"] = rendered.locale
+    # The last guard: whatever the email package decoded, no header value holds a line break.
+    broken = [FieldError(f"$.headers.{name}", "would hold a line break") for name, v in mail.items() if _breaks(v)]
+    if broken:
+        raise InvalidInputError(broken, context=f"e-mail for message {one_line(message.id, max_chars=60)}")
     return mail
+
+
+def _breaks(value: object) -> bool:
+    return any(c in _LINE_BREAKS for c in str(value))

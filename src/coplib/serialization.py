@@ -9,6 +9,7 @@ structuring failure becomes an `InvalidInputError` listing each bad field by its
 
 from __future__ import annotations
 
+import enum
 import json
 import typing
 from collections.abc import Callable, Mapping
@@ -122,6 +123,8 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(datetime, lambda value, _: parse_timestamp(value))
     for kind in _SCALARS:
         conv.register_structure_hook(kind, _strict_scalar(kind))
+    # A StrEnum is a str too: without this, the str hook above would take its values as bare strings.
+    conv.register_structure_hook(enum.StrEnum, lambda value, cls: cls(value))
 
     def collection_factory(t: Any) -> Callable[[Any, type], Any]:
         origin = typing.get_origin(t)

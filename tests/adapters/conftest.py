@@ -51,6 +51,20 @@ def outbox_message(
     )
 
 
+#: Every header a notification e-mail has, and no other.
+EXPECTED_HEADERS = (
+    "Subject",
+    "From",
+    "To",
+    "Date",
+    "Message-ID",
+    "Auto-Submitted",
+    "X-Coplib-Topic",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Language",
+)
+
 ALICE = Person("alice", "Alice Martin", email="alice@example.org", locale="fr")
 BOB = Person("bob", "Bob Smith", email="bob@example.org", locale="en")
 
@@ -168,7 +182,8 @@ class Mailbox:
 
 def check_password(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and auth_data == (USER.encode(), PASSWORD.encode())
-    return AuthResult(success=ok, auth_data=auth_data if ok else None)
+    # handled=False: aiosmtpd then answers 535 itself on failure.
+    return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
 class LoopbackController(Controller):
@@ -176,9 +191,9 @@ class LoopbackController(Controller):
     back from the listening socket before the controller's own readiness check."""
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        server: Any = self.server
+        self.port = server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 @attrs.define
@@ -257,9 +272,7 @@ class HttpServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(min(length, 1_000_000))
-                recorder.requests.append(
-                    HttpRequest(self.command, self.path, {k: v for k, v in self.headers.items()}, body)
-                )
+                recorder.requests.append(HttpRequest(self.command, self.path, dict(self.headers.items()), body))
                 self.send_response(recorder.status)
                 for name, value in recorder.extra_headers.items():
                     self.send_header(name, value)

@@ -18,13 +18,14 @@ from coplib.messages import (
     RenderedMessage,
     build_email,
     choose_locale,
+    header_text,
     message_id_header,
     one_line,
     render,
     render_message,
 )
 
-from .conftest import ALICE, BOB, outbox_message
+from .conftest import ALICE, BOB, EXPECTED_HEADERS, outbox_message
 
 SENT_AT = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 HOSTILE = [
@@ -36,6 +37,10 @@ HOSTILE = [
     "Eve\r\n\r\n<html>body injected</html>",
     'Mallory <attacker@evil.example>, "x" <y@z>',
     "=?utf-8?q?Bcc=3A_victim=40example=2Eorg?=",
+    # An encoded word that decodes to CR LF: the email package of some Python versions would
+    # write it into the header as is (CVE-2024-6923).
+    "=?utf-8?q?Eve=0D=0ABcc=3A_victim=40example=2Eorg?=",
+    "x =?utf-8?b?RXZlDQpCY2M6IHZpY3RpbUBleGFtcGxlLm9yZw==?= y",
 ]
 
 
@@ -143,6 +148,12 @@ def test_one_line_removes_every_kind_of_line_break_and_control(raw: str, expecte
     assert one_line(raw) == expected
 
 
+def test_header_text_leaves_no_encoded_word_to_decode() -> None:
+    text = header_text("=?utf-8?q?a=0D=0Ab?=")
+    assert "=?" not in text
+    assert text.replace("\u2060", "") == "=?utf-8?q?a=0D=0Ab?="
+
+
 def test_one_line_cuts_long_text_with_an_ellipsis() -> None:
     assert one_line("x" * 500, max_chars=10) == "x" * 9 + "…"
 
@@ -151,7 +162,9 @@ def test_one_line_cuts_long_text_with_an_ellipsis() -> None:
 
 
 def test_the_email_carries_the_standard_headers_and_both_parts() -> None:
-    mail = parsed(build_email(outbox_message(), ALICE, sender="noreply@example.org", sender_name="Communautés", date=SENT_AT))
+    mail = parsed(
+        build_email(outbox_message(), ALICE, sender="noreply@example.org", sender_name="Communautés", date=SENT_AT)
+    )
     assert mail["Subject"] == "Nouvelle réponse à « Quel gaz pour le TIG ? »"
     assert mail["From"].addresses[0].display_name == "Communautés"
     assert mail["From"].addresses[0].addr_spec == "noreply@example.org"
@@ -178,12 +191,12 @@ def test_the_same_message_always_has_the_same_message_id() -> None:
 
 def test_the_message_id_domain_can_be_chosen_and_is_idna_encoded() -> None:
     mail = build_email(outbox_message(), BOB, sender="noreply@example.org", domain="communautés.example")
-    assert mail["Message-ID"] == "<4f2c0e4d9b8a4c1e8f3a2b1c0d9e8f7a@xn--communauts-i7a.example>"
+    assert mail["Message-ID"] == "<4f2c0e4d9b8a4c1e8f3a2b1c0d9e8f7a@xn--communauts-j7a.example>"
 
 
 @pytest.mark.parametrize("bad_id", ["has space", "a\r\nb", "<x>", "a..b", ".lead", "x" * 201, ""])
 def test_a_message_id_that_cannot_be_a_message_id_header_is_refused_not_altered(bad_id: str) -> None:
-    with pytest.raises(InvalidInputError, match=r"cannot be the left part of a Message-ID @ \$\.message\.id"):
+    with pytest.raises(InvalidInputError, match=r"cannot be the left part of a Message-ID .* @ \$\.message\.id"):
         message_id_header(bad_id, "example.org")
 
 
@@ -203,7 +216,8 @@ def test_no_cr_or_lf_from_a_display_name_reaches_a_header(hostile: str) -> None:
     assert received["Bcc"] is None
     assert [a.addr_spec for a in received["To"].addresses] == ["eve@example.org"]
     assert [a.addr_spec for a in received["From"].addresses] == ["noreply@example.org"]
-    assert received["To"].addresses[0].display_name == one_line(hostile)
+    # The email package may fold a long word with a space; the text is otherwise intact.
+    assert received["To"].addresses[0].display_name.replace(" ", "") == header_text(hostile).replace(" ", "")
     for name, value in mail.items():
         assert "\r" not in str(value) and "\n" not in str(value), name
 
@@ -213,11 +227,8 @@ def test_no_cr_or_lf_from_a_title_reaches_the_subject(hostile: str) -> None:
     mail = build_email(outbox_message(title=hostile), BOB, sender="noreply@example.org", date=SENT_AT)
     received = parsed(mail)
     assert received["Bcc"] is None
-    assert received["Subject"] == f"New answer to “{one_line(hostile)}”"
-    assert sorted(received.keys()) == sorted(
-        ["Subject", "From", "To", "Date", "Message-ID", "Auto-Submitted", "X-Coplib-Topic", "MIME-Version"]
-        + ["Content-Type", "Content-Language"]
-    )
+    assert received["Subject"] == f"New answer to “{header_text(hostile)}”"
+    assert sorted(received.keys()) == sorted(EXPECTED_HEADERS)
 
 
 @given(name=st.text(min_size=1, max_size=80).filter(str.strip), title=st.text(max_size=200))
@@ -225,7 +236,7 @@ def test_any_display_name_and_title_give_exactly_the_expected_headers(name: str,
     person = Person("eve", name, email="eve@example.org", locale="en")
     received = parsed(build_email(outbox_message(title=title), person, sender="noreply@example.org", date=SENT_AT))
     assert [a.addr_spec for a in received["To"].addresses] == ["eve@example.org"]
-    assert len(received.keys()) == 10
+    assert sorted(received.keys()) == sorted(EXPECTED_HEADERS)
     assert received["Message-ID"] == "<4f2c0e4d9b8a4c1e8f3a2b1c0d9e8f7a@example.org>"
 
 

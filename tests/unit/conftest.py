@@ -63,7 +63,9 @@ def private(engine: Engine, org: Organisation) -> Community:
 @pytest.fixture
 def restricted(engine: Engine, org: Organisation) -> Community:
     """A restricted community joined on approval, animated by ana."""
-    charter = Charter(vocation="Safety officers share incidents", membership_policy=MembershipPolicy(Admission.APPROVAL))
+    charter = Charter(
+        vocation="Safety officers share incidents", membership_policy=MembershipPolicy(Admission.APPROVAL)
+    )
     return engine.create_community(
         "ana", org.id, name="Safety", charter=charter, visibility=Visibility.RESTRICTED, community_id="safety"
     )

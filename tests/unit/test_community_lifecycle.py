@@ -26,6 +26,7 @@ from coplib import (
     Role,
     Visibility,
 )
+from coplib.domain.events import CommunityStageChanged
 from tests.unit.support import START, event_types
 
 
@@ -159,7 +160,8 @@ def test_stage_change_records_the_previous_stage(engine: Engine, community: Comm
 
     last = engine.store.events()[-1].event
     assert last.TYPE == "community_stage_changed"
-    assert (getattr(last, "stage"), getattr(last, "previous")) == (LifecycleStage.MATURING, LifecycleStage.POTENTIAL)
+    assert isinstance(last, CommunityStageChanged)
+    assert (last.stage, last.previous) == (LifecycleStage.MATURING, LifecycleStage.POTENTIAL)
 
 
 def test_moving_to_the_current_stage_records_nothing(engine: Engine, community: Community) -> None:

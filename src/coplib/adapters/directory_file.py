@@ -316,7 +316,9 @@ class DirectoryFile:
     ``coplib_authenticate``).
 
     The file is read at construction; `reload` (or `reload_if_changed`, for a host that
-    polls) reads it again, and keeps the previous people if the new file is invalid.
+    polls) reads it again, and keeps the previous people if the new file is invalid. Its hook
+    implementations are not ``trylast``: registered by the host, it answers before the
+    built-in static directory.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, format: str | None = None) -> None:
@@ -373,15 +375,15 @@ class DirectoryFile:
         with self._lock:
             return self._directory
 
-    @hookimpl(trylast=True)
+    @hookimpl
     def coplib_get_person(self, person_id: str) -> Person | None:
         return self._current().coplib_get_person(person_id)
 
-    @hookimpl(trylast=True)
+    @hookimpl
     def coplib_find_people(self, rule: AttributeRule) -> Sequence[Person] | None:
         return self._current().coplib_find_people(rule)
 
-    @hookimpl(trylast=True)
+    @hookimpl
     def coplib_authenticate(self, principal: str) -> str | None:
         return self._current().coplib_authenticate(principal)
 
@@ -479,17 +481,17 @@ class CachingDirectory:
                 self._entries.popitem(last=False)
         return value
 
-    @hookimpl(trylast=True)
+    @hookimpl
     def coplib_get_person(self, person_id: str) -> Person | None:
         found: Person | None = self._cached("coplib_get_person", person_id, lambda m: m(person_id=person_id))
         return found
 
-    @hookimpl(trylast=True)
+    @hookimpl
     def coplib_find_people(self, rule: AttributeRule) -> Sequence[Person] | None:
         found = self._cached("coplib_find_people", rule, lambda m: _frozen_list(m(rule=rule)))
         return list(found) if found is not None else None
 
-    @hookimpl(trylast=True)
+    @hookimpl
     def coplib_authenticate(self, principal: str) -> str | None:
         found: str | None = self._cached("coplib_authenticate", principal, lambda m: m(principal=principal))
         return found

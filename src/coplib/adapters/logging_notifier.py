@@ -41,7 +41,7 @@ class LoggingNotifier:
         self.include_body = include_body
         self._catalogue = catalogue if catalogue is not None else CATALOGUE
 
-    @hookimpl(trylast=True)
+    @hookimpl
     def coplib_deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
         if not self.logger.isEnabledFor(self.level):
             return
@@ -52,11 +52,10 @@ class LoggingNotifier:
             locale, subject, body = "-", f"(no text for this topic; params: {', '.join(sorted(message.params))})", ""
         else:
             locale, subject, body = rendered.locale, rendered.subject, rendered.body
-        who = message.recipient_id if recipient is None else f"{recipient.id}"
         if recipient is None:
-            who += " (unknown)"
-        elif not recipient.active:
-            who += " (inactive)"
+            who = f"{message.recipient_id} (unknown)"
+        else:
+            who = recipient.id if recipient.active else f"{recipient.id} (inactive)"
         extra = {
             "coplib_message_id": message.id,
             "coplib_recipient_id": message.recipient_id,

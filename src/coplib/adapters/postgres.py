@@ -7,13 +7,13 @@ without it; a missing driver is a `ConfigurationError` saying what to install.
 Concurrency model, in short (docs/postgres.md has the long form):
 
 - Aggregates carry a version. A write is ``UPDATE ... WHERE version = expected`` or, for a
-  new aggregate, ``INSERT ... ON CONFLICT DO NOTHING``; a row that was not written means a
-  concurrent writer won, and the whole transaction is rolled back with a
-  `ConcurrencyConflictError` (the engine then retries the command).
+  new aggregate, a plain ``INSERT``. A stale version makes the server raise (SQLSTATE
+  `CONFLICT_SQLSTATE`), an existing row violates the primary key: either aborts the whole
+  transaction, and the store raises `ConcurrencyConflictError` (the engine then retries).
 - Event positions are gapless and visible in order: the events table is locked in
   EXCLUSIVE mode just before the events are inserted, and the lock is held to the commit.
-- Each commit is two round trips at most (psycopg pipeline mode): the versioned writes,
-  checked; then index side tables, the outbox, the events and COMMIT.
+- Each commit is one round trip (psycopg pipeline mode): BEGIN, the versioned writes, the
+  index side tables, the outbox, the events and COMMIT are sent together.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SCHEMES", "PostgresStore", "PostgresStorePlugin", "mask_password"]
 
 SCHEMES: Final = ("postgresql", "postgres")
+#: The SQLSTATE the server raises when a versioned write finds another version ("CP409").
+CONFLICT_SQLSTATE: Final = "CP409"
 
 # -- schema -----------------------------------------------------------------------------------
 #
@@ -84,6 +86,18 @@ _V1: Final = (
         sort_name bytea,
         PRIMARY KEY (kind, id)
     )
+    """,
+    # Raises CONFLICT_SQLSTATE, aborting the transaction, when a versioned UPDATE missed a row.
+    f"""
+    CREATE FUNCTION coplib_require_written(wanted integer, written bigint) RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF written <> wanted THEN
+            RAISE EXCEPTION 'coplib: % of % versioned writes matched their expected version', written, wanted
+                USING ERRCODE = '{CONFLICT_SQLSTATE}';
+        END IF;
+    END
+    $$
     """,
     "CREATE INDEX coplib_aggregates_by_community ON coplib_aggregates (kind, community_id, created_at NULLS FIRST, id)",
     """CREATE INDEX coplib_aggregates_by_person ON coplib_aggregates (kind, person_id, created_at NULLS FIRST, id)
@@ -181,24 +195,28 @@ _LOCK_ROWS: Final = """
     JOIN unnest(%s::text[], %s::text[]) AS w(kind, id) ON a.kind = w.kind AND a.id = w.id
     ORDER BY a.kind, a.id FOR UPDATE OF a
 """
+# A versioned write that matched no row raises CONFLICT_SQLSTATE, which aborts the transaction
+# on the server: no round trip is spent checking before the rest of the unit is sent.
 _UPDATE: Final = f"""
-    UPDATE coplib_aggregates AS a SET
-        version = a.version + 1, data = w.data,
-        community_id = w.community_id, person_id = w.person_id, parent_id = w.parent_id,
-        organisation_id = w.organisation_id, created_at = w.created_at, open_since = w.open_since,
-        status = w.status, sort_name = w.sort_name
-    FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], {_AGGREGATE_ARRAYS})
-        AS w(kind, id, expected, data, {_AGGREGATE_COLUMNS})
-    WHERE a.kind = w.kind AND a.id = w.id AND a.version = w.expected
-    RETURNING a.kind, a.id
+    WITH written AS (
+        UPDATE coplib_aggregates AS a SET
+            version = a.version + 1, data = w.data,
+            community_id = w.community_id, person_id = w.person_id, parent_id = w.parent_id,
+            organisation_id = w.organisation_id, created_at = w.created_at, open_since = w.open_since,
+            status = w.status, sort_name = w.sort_name
+        FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], {_AGGREGATE_ARRAYS})
+            AS w(kind, id, expected, data, {_AGGREGATE_COLUMNS})
+        WHERE a.kind = w.kind AND a.id = w.id AND a.version = w.expected
+        RETURNING 1
+    )
+    SELECT coplib_require_written(%s::integer, (SELECT count(*) FROM written))
 """
+# A plain INSERT: an existing row is a unique violation of the primary key, i.e. a conflict.
 _INSERT: Final = f"""
     INSERT INTO coplib_aggregates (kind, id, version, data, {_AGGREGATE_COLUMNS})
     SELECT kind, id, 1, data, {_AGGREGATE_COLUMNS}
     FROM unnest(%s::text[], %s::text[], %s::text[], {_AGGREGATE_ARRAYS})
         AS w(kind, id, data, {_AGGREGATE_COLUMNS})
-    ON CONFLICT (kind, id) DO NOTHING
-    RETURNING kind, id
 """
 _DELETE_TAGS: Final = """
     DELETE FROM coplib_tags t USING unnest(%s::text[], %s::text[]) AS w(kind, id)
@@ -398,11 +416,15 @@ class _Rows:
         )
 
 
-class _Conflict(Exception):
-    """Internal: a versioned write was not applied; carries the write for the error."""
-
-    def __init__(self, write: Write) -> None:
-        self.write = write
+def _is_conflict(exc: Exception) -> bool:
+    """Whether a driver error means "another writer got there first" (nothing was written)."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate == CONFLICT_SQLSTATE:
+        return True
+    if sqlstate == "23505":  # unique_violation
+        return getattr(getattr(exc, "diag", None), "constraint_name", None) == "coplib_aggregates_pkey"
+    # A deadlock or serialization failure aborted the transaction; retrying is safe.
+    return sqlstate in ("40P01", "40001")
 
 
 class PostgresStore(Store):
@@ -508,7 +530,7 @@ class PostgresStore(Store):
     def _migrate(self) -> None:
         conn = self._connection()
         current = self._schema_version(conn)
-        if current == SCHEMA_VERSION:
+        if current == len(MIGRATIONS):
             return
         with conn.transaction():
             # Serialise concurrent openers: the second waits, then finds nothing to do.
@@ -537,10 +559,10 @@ class PostgresStore(Store):
             return 0
         found = conn.execute(f"SELECT coalesce(max(version), 0) FROM {_MIGRATIONS_TABLE}").fetchone()
         version = int(found[0]) if found else 0
-        if version > SCHEMA_VERSION:
+        if version > len(MIGRATIONS):
             raise StorageError(
                 f"the database at {self.url} has coplib schema version {version}, written by a newer coplib "
-                f"(this one knows versions up to {SCHEMA_VERSION}): upgrade coplib to open it; it was left unchanged"
+                f"(this one knows versions up to {len(MIGRATIONS)}): upgrade coplib to open it; it was left unchanged"
             )
         return version
 
@@ -555,62 +577,86 @@ class PostgresStore(Store):
         with self._lock:
             conn = self._connection()
             try:
+                positions = self._commit(conn, rows)
+            except (self._pg.Error, UnicodeError) as exc:
+                if _is_conflict(exc):
+                    # Rolled back, nothing written: the engine retries a conflict like any other.
+                    raise self._conflict_error(changes.writes) from exc
                 with self._driver_errors("committing a unit of work (whether it was applied is unknown)"):
-                    positions = self._commit(conn, changes, rows)
-            except _Conflict as conflict:
-                raise self._conflict_error(conflict.write) from None
-            except StorageError as exc:
-                if isinstance(exc.__cause__, (self._pg.errors.DeadlockDetected, self._pg.errors.SerializationFailure)):
-                    # Nothing was written; the engine retries a conflict like any other.
-                    raise self._conflict_error(changes.writes[0]) from exc.__cause__
-                raise
+                    raise
         if not positions:
             return []
         start = min(positions)
         return [RecordedEvent(start + i, event) for i, event in enumerate(changes.events)]
 
-    def _commit(self, conn: psycopg.Connection[Any], changes: Changeset, rows: _Rows) -> list[int]:
-        events_cursor = None
-        with conn.pipeline() as pipeline, conn.transaction():
-            # Round trip 1: the versioned writes, checked before anything else is sent.
-            update_cursor = insert_cursor = None
-            if len(rows.updates[0]) > 1:
-                conn.execute(_LOCK_ROWS, rows.updated_refs)
-            if rows.updates[0]:
-                update_cursor = conn.cursor()
-                update_cursor.execute(_UPDATE, rows.updates)
-            if rows.inserts[0]:
-                insert_cursor = conn.cursor()
-                insert_cursor.execute(_INSERT, rows.inserts)
-            if changes.writes:
+    def _commit(self, conn: psycopg.Connection[Any], rows: _Rows) -> list[int]:
+        """The whole unit of work in one round trip: BEGIN, every statement and COMMIT are
+        pipelined; a stale version or an existing row makes the server abort the lot."""
+        events_cursor = conn.cursor()
+        failure: Exception | None = None
+        # BEGIN and COMMIT are sent by hand rather than with conn.transaction(), which logs a
+        # warning from psycopg whenever a statement fails inside a pipeline.
+        with conn.pipeline() as pipeline:
+            try:
+                conn.execute("BEGIN")
+                if len(rows.updates[0]) > 1:
+                    conn.execute(_LOCK_ROWS, rows.updated_refs)
+                if rows.updates[0]:
+                    conn.execute(_UPDATE, (*rows.updates, len(rows.updates[0])))
+                    conn.execute(_DELETE_TAGS, rows.updated_refs)
+                if rows.membership_updates:
+                    conn.execute(_DELETE_ROLES, (rows.membership_updates,))
+                if rows.inserts[0]:
+                    conn.execute(_INSERT, rows.inserts)
+                if rows.tags[0]:
+                    conn.execute(_INSERT_TAGS, rows.tags)
+                if rows.roles[0]:
+                    conn.execute(_INSERT_ROLES, rows.roles)
+                if rows.messages[0]:
+                    conn.execute(_INSERT_MESSAGES, rows.messages)
+                if rows.events[0]:
+                    conn.execute(_LOCK_EVENTS)
+                    events_cursor.execute(_INSERT_EVENTS, rows.events)
+                conn.execute("COMMIT")
                 pipeline.sync()
-                written = {(k, i) for cur in (update_cursor, insert_cursor) if cur for k, i in cur.fetchall()}
-                for write in changes.writes:
-                    if (write.ref.kind, write.ref.id) not in written:
-                        raise _Conflict(write)
-            # Round trip 2: index side tables, outbox, events, COMMIT.
-            if rows.updated_refs[0]:
-                conn.execute(_DELETE_TAGS, rows.updated_refs)
-            if rows.membership_updates:
-                conn.execute(_DELETE_ROLES, (rows.membership_updates,))
-            if rows.tags[0]:
-                conn.execute(_INSERT_TAGS, rows.tags)
-            if rows.roles[0]:
-                conn.execute(_INSERT_ROLES, rows.roles)
-            if rows.messages[0]:
-                conn.execute(_INSERT_MESSAGES, rows.messages)
-            if rows.events[0]:
-                conn.execute(_LOCK_EVENTS)
-                events_cursor = conn.cursor()
-                events_cursor.execute(_INSERT_EVENTS, rows.events)
-        return [row[0] for row in events_cursor.fetchall()] if events_cursor is not None else []
+            except Exception as exc:  # re-raised below, once the pipeline is closed
+                failure = exc
+                # The statements queued after the failing one answer "pipeline aborted":
+                # collect those answers now, or the pipeline's exit raises them instead.
+                for _ in range(3):
+                    try:
+                        pipeline.sync()
+                        break
+                    except self._pg.Error:
+                        if conn.closed:
+                            break
+        if failure is not None:
+            if not conn.closed and conn.info.transaction_status != self._pg.pq.TransactionStatus.IDLE:
+                with contextlib.suppress(self._pg.Error):
+                    conn.execute("ROLLBACK")
+            raise failure
+        return [row[0] for row in events_cursor.fetchall()] if rows.events[0] else []
 
-    def _conflict_error(self, write: Write) -> ConcurrencyConflictError:
-        actual: int | None = None
+    def _conflict_error(self, writes: Sequence[Write]) -> ConcurrencyConflictError:
+        """The error naming the first write whose expected version is not the stored one."""
+        stored: dict[Ref, Versioned[Aggregate]] = {}
         with contextlib.suppress(CoplibError):
-            found = self.get(write.ref)
-            actual = found.version if found is not None else None
-        return ConcurrencyConflictError(write.ref.kind, write.ref.id, write.expected_version, actual)
+            stored = self.get_many(w.ref for w in writes)
+        for write in writes:
+            found = stored.get(write.ref)
+            if (found.version if found else 0) != write.expected_version:
+                return ConcurrencyConflictError(
+                    write.ref.kind, write.ref.id, write.expected_version, found.version if found else None
+                )
+        # The rival has gone again (or the read failed): name the first write.
+        first = writes[0] if writes else None
+        found = stored.get(first.ref) if first else None
+        return ConcurrencyConflictError(
+            first.ref.kind if first else "aggregate",
+            first.ref.id if first else "",
+            first.expected_version if first else 0,
+            found.version if found else None,
+        )
 
     # -- reads -----------------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ from coplib.ports import OutboxMessage
 
 @attrs.frozen
 class Delivery:
+    """One delivered message, with its recipient and its text in their language."""
+
     message: OutboxMessage
     recipient: Person | None
     rendered: RenderedMessage

@@ -226,7 +226,7 @@ class SmtpNotifier:
 
     # -- the hook ---------------------------------------------------------------------------
 
-    @hookimpl(trylast=True)
+    @hookimpl
     def coplib_deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
         reason = _skip_reason(message, recipient)
         if reason is not None or recipient is None:

@@ -8,6 +8,7 @@ settings, the schema and its migrations.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -106,6 +107,7 @@ _SYNCHRONOUS: Final = ("off", "normal", "full", "extra")
 _DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
 _CACHE_SIZE: Final = 20_000
 _CHUNK: Final = 400  # host parameters per IN list, well under SQLite's limit
+_ZERO: Final = timedelta(0)
 
 
 # -- the schema and its migrations ------------------------------------------------------------
@@ -153,7 +155,6 @@ _V1 = _run_all(
     "CREATE INDEX aggregates_by_parent ON aggregates (kind, parent_id, created_at, id) WHERE parent_id IS NOT NULL",
     # The help space to watch: open questions only, so its size follows the open questions.
     "CREATE INDEX aggregates_open_questions ON aggregates (community_id, open_since, id) WHERE open_since IS NOT NULL",
-    "CREATE INDEX aggregates_open_questions_all ON aggregates (open_since, id) WHERE open_since IS NOT NULL",
     "CREATE INDEX aggregates_members ON aggregates (community_id, status, person_id) WHERE kind = 'membership'",
     "CREATE INDEX aggregates_portfolio ON aggregates (organisation_id, sort_name, id) WHERE kind = 'community'",
     "CREATE INDEX aggregates_names ON aggregates (sort_name, id) WHERE kind = 'community'",
@@ -194,19 +195,19 @@ _V2 = _run_all(
 
 def _v3(conn: sqlite3.Connection) -> None:
     _run_all(
-        """CREATE TABLE aggregate_tags (
+        # Only the tags a query filters on: those of open questions (the help space by tag)
+        # and members' expertise. `sort_key` is the order each query returns: a question's
+        # open_since, a member's person id.
+        """CREATE TABLE tags (
             kind TEXT NOT NULL,
             id TEXT NOT NULL,
             tag TEXT NOT NULL,
-            community_id TEXT,
-            open_since TEXT,
+            community_id TEXT NOT NULL,
+            sort_key TEXT NOT NULL,
             PRIMARY KEY (kind, id, tag),
             FOREIGN KEY (kind, id) REFERENCES aggregates (kind, id)
         ) WITHOUT ROWID""",
-        "CREATE INDEX aggregate_tags_open ON aggregate_tags (community_id, tag, open_since, id) "
-        "WHERE open_since IS NOT NULL",
-        "CREATE INDEX aggregate_tags_open_all ON aggregate_tags (tag, open_since, id) WHERE open_since IS NOT NULL",
-        "CREATE INDEX aggregate_tags_lookup ON aggregate_tags (kind, community_id, tag, id)",
+        "CREATE INDEX tags_lookup ON tags (kind, community_id, tag, sort_key, id)",
         """CREATE TABLE membership_roles (
             kind TEXT NOT NULL DEFAULT 'membership' CHECK (kind = 'membership'),
             id TEXT NOT NULL,
@@ -296,8 +297,8 @@ _UPDATE_AGGREGATE = (
     "UPDATE aggregates SET community_id = ?, person_id = ?, parent_id = ?, organisation_id = ?, created_at = ?, "
     "open_since = ?, status = ?, sort_name = ?, version = ?, data = ? WHERE kind = ? AND id = ? AND version = ?"
 )
-_INSERT_TAG = "INSERT INTO aggregate_tags (kind, id, tag, community_id, open_since) VALUES (?, ?, ?, ?, ?)"
-_DELETE_TAGS = "DELETE FROM aggregate_tags WHERE kind = ? AND id = ?"
+_INSERT_TAG = "INSERT INTO tags (kind, id, tag, community_id, sort_key) VALUES (?, ?, ?, ?, ?)"
+_DELETE_TAGS = "DELETE FROM tags WHERE kind = ? AND id = ?"
 _INSERT_ROLE = "INSERT INTO membership_roles (id, role, community_id, person_id) VALUES (?, ?, ?, ?)"
 _DELETE_ROLES = "DELETE FROM membership_roles WHERE id = ?"
 _INSERT_EVENT = "INSERT INTO events (id, type, community_id, actor_id, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?)"
@@ -313,13 +314,33 @@ _PERIOD_SQL: Final[dict[Period, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _stamp(value: datetime) -> str:
+    """`format_timestamp`, faster (it runs several times per row, often on the same instant:
+    a question's creation, its opening and its event): fixed-width UTC text."""
+    if value.tzinfo is UTC or (value.tzinfo is not None and value.utcoffset() == _ZERO):
+        return value.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
+    return format_timestamp(value)  # another zone is converted; a naive time is refused
+
+
 def _ts(value: datetime | None) -> str | None:
-    return format_timestamp(value) if value is not None else None
+    return _stamp(value) if value is not None else None
 
 
-def _tag_rows(row: IndexRow) -> list[tuple[str, str, str, str | None, str | None]]:
-    open_since = _ts(row.open_since)
-    return [(row.kind, row.id, tag, row.community_id, open_since) for tag in sorted(row.tags)]
+def _sort_key(row: IndexRow) -> str | None:
+    """What a row's tags are filed under, or None when no query looks for its tags."""
+    if row.kind == "question":
+        return _ts(row.open_since)
+    if row.kind == "membership":
+        return row.person_id
+    return None
+
+
+def _tag_rows(row: IndexRow) -> list[tuple[str, str, str, str | None, str]]:
+    key = _sort_key(row)
+    if key is None or not row.tags:
+        return []
+    return [(row.kind, row.id, tag, row.community_id, key) for tag in row.tags]
 
 
 def _role_rows(row: IndexRow) -> list[tuple[str, str, str | None, str | None]]:
@@ -331,6 +352,13 @@ def _role_rows(row: IndexRow) -> list[tuple[str, str, str | None, str | None]]:
 def _organisation_of(value: Aggregate) -> str | None:
     # The portfolio query filters communities by organisation; IndexRow does not carry it.
     return value.organisation_id if isinstance(value, Community) else None
+
+
+def _each(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+    """Run `sql` for each row (one prepared statement, looped in C); the rows changed."""
+    if len(rows) == 1:
+        return conn.execute(sql, rows[0]).rowcount
+    return conn.executemany(sql, rows).rowcount
 
 
 def _check_limit(limit: int | None, path: str = "$.limit") -> None:
@@ -580,45 +608,40 @@ class SQLiteStore(Store):
                     role_rows.extend(_role_rows(row))
                     continue
                 updates.append((*columns, ref.kind, ref.id, write.expected_version))
+                if ref.kind != "question" and ref.kind != "membership":
+                    continue  # no side table rows
                 previous = self._cache.get((ref.kind, ref.id))
                 old = index_row(ref, previous[1]) if previous and previous[0] == write.expected_version else None
-                # The side tables change only when what they index changed.
-                if old is None or (old.tags, old.community_id, old.open_since) != (
-                    row.tags,
-                    row.community_id,
-                    row.open_since,
-                ):
-                    if old is None or old.tags:
+                # The side tables change only when what they hold changed.
+                new_tags = _tag_rows(row)
+                old_tags = _tag_rows(old) if old is not None else None
+                if old_tags is None or old_tags != new_tags:
+                    if old_tags is None or old_tags:
                         tag_deletes.append((ref.kind, ref.id))
-                    tag_rows.extend(_tag_rows(row))
+                    tag_rows.extend(new_tags)
                 if ref.kind == "membership" and (old is None or old.roles != row.roles):
                     role_deletes.append((ref.id,))
                     role_rows.extend(_role_rows(row))
             events = changes.events
             event_rows = [
-                (e.id, e.TYPE, e.community_id, e.actor_id, format_timestamp(e.occurred_at), event_to_json(e))
-                for e in events
+                (e.id, e.TYPE, e.community_id, e.actor_id, _stamp(e.occurred_at), event_to_json(e)) for e in events
             ]
             message_rows = [_message_row(m) for m in changes.messages]
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    if inserts:
-                        done = conn.executemany(_INSERT_AGGREGATE, inserts).rowcount
-                        if done != len(inserts):
-                            raise _Conflict
-                    if updates:
-                        done = conn.executemany(_UPDATE_AGGREGATE, updates).rowcount
-                        if done != len(updates):
-                            raise _Conflict
+                    if inserts and _each(conn, _INSERT_AGGREGATE, inserts) != len(inserts):
+                        raise _Conflict
+                    if updates and _each(conn, _UPDATE_AGGREGATE, updates) != len(updates):
+                        raise _Conflict
                     if tag_deletes:
-                        conn.executemany(_DELETE_TAGS, tag_deletes)
+                        _each(conn, _DELETE_TAGS, tag_deletes)
                     if tag_rows:
-                        conn.executemany(_INSERT_TAG, tag_rows)
+                        _each(conn, _INSERT_TAG, tag_rows)
                     if role_deletes:
-                        conn.executemany(_DELETE_ROLES, role_deletes)
+                        _each(conn, _DELETE_ROLES, role_deletes)
                     if role_rows:
-                        conn.executemany(_INSERT_ROLE, role_rows)
+                        _each(conn, _INSERT_ROLE, role_rows)
                     last = 0
                     if len(event_rows) == 1:
                         last = conn.execute(_INSERT_EVENT, event_rows[0]).lastrowid or 0
@@ -626,7 +649,7 @@ class SQLiteStore(Store):
                         conn.executemany(_INSERT_EVENT, event_rows)
                         last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
                     if message_rows:
-                        conn.executemany(_INSERT_MESSAGE, message_rows)
+                        _each(conn, _INSERT_MESSAGE, message_rows)
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -718,10 +741,10 @@ class SQLiteStore(Store):
                 params.append(value)
         if since is not None:
             where.append("created_at >= ?")
-            params.append(format_timestamp(since))
+            params.append(_stamp(since))
         if until is not None:
             where.append("created_at < ?")
-            params.append(format_timestamp(until))
+            params.append(_stamp(until))
         sql = f"SELECT kind, id, version, data FROM aggregates WHERE {' AND '.join(where)} ORDER BY created_at, id"
         if limit is not None:
             sql += " LIMIT ?"
@@ -764,17 +787,15 @@ class SQLiteStore(Store):
             )
             params = [community_id, Role(role).value, *wanted]
             if tag is not None:
-                sql += (
-                    " AND EXISTS (SELECT 1 FROM aggregate_tags t WHERE t.kind = 'membership' AND t.id = a.id "
-                    "AND t.tag = ?)"
-                )
+                sql += " AND EXISTS (SELECT 1 FROM tags t WHERE t.kind = 'membership' AND t.id = a.id AND t.tag = ?)"
                 params.append(tag)
             sql += " ORDER BY r.person_id"
         elif tag is not None:
             sql = (
-                "SELECT a.kind, a.id, a.version, a.data FROM aggregate_tags t "
+                "SELECT a.kind, a.id, a.version, a.data FROM tags t "
                 "CROSS JOIN aggregates a ON a.kind = t.kind AND a.id = t.id "
-                f"WHERE t.kind = 'membership' AND t.community_id = ? AND t.tag = ? AND {status} ORDER BY a.person_id"
+                f"WHERE t.kind = 'membership' AND t.community_id = ? AND t.tag = ? AND {status} "
+                "ORDER BY t.sort_key, t.id"
             )
             params = [community_id, tag, *wanted]
         else:
@@ -815,7 +836,7 @@ class SQLiteStore(Store):
         self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
     ) -> list[RecordedEvent]:
         sql = "SELECT position, data FROM events WHERE actor_id = ? AND occurred_at >= ? AND occurred_at < ?"
-        params: list[Any] = [person_id, format_timestamp(since), format_timestamp(until)]
+        params: list[Any] = [person_id, _stamp(since), _stamp(until)]
         if community_id is not None:
             sql += " AND community_id = ?"
             params.append(community_id)
@@ -832,7 +853,7 @@ class SQLiteStore(Store):
     ) -> dict[date, int]:
         bucket = _PERIOD_SQL[Period(period)]
         where = ["occurred_at >= ?", "occurred_at < ?"]
-        params: list[Any] = [format_timestamp(since), format_timestamp(until)]
+        params: list[Any] = [_stamp(since), _stamp(until)]
         if community_id is not None:
             where.insert(0, "community_id = ?")
             params.insert(0, community_id)
@@ -859,7 +880,7 @@ class SQLiteStore(Store):
         return [_message_from_row(row) for row in rows]
 
     def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
-        stamp = format_timestamp(at)
+        stamp = _stamp(at)
         with self._lock:
             conn = self._connection()
             if not message_ids:
@@ -910,41 +931,39 @@ def unanswered_sql(
     limit: int = 100,
     after: tuple[datetime, str] | None = None,
 ) -> tuple[str, list[Any]]:
-    """The SQL of the unanswered-questions query: it walks a partial index of the open
-    questions (by tag: of the open questions' tags) in order, so its cost follows the page."""
-    table, prefix = ("aggregate_tags t", "t.") if tag is not None else ("aggregates a", "a.")
-    where = [f"{prefix}open_since IS NOT NULL"]
-    params: list[Any] = []
+    """The SQL of the unanswered-questions query. It walks, in order, an index holding open
+    questions only (by tag: the tags of open questions only), so its cost follows the page
+    returned, not the questions stored."""
     if tag is not None:
-        where.append("t.tag = ?")
-        params.append(tag)
-    if community_id is not None:
-        where.append(f"{prefix}community_id = ?")
-        params.append(community_id)
-    if asked_before is not None:
-        where.append(f"{prefix}open_since < ?")
-        params.append(format_timestamp(asked_before))
-    if after is not None:
-        where.append(f"({prefix}open_since, {prefix}id) > (?, ?)")
-        params.extend([format_timestamp(after[0]), after[1]])
-    if tag is not None:
-        sql = (
-            f"SELECT a.kind, a.id, a.version, a.data FROM {table} "
-            "CROSS JOIN aggregates a ON a.kind = t.kind AND a.id = t.id "
-            f"WHERE {' AND '.join(where)} ORDER BY t.open_since, t.id LIMIT ?"
-        )
+        time, where, params = "t.sort_key", ["t.kind = 'question'", "t.tag = ?"], [tag]
+        if community_id is not None:
+            where.insert(1, "t.community_id = ?")
+            params.insert(0, community_id)
+        source = "tags t CROSS JOIN aggregates a ON a.kind = t.kind AND a.id = t.id"
+        key = "(t.sort_key, t.id)"
     else:
-        sql = (
-            f"SELECT a.kind, a.id, a.version, a.data FROM {table} "
-            f"WHERE {' AND '.join(where)} ORDER BY a.open_since, a.id LIMIT ?"
-        )
+        time, where, params = "a.open_since", ["a.open_since IS NOT NULL"], []
+        if community_id is not None:
+            where.append("a.community_id = ?")
+            params.append(community_id)
+        source = "aggregates a"
+        key = "(a.open_since, a.id)"
+    if asked_before is not None:
+        where.append(f"{time} < ?")
+        params.append(_stamp(asked_before))
+    if after is not None:
+        where.append(f"{key} > (?, ?)")
+        params.extend([_stamp(after[0]), after[1]])
+    sql = (
+        f"SELECT a.kind, a.id, a.version, a.data FROM {source} WHERE {' AND '.join(where)} ORDER BY {key[1:-1]} LIMIT ?"
+    )
     params.append(limit)
     return sql, params
 
 
 def _message_row(m: OutboxMessage) -> tuple[Any, ...]:
     params = json.dumps(m.params, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return (m.id, m.event_id, m.recipient_id, m.topic, m.community_id, format_timestamp(m.created_at), params)
+    return (m.id, m.event_id, m.recipient_id, m.topic, m.community_id, _stamp(m.created_at), params)
 
 
 def _message_from_row(row: tuple[Any, ...]) -> OutboxMessage:

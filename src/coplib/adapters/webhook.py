@@ -270,7 +270,7 @@ class WebhookNotifier:
             "rendered": text,
         }
 
-    @hookimpl(trylast=True)
+    @hookimpl
     def coplib_deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
         body = json.dumps(
             self.payload(message, recipient), ensure_ascii=False, sort_keys=True, separators=(",", ":")

@@ -97,6 +97,8 @@ GIVE_BEFORE_RECEIVE_GRACE = 1
 
 @attrs.frozen
 class MembershipPolicy:
+    """How people are admitted; admission by rule comes with its attribute rule."""
+
     admission: Admission = attrs.field(default=Admission.OPEN, validator=attrs.validators.instance_of(Admission))
     rule: AttributeRule | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(AttributeRule))

@@ -42,6 +42,8 @@ _optional_body = v.text(max_bytes=v.BODY_MAX_BYTES, allow_empty=True)
 
 @attrs.frozen
 class Question:
+    """A member's question; `open` while nobody has answered it (the help space to watch)."""
+
     id: ContributionId = attrs.field(validator=v.identifier)
     community_id: CommunityId = attrs.field(validator=v.identifier)
     author_id: PersonId = attrs.field(validator=v.identifier)
@@ -64,6 +66,8 @@ class Question:
 
 @attrs.frozen
 class Answer:
+    """An answer to a question of the same community."""
+
     id: ContributionId = attrs.field(validator=v.identifier)
     community_id: CommunityId = attrs.field(validator=v.identifier)
     question_id: ContributionId = attrs.field(validator=v.identifier)
@@ -77,6 +81,8 @@ class Answer:
 
 @attrs.frozen
 class Comment:
+    """A comment on a question, an answer, a resource, an experience or a meeting."""
+
     id: ContributionId = attrs.field(validator=v.identifier)
     community_id: CommunityId = attrs.field(validator=v.identifier)
     target_id: ContributionId = attrs.field(validator=v.identifier)

@@ -106,6 +106,8 @@ _ORGANISATION_ACTIONS: Final = frozenset({Action.CREATE_COMMUNITY})
 
 @attrs.frozen
 class Decision:
+    """Whether an action is allowed, and why (true when allowed)."""
+
     allowed: bool
     reason: str
     action: Action

@@ -7,6 +7,7 @@ changeset (or a deliberately stale one) without an engine.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,20 @@ SAMPLE_PEOPLE: tuple[Person, ...] = (
     Person(id="dev", display_name="Dev (newcomer)", email="dev@example.org"),
     Person(id="eve", display_name="Eve (sponsor)", email="eve@example.org"),
 )
+
+
+class IdSequence:
+    """A deterministic, thread-safe id factory for an engine: ``<prefix>-0001``, ``-0002``..."""
+
+    def __init__(self, prefix: str = "id") -> None:
+        self.prefix = prefix
+        self.issued = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            self.issued += 1
+            return f"{self.prefix}-{self.issued:04d}"
 
 
 def sample_people() -> list[Person]:

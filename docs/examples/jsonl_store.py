@@ -1,0 +1,309 @@
+"""A worked example of a coplib storage adapter: a JSON-lines file (``jsonl:///path``).
+
+Each unit of work is one line appended to the file, under an exclusive file lock, and
+flushed to disk before `commit` returns: the line is the transaction, so a unit of work is
+in the file whole or not at all. The queries are answered from memory by coplib's reference
+in-memory store, rebuilt from the file on open and brought up to date, under a shared lock,
+with the lines other processes appended since.
+
+It passes coplib's conformance kit (see tests/storage/test_contract_example.py). It is small
+on purpose: every read replays what it has not seen yet and all data lives in memory, so it
+suits a few thousand contributions, not a large organisation. POSIX only (``fcntl``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from coplib import (
+    Changeset,
+    Community,
+    ConcurrencyConflictError,
+    ConfigurationError,
+    Membership,
+    MembershipStatus,
+    OutboxMessage,
+    Period,
+    Question,
+    RecordedEvent,
+    Role,
+    StorageError,
+    Store,
+    Versioned,
+    Write,
+    hookimpl,
+)
+from coplib.adapters.memory import MemoryStore
+from coplib.domain.history import Aggregate, Ref
+from coplib.ports import ACTIVE_ONLY
+from coplib.serialization import (
+    aggregate_from_json,
+    aggregate_to_json,
+    event_from_json,
+    event_to_json,
+    format_timestamp,
+    parse_timestamp,
+)
+
+
+def _changeset_to_line(changes: Changeset) -> bytes:
+    record = {
+        "writes": [
+            {
+                "kind": w.ref.kind,
+                "id": w.ref.id,
+                "expected_version": w.expected_version,
+                "value": json.loads(aggregate_to_json(w.value)),
+            }
+            for w in changes.writes
+        ],
+        "events": [json.loads(event_to_json(e)) for e in changes.events],
+        "messages": [
+            {
+                "id": m.id,
+                "event_id": m.event_id,
+                "recipient_id": m.recipient_id,
+                "topic": m.topic,
+                "community_id": m.community_id,
+                "params": m.params,
+                "created_at": format_timestamp(m.created_at),
+            }
+            for m in changes.messages
+        ],
+    }
+    return (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _changeset_from_record(record: Mapping[str, Any]) -> Changeset:
+    return Changeset(
+        writes=tuple(
+            Write(
+                Ref(w["kind"], w["id"]),
+                aggregate_from_json(w["kind"], json.dumps(w["value"])),
+                w["expected_version"],
+            )
+            for w in record["writes"]
+        ),
+        events=tuple(event_from_json(json.dumps(e)) for e in record["events"]),
+        messages=tuple(
+            OutboxMessage(
+                id=m["id"],
+                event_id=m["event_id"],
+                recipient_id=m["recipient_id"],
+                topic=m["topic"],
+                community_id=m["community_id"],
+                params=dict(m["params"]),
+                created_at=parse_timestamp(m["created_at"]),
+            )
+            for m in record["messages"]
+        ),
+    )
+
+
+class JsonLinesStore(Store):
+    """A store in one JSON-lines file, safe across threads and processes on one machine."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.url = f"jsonl:///{self.path}"
+        if not self.path.parent.is_dir():
+            raise ConfigurationError(f"the directory {self.path.parent} of {self.path.name} does not exist")
+        try:
+            self._file: IO[bytes] | None = open(self.path, "a+b")  # noqa: SIM115 - held until close()
+        except OSError as exc:
+            raise StorageError(f"{self.path} cannot be opened: {exc}") from exc
+        self._lock = threading.RLock()  # one thread at a time in this process...
+        self._index = MemoryStore(self.url)  # ...and the state as of `_offset` bytes of the file
+        self._offset = 0
+        with self._locked(exclusive=False):
+            pass
+
+    # -- the file -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, *, exclusive: bool) -> Iterator[IO[bytes]]:
+        """Hold the thread lock and the file lock, with the index brought up to date."""
+        with self._lock:
+            if self._file is None:
+                raise StorageError(f"the store {self.url} is closed")
+            file = self._file
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            except OSError as exc:
+                raise StorageError(f"{self.path} could not be locked: {exc}") from exc
+            try:
+                self._catch_up(file)
+                yield file
+            finally:
+                fcntl.flock(file, fcntl.LOCK_UN)
+
+    def _catch_up(self, file: IO[bytes]) -> None:
+        """Apply the lines appended since we last looked. A last line without its newline
+        was torn by a crash mid-append: it never committed, so it is ignored (and cut off
+        by the next writer)."""
+        file.seek(self._offset)
+        for raw in iter(file.readline, b""):
+            if not raw.endswith(b"\n"):
+                break
+            record = json.loads(raw)
+            if "delivered" in record:
+                self._index.mark_delivered(record["delivered"], at=parse_timestamp(record["at"]))
+            else:
+                self._index.commit(_changeset_from_record(record))
+            self._offset += len(raw)
+
+    def _append(self, file: IO[bytes], line: bytes) -> None:
+        try:
+            file.truncate(self._offset)  # drop a torn line left by a crashed writer
+            file.seek(self._offset)
+            file.write(line)
+            file.flush()
+            os.fsync(file.fileno())
+        except OSError as exc:
+            file.truncate(self._offset)
+            raise StorageError(f"{self.path} could not be written: {exc}") from exc
+        self._offset += len(line)
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def commit(self, changes: Changeset) -> list[RecordedEvent]:
+        with self._locked(exclusive=True) as file:
+            for write in changes.writes:  # the index is current: we hold the exclusive lock
+                current = self._index.get(write.ref)
+                actual = current.version if current else 0
+                if actual != write.expected_version:
+                    raise ConcurrencyConflictError(
+                        write.ref.kind, write.ref.id, write.expected_version, actual if current else None
+                    )
+            if not (changes.writes or changes.events or changes.messages):
+                return []
+            self._append(file, _changeset_to_line(changes))
+            return self._index.commit(changes)
+
+    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
+        if not message_ids:
+            with self._locked(exclusive=False):
+                return
+        record = {"delivered": list(message_ids), "at": format_timestamp(at)}
+        with self._locked(exclusive=True) as file:
+            self._append(file, (json.dumps(record) + "\n").encode("utf-8"))
+            self._index.mark_delivered(message_ids, at=at)
+
+    # -- reads: answered by the in-memory index, once it has caught up ----------------------------
+
+    def get(self, ref: Ref) -> Versioned[Aggregate] | None:
+        with self._locked(exclusive=False):
+            return self._index.get(ref)
+
+    def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
+        with self._locked(exclusive=False):
+            return self._index.get_many(refs)
+
+    def find(
+        self,
+        kind: str,
+        *,
+        community_id: str | None = None,
+        person_id: str | None = None,
+        parent_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Aggregate]:
+        with self._locked(exclusive=False):
+            return self._index.find(
+                kind,
+                community_id=community_id,
+                person_id=person_id,
+                parent_id=parent_id,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+
+    def unanswered_questions(
+        self,
+        community_id: str | None,
+        *,
+        tag: str | None = None,
+        asked_before: datetime | None = None,
+        limit: int = 100,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[Question]:
+        with self._locked(exclusive=False):
+            return self._index.unanswered_questions(
+                community_id, tag=tag, asked_before=asked_before, limit=limit, after=after
+            )
+
+    def members(
+        self,
+        community_id: str,
+        *,
+        role: Role | None = None,
+        tag: str | None = None,
+        statuses: Sequence[MembershipStatus] = ACTIVE_ONLY,
+    ) -> list[Membership]:
+        with self._locked(exclusive=False):
+            return self._index.members(community_id, role=role, tag=tag, statuses=statuses)
+
+    def communities(self, organisation_id: str | None = None) -> list[Community]:
+        with self._locked(exclusive=False):
+            return self._index.communities(organisation_id)
+
+    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        with self._locked(exclusive=False):
+            return self._index.events(community_id=community_id, after=after, limit=limit)
+
+    def activity(
+        self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
+    ) -> list[RecordedEvent]:
+        with self._locked(exclusive=False):
+            return self._index.activity(person_id, since=since, until=until, community_id=community_id)
+
+    def count_events(
+        self,
+        community_id: str | None,
+        *,
+        since: datetime,
+        until: datetime,
+        period: Period,
+        types: Sequence[str] | None = None,
+    ) -> dict[date, int]:
+        with self._locked(exclusive=False):
+            return self._index.count_events(community_id, since=since, until=until, period=period, types=types)
+
+    def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
+        with self._locked(exclusive=False):
+            return self._index.pending_messages(limit=limit)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class JsonLinesStorePlugin:
+    """Opens ``jsonl:///relative/path`` and ``jsonl:////absolute/path`` stores. Register it
+    with ``coplib.open(url, plugins=[JsonLinesStorePlugin()])`` or the ``coplib`` entry-point
+    group."""
+
+    @hookimpl
+    def coplib_open_store(self, url: str, options: Mapping[str, Any]) -> Store | None:
+        if not url.startswith("jsonl:"):
+            return None
+        if not url.startswith("jsonl:///") or len(url) == len("jsonl:///"):
+            raise ConfigurationError(f"bad URL {url!r}: use jsonl:///relative/path or jsonl:////absolute/path")
+        return JsonLinesStore(url[len("jsonl:///") :])
+
+    @hookimpl
+    def coplib_store_schemes(self) -> list[str]:
+        return ["jsonl"]

@@ -1,0 +1,131 @@
+"""From a command to a mail on a real SMTP server: the engine writes the message to the
+outbox, `dispatch` delivers it through the notifier plugins, and a failure keeps it pending."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import coplib
+from coplib import SYSTEM, Engine, Person
+from coplib.adapters.directory_file import DirectoryFile
+from coplib.adapters.smtp import SmtpNotifier
+from coplib.adapters.webhook import WebhookNotifier, verify_signature
+
+from .conftest import LOOPBACK, HttpServer, SmtpServer, SmtpServerFactory
+
+PEOPLE = [
+    Person("alice", "Alice Martin", email="alice@example.org", locale="fr"),
+    Person("bruno", "Bruno Keller", email="bruno@example.org", locale="en"),
+]
+SECRET = "end-to-end-secret-0123456789abcdef"
+
+
+def smtp_notifier(port: int) -> SmtpNotifier:
+    return SmtpNotifier(LOOPBACK, port=port, mode="plain", sender="communities@example.org", timeout=10)
+
+
+def question_answered(engine: Engine, *, title: str = "Quel gaz pour le TIG <inox> ?") -> str:
+    """Alice asks in her community, Bruno answers: Alice is to be told. Returns the outbox id."""
+    organisation = engine.create_organisation(SYSTEM, "Acme")
+    community = engine.create_community("alice", organisation.id, name="Soudeurs de Lyon", vocation="Souder mieux")
+    engine.join("bruno", community.id)
+    question = engine.ask("alice", community.id, title=title, body="Argon pur ou mélange ?")
+    engine.answer("bruno", question.id, body="Argon pur.")
+    (pending,) = engine.store.pending_messages()
+    assert pending.recipient_id == "alice"
+    return pending.id
+
+
+def test_an_answer_reaches_the_asker_by_mail_in_her_language(smtp_server: SmtpServer) -> None:
+    engine = coplib.open("memory://", plugins=[smtp_notifier(smtp_server.port)], people=PEOPLE)
+    key = question_answered(engine)
+
+    assert engine.dispatch() == 1
+
+    (received,) = smtp_server.mailbox.received
+    assert received.rcpt_tos == ("alice@example.org",)
+    mail = received.message
+    assert mail["Message-ID"] == f"<{key}@example.org>"
+    assert mail["Subject"] == "Nouvelle réponse à « Quel gaz pour le TIG <inox> ? »"
+    assert str(mail["To"]) == "Alice Martin <alice@example.org>"
+    html = mail.get_body(preferencelist=("html",))
+    assert html is not None
+    assert "« Quel gaz pour le TIG &lt;inox&gt; ? »" in html.get_content()
+    assert engine.store.pending_messages() == []
+    assert engine.dispatch() == 0
+    assert len(smtp_server.mailbox.received) == 1
+
+
+def test_a_message_stays_pending_while_the_smtp_server_is_down(smtp_server_factory: SmtpServerFactory) -> None:
+    server = smtp_server_factory()
+    port = server.port
+    engine = coplib.open("memory://", plugins=[smtp_notifier(port)], people=PEOPLE)
+    key = question_answered(engine)
+    server.stop()
+
+    assert engine.dispatch() == 0
+    assert [m.id for m in engine.store.pending_messages()] == [key]
+
+    back = smtp_server_factory(port=port)
+    assert engine.dispatch() == 1
+    (received,) = back.mailbox.received
+    assert received.message["Message-ID"] == f"<{key}@example.org>"
+    assert engine.store.pending_messages() == []
+
+
+def test_a_temporary_refusal_is_delivered_on_a_later_dispatch(smtp_server: SmtpServer) -> None:
+    engine = coplib.open("memory://", plugins=[smtp_notifier(smtp_server.port)], people=PEOPLE)
+    question_answered(engine)
+    smtp_server.mailbox.refuse_data = "451 4.3.0 Mailbox busy, try again"
+
+    assert engine.dispatch() == 0
+    smtp_server.mailbox.refuse_data = None
+    assert engine.dispatch() == 1
+    assert len(smtp_server.mailbox.received) == 1
+
+
+def test_a_retry_after_another_notifier_failed_repeats_the_same_idempotency_key(
+    smtp_server: SmtpServer, http_server: HttpServer, tmp_path: Path
+) -> None:
+    directory = tmp_path / "people.json"
+    directory.write_text(
+        json.dumps(
+            {
+                "people": [
+                    {"id": "alice", "display_name": "Alice Martin", "email": "alice@example.org", "locale": "fr"},
+                    {"id": "bruno", "display_name": "Bruno Keller", "email": "bruno@example.org"},
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    hook = WebhookNotifier(http_server.url, secret=SECRET, proxies={}, timeout=10)
+    # pluggy calls the plugin registered last first: the mail goes out, then the webhook fails.
+    engine = coplib.open("memory://", plugins=[DirectoryFile(directory), hook, smtp_notifier(smtp_server.port)])
+    key = question_answered(engine)
+    http_server.status = 503
+
+    assert engine.dispatch() == 0  # the webhook failed: the whole message stays pending
+    http_server.status = 200
+    assert engine.dispatch() == 1
+
+    # Sent twice, as the same message: a receiver that keeps Message-IDs drops the repeat.
+    assert [r.message["Message-ID"] for r in smtp_server.mailbox.received] == [f"<{key}@example.org>"] * 2
+    assert [r.headers["Idempotency-Key"] for r in http_server.requests] == [key, key]
+    last = http_server.requests[-1]
+    verify_signature(SECRET, last.body, last.headers)
+    assert json.loads(last.body)["recipient"]["display_name"] == "Alice Martin"
+
+
+@pytest.mark.parametrize("hostile", ["Eve\r\nBcc: victim@example.org", "=?utf-8?q?x=0D=0ABcc:_victim@example.org?="])
+def test_a_hostile_question_title_reaches_no_header_end_to_end(smtp_server: SmtpServer, hostile: str) -> None:
+    engine = coplib.open("memory://", plugins=[smtp_notifier(smtp_server.port)], people=PEOPLE)
+    question_answered(engine, title=hostile)
+
+    assert engine.dispatch() == 1
+    (received,) = smtp_server.mailbox.received
+    assert received.rcpt_tos == ("alice@example.org",)
+    assert received.message["Bcc"] is None

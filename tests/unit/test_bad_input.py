@@ -1,0 +1,345 @@
+"""Bad input to every public command: a wrong type, an empty or oversized text, an unknown id
+or a naive datetime gets a typed error naming the field, and nothing is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from coplib import (
+    Charter,
+    Community,
+    CoplibError,
+    Engine,
+    InvalidInputError,
+    NotFoundError,
+)
+from coplib.domain import validation as limits
+from tests.unit.support import START, snapshot
+
+LATER = START + timedelta(days=7)
+NAIVE = datetime(2026, 1, 12, 9, 0)
+TOO_LONG_TITLE = "t" * (limits.TITLE_MAX + 1)
+TOO_BIG_BODY = "b" * (limits.BODY_MAX_BYTES + 1)
+#: Few characters, many bytes: the body limit is in UTF-8 bytes.
+TOO_BIG_BODY_IN_BYTES = "\N{GRINNING FACE}" * (limits.BODY_MAX_BYTES // 4 + 1)
+TOO_MANY_TAGS = [f"tag{i}" for i in range(limits.TAGS_MAX + 1)]
+
+
+@attrs.frozen
+class World:
+    community: str
+    restricted: str
+    question: str
+    answer: str
+    resource: str
+    meeting: str
+
+
+@pytest.fixture
+def world(engine: Engine, community: Community, restricted: Community) -> World:
+    for person in ("ben", "chloe"):
+        engine.join(person, community.id)
+    engine.assign_role("ana", community.id, "ben", "expert", tags=["tig"])
+    engine.request_membership("dev", restricted.id)
+    question = engine.ask("chloe", community.id, title="Which rod?", body="Cast iron")
+    answer = engine.answer("ben", question.id, body="Nickel rods")
+    resource = engine.share_resource("ben", community.id, title="Procedure", location="https://wps")
+    meeting = engine.schedule_meeting("ana", community.id, title="Call", starts_at=LATER, ends_at=LATER)
+    return World(community.id, restricted.id, question.id, answer.id, resource.id, meeting.id)
+
+
+Call = Callable[[Engine, World], object]
+
+#: One valid call of every public command, by name; each takes keyword overrides.
+COMMANDS: dict[str, Callable[..., object]] = {
+    "create_organisation": lambda e, w, **k: e.create_organisation(**{"actor": "ana", "name": "Beta", **k}),
+    "create_community": lambda e, w, **k: e.create_community(
+        **{"actor": "ana", "organisation_id": "acme", "name": "New", "vocation": "Learn", **k}
+    ),
+    "update_community": lambda e, w, **k: e.update_community(
+        **{"actor": "ana", "community_id": w.community, "name": "Renamed", **k}
+    ),
+    "change_stage": lambda e, w, **k: e.change_stage(
+        **{"actor": "ana", "community_id": w.community, "stage": "maturing", **k}
+    ),
+    "amend_charter": lambda e, w, **k: e.amend_charter(
+        **{"actor": "ana", "community_id": w.community, "charter": Charter(vocation="New"), "reason": "Why", **k}
+    ),
+    "invite": lambda e, w, **k: e.invite(**{"actor": "ana", "community_id": w.community, "person_id": "eve", **k}),
+    "request_membership": lambda e, w, **k: e.request_membership(**{"actor": "ben", "community_id": w.restricted, **k}),
+    "approve": lambda e, w, **k: e.approve(**{"actor": "ana", "community_id": w.restricted, "person_id": "dev", **k}),
+    "decline": lambda e, w, **k: e.decline(
+        **{"actor": "ana", "community_id": w.restricted, "person_id": "dev", "reason": "No", **k}
+    ),
+    "join": lambda e, w, **k: e.join(**{"actor": "dev", "community_id": w.community, **k}),
+    "leave": lambda e, w, **k: e.leave(**{"actor": "ben", "community_id": w.community, **k}),
+    "remove": lambda e, w, **k: e.remove(
+        **{"actor": "ana", "community_id": w.community, "person_id": "ben", "reason": "Spam", **k}
+    ),
+    "assign_role": lambda e, w, **k: e.assign_role(
+        **{"actor": "ana", "community_id": w.community, "person_id": "ben", "role": "coach", **k}
+    ),
+    "withdraw_role": lambda e, w, **k: e.withdraw_role(
+        **{"actor": "ana", "community_id": w.community, "person_id": "ben", "role": "expert", **k}
+    ),
+    "ask": lambda e, w, **k: e.ask(
+        **{"actor": "ben", "community_id": w.community, "title": "Why?", "body": "Because", "tags": ["tig"], **k}
+    ),
+    "answer": lambda e, w, **k: e.answer(**{"actor": "ana", "question_id": w.question, "body": "This way", **k}),
+    "accept": lambda e, w, **k: e.accept(**{"actor": "chloe", "answer_id": w.answer, **k}),
+    "comment": lambda e, w, **k: e.comment(
+        **{"actor": "ana", "target_kind": "answer", "target_id": w.answer, "body": "Indeed", **k}
+    ),
+    "endorse": lambda e, w, **k: e.endorse(**{"actor": "chloe", "target_kind": "answer", "target_id": w.answer, **k}),
+    "share_resource": lambda e, w, **k: e.share_resource(
+        **{"actor": "ben", "community_id": w.community, "title": "Guide", "location": "https://g", "tags": [], **k}
+    ),
+    "record_experience": lambda e, w, **k: e.record_experience(
+        **{"actor": "ben", "community_id": w.community, "title": "Lesson", "body": "Learned", "tags": [], **k}
+    ),
+    "schedule_meeting": lambda e, w, **k: e.schedule_meeting(
+        **{"actor": "ana", "community_id": w.community, "title": "Call", "starts_at": LATER, "ends_at": LATER, **k}
+    ),
+    "record_attendance": lambda e, w, **k: e.record_attendance(
+        **{"actor": "ana", "meeting_id": w.meeting, "attendees": ["ben"], **k}
+    ),
+    "withdraw": lambda e, w, **k: e.withdraw(
+        **{"actor": "ben", "kind": "resource", "contribution_id": w.resource, "reason": "Old", **k}
+    ),
+}
+
+#: (command, overrides, the field the error must name)
+BAD_FIELDS: list[tuple[str, dict[str, Any], str]] = [
+    # wrong types
+    ("create_organisation", {"name": 42}, "$.name"),
+    ("create_organisation", {"organisation_id": "has space"}, "$.organisation_id"),
+    ("create_community", {"name": None}, "$.name"),
+    ("create_community", {"vocation": 7}, "$.vocation"),
+    ("create_community", {"kind": "club"}, "$.kind"),
+    ("create_community", {"visibility": "secret"}, "$.visibility"),
+    ("create_community", {"stage": 3}, "$.stage"),
+    ("create_community", {"tags": "welding"}, "$.tags"),
+    ("create_community", {"charter": {"vocation": "x"}}, "$.charter"),
+    ("create_community", {"organisation_id": ["acme"]}, "$.organisation_id"),
+    ("update_community", {"visibility": 1}, "$.visibility"),
+    ("update_community", {"tags": [1, 2]}, "$.tags[0]"),
+    ("update_community", {"community_id": 12}, "$.community_id"),
+    ("change_stage", {"stage": "dead"}, "$.stage"),
+    ("amend_charter", {"charter": "new rules"}, "$.charter"),
+    ("invite", {"person_id": 5}, "$.person_id"),
+    ("decline", {"reason": 0}, "$.reason"),
+    ("remove", {"reason": b"bytes"}, "$.reason"),
+    ("assign_role", {"role": "king"}, "$.role"),
+    ("assign_role", {"role": "expert", "tags": "tig"}, "$.tags"),
+    ("withdraw_role", {"role": None}, "$.role"),
+    ("ask", {"title": 3.5}, "$.title"),
+    ("ask", {"tags": ["good", "Not Good!"]}, "$.tags[1]"),
+    ("ask", {"tags": ["-dash-first"]}, "$.tags[0]"),
+    ("answer", {"question_id": None}, "$.question_id"),
+    ("accept", {"answer_id": 9}, "$.answer_id"),
+    ("comment", {"target_kind": "community"}, "$.target_kind"),
+    ("endorse", {"target_id": 4}, "$.target_id"),
+    ("share_resource", {"kind": "video"}, "$.kind"),
+    ("share_resource", {"location": None}, "$.location"),
+    ("record_experience", {"kind": "story"}, "$.kind"),
+    ("schedule_meeting", {"starts_at": "2026-01-12T09:00:00Z"}, "$.starts_at"),
+    ("record_attendance", {"attendees": "ben"}, "$.attendees"),
+    ("record_attendance", {"attendees": ["ben", 3]}, "$.attendees[1]"),
+    ("withdraw", {"kind": "community"}, "$.kind"),
+    ("withdraw", {"contribution_id": 1}, "$.contribution_id"),
+    ("withdraw", {"reason": 1}, "$.reason"),
+    # empty or blank texts
+    ("create_organisation", {"name": ""}, "$.name"),
+    ("create_community", {"name": "   "}, "$.name"),
+    ("create_community", {"vocation": ""}, "$.vocation"),
+    ("update_community", {"name": ""}, "$.name"),
+    ("amend_charter", {"reason": ""}, "$.reason"),
+    ("ask", {"title": ""}, "$.title"),
+    ("ask", {"body": " \n\t"}, "$.body"),
+    ("answer", {"body": ""}, "$.body"),
+    ("comment", {"body": ""}, "$.body"),
+    ("share_resource", {"title": ""}, "$.title"),
+    ("share_resource", {"location": ""}, "$.location"),
+    ("record_experience", {"body": ""}, "$.body"),
+    ("schedule_meeting", {"title": ""}, "$.title"),
+    # oversized texts and too many tags
+    ("create_community", {"name": "n" * (limits.NAME_MAX + 1)}, "$.name"),
+    ("create_community", {"tags": TOO_MANY_TAGS}, "$.tags"),
+    ("update_community", {"tags": TOO_MANY_TAGS}, "$.tags"),
+    ("ask", {"title": TOO_LONG_TITLE}, "$.title"),
+    ("ask", {"body": TOO_BIG_BODY}, "$.body"),
+    ("ask", {"body": TOO_BIG_BODY_IN_BYTES}, "$.body"),
+    ("ask", {"tags": TOO_MANY_TAGS}, "$.tags"),
+    ("ask", {"tags": ["t" * (limits.TAG_MAX + 1)]}, "$.tags[0]"),
+    ("answer", {"body": TOO_BIG_BODY}, "$.body"),
+    ("comment", {"body": "c" * (limits.SHORT_TEXT_MAX * 4 + 1)}, "$.body"),
+    ("share_resource", {"title": TOO_LONG_TITLE}, "$.title"),
+    ("share_resource", {"description": TOO_BIG_BODY}, "$.description"),
+    ("share_resource", {"tags": TOO_MANY_TAGS}, "$.tags"),
+    ("record_experience", {"title": TOO_LONG_TITLE}, "$.title"),
+    ("record_experience", {"body": TOO_BIG_BODY_IN_BYTES}, "$.body"),
+    ("record_experience", {"tags": TOO_MANY_TAGS}, "$.tags"),
+    ("schedule_meeting", {"title": TOO_LONG_TITLE}, "$.title"),
+    ("schedule_meeting", {"description": TOO_BIG_BODY}, "$.description"),
+    ("schedule_meeting", {"tags": TOO_MANY_TAGS}, "$.tags"),
+    ("amend_charter", {"reason": "r" * (limits.SHORT_TEXT_MAX + 1)}, "$.reason"),
+    ("withdraw", {"reason": "r" * (limits.SHORT_TEXT_MAX + 1)}, "$.reason"),
+    ("decline", {"reason": "r" * (limits.SHORT_TEXT_MAX + 1)}, "$.reason"),
+    ("remove", {"reason": "r" * (limits.SHORT_TEXT_MAX + 1)}, "$.reason"),
+    # naive datetimes
+    ("schedule_meeting", {"starts_at": NAIVE}, "$.starts_at"),
+    ("schedule_meeting", {"ends_at": NAIVE}, "$.ends_at"),
+]
+
+#: (command, overrides, the kind of thing not found)
+UNKNOWN_IDS: list[tuple[str, dict[str, Any], str]] = [
+    ("create_community", {"organisation_id": "nowhere"}, "organisation"),
+    ("update_community", {"community_id": "nowhere"}, "community"),
+    ("change_stage", {"community_id": "nowhere"}, "community"),
+    ("amend_charter", {"community_id": "nowhere"}, "community"),
+    ("invite", {"community_id": "nowhere"}, "community"),
+    ("invite", {"person_id": "nobody"}, "person"),
+    ("request_membership", {"community_id": "nowhere"}, "community"),
+    ("approve", {"community_id": "nowhere"}, "community"),
+    ("decline", {"community_id": "nowhere"}, "community"),
+    ("join", {"community_id": "nowhere"}, "community"),
+    ("leave", {"community_id": "nowhere"}, "community"),
+    ("remove", {"community_id": "nowhere"}, "community"),
+    ("assign_role", {"community_id": "nowhere"}, "community"),
+    ("withdraw_role", {"community_id": "nowhere"}, "community"),
+    ("withdraw_role", {"person_id": "nobody"}, "membership"),
+    ("ask", {"community_id": "nowhere"}, "community"),
+    ("answer", {"question_id": "nothing"}, "question"),
+    ("accept", {"answer_id": "nothing"}, "answer"),
+    ("comment", {"target_id": "nothing"}, "answer"),
+    ("endorse", {"target_kind": "question", "target_id": "nothing"}, "question"),
+    ("share_resource", {"community_id": "nowhere"}, "community"),
+    ("record_experience", {"community_id": "nowhere"}, "community"),
+    ("schedule_meeting", {"community_id": "nowhere"}, "community"),
+    ("record_attendance", {"meeting_id": "nothing"}, "meeting"),
+    ("withdraw", {"contribution_id": "nothing"}, "resource"),
+]
+
+
+@pytest.fixture
+def unchanged(engine: Engine, world: World) -> Iterator[None]:
+    """Whatever the test does must leave the store as it was: state, events and outbox."""
+    state = snapshot(engine)
+    events = engine.store.events(limit=100_000)
+    outbox = engine.store.pending_messages(limit=100_000)
+    yield
+    assert snapshot(engine) == state
+    assert engine.store.events(limit=100_000) == events
+    assert engine.store.pending_messages(limit=100_000) == outbox
+
+
+def test_every_public_command_of_the_engine_is_covered() -> None:
+    public = {name for name in vars(Engine) if not name.startswith("_") and callable(getattr(Engine, name))}
+
+    assert public - QUERIES_AND_PLUMBING == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_the_good_input_each_bad_case_starts_from_is_accepted(engine: Engine, world: World, command: str) -> None:
+    before = len(engine.store.events())
+
+    COMMANDS[command](engine, world)
+
+    assert len(engine.store.events()) > before
+
+
+QUERIES_AND_PLUMBING = {
+    "person",
+    "authenticate",
+    "close",
+    "community",
+    "charter_history",
+    "organisation",
+    "portfolio",
+    "members",
+    "membership",
+    "question",
+    "unanswered_questions",
+    "contributions_of",
+    "history",
+    "count_events",
+    "import_history",
+    "dispatch",
+}
+
+
+@pytest.mark.parametrize(("command", "overrides", "path"), BAD_FIELDS, ids=lambda x: str(x)[:40])
+@pytest.mark.usefixtures("unchanged")
+def test_bad_input_gets_a_typed_error_naming_the_field_and_nothing_is_stored(
+    engine: Engine, world: World, command: str, overrides: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        COMMANDS[command](engine, world, **overrides)
+
+    assert path in [e.path for e in caught.value.errors]
+    assert path in str(caught.value)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.usefixtures("unchanged")
+def test_an_actor_that_is_not_an_id_is_refused_by_every_command(engine: Engine, world: World, command: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        COMMANDS[command](engine, world, actor=["ana"])
+
+    assert [e.path for e in caught.value.errors] == ["$.actor"]
+
+
+@pytest.mark.parametrize(("command", "overrides", "kind"), UNKNOWN_IDS, ids=lambda x: str(x)[:40])
+@pytest.mark.usefixtures("unchanged")
+def test_an_unknown_id_is_not_found_and_nothing_is_stored(
+    engine: Engine, world: World, command: str, overrides: dict[str, Any], kind: str
+) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        COMMANDS[command](engine, world, **overrides)
+
+    assert caught.value.kind == kind
+    assert caught.value.id in str(caught.value)
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_several_bad_fields_are_reported_together(engine: Engine, world: World) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.ask("ben", world.community, title="", body=TOO_BIG_BODY, tags=TOO_MANY_TAGS)
+
+    assert [e.path for e in caught.value.errors] == ["$.title", "$.body", "$.tags"]
+    assert caught.value.context == "ask"
+
+
+@pytest.mark.parametrize(
+    ("query", "path"),
+    [
+        (lambda e, w: e.unanswered_questions("ana", w.community, older_than=-1), "$.older_than"),
+        (lambda e, w: e.unanswered_questions("ana", w.community, limit=0), "$.limit"),
+        (lambda e, w: e.unanswered_questions("ana", w.community, tag=5), "$.tag"),
+        (lambda e, w: e.contributions_of("ana", "ben", since=NAIVE), "$.since"),
+        (lambda e, w: e.contributions_of("ana", "ben", kinds=["letters"]), "$.kinds[0]"),
+        (lambda e, w: e.members("ana", w.community, role="king"), "$.role"),
+        (lambda e, w: e.count_events("ana", w.community, since=NAIVE, until=LATER), "$.since"),
+        (lambda e, w: e.count_events("ana", w.community, since=START, until=LATER, period="year"), "$.period"),
+        (lambda e, w: e.question("ana", 5), "$.question_id"),
+    ],
+)
+@pytest.mark.usefixtures("unchanged")
+def test_bad_input_to_a_query_names_the_field(engine: Engine, world: World, query: Call, path: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        query(engine, world)
+
+    assert path in [e.path for e in caught.value.errors]
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_a_refused_command_after_validation_stores_nothing_either(engine: Engine, world: World) -> None:
+    with pytest.raises(CoplibError):
+        engine.accept("ben", world.answer)  # not the asker, not a facilitator
+    with pytest.raises(CoplibError):
+        engine.join("ben", world.community)  # already a member
