@@ -36,6 +36,7 @@ from coplib.domain.community import (
     check_coherent,
 )
 from coplib.domain.contributions import (
+    CONTRIBUTION_CLASSES,
     Answer,
     Comment,
     Contribution,
@@ -831,7 +832,7 @@ class Engine:
         found = uow.get(Ref(kind_.value, tid))
         if found is None:
             raise NotFoundError(kind_.value, tid)
-        assert not isinstance(found, (Organisation, Community, CharterVersion, Membership))
+        assert isinstance(found, CONTRIBUTION_CLASSES)
         if getattr(found, "withdrawn", False):
             raise ConflictError(f"{kind_.value} {tid!r} was withdrawn", kind=kind_.value, id=tid)
         return found
@@ -1043,7 +1044,7 @@ class Engine:
                 )
             )
             found = uow.get(Ref(target.KIND.value, target.id))
-            assert found is not None and not isinstance(found, (Organisation, Community, CharterVersion, Membership))
+            assert isinstance(found, CONTRIBUTION_CLASSES)
             return found
 
         return self._run(run)
@@ -1197,7 +1198,7 @@ class Engine:
         found: list[Contribution] = []
         for kind in chosen:
             for item in self._store.find(kind.value, community_id=cid, person_id=pid, since=since_, until=until_):
-                assert not isinstance(item, (Organisation, Community, CharterVersion, Membership))
+                assert isinstance(item, CONTRIBUTION_CLASSES)
                 found.append(item)
         readable: dict[str, bool] = {}
         out = []

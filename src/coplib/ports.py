@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Generic, TypeVar
 
 import attrs
@@ -73,6 +73,45 @@ class Changeset:
     writes: tuple[Write, ...] = ()
     events: tuple[DomainEvent, ...] = ()
     messages: tuple[OutboxMessage, ...] = ()
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where an outbox message stands."""
+
+    PENDING = "pending"  # waiting for its next attempt (or its digest, or the end of quiet hours)
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after too many attempts: visible, and replayable with `requeue`
+    DROPPED = "dropped"  # deliberately not sent (recipient left, unsubscribed...): reason kept
+
+
+@attrs.frozen
+class OutboxEntry:
+    """An outbox message with its delivery state."""
+
+    message: OutboxMessage
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None = None
+    settled_at: datetime | None = None  # when delivered, dead or dropped
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+
+
+@attrs.frozen
+class Outcome:
+    """What a dispatcher did with a claimed message.
+
+    `status` PENDING means "try again at `next_attempt_at`" (a failure when `error` is set
+    and `count_attempt` is true; a deferral for quiet hours or a digest otherwise).
+    """
+
+    message_id: str
+    status: DeliveryStatus
+    at: datetime
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+    count_attempt: bool = True
 
 
 class Period(enum.StrEnum):
@@ -191,6 +230,51 @@ class Store(ABC):
     @abstractmethod
     def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
         """Record that these messages were delivered (idempotent)."""
+
+    # -- outbox delivery (issue "reaching people") -------------------------------------------
+    # Not abstract yet while the SQL adapters catch up; the conformance kit covers them.
+
+    def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        """Atomically claim up to `limit` due messages for `worker`.
+
+        Due: status PENDING, ``next_attempt_at <= now``, and unclaimed or with an expired lease
+        (``claimed_until <= now``). Claimed messages get ``claimed_by = worker`` and
+        ``claimed_until = now + lease``, oldest ``next_attempt_at`` first (then creation, id).
+        While a lease runs, no other worker can claim the message.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support outbox claims yet")
+
+    def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
+        """Record the outcome of claimed messages, in one transaction.
+
+        An outcome applies only while the message is still claimed by `worker` (a worker
+        whose lease ran out changes nothing); the claim is released. DELIVERED, DEAD and
+        DROPPED set ``settled_at = at``; ``last_error`` takes `error`; ``attempts`` grows by
+        one when `count_attempt`. Returns how many outcomes applied.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support outbox outcomes yet")
+
+    def outbox(
+        self,
+        *,
+        status: DeliveryStatus | None = None,
+        recipient_id: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        """Outbox entries (e.g. the dead letters), oldest first (creation time, then id)."""
+        raise NotImplementedError(f"{type(self).__name__} does not list the outbox yet")
+
+    def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
+        """Put DEAD or DROPPED messages back to PENDING, due `now`, attempts reset to 0.
+        Returns how many were requeued (others are left as they are)."""
+        raise NotImplementedError(f"{type(self).__name__} does not requeue yet")
+
+    # -- timers (issue "engagement and benefit policies") --------------------------------------
+
+    def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
+        """Aggregates of `kind` whose ``due_at`` (see `coplib.adapters._index`) is set and
+        ``<= before``, earliest first (then id). Cost follows the rows returned."""
+        raise NotImplementedError(f"{type(self).__name__} does not support timers yet")
 
     def close(self) -> None:  # noqa: B027 - optional: stores without resources need nothing
         """Release connections and files. The store cannot be used afterwards."""

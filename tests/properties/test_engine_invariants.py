@@ -43,6 +43,7 @@ from coplib.domain.community import ALL_MODES, ALL_ROLES
 from coplib.domain.contributions import Answer
 from coplib.domain.history import Ref, apply, replay, touched
 from coplib.domain.membership import membership_id
+from coplib.domain.permissions import STEWARDS
 from tests.unit.support import START, open_engine, snapshot
 
 PEOPLE = ("ana", "ben", "chloe", "dev", "eve", "olga")
@@ -86,6 +87,9 @@ COMMAND_NAMES = (
     "change_stage",
     "wait",
 )
+#: Commands for a facilitator or the sponsor: they are often given one as actor.
+STEWARDING = ("approve", "decline", "invite", "remove", "assign_role", "withdraw_role", "amend_charter")
+STEWARDING += ("update_visibility", "change_stage", "schedule_meeting", "record_attendance", "accept", "withdraw")
 #: The everyday commands come up more often than the rare ones.
 FREQUENT = ("ask", "answer", "accept", "comment", "endorse", "join", "invite", "assign_role", "withdraw")
 Command = tuple[str, int, int, int, int]
@@ -179,6 +183,9 @@ class Scenario:
             target = (ContributionKind.MEETING, pick(self.meetings, i))
             cid = self.community_of(*target)
         actor = self.person(p, cid)
+        if name in STEWARDING and p < 8:
+            stewards = sorted(m.person_id for m in e.members(SYSTEM, cid) if m.holds_any(STEWARDS))
+            actor = pick(stewards, p) or actor
         other = self.person(j, cid, MembershipStatus.PENDING) if name in ("approve", "decline") else self.person(j, cid)
         match name:
             case "join":
@@ -199,7 +206,9 @@ class Scenario:
                 role = pick(ROLES, bits)
                 e.assign_role(actor, cid, other, role, tags=["tig"] if role is Role.EXPERT else [])
             case "withdraw_role":
-                e.withdraw_role(actor, cid, other, pick(ROLES, bits))
+                held = e.membership(SYSTEM, cid, other)
+                roles = sorted(held.roles - {Role.MEMBER}) if held is not None and bits % 2 else []
+                e.withdraw_role(actor, cid, other, pick(roles, bits) or pick(ROLES, bits))
             case "ask":
                 self.questions.append(e.ask(actor, cid, title=f"Question {bits}", body="Help", tags=["tig"]).id)
                 self.contributions.append((ContributionKind.QUESTION, self.questions[-1]))
@@ -235,7 +244,9 @@ class Scenario:
                 self.contributions.append((ContributionKind.MEETING, meeting.id))
             case "record_attendance":
                 assert target is not None
-                attendees = [person for n, person in enumerate(PEOPLE) if bits >> n & 1]
+                members = sorted(m.person_id for m in e.members(SYSTEM, cid))
+                attendees = [person for n, person in enumerate(members) if bits >> n & 1]
+                attendees += ["eve"] if bits & 32 else []  # eve is seldom a member
                 e.record_attendance(actor, target[1], attendees)
             case "amend_charter":
                 current = e.community(SYSTEM, cid).charter

@@ -26,6 +26,7 @@ class IndexRow:
     tags: frozenset[str]  # a contribution's tags, a membership's expertise
     roles: frozenset[str]  # a membership's roles
     sort_name: str | None  # a community's name, for the portfolio
+    due_at: datetime | None = None  # when a timer aggregate (a `due_at` attribute) needs attention
 
 
 def index_row(ref: Ref, value: Aggregate) -> IndexRow:
@@ -71,4 +72,5 @@ def index_row(ref: Ref, value: Aggregate) -> IndexRow:
         tags=tags,
         roles=roles,
         sort_name=sort_name,
+        due_at=getattr(value, "due_at", None),
     )

@@ -44,6 +44,8 @@ class StaticDirectory:
     @hookimpl(trylast=True)
     def coplib_find_people(self, rule: AttributeRule) -> Sequence[Person] | None:
         with self._lock:
+            if not self._people:
+                return None  # no directory here: let another identity plugin answer
             return [p for p in sorted(self._people.values(), key=lambda p: p.id) if rule.matches(p)]
 
     @hookimpl(trylast=True)

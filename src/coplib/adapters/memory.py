@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import attrs
+
 from coplib.adapters._index import IndexRow, index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
@@ -21,7 +23,10 @@ from coplib.hookspecs import hookimpl
 from coplib.ports import (
     ACTIVE_ONLY,
     Changeset,
+    DeliveryStatus,
+    OutboxEntry,
     OutboxMessage,
+    Outcome,
     Period,
     RecordedEvent,
     Store,
@@ -46,8 +51,7 @@ class MemoryStore(Store):
         self._lock = threading.RLock()
         self._rows: dict[Ref, tuple[Versioned[Aggregate], IndexRow]] = {}
         self._events: list[RecordedEvent] = []
-        self._outbox: dict[str, OutboxMessage] = {}
-        self._delivered: dict[str, datetime] = {}
+        self._outbox: dict[str, OutboxEntry] = {}
         self._closed = False
 
     # -- writes ------------------------------------------------------------------------------
@@ -69,7 +73,8 @@ class MemoryStore(Store):
             recorded = [RecordedEvent(start + i + 1, e) for i, e in enumerate(changes.events)]
             self._events.extend(recorded)
             for message in changes.messages:
-                self._outbox.setdefault(message.id, message)
+                if message.id not in self._outbox:
+                    self._outbox[message.id] = OutboxEntry(message, DeliveryStatus.PENDING, 0, message.created_at)
             return recorded
 
     # -- reads -------------------------------------------------------------------------------
@@ -223,7 +228,7 @@ class MemoryStore(Store):
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         with self._lock:
             self._check_open()
-            pending = [m for mid, m in self._outbox.items() if mid not in self._delivered]
+            pending = [e.message for e in self._outbox.values() if e.status is DeliveryStatus.PENDING]
         pending.sort(key=lambda m: (m.created_at, m.id))
         return pending[:limit]
 
@@ -231,8 +236,102 @@ class MemoryStore(Store):
         with self._lock:
             self._check_open()
             for mid in message_ids:
-                if mid in self._outbox:
-                    self._delivered.setdefault(mid, at)
+                entry = self._outbox.get(mid)
+                if entry is not None and entry.status is DeliveryStatus.PENDING:
+                    self._outbox[mid] = attrs.evolve(
+                        entry, status=DeliveryStatus.DELIVERED, settled_at=at, claimed_by=None, claimed_until=None
+                    )
+
+    def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        with self._lock:
+            self._check_open()
+            due = [
+                e
+                for e in self._outbox.values()
+                if e.status is DeliveryStatus.PENDING
+                and e.next_attempt_at <= now
+                and (e.claimed_until is None or e.claimed_until <= now)
+            ]
+            due.sort(key=lambda e: (e.next_attempt_at, e.message.created_at, e.message.id))
+            claimed = []
+            for entry in due[:limit]:
+                taken = attrs.evolve(entry, claimed_by=worker, claimed_until=now + lease)
+                self._outbox[entry.message.id] = taken
+                claimed.append(taken)
+            return claimed
+
+    def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
+        applied = 0
+        with self._lock:
+            self._check_open()
+            for outcome in outcomes:
+                entry = self._outbox.get(outcome.message_id)
+                if entry is None or entry.claimed_by != worker or entry.status is not DeliveryStatus.PENDING:
+                    continue
+                settled = outcome.status is not DeliveryStatus.PENDING
+                self._outbox[outcome.message_id] = attrs.evolve(
+                    entry,
+                    status=outcome.status,
+                    attempts=entry.attempts + (1 if outcome.count_attempt else 0),
+                    next_attempt_at=outcome.next_attempt_at or entry.next_attempt_at,
+                    last_error=outcome.error if outcome.error is not None else entry.last_error,
+                    settled_at=outcome.at if settled else None,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+                applied += 1
+        return applied
+
+    def outbox(
+        self,
+        *,
+        status: DeliveryStatus | None = None,
+        recipient_id: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        with self._lock:
+            self._check_open()
+            found = [
+                e
+                for e in self._outbox.values()
+                if (status is None or e.status is status)
+                and (recipient_id is None or e.message.recipient_id == recipient_id)
+            ]
+        found.sort(key=lambda e: (e.message.created_at, e.message.id))
+        return found[:limit]
+
+    def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
+        count = 0
+        with self._lock:
+            self._check_open()
+            for mid in message_ids:
+                entry = self._outbox.get(mid)
+                if entry is None or entry.status not in (DeliveryStatus.DEAD, DeliveryStatus.DROPPED):
+                    continue
+                self._outbox[mid] = attrs.evolve(
+                    entry,
+                    status=DeliveryStatus.PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    settled_at=None,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+                count += 1
+        return count
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
+        with self._lock:
+            self._check_open()
+            due = [
+                (idx.due_at, idx.id, versioned.value)
+                for versioned, idx in self._select(kind)
+                if idx.due_at is not None and idx.due_at <= before
+            ]
+        due.sort(key=lambda r: (r[0], r[1]))
+        return [value for _, _, value in due[:limit]]
 
     def close(self) -> None:
         self._closed = True

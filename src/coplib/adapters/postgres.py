@@ -23,7 +23,7 @@ import json
 import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -39,7 +39,10 @@ from coplib.hookspecs import hookimpl
 from coplib.ports import (
     ACTIVE_ONLY,
     Changeset,
+    DeliveryStatus,
+    OutboxEntry,
     OutboxMessage,
+    Outcome,
     Period,
     RecordedEvent,
     Store,
@@ -84,6 +87,7 @@ _V1: Final = (
         open_since timestamptz,
         status text COLLATE "C",
         sort_name bytea,
+        due_at timestamptz,
         PRIMARY KEY (kind, id)
     )
     """,
@@ -109,6 +113,8 @@ _V1: Final = (
        WHERE kind = 'question' AND open_since IS NOT NULL""",
     """CREATE INDEX coplib_open_questions ON coplib_aggregates (open_since, id)
        WHERE kind = 'question' AND open_since IS NOT NULL""",
+    """CREATE INDEX coplib_aggregates_due ON coplib_aggregates (kind, due_at, id)
+       WHERE due_at IS NOT NULL""",
     """CREATE INDEX coplib_portfolio ON coplib_aggregates (organisation_id, sort_name, id)
        WHERE kind = 'community'""",
     # A contribution's tags and a membership's expertise, with the question's open_since
@@ -151,8 +157,8 @@ _V1: Final = (
     "CREATE INDEX coplib_events_by_community_time ON coplib_events (community_id, occurred_at)",
     "CREATE INDEX coplib_events_by_actor ON coplib_events (actor_id, occurred_at)",
     "CREATE INDEX coplib_events_by_time ON coplib_events (occurred_at)",
-    # The delivery columns (status, attempts, next_attempt_at, last_error) are for the
-    # dispatcher's retries; messages are written 'pending' in the transaction of their cause.
+    # Messages are written 'pending' in the transaction of their cause; the other columns are
+    # the dispatchers' (claims with a lease, attempts, back-off, dead letters).
     """
     CREATE TABLE coplib_outbox (
         id text COLLATE "C" PRIMARY KEY,
@@ -164,12 +170,19 @@ _V1: Final = (
         created_at timestamptz NOT NULL,
         status text COLLATE "C" NOT NULL DEFAULT 'pending',
         attempts integer NOT NULL DEFAULT 0,
-        next_attempt_at timestamptz,
+        next_attempt_at timestamptz NOT NULL,
         last_error text,
-        delivered_at timestamptz
+        settled_at timestamptz,
+        delivered_at timestamptz,
+        claimed_by text,
+        claimed_until timestamptz
     )
     """,
     "CREATE INDEX coplib_outbox_pending ON coplib_outbox (created_at, id) WHERE status = 'pending'",
+    """CREATE INDEX coplib_outbox_due ON coplib_outbox (next_attempt_at, created_at, id)
+       WHERE status = 'pending'""",
+    "CREATE INDEX coplib_outbox_by_status ON coplib_outbox (status, created_at, id)",
+    "CREATE INDEX coplib_outbox_by_recipient ON coplib_outbox (recipient_id, created_at, id)",
 )
 
 #: Forward migrations: entry n (from 1) brings a schema at version n-1 to version n. Never
@@ -185,10 +198,11 @@ _MIGRATION_LOCK: Final = 0x636F706C
 # -- statements -------------------------------------------------------------------------------
 
 _AGGREGATE_COLUMNS: Final = (
-    "community_id, person_id, parent_id, organisation_id, created_at, open_since, status, sort_name"
+    "community_id, person_id, parent_id, organisation_id, created_at, open_since, status, sort_name, due_at"
 )
 _AGGREGATE_ARRAYS: Final = (
-    "%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::bytea[]"
+    "%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::bytea[],"
+    " %s::timestamptz[]"
 )
 _LOCK_ROWS: Final = """
     SELECT 1 FROM coplib_aggregates a
@@ -203,7 +217,7 @@ _UPDATE: Final = f"""
             version = a.version + 1, data = w.data,
             community_id = w.community_id, person_id = w.person_id, parent_id = w.parent_id,
             organisation_id = w.organisation_id, created_at = w.created_at, open_since = w.open_since,
-            status = w.status, sort_name = w.sort_name
+            status = w.status, sort_name = w.sort_name, due_at = w.due_at
         FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], {_AGGREGATE_ARRAYS})
             AS w(kind, id, expected, data, {_AGGREGATE_COLUMNS})
         WHERE a.kind = w.kind AND a.id = w.id AND a.version = w.expected
@@ -234,10 +248,14 @@ _INSERT_ROLES: Final = """
     ON CONFLICT DO NOTHING
 """
 _INSERT_MESSAGES: Final = """
-    INSERT INTO coplib_outbox (id, event_id, recipient_id, topic, community_id, params, created_at)
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+    INSERT INTO coplib_outbox (id, event_id, recipient_id, topic, community_id, params, created_at, next_attempt_at)
+    SELECT *, created_at
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+        AS m(id, event_id, recipient_id, topic, community_id, params, created_at)
     ON CONFLICT (id) DO NOTHING
 """
+_OUTBOX_COLUMNS: Final = """id, event_id, recipient_id, topic, community_id, params, created_at,
+    status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until"""
 # Why an EXCLUSIVE lock: a position must never become visible after a higher one, or a reader
 # paging with `events(after=...)` would skip it for good. A sequence hands out numbers in
 # insert order but transactions commit in any order, so instead the events table is locked
@@ -356,8 +374,8 @@ class _Rows:
 
     @classmethod
     def of(cls, changes: Changeset) -> _Rows:
-        updates: tuple[list[Any], ...] = tuple([] for _ in range(12))
-        inserts: tuple[list[Any], ...] = tuple([] for _ in range(11))
+        updates: tuple[list[Any], ...] = tuple([] for _ in range(13))
+        inserts: tuple[list[Any], ...] = tuple([] for _ in range(12))
         tags: tuple[list[Any], ...] = tuple([] for _ in range(5))
         roles: tuple[list[str], list[str], list[str]] = ([], [], [])
         membership_updates: list[str] = []
@@ -374,6 +392,7 @@ class _Rows:
                 idx.open_since,
                 idx.status,
                 _sort_key(idx.sort_name),
+                idx.due_at,
             ]
             data = _storable(aggregate_to_json(write.value))
             if write.expected_version:
@@ -667,6 +686,12 @@ class PostgresStore(Store):
                 rows: list[tuple[Any, ...]] = conn.execute(query, params).fetchall()
                 return rows
 
+    def _execute(self, doing: str, statement: str, params: Sequence[Any] = ()) -> None:
+        with self._lock:
+            conn = self._connection()
+            with self._driver_errors(doing):
+                conn.execute(statement, params)
+
     def get(self, ref: Ref) -> Versioned[Aggregate] | None:
         rows = self._fetch(
             f"reading {ref.kind} {ref.id!r}",
@@ -845,36 +870,144 @@ class PostgresStore(Store):
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         rows = self._fetch(
             "reading pending messages",
-            """SELECT id, event_id, recipient_id, topic, community_id, params, created_at FROM coplib_outbox
-               WHERE status = 'pending' ORDER BY created_at, id LIMIT %s""",
+            f"""SELECT {_OUTBOX_COLUMNS} FROM coplib_outbox
+                WHERE status = 'pending' ORDER BY created_at, id LIMIT %s""",
             (max(limit, 0),),
         )
-        return [
-            OutboxMessage(
-                id=message_id,
-                event_id=event_id,
-                recipient_id=recipient_id,
-                topic=topic,
-                community_id=community_id,
-                params=json.loads(params),
-                created_at=_utc(created_at),
-            )
-            for message_id, event_id, recipient_id, topic, community_id, params, created_at in rows
-        ]
+        return [_outbox_entry(row).message for row in rows]
 
     def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
-        if not message_ids:
+        self._execute(
+            "marking messages delivered",
+            """UPDATE coplib_outbox SET status = 'delivered', settled_at = %s, delivered_at = %s,
+                   claimed_by = NULL, claimed_until = NULL
+               WHERE id = ANY(%s::text[]) AND status = 'pending'""",
+            (at, at, list(message_ids)),
+        )
+
+    def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        # SKIP LOCKED: dispatchers claiming at the same moment take disjoint messages instead
+        # of queueing behind each other's row locks.
+        rows = self._fetch(
+            f"claiming messages for {worker!r}",
+            f"""WITH due AS (
+                    SELECT id FROM coplib_outbox
+                    WHERE status = 'pending' AND next_attempt_at <= %s
+                        AND (claimed_until IS NULL OR claimed_until <= %s)
+                    ORDER BY next_attempt_at, created_at, id LIMIT %s
+                    FOR UPDATE SKIP LOCKED)
+                UPDATE coplib_outbox AS o SET claimed_by = %s, claimed_until = %s
+                FROM due WHERE o.id = due.id
+                RETURNING {", ".join("o." + c.strip() for c in _OUTBOX_COLUMNS.split(","))}""",
+            (now, now, max(limit, 0), worker, now + lease),
+        )
+        claimed = [_outbox_entry(row) for row in rows]
+        return sorted(claimed, key=lambda e: (e.next_attempt_at, e.message.created_at, e.message.id))
+
+    def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
+        first: dict[str, Outcome] = {}
+        for outcome in outcomes:
+            first.setdefault(outcome.message_id, outcome)  # a repeat finds the claim released
+        if not first:
             with self._lock:
                 self._connection()
-            return
-        with self._lock:
-            conn = self._connection()
-            with self._driver_errors("marking messages delivered"):
-                conn.execute(
-                    """UPDATE coplib_outbox SET status = 'delivered', delivered_at = %s
-                       WHERE id = ANY(%s::text[]) AND status <> 'delivered'""",
-                    (at, list(message_ids)),
-                )
+            return 0
+        chosen = list(first.values())
+        rows = self._fetch(
+            f"settling messages of {worker!r}",
+            """UPDATE coplib_outbox AS o SET
+                   status = s.status,
+                   attempts = o.attempts + CASE WHEN s.count_attempt THEN 1 ELSE 0 END,
+                   next_attempt_at = coalesce(s.next_attempt_at, o.next_attempt_at),
+                   last_error = coalesce(s.error, o.last_error),
+                   settled_at = CASE WHEN s.status = 'pending' THEN NULL ELSE s.at END,
+                   delivered_at = CASE WHEN s.status = 'delivered' THEN s.at ELSE o.delivered_at END,
+                   claimed_by = NULL, claimed_until = NULL
+               FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::boolean[])
+                   AS s(id, status, at, next_attempt_at, error, count_attempt)
+               WHERE o.id = s.id AND o.claimed_by = %s AND o.status = 'pending'
+               RETURNING o.id""",
+            (
+                [o.message_id for o in chosen],
+                [DeliveryStatus(o.status).value for o in chosen],
+                [o.at for o in chosen],
+                [o.next_attempt_at for o in chosen],
+                [o.error for o in chosen],
+                [o.count_attempt for o in chosen],
+                worker,
+            ),
+        )
+        return len(rows)
+
+    def outbox(
+        self,
+        *,
+        status: DeliveryStatus | None = None,
+        recipient_id: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        where = ["TRUE"]
+        params: list[Any] = []
+        if status is not None:
+            where.append("status = %s")
+            params.append(DeliveryStatus(status).value)
+        if recipient_id is not None:
+            where.append("recipient_id = %s")
+            params.append(recipient_id)
+        params.append(max(limit, 0))
+        rows = self._fetch(
+            "listing the outbox",
+            f"SELECT {_OUTBOX_COLUMNS} FROM coplib_outbox WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT %s",
+            params,
+        )
+        return [_outbox_entry(row) for row in rows]
+
+    def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
+        rows = self._fetch(
+            "requeueing messages",
+            """UPDATE coplib_outbox SET status = 'pending', attempts = 0, next_attempt_at = %s,
+                   settled_at = NULL, claimed_by = NULL, claimed_until = NULL
+               WHERE id = ANY(%s::text[]) AND status IN ('dead', 'dropped')
+               RETURNING id""",
+            (now, list(message_ids)),
+        )
+        return len(rows)
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
+        rows = self._fetch(
+            f"finding due {kind} aggregates",
+            """SELECT data FROM coplib_aggregates
+               WHERE kind = %s AND due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s""",
+            (kind, before, max(limit, 0)),
+        )
+        return [aggregate_from_json(kind, data) for (data,) in rows]
+
+
+def _outbox_entry(row: Sequence[Any]) -> OutboxEntry:
+    """The named constructor of an outbox entry from a row of `_OUTBOX_COLUMNS`."""
+    (message_id, event_id, recipient_id, topic, community_id, params, created_at) = row[:7]
+    status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until = row[7:]
+    message = OutboxMessage(
+        id=message_id,
+        event_id=event_id,
+        recipient_id=recipient_id,
+        topic=topic,
+        community_id=community_id,
+        params=json.loads(params),
+        created_at=_utc(created_at),
+    )
+    return OutboxEntry(
+        message=message,
+        status=DeliveryStatus(status),
+        attempts=int(attempts),
+        next_attempt_at=_utc(next_attempt_at),
+        last_error=last_error,
+        settled_at=_utc(settled_at) if settled_at is not None else None,
+        claimed_by=claimed_by,
+        claimed_until=_utc(claimed_until) if claimed_until is not None else None,
+    )
 
 
 class PostgresStorePlugin:

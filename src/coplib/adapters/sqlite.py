@@ -934,6 +934,7 @@ def unanswered_sql(
     """The SQL of the unanswered-questions query. It walks, in order, an index holding open
     questions only (by tag: the tags of open questions only), so its cost follows the page
     returned, not the questions stored."""
+    params: list[Any]
     if tag is not None:
         time, where, params = "t.sort_key", ["t.kind = 'question'", "t.tag = ?"], [tag]
         if community_id is not None:

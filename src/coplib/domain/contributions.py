@@ -183,3 +183,6 @@ CONTRIBUTION_TYPES: dict[ContributionKind, type[Contribution]] = {
     ContributionKind.EXPERIENCE: Experience,
     ContributionKind.MEETING: Meeting,
 }
+
+#: The contribution classes, for ``isinstance`` checks.
+CONTRIBUTION_CLASSES: tuple[type[Contribution], ...] = tuple(CONTRIBUTION_TYPES.values())

@@ -21,6 +21,7 @@ from coplib.domain.community import (
     Visibility,
 )
 from coplib.domain.contributions import ContributionKind, ExperienceKind, ResourceKind
+from coplib.domain.preferences import Frequency, QuietHours
 
 
 def _id() -> str:
@@ -256,6 +257,18 @@ class ContributionWithdrawn(DomainEvent):
     reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
 
 
+@attrs.frozen(kw_only=True)
+class PreferencesChanged(DomainEvent):
+    """A person's notification preferences, in full (replacing the earlier ones)."""
+
+    TYPE: ClassVar[str] = "preferences_changed"
+    person_id: str = _id()
+    channel: str | None = None
+    frequency: Frequency = Frequency.IMMEDIATE
+    quiet_hours: QuietHours | None = None
+    unsubscribed: frozenset[str] = attrs.field(default=frozenset(), converter=v.to_frozenset)
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -283,5 +296,6 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         MeetingScheduled,
         AttendanceRecorded,
         ContributionWithdrawn,
+        PreferencesChanged,
     )
 }

@@ -31,6 +31,7 @@ from coplib.domain.contributions import (
 )
 from coplib.domain.errors import ConflictError
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.domain.preferences import Preferences
 
 Aggregate = (
     Organisation
@@ -44,6 +45,7 @@ Aggregate = (
     | Resource
     | Experience
     | Meeting
+    | Preferences
 )
 
 #: Stable storage names of the aggregate types (never the class names).
@@ -59,6 +61,7 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
     "resource": Resource,
     "experience": Experience,
     "meeting": Meeting,
+    "preferences": Preferences,
 }
 KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
 
@@ -91,6 +94,8 @@ def touched(event: ev.DomainEvent) -> list[Ref]:
             return [Ref("community", cid), Ref("charter_version", charter_version_id(cid, event.version))]
         case ev.CommunityUpdated() | ev.CommunityStageChanged():
             return [Ref("community", cid)]
+        case ev.PreferencesChanged():
+            return [Ref("preferences", event.person_id)]
         case ev.MembershipEvent():
             return [Ref("membership", membership_id(cid, event.person_id))]
         case ev.QuestionAsked():
@@ -229,6 +234,11 @@ def _membership(status: MembershipStatus) -> Transition:
             # Roles are held only by active members: leaving drops them all at once.
             roles, expertise = frozenset(), frozenset()
         invited_by = e.actor_id if isinstance(e, ev.MemberInvited) else current.invited_by
+        via = current.via
+        if isinstance(e, ev.MemberJoined):
+            via = e.via
+        elif isinstance(e, ev.MembershipApproved):
+            via = "approval"
         return attrs.evolve(
             current,
             status=status,
@@ -237,6 +247,7 @@ def _membership(status: MembershipStatus) -> Transition:
             expertise=expertise,
             joined_at=joined_at,
             invited_by=invited_by,
+            via=via,
         )
 
     return transition
@@ -381,6 +392,18 @@ def _withdrawn(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggreg
     return attrs.evolve(current, withdrawn=True)
 
 
+def _preferences_changed(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.PreferencesChanged)
+    return Preferences(
+        person_id=e.person_id,
+        updated_at=e.occurred_at,
+        channel=e.channel,
+        frequency=e.frequency,
+        quiet_hours=e.quiet_hours,
+        unsubscribed=e.unsubscribed,
+    )
+
+
 _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("organisation", ev.OrganisationCreated): _organisation_created,
     ("community", ev.CommunityCreated): _community_created,
@@ -408,6 +431,7 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("experience", ev.ExperienceRecorded): _experience_recorded,
     ("meeting", ev.MeetingScheduled): _meeting_scheduled,
     ("meeting", ev.AttendanceRecorded): _attendance,
+    ("preferences", ev.PreferencesChanged): _preferences_changed,
     **{
         (kind.value, ev.ContributionWithdrawn): _withdrawn
         for kind in ContributionKind
@@ -432,6 +456,7 @@ _CREATORS: Final = frozenset(
         ("resource", ev.ResourceShared),
         ("experience", ev.ExperienceRecorded),
         ("meeting", ev.MeetingScheduled),
+        ("preferences", ev.PreferencesChanged),
     }
 )
 #: Creating events that may also meet an existing aggregate (a person who left comes back).
@@ -439,4 +464,5 @@ _REENTRANT: Final[Mapping[type[ev.DomainEvent], bool]] = {
     ev.MemberInvited: True,
     ev.MembershipRequested: True,
     ev.MemberJoined: True,
+    ev.PreferencesChanged: True,
 }

@@ -33,6 +33,8 @@ class Membership:
     expertise: frozenset[str] = attrs.field(default=frozenset(), converter=v.to_tags, validator=v.tags(max_count=50))
     joined_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
     invited_by: PersonId | None = attrs.field(default=None, validator=v.optional_identifier)
+    #: How the person last became active: open, invitation, rule, founder or approval.
+    via: str | None = attrs.field(default=None, validator=attrs.validators.optional(v.text(max_chars=20)))
 
     @property
     def id(self) -> str:

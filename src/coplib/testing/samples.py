@@ -17,17 +17,16 @@ from coplib.domain import events as ev
 from coplib.domain.community import (
     Admission,
     Charter,
-    CharterVersion,
     Community,
     CommunityKind,
     LifecycleStage,
     MembershipPolicy,
-    Organisation,
     Role,
     Visibility,
     charter_version_id,
 )
 from coplib.domain.contributions import (
+    CONTRIBUTION_CLASSES,
     Answer,
     Contribution,
     ContributionKind,
@@ -37,7 +36,7 @@ from coplib.domain.contributions import (
     ResourceKind,
 )
 from coplib.domain.history import Aggregate, Ref, apply, touched
-from coplib.domain.membership import Membership, membership_id
+from coplib.domain.membership import membership_id
 from coplib.domain.people import Person
 from coplib.ports import Changeset, OutboxMessage, RecordedEvent, Store, Write
 
@@ -166,7 +165,7 @@ class SampleHistory:
 
     def contribution(self, kind: ContributionKind, id: str) -> Contribution:
         value = self.state[Ref(kind.value, id)]
-        if isinstance(value, (Organisation, Community, CharterVersion, Membership)):
+        if not isinstance(value, CONTRIBUTION_CLASSES):
             raise TypeError(f"{kind.value} {id!r} is not a contribution")
         return value
 

@@ -1,0 +1,184 @@
+"""The ``coplib`` command line (also ``python -m coplib``).
+
+``coplib demo [--db PATH] [--weeks N] [--seed N] [--fresh]`` runs the example of
+`coplib.demo`. Bad input exits with status 2 and a message saying what to change; a failure
+while running exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import io
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from coplib.demo import DEFAULT_DB, DEFAULT_SEED, DEFAULT_WEEKS, MAX_WEEKS, MIN_WEEKS, run_demo
+from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _weeks(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of weeks, got {text!r}") from None
+    if not MIN_WEEKS <= value <= MAX_WEEKS:
+        raise argparse.ArgumentTypeError(f"must be from {MIN_WEEKS} to {MAX_WEEKS} weeks, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("coplib")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``coplib`` command."""
+    parser = argparse.ArgumentParser(
+        prog="coplib",
+        description="Run communities of practice inside an organisation.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        help="walk a mutual-help community through its first weeks and print a report",
+        description=(
+            "Walk a mutual-help community through its first weeks with a manual clock, through the "
+            "real engine, and print what happened and a report. Each run adds a new organisation "
+            "(demo-1, demo-2...) to the store, so running again on the same file works; --fresh "
+            "starts the file over instead."
+        ),
+    )
+    demo.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        metavar="PATH",
+        help=(
+            f"the SQLite file to write (default: {DEFAULT_DB} in the working directory); "
+            "a storage URL such as memory:// is accepted too"
+        ),
+    )
+    demo.add_argument(
+        "--weeks",
+        type=_weeks,
+        default=DEFAULT_WEEKS,
+        metavar="N",
+        help=f"how many weeks to simulate, {MIN_WEEKS} to {MAX_WEEKS} (default: {DEFAULT_WEEKS})",
+    )
+    demo.add_argument(
+        "--seed",
+        type=_seed,
+        default=DEFAULT_SEED,
+        metavar="N",
+        help=f"the seed of the routine weeks; the same seed prints the same story (default: {DEFAULT_SEED})",
+    )
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the SQLite file (if it is one) before the run instead of adding to it",
+    )
+    demo.set_defaults(parser=demo)  # so that errors found later print this command's usage
+    return parser
+
+
+def _storage_url(parser: argparse.ArgumentParser, db: str, fresh: bool) -> str:
+    """The storage URL for ``--db``, after the checks that need no store; with `fresh`, the
+    old file is deleted here."""
+    if not db.strip():
+        parser.error("argument --db: give a file path, e.g. --db coplib-demo.db")
+    if "://" in db:
+        if fresh and not db.startswith("sqlite:///"):
+            parser.error(f"argument --fresh: only a SQLite file can be started over, not {db}")
+        path_text = db.removeprefix("sqlite:///") if db.startswith("sqlite:///") else None
+        url = db
+    else:
+        path_text = db
+        url = f"sqlite:///{db}"
+    if path_text is not None:
+        path = Path(path_text)
+        if path.is_dir():
+            parser.error(f"argument --db: {path_text} is a directory; give a file path inside it")
+        if not path.parent.is_dir():
+            parser.error(f"argument --db: the directory {path.parent} does not exist")
+        if fresh and path.exists():
+            _delete_sqlite_file(parser, path)
+    return url
+
+
+def _delete_sqlite_file(parser: argparse.ArgumentParser, path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        parser.error(f"argument --fresh: {path} cannot be read: {exc.strerror}")
+    if header and header != _SQLITE_HEADER:
+        parser.error(f"argument --fresh: {path} is not a SQLite database; refusing to delete it")
+    for suffix in ("", "-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        try:
+            companion.unlink(missing_ok=True)
+        except OSError as exc:
+            parser.error(f"argument --fresh: {companion} cannot be deleted: {exc.strerror}")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    url = _storage_url(args.parser, args.db, args.fresh)
+    try:
+        run_demo(url, weeks=args.weeks, seed=args.seed, out=sys.stdout)
+    except (ConfigurationError, StorageError) as exc:
+        # The store could not be opened or used as given: a problem with --db.
+        print(f"coplib demo: error: cannot use --db {args.db}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CoplibError as exc:
+        print(f"coplib demo: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``coplib`` command with `argv` (default: the process's arguments); returns the
+    exit status."""
+    parser = build_parser()
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A terminal that cannot show "é" or "✉" gets a replacement character, not a crash.
+        sys.stdout.reconfigure(errors="replace")
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "demo":
+            return _demo(args)
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # argparse reports bad input this way (status 2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (``coplib demo | head``): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

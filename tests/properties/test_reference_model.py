@@ -1,0 +1,441 @@
+"""The engine against a small reference model: plain dicts of memberships, roles, questions,
+answers and acceptance, and the rules of DOMAIN.md written out again from scratch. Hypothesis
+drives both with the same commands; they must agree on every outcome (done, or refused with
+which error) and on the state after each step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
+
+from coplib import (
+    SYSTEM,
+    Admission,
+    Charter,
+    ConflictError,
+    CoplibError,
+    ManualClock,
+    MembershipPolicy,
+    NotFoundError,
+    PermissionDeniedError,
+    Role,
+    Visibility,
+)
+from coplib.domain.history import Ref
+from coplib.domain.membership import membership_id
+from tests.unit.support import START, open_engine
+
+ACTIVE_PEOPLE = ("ana", "ben", "chloe", "dev")
+PEOPLE = (*ACTIVE_PEOPLE, "olga", "zed")  # olga left the organisation; zed is unknown to it
+#: community -> (visibility, admission)
+COMMUNITIES = {
+    "open": ("open", "open"),
+    "guild": ("restricted", "approval"),
+    "club": ("private", "invitation"),
+}
+ROLES = ("facilitator", "sponsor", "coordinator", "documentalist")
+STEWARDS = {"facilitator", "sponsor"}
+GATEKEEPERS = {"facilitator", "sponsor", "coordinator"}
+MODERATORS = {"facilitator", "documentalist"}
+
+DONE = None  # the expected outcome of a command that goes through
+
+
+@attrs.define
+class QuestionRow:
+    community: str
+    author: str
+    created: datetime
+    withdrawn: bool = False
+    accepted: str | None = None
+
+
+@attrs.define
+class AnswerRow:
+    question: str
+    author: str
+    withdrawn: bool = False
+
+
+@attrs.define
+class Model:
+    """What the engine should hold, in plain dicts, and what it should say to each command."""
+
+    status: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    roles: dict[tuple[str, str], set[str]] = attrs.field(factory=dict)
+    questions: dict[str, QuestionRow] = attrs.field(factory=dict)
+    answers: dict[str, AnswerRow] = attrs.field(factory=dict)
+
+    # -- who is who ---------------------------------------------------------------------------
+
+    def active(self, c: str, p: str) -> bool:
+        return self.status.get((c, p)) == "active"
+
+    def holds(self, c: str, p: str, wanted: set[str]) -> bool:
+        return self.active(c, p) and bool(self.roles.get((c, p), set()) & wanted)
+
+    def refusal_of_person(self, c: str, p: str) -> type[CoplibError] | None:
+        """The checks before any rule: unknown, gone from the organisation, removed."""
+        if p not in ACTIVE_PEOPLE or self.status.get((c, p)) == "removed":
+            return PermissionDeniedError
+        return None
+
+    def needs(self, c: str, p: str, wanted: set[str], *, owner: bool = False) -> type[CoplibError] | None:
+        refused = self.refusal_of_person(c, p)
+        if refused or self.holds(c, p, wanted) or (owner and self.active(c, p)):
+            return refused
+        return PermissionDeniedError
+
+    def is_last_facilitator(self, c: str, p: str) -> bool:
+        others = [q for q in PEOPLE if q != p and self.holds(c, q, {"facilitator"})]
+        return self.holds(c, p, {"facilitator"}) and not others
+
+    def set_status(self, c: str, p: str, status: str) -> None:
+        self.status[(c, p)] = status
+        self.roles[(c, p)] = set()  # roles go with an active membership, and start afresh
+
+    # -- membership ----------------------------------------------------------------------------
+
+    def join(self, p: str, c: str) -> type[CoplibError] | None:
+        visibility, admission = COMMUNITIES[c]
+        status = self.status.get((c, p))
+        if self.refusal_of_person(c, p) or status == "active":
+            return PermissionDeniedError
+        if status != "invited" and (visibility == "private" or admission != "open"):
+            return PermissionDeniedError
+        self.set_status(c, p, "active")
+        return DONE
+
+    def request(self, p: str, c: str) -> type[CoplibError] | None:
+        visibility, admission = COMMUNITIES[c]
+        if self.refusal_of_person(c, p) or self.status.get((c, p)) in ("active", "pending", "invited"):
+            return PermissionDeniedError
+        if visibility == "private" or admission != "approval":
+            return PermissionDeniedError
+        self.set_status(c, p, "pending")
+        return DONE
+
+    def approve(self, actor: str, c: str, p: str) -> type[CoplibError] | None:
+        refused = self.needs(c, actor, GATEKEEPERS)
+        if refused:
+            return refused
+        if self.status.get((c, p)) != "pending":
+            return ConflictError
+        self.set_status(c, p, "active")
+        return DONE
+
+    def invite(self, actor: str, c: str, p: str) -> type[CoplibError] | None:
+        refused = self.needs(c, actor, GATEKEEPERS)
+        if refused:
+            return refused
+        if p == "zed":
+            return NotFoundError
+        if p not in ACTIVE_PEOPLE or self.status.get((c, p)) in ("active", "invited"):
+            return ConflictError
+        if self.status.get((c, p)) == "removed" and not self.holds(c, actor, STEWARDS):
+            return PermissionDeniedError
+        self.set_status(c, p, "invited")
+        return DONE
+
+    def leave(self, p: str, c: str) -> type[CoplibError] | None:
+        if self.refusal_of_person(c, p) or self.status.get((c, p)) not in ("active", "invited", "pending"):
+            return PermissionDeniedError
+        if self.is_last_facilitator(c, p):
+            return ConflictError
+        self.set_status(c, p, "left")
+        return DONE
+
+    def remove(self, actor: str, c: str, p: str) -> type[CoplibError] | None:
+        refused = self.needs(c, actor, STEWARDS)
+        if refused:
+            return refused
+        if self.status.get((c, p)) not in ("active", "invited", "pending") or self.is_last_facilitator(c, p):
+            return ConflictError
+        self.set_status(c, p, "removed")
+        return DONE
+
+    def assign_role(self, actor: str, c: str, p: str, role: str) -> type[CoplibError] | None:
+        refused = self.needs(c, actor, STEWARDS)
+        if refused:
+            return refused
+        if not self.active(c, p):
+            return ConflictError
+        self.roles[(c, p)].add(role)
+        return DONE
+
+    def withdraw_role(self, actor: str, c: str, p: str, role: str) -> type[CoplibError] | None:
+        refused = self.needs(c, actor, STEWARDS)
+        if refused:
+            return refused
+        if (c, p) not in self.status:
+            return NotFoundError
+        if role in self.roles[(c, p)] and role == "facilitator" and self.is_last_facilitator(c, p):
+            return ConflictError
+        self.roles[(c, p)].discard(role)
+        return DONE
+
+    # -- questions and answers ------------------------------------------------------------------
+
+    def ask(self, p: str, c: str) -> type[CoplibError] | None:
+        return self.needs(c, p, set(), owner=True)
+
+    def answer(self, p: str, q: str) -> type[CoplibError] | None:
+        question = self.questions[q]
+        refused = self.needs(question.community, p, set(), owner=True)
+        if refused:
+            return refused
+        return ConflictError if question.withdrawn else DONE
+
+    def accept(self, p: str, a: str) -> type[CoplibError] | None:
+        answer = self.answers[a]
+        question = self.questions[answer.question]
+        refused = self.needs(question.community, p, {"facilitator"}, owner=p == question.author)
+        if refused:
+            return refused
+        if answer.withdrawn or question.withdrawn:
+            return ConflictError
+        question.accepted = a
+        return DONE
+
+    def withdraw_answer(self, p: str, a: str) -> type[CoplibError] | None:
+        answer = self.answers[a]
+        question = self.questions[answer.question]
+        if answer.withdrawn:
+            return ConflictError
+        refused = self.needs(question.community, p, MODERATORS, owner=p == answer.author)
+        if refused:
+            return refused
+        answer.withdrawn = True
+        if question.accepted == a:
+            question.accepted = None
+        return DONE
+
+    def withdraw_question(self, p: str, q: str) -> type[CoplibError] | None:
+        question = self.questions[q]
+        if question.withdrawn:
+            return ConflictError
+        refused = self.needs(question.community, p, MODERATORS, owner=p == question.author)
+        if refused:
+            return refused
+        question.withdrawn = True
+        return DONE
+
+    def live_answers(self, q: str) -> list[str]:
+        return [a for a, row in self.answers.items() if row.question == q and not row.withdrawn]
+
+
+people = st.sampled_from(PEOPLE)
+communities = st.sampled_from(sorted(COMMUNITIES))
+roles = st.sampled_from(ROLES)
+
+
+class EngineAgainstModel(RuleBasedStateMachine):
+    questions = Bundle("questions")
+    answers = Bundle("answers")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = ManualClock(START)
+        self.engine = open_engine(self.clock)
+        self.model = Model()
+        self.engine.create_organisation("ana", "Acme", organisation_id="acme")
+        for cid, (visibility, admission) in COMMUNITIES.items():
+            charter = Charter(vocation=f"The {cid}", membership_policy=MembershipPolicy(Admission(admission)))
+            self.engine.create_community(
+                "ana", "acme", name=cid.title(), charter=charter, visibility=Visibility(visibility), community_id=cid
+            )
+            self.model.status[(cid, "ana")] = "active"
+            self.model.roles[(cid, "ana")] = {"facilitator"}
+        self.outcomes: list[str] = []
+
+    def both(self, expected: type[CoplibError] | None, command: Callable[[], Any]) -> Any:
+        """Run `command` on the engine: it must do what the model expected."""
+        if expected is None:
+            result = command()
+            self.outcomes.append("done")
+            return result
+        with pytest.raises(expected) as caught:
+            command()
+        if isinstance(caught.value, PermissionDeniedError):
+            assert caught.value.reason
+        self.outcomes.append(expected.__name__)
+        return None
+
+    # -- membership ----------------------------------------------------------------------------
+
+    @rule(p=people, c=communities)
+    def join(self, p: str, c: str) -> None:
+        self.both(self.model.join(p, c), lambda: self.engine.join(p, c))
+
+    @rule(p=people, c=communities)
+    def request(self, p: str, c: str) -> None:
+        self.both(self.model.request(p, c), lambda: self.engine.request_membership(p, c))
+
+    @rule(actor=people, c=communities, p=people)
+    def approve(self, actor: str, c: str, p: str) -> None:
+        self.both(self.model.approve(actor, c, p), lambda: self.engine.approve(actor, c, p))
+
+    @rule(actor=people, c=communities, p=people)
+    def invite(self, actor: str, c: str, p: str) -> None:
+        self.both(self.model.invite(actor, c, p), lambda: self.engine.invite(actor, c, p))
+
+    @rule(p=people, c=communities)
+    def leave(self, p: str, c: str) -> None:
+        self.both(self.model.leave(p, c), lambda: self.engine.leave(p, c))
+
+    @rule(actor=people, c=communities, p=people)
+    def remove(self, actor: str, c: str, p: str) -> None:
+        self.both(self.model.remove(actor, c, p), lambda: self.engine.remove(actor, c, p))
+
+    @rule(actor=people, c=communities, p=people, role=roles)
+    def assign_role(self, actor: str, c: str, p: str, role: str) -> None:
+        self.both(self.model.assign_role(actor, c, p, role), lambda: self.engine.assign_role(actor, c, p, role))
+
+    @rule(actor=people, c=communities, p=people, role=roles)
+    def withdraw_role(self, actor: str, c: str, p: str, role: str) -> None:
+        self.both(self.model.withdraw_role(actor, c, p, role), lambda: self.engine.withdraw_role(actor, c, p, role))
+
+    # -- questions and answers ------------------------------------------------------------------
+
+    @rule(target=questions, p=people, c=communities)
+    def ask(self, p: str, c: str) -> Any:
+        question = self.both(self.model.ask(p, c), lambda: self.engine.ask(p, c, title="Which rod?", body="Help"))
+        if question is None:
+            return multiple()
+        self.model.questions[question.id] = QuestionRow(c, p, self.clock.now())
+        return question.id
+
+    @rule(target=answers, p=people, q=questions)
+    def answer(self, p: str, q: str) -> Any:
+        answer = self.both(self.model.answer(p, q), lambda: self.engine.answer(p, q, body="Nickel rods"))
+        if answer is None:
+            return multiple()
+        self.model.answers[answer.id] = AnswerRow(q, p)
+        return answer.id
+
+    @rule(p=people, a=answers)
+    def accept(self, p: str, a: str) -> None:
+        self.both(self.model.accept(p, a), lambda: self.engine.accept(p, a))
+
+    @rule(p=people, a=answers)
+    def withdraw_answer(self, p: str, a: str) -> None:
+        self.both(self.model.withdraw_answer(p, a), lambda: self.engine.withdraw(p, "answer", a))
+
+    @rule(p=people, q=questions)
+    def withdraw_question(self, p: str, q: str) -> None:
+        self.both(self.model.withdraw_question(p, q), lambda: self.engine.withdraw(p, "question", q))
+
+    @rule(minutes=st.integers(min_value=1, max_value=600))
+    def time_passes(self, minutes: int) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+
+    # -- the same commands, by whoever is likeliest to succeed (else most are refused) ----------
+
+    def member_of(self, c: str, index: int, wanted: set[str] | None = None) -> str:
+        found = [p for p in PEOPLE if self.model.active(c, p) and (wanted is None or self.model.holds(c, p, wanted))]
+        return found[index % len(found)] if found else PEOPLE[index % len(PEOPLE)]
+
+    @rule(c=communities, p=people, i=st.integers(0, 9))
+    def steward_invites(self, c: str, p: str, i: int) -> None:
+        self.invite(self.member_of(c, i, GATEKEEPERS), c, p)
+
+    @rule(c=communities, p=people, i=st.integers(0, 9))
+    def steward_approves(self, c: str, p: str, i: int) -> None:
+        self.approve(self.member_of(c, i, GATEKEEPERS), c, p)
+
+    @rule(c=communities, i=st.integers(0, 9), j=st.integers(0, 9), role=roles)
+    def steward_assigns_a_role_to_a_member(self, c: str, i: int, j: int, role: str) -> None:
+        self.assign_role(self.member_of(c, i, STEWARDS), c, self.member_of(c, j), role)
+
+    @rule(c=communities, i=st.integers(0, 9), j=st.integers(0, 9), role=roles)
+    def steward_withdraws_a_role(self, c: str, i: int, j: int, role: str) -> None:
+        self.withdraw_role(self.member_of(c, i, STEWARDS), c, self.member_of(c, j), role)
+
+    @rule(c=communities, i=st.integers(0, 9), j=st.integers(0, 9))
+    def steward_removes_a_member(self, c: str, i: int, j: int) -> None:
+        self.remove(self.member_of(c, i, STEWARDS), c, self.member_of(c, j))
+
+    @rule(target=questions, c=communities, i=st.integers(0, 9))
+    def member_asks(self, c: str, i: int) -> Any:
+        return self.ask(self.member_of(c, i), c)
+
+    @rule(target=answers, q=questions, i=st.integers(0, 9))
+    def member_answers(self, q: str, i: int) -> Any:
+        return self.answer(self.member_of(self.model.questions[q].community, i), q)
+
+    @rule(a=answers)
+    def asker_accepts(self, a: str) -> None:
+        self.accept(self.model.questions[self.model.answers[a].question].author, a)
+
+    @rule(a=answers)
+    def author_withdraws_an_answer(self, a: str) -> None:
+        self.withdraw_answer(self.model.answers[a].author, a)
+
+    # -- the engine holds what the model holds --------------------------------------------------
+
+    @invariant()
+    def memberships_agree(self) -> None:
+        for c in COMMUNITIES:
+            for p in PEOPLE:
+                found = self.engine.store.get(Ref("membership", membership_id(c, p)))
+                status = found.value.status.value if found is not None else None  # type: ignore[union-attr]
+                assert status == self.model.status.get((c, p)), (c, p)
+                expected_roles = {"member", *self.model.roles[(c, p)]} if status == "active" else set()
+                held = {r.value for r in found.value.roles} if found is not None else set()  # type: ignore[union-attr]
+                assert held == expected_roles, (c, p)
+
+    @invariant()
+    def questions_and_answers_agree(self) -> None:
+        for qid, row in self.model.questions.items():
+            thread = self.engine.question(SYSTEM, qid)
+            assert thread.question.withdrawn == row.withdrawn
+            assert thread.question.accepted_answer_id == row.accepted
+            assert [a.id for a in thread.answers] == self.model.live_answers(qid)
+            assert thread.question.answer_count == len(self.model.live_answers(qid))
+        for c in COMMUNITIES:
+            waiting = sorted(
+                (row.created, qid)
+                for qid, row in self.model.questions.items()
+                if row.community == c and not row.withdrawn and not self.model.live_answers(qid)
+            )
+            found = self.engine.unanswered_questions(SYSTEM, c)
+            assert [q.id for q in found] == [qid for _, qid in waiting]
+
+    @invariant()
+    def every_community_keeps_a_facilitator(self) -> None:
+        for c in COMMUNITIES:
+            assert self.engine.members(SYSTEM, c, role=Role.FACILITATOR)
+
+    def teardown(self) -> None:
+        self.engine.close()
+
+
+EngineAgainstModel.TestCase.settings = settings(
+    EngineAgainstModel.TestCase.settings, stateful_step_count=50, deadline=None
+)
+test_the_engine_agrees_with_the_reference_model = EngineAgainstModel.TestCase
+
+
+def test_the_model_sees_every_kind_of_outcome() -> None:
+    """A guard on the machine: one scripted run meets success and every refusal it checks."""
+    machine = EngineAgainstModel()
+    machine.join("ben", "open")
+    machine.join("olga", "open")
+    machine.request("ben", "club")
+    machine.invite("ana", "club", "zed")
+    machine.leave("ana", "open")
+    question = machine.ask("ben", "open")
+    answer = machine.answer("ana", question)
+    machine.accept("ana", answer)
+    machine.withdraw_answer("ben", answer)
+    machine.memberships_agree()
+    machine.questions_and_answers_agree()
+
+    assert set(machine.outcomes) == {"done", "PermissionDeniedError", "NotFoundError", "ConflictError"}
