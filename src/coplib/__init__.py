@@ -53,10 +53,22 @@ from coplib.domain.events import EVENT_TYPES, DomainEvent
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.people import AttributeCondition, AttributeRule, Person
 from coplib.domain.permissions import Action, Decision, decide
-from coplib.engine import SYSTEM, Engine, QuestionThread
+from coplib.domain.preferences import Frequency, Preferences, QuietHours
+from coplib.engine import SYSTEM, Engine, QuestionThread, TickReport
 from coplib.hookspecs import hookimpl
 from coplib.messages import MessageDraft
-from coplib.ports import Changeset, OutboxMessage, Period, RecordedEvent, Store, Versioned, Write
+from coplib.policies.base import BasePolicy, Policy, PolicyContext
+from coplib.ports import (
+    Changeset,
+    DeliveryStatus,
+    OutboxEntry,
+    OutboxMessage,
+    Period,
+    RecordedEvent,
+    Store,
+    Versioned,
+    Write,
+)
 from coplib.serialization import make_converter
 
 open = open_engine  # noqa: A001 - `coplib.open(url)` is the documented entry point
@@ -71,6 +83,7 @@ __all__ = [
     "Answer",
     "AttributeCondition",
     "AttributeRule",
+    "BasePolicy",
     "Changeset",
     "Charter",
     "CharterRule",
@@ -89,12 +102,14 @@ __all__ = [
     "CoplibError",
     "Decision",
     "Delivery",
+    "DeliveryStatus",
     "DomainEvent",
     "Endorsement",
     "Engine",
     "Experience",
     "ExperienceKind",
     "FieldError",
+    "Frequency",
     "InvalidInputError",
     "LifecycleStage",
     "ManualClock",
@@ -106,13 +121,18 @@ __all__ = [
     "MessageDraft",
     "NotFoundError",
     "Organisation",
+    "OutboxEntry",
     "OutboxMessage",
     "Period",
     "PermissionDeniedError",
     "Person",
     "PluginError",
+    "Policy",
+    "PolicyContext",
+    "Preferences",
     "Question",
     "QuestionThread",
+    "QuietHours",
     "RecordedEvent",
     "RecordingNotifier",
     "Resource",
@@ -122,6 +142,7 @@ __all__ = [
     "StorageError",
     "Store",
     "SystemClock",
+    "TickReport",
     "Versioned",
     "Visibility",
     "Write",

@@ -58,11 +58,12 @@ from coplib.domain.errors import (
     NotFoundError,
     PluginError,
 )
-from coplib.domain.history import Aggregate, Ref, apply, touched
+from coplib.domain.history import Aggregate, PolicyFailure, Ref, apply, touched
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
 from coplib.domain.permissions import Action, decide
 from coplib.messages import MessageDraft
+from coplib.policies.base import Policy, PolicyContext
 from coplib.ports import ACTIVE_ONLY, Changeset, OutboxMessage, Period, RecordedEvent, Store, Write
 
 log = logging.getLogger("coplib.engine")
@@ -95,6 +96,16 @@ class QuestionThread:
         return next((a for a in self.answers if a.id == self.question.accepted_answer_id), None)
 
 
+@attrs.frozen
+class TickReport:
+    """What a tick did: per policy, how many things; how many failed reactions were retried."""
+
+    now: datetime
+    done: dict[str, int] = attrs.field(hash=False)
+    retried: int
+    errors: tuple[str, ...]
+
+
 class UnitOfWork:
     """Reads through an identity map, stages the state each event produces, and builds the
     changeset that commits it all."""
@@ -104,6 +115,7 @@ class UnitOfWork:
         self._loaded: dict[Ref, tuple[Aggregate | None, int]] = {}
         self._staged: dict[Ref, Aggregate] = {}
         self.events: list[ev.DomainEvent] = []
+        self.messages: dict[str, OutboxMessage] = {}
 
     def get(self, ref: Ref) -> Aggregate | None:
         if ref in self._staged:
@@ -118,6 +130,20 @@ class UnitOfWork:
         for ref in touched(event):
             self._staged[ref] = apply(ref, self.get(ref), event)
         self.events.append(event)
+
+    def add_message(self, message: OutboxMessage) -> None:
+        """Queue an outbox message (the first one with a given id wins)."""
+        self.messages.setdefault(message.id, message)
+
+    def snapshot(self) -> tuple[dict[Ref, Aggregate], int, dict[str, OutboxMessage]]:
+        """What has been staged so far, to undo a failed policy reaction with `restore`."""
+        return dict(self._staged), len(self.events), dict(self.messages)
+
+    def restore(self, snapshot: tuple[dict[Ref, Aggregate], int, dict[str, OutboxMessage]]) -> None:
+        staged, count, messages = snapshot
+        self._staged = staged
+        del self.events[count:]
+        self.messages = messages
 
     def changeset(self, messages: Sequence[OutboxMessage]) -> Changeset:
         writes = tuple(Write(ref, value, self._loaded[ref][1]) for ref, value in self._staged.items())
@@ -200,6 +226,7 @@ class Engine:
         self._new_id = id_factory or (lambda: uuid.uuid4().hex)
         self.max_attempts = max_attempts
         self.strict = strict
+        self._policies: list[Policy] | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -242,6 +269,7 @@ class Engine:
             result = body(uow)
             if not uow.events:
                 return result
+            self._react(uow)
             messages = self._compose(uow)
             try:
                 recorded = self._store.commit(uow.changeset(messages))
@@ -275,7 +303,128 @@ class Engine:
                             created_at=event.occurred_at,
                         ),
                     )
+        for message in uow.messages.values():
+            messages.setdefault(message.id, message)
         return list(messages.values())
+
+    # -- policies ---------------------------------------------------------------------------
+
+    def new_id(self) -> str:
+        """A new unique id from the engine's id factory."""
+        return self._new_id()
+
+    @property
+    def policies(self) -> list[Policy]:
+        """The policies the plugins provide, in registration order (host plugins first)."""
+        if self._policies is None:
+            found: list[Policy] = []
+            for group in self._pm.hook.coplib_policies():
+                for policy in group or ():
+                    if not isinstance(policy, Policy):
+                        raise PluginError(f"coplib_policies returned {policy!r}, which is not a Policy")
+                    found.append(policy)
+            names = [p.name for p in found]
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise PluginError(f"two policies share the name(s) {', '.join(duplicates)}: block one of them")
+            self._policies = found
+        return self._policies
+
+    def policy(self, name: str) -> Policy | None:
+        return next((p for p in self.policies if p.name == name), None)
+
+    def _react(self, uow: UnitOfWork) -> None:
+        """Let every interested policy react to each event of the unit of work, including the
+        events the reactions record themselves (bounded, so a loop between policies ends)."""
+        index = 0
+        budget = 10_000
+        while index < len(uow.events):
+            event = uow.events[index]
+            index += 1
+            if isinstance(event, (ev.PolicyReactionFailed, ev.PolicyReactionRecovered)):
+                continue
+            for policy in self.policies:
+                if not policy.interested_in(event):
+                    continue
+                budget -= 1
+                if budget < 0:
+                    raise PluginError("policies keep reacting to each other's events: stopped after 10000 reactions")
+                self._react_once(uow, policy, event, attempt=1)
+
+    def _react_once(self, uow: UnitOfWork, policy: Policy, event: ev.DomainEvent, *, attempt: int) -> bool:
+        ctx = PolicyContext(self, uow, policy, event.occurred_at if attempt == 1 else self.clock.now())
+        if not ctx.enabled(event.community_id):
+            return True
+        snapshot = uow.snapshot()
+        try:
+            policy.react(ctx, event)
+            return True
+        except Exception as exc:  # the command stands; the reaction is kept and retried by tick
+            uow.restore(snapshot)
+            log.exception("policy %s failed on event %s (attempt %d)", policy.name, event.id, attempt)
+            if self.strict:
+                raise PluginError(f"policy {policy.name!r} failed on event {event.id}: {exc!r}") from exc
+            now = self.clock.now()
+            uow.record(
+                ev.PolicyReactionFailed(
+                    **self._event_base(SYSTEM, event.community_id),
+                    policy=policy.name,
+                    event=event,
+                    error=f"{type(exc).__name__}: {exc}"[: v.SHORT_TEXT_MAX],
+                    attempt=attempt,
+                    retry_at=now + min(timedelta(minutes=2**attempt), timedelta(days=1)),
+                )
+            )
+            return False
+
+    def tick(self, now: datetime | None = None, *, limit: int = 500) -> TickReport:
+        """Let every policy act on what is due at `now` (the clock's time by default), and
+        retry failed policy reactions that are due. Idempotent: a second tick at the same
+        moment does nothing; safe with several workers (a conflicting worker retries and finds
+        the work done). Cost follows the work due, not the size of the communities."""
+        moment = ensure_utc(now, "$.now") if now is not None else self.clock.now()
+        done: dict[str, int] = {}
+        errors: list[str] = []
+        for policy in self.policies:
+
+            def act(uow: UnitOfWork, policy: Policy = policy) -> int:
+                return policy.due(PolicyContext(self, uow, policy, moment))
+
+            try:
+                done[policy.name] = self._run(act)
+            except CoplibError as exc:
+                errors.append(f"{policy.name}: {exc}")
+            except Exception as exc:  # one policy's bug must not stop the others
+                log.exception("policy %s failed during tick", policy.name)
+                errors.append(f"{policy.name}: {type(exc).__name__}: {exc}")
+        retried = self._retry_failed_reactions(moment, limit)
+        return TickReport(now=moment, done=done, retried=retried, errors=tuple(errors))
+
+    def _retry_failed_reactions(self, moment: datetime, limit: int) -> int:
+        retried = 0
+        for failure in self._store.find_due("policy_failure", before=moment, limit=limit):
+            if not isinstance(failure, PolicyFailure):
+                continue
+            policy = self.policy(failure.policy)
+            if policy is None:
+                continue
+
+            def again(uow: UnitOfWork, failure: PolicyFailure = failure, policy: Policy = policy) -> None:
+                current = uow.get(Ref("policy_failure", failure.id))
+                if not isinstance(current, PolicyFailure) or current.due_at is None or current.due_at > moment:
+                    return  # another worker got to it first
+                if self._react_once(uow, policy, current.event, attempt=current.attempts + 1):
+                    uow.record(
+                        ev.PolicyReactionRecovered(
+                            **self._event_base(SYSTEM, current.event.community_id),
+                            policy=policy.name,
+                            failed_event_id=current.event.id,
+                        )
+                    )
+
+            self._run(again)
+            retried += 1
+        return retried
 
     def _notify_subscribers(self, recorded: list[RecordedEvent]) -> None:
         errors: list[BaseException] = []

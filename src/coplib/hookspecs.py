@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from coplib.domain.people import AttributeRule, Person
     from coplib.engine import Engine
     from coplib.messages import MessageDraft
+    from coplib.policies.base import Policy
     from coplib.ports import OutboxMessage, RecordedEvent, Store
 
 PROJECT = "coplib"
@@ -110,6 +111,19 @@ def coplib_deliver(message: OutboxMessage, recipient: Person | None) -> None:
     :param recipient: the recipient as the directory knows them (None if unknown).
     Combination: every notifier is called; if any raises, the message stays pending and is
     tried again on the next dispatch (so notifiers must tolerate a repeat: use ``message.id``).
+    """
+
+
+# -- policies ---------------------------------------------------------------------------------
+
+
+@hookspec
+def coplib_policies() -> Iterable[Policy]:  # type: ignore[empty-body]
+    """The policies this plugin provides (see `coplib.policies.base.Policy`).
+
+    :return: policy objects, each with a unique ``name``.
+    Combination: every plugin's policies are gathered, host plugins first; two policies
+    with the same name are refused (block one of the plugins).
     """
 
 

@@ -13,7 +13,7 @@ import enum
 import json
 import typing
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from functools import cache
 from typing import Any, TypeVar
 
@@ -116,11 +116,26 @@ def _make_every_error(conv: cattrs.Converter) -> Callable[[type, Any, InvalidInp
     return every_error
 
 
+def parse_time_of_day(value: object) -> time:
+    if not isinstance(value, str):
+        raise InvalidInputError.field("$", f"a time of day is a string such as '22:00', got {type(value).__name__}")
+    try:
+        parsed = time.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError.field("$", f"not a time of day: {value[:40]!r}") from None
+    if parsed.tzinfo is not None:
+        raise InvalidInputError.field("$", f"a time of day carries no time zone, got {value[:40]!r}")
+    return parsed
+
+
 def make_converter() -> cattrs.Converter:
     """A fresh converter for every coplib value type (domain objects, events, aggregates)."""
     conv = make_json_converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_unstructure_hook(datetime, format_timestamp)
     conv.register_structure_hook(datetime, lambda value, _: parse_timestamp(value))
+    # A time of day (quiet hours) is wall-clock text such as "22:00:00"; its zone is a field of its own.
+    conv.register_unstructure_hook(time, lambda value: value.isoformat())
+    conv.register_structure_hook(time, lambda value, _: parse_time_of_day(value))
     for kind in _SCALARS:
         conv.register_structure_hook(kind, _strict_scalar(kind))
     # A StrEnum is a str too: without this, the str hook above would take its values as bare strings.

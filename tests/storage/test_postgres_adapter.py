@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -15,6 +16,7 @@ import pytest
 
 import coplib
 from coplib.adapters import postgres as pg_adapter
+from coplib.adapters.memory import MemoryStore
 from coplib.adapters.postgres import PostgresStore, PostgresStorePlugin, mask_password
 from coplib.domain.community import Community
 from coplib.domain.contributions import Question
@@ -22,10 +24,10 @@ from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, S
 from coplib.domain.history import Ref
 from coplib.engine import Engine
 from coplib.hookspecs import hookimpl
-from coplib.ports import Changeset, Write
+from coplib.ports import Changeset, DeliveryStatus, Outcome, Store, Write
 from coplib.testing.contract import every_event, open_engine_on
 from coplib.testing.pgserver import with_search_path
-from coplib.testing.samples import SampleHistory, sample_people
+from coplib.testing.samples import MONDAY, SampleHistory, sample_people
 
 pytestmark = pytest.mark.postgres
 
@@ -412,3 +414,89 @@ def test_an_engine_over_postgres_is_usable_from_several_threads(open_store: Call
         thread.join(timeout=60)
     assert errors == []
     assert len(store.communities(org.id)) == 20
+
+
+# -- outbox delivery and timers -----------------------------------------------------------------
+
+
+def _three_answers(store: Store) -> None:
+    """The same history on any store: dev's question gets three answers, each a message."""
+    history = SampleHistory()
+    cid = history.found_community(store, history.found_organisation(store))
+    for person in ("ben", "dev"):
+        history.join(store, cid, person)
+    qid = history.ask(store, cid, "dev")
+    for _ in range(3):
+        history.answer(store, qid, "ben")
+
+
+def test_outbox_claims_settlements_and_requeues_behave_as_in_the_memory_store(
+    open_store: Callable[..., PostgresStore],
+) -> None:
+    stores: list[Store] = [MemoryStore(), open_store()]
+    for store in stores:
+        _three_answers(store)
+    now = MONDAY + timedelta(days=1)
+    lease = timedelta(minutes=5)
+
+    def same(operation: Callable[[Store], Any]) -> Any:
+        expected, actual = (operation(store) for store in stores)
+        assert actual == expected
+        return actual
+
+    first = same(lambda s: s.claim_messages(worker="w1", now=now, lease=lease, limit=2))
+    assert [e.claimed_by for e in first] == ["w1", "w1"]
+    second = same(lambda s: s.claim_messages(worker="w2", now=now, lease=lease))
+    assert len(second) == 1
+    assert same(lambda s: s.claim_messages(worker="w3", now=now, lease=lease)) == []
+    outcomes = [
+        Outcome(first[0].message.id, DeliveryStatus.DELIVERED, at=now),
+        Outcome(first[1].message.id, DeliveryStatus.PENDING, at=now, next_attempt_at=now + lease, error="timeout"),
+        Outcome(second[0].message.id, DeliveryStatus.DEAD, at=now, error="not w1's to settle"),
+    ]
+    assert same(lambda s: s.settle_messages(outcomes, worker="w1")) == 2
+    assert same(lambda s: s.settle_messages([attrs.evolve(outcomes[2], error="bounced")], worker="w2")) == 1
+    dead = same(lambda s: s.outbox(status=DeliveryStatus.DEAD))
+    assert [(e.last_error, e.attempts) for e in dead] == [("bounced", 1)]
+    same(lambda s: s.outbox(recipient_id="dev"))
+    same(lambda s: s.pending_messages())
+    assert same(lambda s: s.requeue([dead[0].message.id, first[0].message.id], now=now)) == 1
+    later = same(lambda s: s.claim_messages(worker="w4", now=now + 2 * lease, lease=lease))
+    assert len(later) == 2
+    same(lambda s: s.mark_delivered([e.message.id for e in later], at=now + 2 * lease))
+    assert same(lambda s: s.pending_messages()) == []
+    assert len(same(lambda s: s.outbox(status=DeliveryStatus.DELIVERED))) == 3
+
+
+def test_two_dispatchers_claiming_at_once_never_get_the_same_message(
+    open_store: Callable[..., PostgresStore],
+) -> None:
+    store = open_store()
+    _three_answers(store)
+    others = [open_store() for _ in range(3)]
+    now = MONDAY + timedelta(days=1)
+    barrier = threading.Barrier(3)
+    claimed: list[list[str]] = [[], [], []]
+
+    def claim(index: int) -> None:
+        barrier.wait()
+        found = others[index].claim_messages(worker=f"w{index}", now=now, lease=timedelta(minutes=5), limit=1)
+        claimed[index] = [e.message.id for e in found]
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    every = [mid for ids in claimed for mid in ids]
+    assert len(every) == len(set(every)) == 3
+
+
+def test_find_due_answers_like_the_memory_store_for_kinds_without_timers(
+    open_store: Callable[..., PostgresStore],
+) -> None:
+    stores: list[Store] = [MemoryStore(), open_store()]
+    for store in stores:
+        _three_answers(store)
+    later = MONDAY + timedelta(days=30)
+    assert [s.find_due("question", before=later) for s in stores] == [[], []]

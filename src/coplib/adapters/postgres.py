@@ -651,8 +651,12 @@ class PostgresStore(Store):
                             break
         if failure is not None:
             if not conn.closed and conn.info.transaction_status != self._pg.pq.TransactionStatus.IDLE:
+                # conn.rollback(), not a ROLLBACK statement: psycopg then also resets its cache
+                # of prepared statements at once, which it would otherwise do inside the next
+                # pipeline, after new statements were prepared ("prepared statement does not
+                # exist").
                 with contextlib.suppress(self._pg.Error):
-                    conn.execute("ROLLBACK")
+                    conn.rollback()
             raise failure
         return [row[0] for row in events_cursor.fetchall()] if rows.events[0] else []
 

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
@@ -34,13 +34,16 @@ from coplib.domain.errors import (
     InvalidInputError,
     StorageError,
 )
-from coplib.domain.history import Aggregate, Ref
+from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.hookspecs import hookimpl
 from coplib.ports import (
     ACTIVE_ONLY,
     Changeset,
+    DeliveryStatus,
+    OutboxEntry,
     OutboxMessage,
+    Outcome,
     Period,
     RecordedEvent,
     Store,
@@ -102,6 +105,8 @@ NETWORK_FILESYSTEMS: Final = frozenset(
 #: Where the mounted file systems are listed (Linux). A module attribute so tests can point
 #: it elsewhere.
 MOUNTS_FILE = "/proc/mounts"
+
+T = TypeVar("T")
 
 _SYNCHRONOUS: Final = ("off", "normal", "full", "extra")
 _DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
@@ -227,10 +232,34 @@ def _v3(conn: sqlite3.Connection) -> None:
         conn.executemany(_INSERT_ROLE, _role_rows(row))
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    _run_all(
+        "ALTER TABLE outbox ADD COLUMN settled_at TEXT",
+        "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+        "ALTER TABLE outbox ADD COLUMN claimed_until TEXT",
+        "UPDATE outbox SET next_attempt_at = created_at WHERE next_attempt_at IS NULL",
+        "UPDATE outbox SET settled_at = delivered_at WHERE status = 'delivered'",
+        # Pending now means status 'pending': a dead or dropped message is not delivered either.
+        "DROP INDEX outbox_pending",
+        "CREATE INDEX outbox_by_status ON outbox (status, created_at, id)",
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at, created_at, id) WHERE status = 'pending'",
+        "CREATE INDEX outbox_by_recipient ON outbox (recipient_id, created_at, id)",
+        "ALTER TABLE aggregates ADD COLUMN due_at TEXT",
+        "CREATE INDEX aggregates_due ON aggregates (kind, due_at, id) WHERE due_at IS NOT NULL",
+    )(conn)
+    # Backfill the timers of the kinds that have one (a `due_at` attribute).
+    timed = [kind for kind, cls in AGGREGATE_KINDS.items() if "due_at" in attrs.fields_dict(cls)]
+    for kind in timed:
+        for id_, data in conn.execute("SELECT id, data FROM aggregates WHERE kind = ?", (kind,)).fetchall():
+            due = index_row(Ref(kind, id_), aggregate_from_json(kind, data)).due_at
+            conn.execute("UPDATE aggregates SET due_at = ? WHERE kind = ? AND id = ?", (_ts(due), kind, id_))
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "aggregates with their indexed fields, events, outbox", _V1),
     Migration(2, "delivery bookkeeping on the outbox (attempts, next attempt, last error, status)", _V2),
     Migration(3, "tag and role side tables for the tag and role queries, backfilled", _v3),
+    Migration(4, "outbox claims and settlement (dead letters, drops), aggregate timers", _v4),
 )
 LATEST_SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -287,15 +316,17 @@ def migrate(conn: sqlite3.Connection, *, target: int = LATEST_SCHEMA_VERSION, wh
 # -- statements -------------------------------------------------------------------------------
 
 _AGGREGATE_COLUMNS = (
-    "community_id, person_id, parent_id, organisation_id, created_at, open_since, status, sort_name, version, data"
+    "community_id, person_id, parent_id, organisation_id, created_at, open_since, status, sort_name, due_at, "
+    "version, data"
 )
 _INSERT_AGGREGATE = (
-    f"INSERT INTO aggregates (kind, id, {_AGGREGATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"INSERT INTO aggregates (kind, id, {_AGGREGATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (kind, id) DO NOTHING"
 )
 _UPDATE_AGGREGATE = (
     "UPDATE aggregates SET community_id = ?, person_id = ?, parent_id = ?, organisation_id = ?, created_at = ?, "
-    "open_since = ?, status = ?, sort_name = ?, version = ?, data = ? WHERE kind = ? AND id = ? AND version = ?"
+    "open_since = ?, status = ?, sort_name = ?, due_at = ?, version = ?, data = ? "
+    "WHERE kind = ? AND id = ? AND version = ?"
 )
 _INSERT_TAG = "INSERT INTO tags (kind, id, tag, community_id, sort_key) VALUES (?, ?, ?, ?, ?)"
 _DELETE_TAGS = "DELETE FROM tags WHERE kind = ? AND id = ?"
@@ -303,8 +334,17 @@ _INSERT_ROLE = "INSERT INTO membership_roles (id, role, community_id, person_id)
 _DELETE_ROLES = "DELETE FROM membership_roles WHERE id = ?"
 _INSERT_EVENT = "INSERT INTO events (id, type, community_id, actor_id, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_MESSAGE = (
-    "INSERT INTO outbox (id, event_id, recipient_id, topic, community_id, created_at, params) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+    "INSERT INTO outbox (id, event_id, recipient_id, topic, community_id, created_at, params, next_attempt_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+_ENTRY_COLUMNS = (
+    "id, event_id, recipient_id, topic, community_id, created_at, params, "
+    "status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until"
+)
+_SETTLE = (
+    "UPDATE outbox SET status = ?, attempts = attempts + ?, next_attempt_at = coalesce(?, next_attempt_at), "
+    "last_error = coalesce(?, last_error), settled_at = ?, delivered_at = ?, claimed_by = NULL, claimed_until = NULL "
+    "WHERE id = ? AND claimed_by = ? AND status = 'pending'"
 )
 _PERIOD_SQL: Final[dict[Period, str]] = {
     Period.DAY: "substr(occurred_at, 1, 10)",
@@ -599,6 +639,7 @@ class SQLiteStore(Store):
                     _ts(row.open_since),
                     row.status,
                     row.sort_name,
+                    _ts(row.due_at),
                     write.expected_version + 1,
                     aggregate_to_json(value),
                 )
@@ -874,32 +915,133 @@ class SQLiteStore(Store):
         _check_limit(limit)
         rows = self._query(
             "SELECT id, event_id, recipient_id, topic, community_id, created_at, params FROM outbox "
-            "WHERE delivered_at IS NULL ORDER BY created_at, id LIMIT ?",
+            "WHERE status = 'pending' ORDER BY created_at, id LIMIT ?",
             (limit,),
         )
         return [_message_from_row(row) for row in rows]
 
-    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
-        stamp = _stamp(at)
+    def _write(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one ``BEGIN IMMEDIATE`` transaction."""
         with self._lock:
             conn = self._connection()
-            if not message_ids:
-                return
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    conn.executemany(
-                        "UPDATE outbox SET delivered_at = ?, status = 'delivered' "
-                        "WHERE id = ? AND delivered_at IS NULL",
-                        [(stamp, mid) for mid in message_ids],
-                    )
+                    result = work(conn)
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise self._error("marking messages delivered", exc) from exc
+                raise self._error(action, exc) from exc
+            return result
+
+    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
+        stamp = _stamp(at)
+        rows = [(stamp, stamp, mid) for mid in dict.fromkeys(message_ids)]
+        if not rows:
+            with self._lock:
+                self._connection()
+            return
+        self._write(
+            "marking messages delivered",
+            lambda conn: _each(
+                conn,
+                "UPDATE outbox SET status = 'delivered', delivered_at = ?, settled_at = ?, claimed_by = NULL, "
+                "claimed_until = NULL WHERE id = ? AND status = 'pending'",
+                rows,
+            ),
+        )
+
+    def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        _check_limit(limit)
+        stamp, until = _stamp(now), _stamp(now + lease)
+
+        def claim(conn: sqlite3.Connection) -> list[Any]:
+            # BEGIN IMMEDIATE makes select-then-update atomic: no other writer runs in between.
+            return conn.execute(
+                f"UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+                "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+                "AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, created_at, id LIMIT ?"
+                f") RETURNING {_ENTRY_COLUMNS}",
+                (worker, until, stamp, stamp, limit),
+            ).fetchall()
+
+        entries = [_entry_from_row(row) for row in self._write("claiming messages", claim)]
+        return sorted(entries, key=lambda e: (e.next_attempt_at, e.message.created_at, e.message.id))
+
+    def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
+        rows = []
+        for o in outcomes:
+            settled = _stamp(o.at) if o.status is not DeliveryStatus.PENDING else None
+            delivered = settled if o.status is DeliveryStatus.DELIVERED else None
+            rows.append(
+                (
+                    DeliveryStatus(o.status).value,
+                    1 if o.count_attempt else 0,
+                    _ts(o.next_attempt_at),
+                    o.error,
+                    settled,
+                    delivered,
+                    o.message_id,
+                    worker,
+                )
+            )
+        if not rows:
+            with self._lock:
+                self._connection()
+            return 0
+        # One statement per outcome, in order: a repeated outcome finds the claim released.
+        return self._write("settling messages", lambda conn: _each(conn, _SETTLE, rows))
+
+    def outbox(
+        self,
+        *,
+        status: DeliveryStatus | None = None,
+        recipient_id: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        _check_limit(limit)
+        where, params = [], []
+        if status is not None:
+            where.append("status = ?")
+            params.append(DeliveryStatus(status).value)
+        if recipient_id is not None:
+            where.append("recipient_id = ?")
+            params.append(recipient_id)
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM outbox {clause}ORDER BY created_at, id LIMIT ?", (*params, limit)
+        )
+        return [_entry_from_row(row) for row in rows]
+
+    def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
+        stamp = _stamp(now)
+        rows = [(stamp, mid) for mid in dict.fromkeys(message_ids)]
+        if not rows:
+            with self._lock:
+                self._connection()
+            return 0
+        return self._write(
+            "requeueing messages",
+            lambda conn: _each(
+                conn,
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, settled_at = NULL, "
+                "claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status IN ('dead', 'dropped')",
+                rows,
+            ),
+        )
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
+        _check_limit(limit)
+        return self._aggregates(
+            "SELECT kind, id, version, data FROM aggregates WHERE kind = ? AND due_at IS NOT NULL AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT ?",
+            (kind, _stamp(before), limit),
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -964,11 +1106,12 @@ def unanswered_sql(
 
 def _message_row(m: OutboxMessage) -> tuple[Any, ...]:
     params = json.dumps(m.params, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return (m.id, m.event_id, m.recipient_id, m.topic, m.community_id, _stamp(m.created_at), params)
+    created = _stamp(m.created_at)
+    return (m.id, m.event_id, m.recipient_id, m.topic, m.community_id, created, params, created)
 
 
-def _message_from_row(row: tuple[Any, ...]) -> OutboxMessage:
-    id_, event_id, recipient_id, topic, community_id, created_at, params = row
+def _message_from_row(row: Sequence[Any]) -> OutboxMessage:
+    id_, event_id, recipient_id, topic, community_id, created_at, params = row[:7]
     return OutboxMessage(
         id=id_,
         event_id=event_id,
@@ -977,6 +1120,20 @@ def _message_from_row(row: tuple[Any, ...]) -> OutboxMessage:
         community_id=community_id,
         params=json.loads(params),
         created_at=parse_timestamp(created_at),
+    )
+
+
+def _entry_from_row(row: Sequence[Any]) -> OutboxEntry:
+    status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until = row[7:]
+    return OutboxEntry(
+        message=_message_from_row(row),
+        status=DeliveryStatus(status),
+        attempts=attempts,
+        next_attempt_at=parse_timestamp(next_attempt_at),
+        last_error=last_error,
+        settled_at=parse_timestamp(settled_at) if settled_at is not None else None,
+        claimed_by=claimed_by,
+        claimed_until=parse_timestamp(claimed_until) if claimed_until is not None else None,
     )
 
 

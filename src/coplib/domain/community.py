@@ -112,6 +112,23 @@ class MembershipPolicy:
             raise InvalidInputError.field("$.rule", f"an attribute rule needs admission 'rule', not {self.admission}")
 
 
+def _check_policy_settings(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, dict):
+        raise InvalidInputError.field("$.policy_settings", f"must be a mapping, got {type(value).__name__}")
+    if len(value) > v.LIST_MAX:
+        raise InvalidInputError.field("$.policy_settings", f"at most {v.LIST_MAX} policies")
+    for name, settings in value.items():
+        if not isinstance(name, str) or not name or len(name) > v.NAME_MAX:
+            raise InvalidInputError.field("$.policy_settings", f"policy names are non-empty strings, got {name!r:.60}")
+        if not isinstance(settings, dict) or len(settings) > v.LIST_MAX:
+            raise InvalidInputError.field(f"$.policy_settings.{name}", "must be a mapping of at most 50 settings")
+        for key, item in settings.items():
+            if not isinstance(key, str) or not key or not isinstance(item, str) or len(item) > v.SHORT_TEXT_MAX:
+                raise InvalidInputError.field(
+                    f"$.policy_settings.{name}.{key}", "settings are text values of at most 2000 characters"
+                )
+
+
 ALL_ROLES = frozenset(Role)
 ALL_MODES = frozenset(CollaborationMode)
 
@@ -135,6 +152,13 @@ class Charter:
     )
     common_culture: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
     individual_interest: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+    #: Per-policy settings for this community, by policy name (values are text the policy
+    #: parses, e.g. ``{"answer_guarantee": {"first_reminder": "4wh"}}``).
+    policy_settings: dict[str, dict[str, str]] = attrs.field(factory=dict, validator=_check_policy_settings, hash=False)
+    #: Policies switched off in this community.
+    disabled_policies: frozenset[str] = attrs.field(
+        default=frozenset(), converter=v.to_frozenset, validator=v.members_of(str)
+    )
 
     @roles.validator
     def _governed(self, attribute: attrs.Attribute[Any], value: frozenset[Role]) -> None:

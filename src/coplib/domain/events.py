@@ -269,6 +269,28 @@ class PreferencesChanged(DomainEvent):
     unsubscribed: frozenset[str] = attrs.field(default=frozenset(), converter=v.to_frozenset)
 
 
+@attrs.frozen(kw_only=True)
+class PolicyReactionFailed(DomainEvent):
+    """A policy raised while reacting to `event`: the command stood, the reaction is kept
+    here and retried by `Engine.tick` from `retry_at`."""
+
+    TYPE: ClassVar[str] = "policy_reaction_failed"
+    policy: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
+    event: DomainEvent
+    error: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX))
+    attempt: int = attrs.field(validator=v.non_negative_int)
+    retry_at: datetime = attrs.field(validator=v.utc_datetime)
+
+
+@attrs.frozen(kw_only=True)
+class PolicyReactionRecovered(DomainEvent):
+    """A failed reaction succeeded on a later try."""
+
+    TYPE: ClassVar[str] = "policy_reaction_recovered"
+    policy: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
+    failed_event_id: str = _id()
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -297,5 +319,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         AttendanceRecorded,
         ContributionWithdrawn,
         PreferencesChanged,
+        PolicyReactionFailed,
+        PolicyReactionRecovered,
     )
 }

@@ -7,6 +7,7 @@ the stored state is always what replaying the stored events gives, by constructi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Final
 
 import attrs
@@ -33,6 +34,28 @@ from coplib.domain.errors import ConflictError
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.preferences import Preferences
 
+
+@attrs.frozen
+class PolicyFailure:
+    """A policy reaction that raised, kept to be retried: a timer due at `due_at`."""
+
+    policy: str
+    event: ev.DomainEvent
+    error: str
+    attempts: int
+    due_at: datetime | None
+    failed_at: datetime
+    recovered_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return policy_failure_id(self.policy, self.event.id)
+
+
+def policy_failure_id(policy: str, event_id: str) -> str:
+    return f"{policy}:{event_id}"
+
+
 Aggregate = (
     Organisation
     | Community
@@ -46,6 +69,7 @@ Aggregate = (
     | Experience
     | Meeting
     | Preferences
+    | PolicyFailure
 )
 
 #: Stable storage names of the aggregate types (never the class names).
@@ -62,6 +86,7 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
     "experience": Experience,
     "meeting": Meeting,
     "preferences": Preferences,
+    "policy_failure": PolicyFailure,
 }
 KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
 
@@ -94,6 +119,10 @@ def touched(event: ev.DomainEvent) -> list[Ref]:
             return [Ref("community", cid), Ref("charter_version", charter_version_id(cid, event.version))]
         case ev.CommunityUpdated() | ev.CommunityStageChanged():
             return [Ref("community", cid)]
+        case ev.PolicyReactionFailed():
+            return [Ref("policy_failure", policy_failure_id(event.policy, event.event.id))]
+        case ev.PolicyReactionRecovered():
+            return [Ref("policy_failure", policy_failure_id(event.policy, event.failed_event_id))]
         case ev.PreferencesChanged():
             return [Ref("preferences", event.person_id)]
         case ev.MembershipEvent():
@@ -404,6 +433,23 @@ def _preferences_changed(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Ag
     )
 
 
+def _policy_failed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.PolicyReactionFailed)
+    return PolicyFailure(
+        policy=e.policy,
+        event=e.event,
+        error=e.error,
+        attempts=e.attempt,
+        due_at=e.retry_at,
+        failed_at=e.occurred_at,
+    )
+
+
+def _policy_recovered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.PolicyReactionRecovered) and isinstance(current, PolicyFailure)
+    return attrs.evolve(current, due_at=None, recovered_at=e.occurred_at)
+
+
 _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("organisation", ev.OrganisationCreated): _organisation_created,
     ("community", ev.CommunityCreated): _community_created,
@@ -432,6 +478,8 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("meeting", ev.MeetingScheduled): _meeting_scheduled,
     ("meeting", ev.AttendanceRecorded): _attendance,
     ("preferences", ev.PreferencesChanged): _preferences_changed,
+    ("policy_failure", ev.PolicyReactionFailed): _policy_failed,
+    ("policy_failure", ev.PolicyReactionRecovered): _policy_recovered,
     **{
         (kind.value, ev.ContributionWithdrawn): _withdrawn
         for kind in ContributionKind
@@ -457,6 +505,7 @@ _CREATORS: Final = frozenset(
         ("experience", ev.ExperienceRecorded),
         ("meeting", ev.MeetingScheduled),
         ("preferences", ev.PreferencesChanged),
+        ("policy_failure", ev.PolicyReactionFailed),
     }
 )
 #: Creating events that may also meet an existing aggregate (a person who left comes back).
@@ -465,4 +514,5 @@ _REENTRANT: Final[Mapping[type[ev.DomainEvent], bool]] = {
     ev.MembershipRequested: True,
     ev.MemberJoined: True,
     ev.PreferencesChanged: True,
+    ev.PolicyReactionFailed: True,
 }

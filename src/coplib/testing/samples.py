@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from coplib.domain import events as ev
@@ -38,6 +38,7 @@ from coplib.domain.contributions import (
 from coplib.domain.history import Aggregate, Ref, apply, touched
 from coplib.domain.membership import membership_id
 from coplib.domain.people import Person
+from coplib.domain.preferences import Frequency, QuietHours
 from coplib.ports import Changeset, OutboxMessage, RecordedEvent, Store, Write
 
 T = TypeVar("T")
@@ -444,6 +445,32 @@ class SampleHistory:
             ],
         )
 
+    # -- notification preferences -----------------------------------------------------------------
+
+    def change_preferences(
+        self,
+        store: Store,
+        person: str,
+        *,
+        frequency: Frequency = Frequency.DAILY,
+        quiet_hours: QuietHours | None = None,
+        unsubscribed: Iterable[str] = (),
+    ) -> str:
+        self.commit(
+            store,
+            [
+                ev.PreferencesChanged(
+                    **self.base(person, None),
+                    person_id=person,
+                    channel="email",
+                    frequency=frequency,
+                    quiet_hours=quiet_hours,
+                    unsubscribed=frozenset(unsubscribed),
+                )
+            ],
+        )
+        return person
+
     # -- a bit of everything ----------------------------------------------------------------------
 
     def every_kind(self, store: Store) -> dict[str, Ref]:
@@ -478,6 +505,9 @@ class SampleHistory:
         withdrawn = self.comment(store, ContributionKind.QUESTION, qid, "dev")
         self.withdraw(store, ContributionKind.COMMENT, withdrawn)
         self.remove(store, cid, "dev")
+        night = QuietHours(start=time(22, 0), end=time(7, 0), timezone="Europe/Paris")
+        self.change_preferences(store, "chloe", quiet_hours=night, unsubscribed=("role_assigned",))
+        self.change_preferences(store, "chloe", frequency=Frequency.WEEKLY, quiet_hours=night)
         return {
             "organisation": Ref("organisation", oid),
             "community": Ref("community", cid),
@@ -490,4 +520,5 @@ class SampleHistory:
             "resource": Ref("resource", rid),
             "experience": Ref("experience", xid),
             "meeting": Ref("meeting", mid),
+            "preferences": Ref("preferences", "chloe"),
         }

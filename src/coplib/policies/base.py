@@ -1,0 +1,151 @@
+"""The policy runtime's contract: what a policy is, and what it may do.
+
+A policy reacts to the events a command records, inside that command's unit of work (so its
+reaction commits atomically with the change, or not at all), and acts on what is due when
+the host calls `Engine.tick`. A policy that raises never blocks the command: its reaction is
+set aside as a `PolicyReactionFailed` event and retried by `tick`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+from coplib.domain import events as ev
+from coplib.domain.community import Community
+from coplib.domain.errors import FieldError
+from coplib.domain.history import Aggregate, Ref
+from coplib.ports import OutboxMessage
+
+if TYPE_CHECKING:
+    from coplib.engine import Engine, UnitOfWork
+    from coplib.ports import Store
+
+#: The actor id policies act as (same as `coplib.SYSTEM`).
+POLICY_ACTOR = "coplib:system"
+
+_POLICY_MESSAGE_NAMESPACE = uuid.UUID("2f7f6a4e-0c55-4f53-9d1e-7f1a33b8c6d2")
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """A policy plugin object, returned by the ``coplib_policies`` hook."""
+
+    #: Stable name: the key of its settings in a charter and of its switch.
+    name: str
+
+    def interested_in(self, event: ev.DomainEvent) -> bool:
+        """Whether `react` should see this event (cheap: called for every event)."""
+        ...
+
+    def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
+        """What is wrong with a community's settings for this policy (paths from ``$``)."""
+        ...
+
+    def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
+        """React to an event just recorded, within the same unit of work."""
+        ...
+
+    def due(self, ctx: PolicyContext) -> int:
+        """Act on what is due at ``ctx.now`` (timers via ``ctx.store.find_due``); return how
+        many things were done. Must be idempotent: called twice at the same moment, the second
+        call finds nothing left to do."""
+        ...
+
+
+class BasePolicy:
+    """Convenient defaults: interested in nothing, no settings, nothing due."""
+
+    name: ClassVar[str] = ""
+    interests: ClassVar[frozenset[type[ev.DomainEvent]]] = frozenset()
+
+    def interested_in(self, event: ev.DomainEvent) -> bool:
+        return type(event) in self.interests
+
+    def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
+        return [FieldError(f"$.{key}", f"unknown setting for policy {self.name!r}") for key in settings]
+
+    def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
+        return None
+
+    def due(self, ctx: PolicyContext) -> int:
+        return 0
+
+
+class PolicyContext:
+    """What a policy sees and may do: read (through the unit of work, so it sees what the
+    command staged), record events (as `POLICY_ACTOR`), and leave messages in the outbox."""
+
+    def __init__(self, engine: Engine, uow: UnitOfWork, policy: Policy, now: datetime) -> None:
+        self.engine = engine
+        self._uow = uow
+        self.policy = policy
+        self.now = now
+
+    @property
+    def store(self) -> Store:
+        """The store, for queries (they see committed data, not this unit of work's)."""
+        return self._uow.store
+
+    def get(self, ref: Ref) -> Aggregate | None:
+        """An aggregate as this unit of work sees it."""
+        return self._uow.get(ref)
+
+    def community(self, community_id: str | None) -> Community | None:
+        if community_id is None:
+            return None
+        found = self._uow.get(Ref("community", community_id))
+        return found if isinstance(found, Community) else None
+
+    def enabled(self, community_id: str | None) -> bool:
+        """False when the community's charter switches this policy off."""
+        community = self.community(community_id)
+        return community is None or self.policy.name not in community.charter.disabled_policies
+
+    def settings(self, community_id: str | None) -> Mapping[str, str]:
+        """This policy's settings in the community's charter (empty when none)."""
+        community = self.community(community_id)
+        if community is None:
+            return {}
+        return community.charter.policy_settings.get(self.policy.name, {})
+
+    def new_id(self) -> str:
+        return self.engine.new_id()
+
+    def event_fields(self, community_id: str | None) -> dict[str, object]:
+        """The common fields of an event recorded by this policy now."""
+        return {"id": self.new_id(), "actor_id": POLICY_ACTOR, "community_id": community_id, "occurred_at": self.now}
+
+    def record(self, event: ev.DomainEvent) -> None:
+        """Record an event: its state change and the reactions it causes join this unit of work."""
+        self._uow.record(event)
+
+    def message(
+        self,
+        recipient_id: str,
+        topic: str,
+        params: Mapping[str, str],
+        *,
+        key: str,
+        community_id: str | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        """Leave a message in the outbox. `key` makes it unique (with the recipient, topic and
+        policy): leaving the same message twice writes it once. `event_id` names the event
+        that caused it (the key when not given)."""
+        message_id = uuid.uuid5(
+            _POLICY_MESSAGE_NAMESPACE, f"{self.policy.name}\x00{key}\x00{recipient_id}\x00{topic}"
+        ).hex
+        self._uow.add_message(
+            OutboxMessage(
+                id=message_id,
+                event_id=event_id or key,
+                recipient_id=recipient_id,
+                topic=topic,
+                community_id=community_id,
+                params=dict(params),
+                created_at=self.now,
+            )
+        )
