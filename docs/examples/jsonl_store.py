@@ -19,7 +19,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,7 +43,7 @@ from coplib import (
 )
 from coplib.adapters.memory import MemoryStore
 from coplib.domain.history import Aggregate, Ref
-from coplib.ports import ACTIVE_ONLY
+from coplib.ports import ACTIVE_ONLY, DeliveryStatus, OutboxEntry, Outcome
 from coplib.serialization import (
     aggregate_from_json,
     aggregate_to_json,
@@ -108,6 +108,28 @@ def _changeset_from_record(record: Mapping[str, Any]) -> Changeset:
     )
 
 
+def _outcome_to_record(o: Outcome) -> dict[str, Any]:
+    return {
+        "message_id": o.message_id,
+        "status": o.status.value,
+        "at": format_timestamp(o.at),
+        "next_attempt_at": format_timestamp(o.next_attempt_at) if o.next_attempt_at else None,
+        "error": o.error,
+        "count_attempt": o.count_attempt,
+    }
+
+
+def _outcome_from_record(r: Mapping[str, Any]) -> Outcome:
+    return Outcome(
+        message_id=r["message_id"],
+        status=DeliveryStatus(r["status"]),
+        at=parse_timestamp(r["at"]),
+        next_attempt_at=parse_timestamp(r["next_attempt_at"]) if r["next_attempt_at"] else None,
+        error=r["error"],
+        count_attempt=r["count_attempt"],
+    )
+
+
 class JsonLinesStore(Store):
     """A store in one JSON-lines file, safe across threads and processes on one machine."""
 
@@ -153,12 +175,37 @@ class JsonLinesStore(Store):
         for raw in iter(file.readline, b""):
             if not raw.endswith(b"\n"):
                 break
-            record = json.loads(raw)
-            if "delivered" in record:
-                self._index.mark_delivered(record["delivered"], at=parse_timestamp(record["at"]))
-            else:
-                self._index.commit(_changeset_from_record(record))
+            self._apply(json.loads(raw))
             self._offset += len(raw)
+
+    def _apply(self, record: Mapping[str, Any]) -> Any:
+        """Replay one line on the index. Every change is a line, replayed in file order on
+        the same state, so every process's index ends up the same."""
+        match record.get("op", "commit"):
+            case "commit":
+                return self._index.commit(_changeset_from_record(record))
+            case "delivered":
+                return self._index.mark_delivered(record["ids"], at=parse_timestamp(record["at"]))
+            case "claim":
+                return self._index.claim_messages(
+                    worker=record["worker"],
+                    now=parse_timestamp(record["now"]),
+                    lease=timedelta(microseconds=record["lease_us"]),
+                    limit=record["limit"],
+                )
+            case "settle":
+                return self._index.settle_messages(
+                    [_outcome_from_record(o) for o in record["outcomes"]], worker=record["worker"]
+                )
+            case "requeue":
+                return self._index.requeue(record["ids"], now=parse_timestamp(record["now"]))
+        raise StorageError(f"{self.path} holds a line this version cannot read: {record.get('op')!r}")
+
+    def _record(self, record: dict[str, Any]) -> Any:
+        """Append `record` as a line (under the exclusive lock) and apply it."""
+        with self._locked(exclusive=True) as file:
+            self._append(file, (json.dumps(record, separators=(",", ":")) + "\n").encode("utf-8"))
+            return self._apply(record)
 
     def _append(self, file: IO[bytes], line: bytes) -> None:
         try:
@@ -189,13 +236,23 @@ class JsonLinesStore(Store):
             return self._index.commit(changes)
 
     def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
-        if not message_ids:
-            with self._locked(exclusive=False):
-                return
-        record = {"delivered": list(message_ids), "at": format_timestamp(at)}
-        with self._locked(exclusive=True) as file:
-            self._append(file, (json.dumps(record) + "\n").encode("utf-8"))
-            self._index.mark_delivered(message_ids, at=at)
+        self._record({"op": "delivered", "ids": list(message_ids), "at": format_timestamp(at)})
+
+    def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        lease_us = lease // timedelta(microseconds=1)
+        record = {"op": "claim", "worker": worker, "now": format_timestamp(now), "lease_us": lease_us, "limit": limit}
+        claimed: list[OutboxEntry] = self._record(record)
+        return claimed
+
+    def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
+        applied: int = self._record(
+            {"op": "settle", "worker": worker, "outcomes": [_outcome_to_record(o) for o in outcomes]}
+        )
+        return applied
+
+    def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
+        requeued: int = self._record({"op": "requeue", "ids": list(message_ids), "now": format_timestamp(now)})
+        return requeued
 
     # -- reads: answered by the in-memory index, once it has caught up ----------------------------
 
@@ -283,6 +340,16 @@ class JsonLinesStore(Store):
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         with self._locked(exclusive=False):
             return self._index.pending_messages(limit=limit)
+
+    def outbox(
+        self, *, status: DeliveryStatus | None = None, recipient_id: str | None = None, limit: int = 100
+    ) -> list[OutboxEntry]:
+        with self._locked(exclusive=False):
+            return self._index.outbox(status=status, recipient_id=recipient_id, limit=limit)
+
+    def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
+        with self._locked(exclusive=False):
+            return self._index.find_due(kind, before=before, limit=limit)
 
     def close(self) -> None:
         with self._lock:

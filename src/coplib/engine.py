@@ -1426,18 +1426,175 @@ class Engine:
         return len(recorded)
 
     # -- delivery ---------------------------------------------------------------------------------
+    # The delivery side lives in coplib.delivery and coplib.directory_sync; these methods are
+    # thin entry points. Their imports are local so that this region stays self-contained.
 
-    def dispatch(self, *, limit: int = 100) -> int:
-        """Deliver pending outbox messages through the notifier plugins, outside any unit of
-        work. A message whose delivery raises stays pending. Returns how many were delivered."""
-        delivered = 0
-        for message in self._store.pending_messages(limit=limit):
-            recipient = self.person(message.recipient_id)
-            try:
-                self._pm.hook.coplib_deliver(message=message, recipient=recipient)
-            except Exception:  # kept pending: the next dispatch tries again
-                log.exception("delivery of message %s failed; it stays pending", message.id)
-                continue
-            self._store.mark_delivered([message.id], at=self.clock.now())
-            delivered += 1
-        return delivered
+    def dispatch(
+        self,
+        *,
+        limit: int = 100,
+        policy: DeliveryPolicy | None = None,
+        worker: str | None = None,
+        random: Callable[[], float] | None = None,
+    ) -> DispatchReport:
+        """Deliver the due outbox messages (up to `limit`) through the notifier plugins,
+        outside any unit of work, as one round of a `coplib.delivery.Dispatcher`.
+
+        Each message is claimed under a lease, then dropped (recipient unknown, inactive,
+        gone or unsubscribed, with the reason kept), deferred (quiet hours, digests), or
+        delivered on the recipient's channel; a failure is retried with backoff (`policy`,
+        jitter drawn from `random`) and ends dead after too many attempts. Returns the
+        report of the round, true when it handled any message.
+        """
+        from coplib.delivery import Dispatcher
+
+        return Dispatcher(self, policy=policy, worker=worker, random=random).dispatch(limit=limit)
+
+    def set_preferences(
+        self,
+        actor: str,
+        person_id: str,
+        *,
+        channel: str | None = None,
+        frequency: Frequency | str = "immediate",
+        quiet_hours: QuietHours | None = None,
+        unsubscribed: Iterable[str] = (),
+    ) -> Preferences:
+        """Set how a person wants to be reached, in full (what is not given goes back to its
+        default). A person sets their own; `SYSTEM` sets anyone's."""
+        from coplib.domain.errors import PermissionDeniedError
+        from coplib.domain.preferences import Frequency, Preferences, QuietHours
+        from coplib.messages import check_channel
+
+        ctx = "set_preferences"
+        actor = _check_id("$.actor", actor, ctx)
+        pid = _check_id("$.person_id", person_id, ctx)
+        channel_ = check_channel(channel, "$.channel") if channel is not None else None
+        frequency_ = _check_enum("$.frequency", frequency, Frequency, ctx)
+        if quiet_hours is not None and not isinstance(quiet_hours, QuietHours):
+            raise InvalidInputError.field(
+                "$.quiet_hours", f"must be a QuietHours or None, got {type(quiet_hours).__name__}", context=ctx
+            )
+        topics = _check_strings("$.unsubscribed", unsubscribed, ctx)
+        for i, topic in enumerate(topics):
+            if not topic or len(topic) > 100 or any(c.isspace() for c in topic):
+                raise InvalidInputError.field(
+                    f"$.unsubscribed[{i}]", f"must be a topic name without spaces, got {topic!r:.60}", context=ctx
+                )
+        if len(set(topics)) > 100:
+            raise InvalidInputError.field("$.unsubscribed", "at most 100 topics", context=ctx)
+        if actor != SYSTEM:
+            if actor != pid:
+                raise PermissionDeniedError(ctx, actor, None, "a person sets their own preferences only")
+            me = self.person(actor)
+            if me is None or not me.active:
+                why = "unknown to the identity directory" if me is None else "no longer in the organisation"
+                raise PermissionDeniedError(ctx, actor, None, f"this person is {why}")
+        elif self.person(pid) is None:
+            raise NotFoundError("person", pid)
+
+        def body(uow: UnitOfWork) -> Preferences:
+            current = uow.get(Ref("preferences", pid))
+            wanted = (channel_, frequency_, quiet_hours, frozenset(topics))
+            if isinstance(current, Preferences) and wanted == (
+                current.channel,
+                current.frequency,
+                current.quiet_hours,
+                current.unsubscribed,
+            ):
+                return current
+            uow.record(
+                ev.PreferencesChanged(
+                    **self._event_base(actor, None),
+                    person_id=pid,
+                    channel=channel_,
+                    frequency=frequency_,
+                    quiet_hours=quiet_hours,
+                    unsubscribed=frozenset(topics),
+                )
+            )
+            return _need(uow, "preferences", pid, Preferences)
+
+        return self._run(body)
+
+    def preferences(self, viewer: str, person_id: str) -> Preferences | None:
+        """A person's notification preferences (None: never set, so every message goes at
+        once on the default channel). The person themselves or `SYSTEM` may read them."""
+        from coplib.domain.errors import PermissionDeniedError
+        from coplib.domain.preferences import Preferences
+
+        ctx = "preferences"
+        viewer = _check_id("$.viewer", viewer, ctx)
+        pid = _check_id("$.person_id", person_id, ctx)
+        if viewer not in (SYSTEM, pid):
+            raise PermissionDeniedError("read the preferences", viewer, None, "only the person themselves may")
+        found = self._store.get(Ref("preferences", pid))
+        return found.value if found is not None and isinstance(found.value, Preferences) else None
+
+    def outbox(
+        self,
+        viewer: str,
+        *,
+        status: DeliveryStatus | str | None = None,
+        recipient_id: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        """Outbox entries with their delivery state (the dead letters with
+        ``status="dead"``), oldest first. For the host's operators: `SYSTEM` only."""
+        from coplib.domain.errors import PermissionDeniedError, StorageError
+        from coplib.ports import DeliveryStatus
+
+        ctx = "outbox"
+        viewer = _check_id("$.viewer", viewer, ctx)
+        status_ = _check_enum("$.status", status, DeliveryStatus, ctx) if status is not None else None
+        rid = _check_id("$.recipient_id", recipient_id, ctx) if recipient_id is not None else None
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInputError.field(
+                "$.limit", f"must be a whole number from 1 to 10000, got {limit!r}", context=ctx
+            )
+        if viewer != SYSTEM:
+            raise PermissionDeniedError("read the outbox", viewer, None, f"only the host ({SYSTEM}) may")
+        try:
+            return self._store.outbox(status=status_, recipient_id=rid, limit=limit)
+        except NotImplementedError as exc:
+            raise StorageError(f"the store {self._store.url} cannot list its outbox: {exc}") from exc
+
+    def requeue(self, actor: str, message_ids: Iterable[str]) -> int:
+        """Put dead (or dropped) messages back in the queue, due now with their attempts
+        reset; others are left as they are. `SYSTEM` only. Returns how many were requeued."""
+        from coplib.domain.errors import PermissionDeniedError, StorageError
+
+        ctx = "requeue"
+        actor = _check_id("$.actor", actor, ctx)
+        ids = [
+            _check_id(f"$.message_ids[{i}]", m, ctx)
+            for i, m in enumerate(_check_strings("$.message_ids", message_ids, ctx))
+        ]
+        if len(ids) > 10_000:
+            raise InvalidInputError.field("$.message_ids", f"at most 10000 ids at once, got {len(ids)}", context=ctx)
+        if actor != SYSTEM:
+            raise PermissionDeniedError(ctx, actor, None, f"only the host ({SYSTEM}) may replay messages")
+        try:
+            return self._store.requeue(ids, now=self.clock.now())
+        except NotImplementedError as exc:
+            raise StorageError(f"the store {self._store.url} cannot requeue messages: {exc}") from exc
+
+    def sync_directory(self) -> SyncReport:
+        """Bring memberships in step with the identity directory, as `SYSTEM`: people matching
+        a community's rule join it, rule members who no longer match leave, and anyone the
+        directory says has left the organisation (or does not know) leaves every community.
+        Idempotent: a second run changes nothing. See `coplib.directory_sync`."""
+        from coplib.directory_sync import sync_directory
+
+        return sync_directory(self)
+
+
+# Names used only in the annotations of the delivery region above; imported here, not at the
+# top, to keep that region's changes in one place (they can move up with the other imports).
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from coplib.delivery import DeliveryPolicy, DispatchReport
+    from coplib.directory_sync import SyncReport
+    from coplib.domain.preferences import Frequency, Preferences, QuietHours
+    from coplib.ports import DeliveryStatus, OutboxEntry

@@ -102,15 +102,24 @@ def coplib_compose_messages(event: DomainEvent, store: Store) -> Iterable[Messag
     """
 
 
-@hookspec
-def coplib_deliver(message: OutboxMessage, recipient: Person | None) -> None:
-    """Deliver an outbox message on this plugin's channel.
+@hookspec(firstresult=True)
+def coplib_deliver(message: OutboxMessage, recipient: Person, channel: str) -> bool | None:
+    """Deliver an outbox message on `channel`, if that channel is this plugin's.
 
-    Called by `Engine.dispatch` after the commit, never inside a unit of work.
-    :param message: the message, with its idempotency key ``message.id``.
-    :param recipient: the recipient as the directory knows them (None if unknown).
-    Combination: every notifier is called; if any raises, the message stays pending and is
-    tried again on the next dispatch (so notifiers must tolerate a repeat: use ``message.id``).
+    Called by the dispatcher (`Engine.dispatch`) after the commit, never inside a unit of
+    work, and only for a recipient who is known, active and wants the message.
+    :param message: the message, with its idempotency key ``message.id`` (the same on every
+        attempt: pass it to the receiver so that it can drop a repeat). Person ids in the
+        ``actor`` and ``person`` parameters are already display names (the ids are kept as
+        ``actor_id`` and ``person_id``). A digest is one message of topic ``digest``.
+    :param recipient: the recipient as the directory knows them.
+    :param channel: the recipient's preferred channel, or the dispatcher's default
+        (``"email"``).
+    :return: True once delivered; None when `channel` is not this plugin's.
+    Combination: stops at the first non-None result. No plugin answering makes the message
+    dead. Raise a `coplib.messages.DeliveryError` (``permanent=True`` when trying again
+    cannot help) to have it retried with backoff, or dead at once; any other exception is
+    recorded against the message and retried too.
     """
 
 

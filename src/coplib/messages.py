@@ -25,6 +25,10 @@ from coplib.domain.people import Person
 from coplib.ports import OutboxMessage
 
 DEFAULT_LOCALE = "en"
+#: The topic of a digest: several messages to one person delivered as one.
+DIGEST_TOPIC = "digest"
+CHANNEL_MAX = 50
+_CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 
 
 @attrs.frozen
@@ -94,6 +98,25 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Your answer was accepted", "Your answer to “$title” in $community was accepted. Thank you!"),
         "fr": ("Votre réponse est acceptée", "Votre réponse à « $title » dans $community a été acceptée. Merci !"),
     },
+    # Several messages grouped for a person who asked for a daily or weekly digest: `items`
+    # holds one line per message (each already in the recipient's language), `count` their
+    # number and `period` "daily" or "weekly".
+    DIGEST_TOPIC: {
+        "en": (
+            "Your $period digest ($count)",
+            "Here is what happened in your communities since your last digest:\n\n$items",
+        ),
+        "fr": (
+            "Votre résumé $period ($count)",
+            "Voici ce qui s'est passé dans vos communautés depuis votre dernier résumé :\n\n$items",
+        ),
+    },
+}
+
+#: How a digest's period is named in each language.
+PERIOD_NAMES: dict[str, dict[str, str]] = {
+    "en": {"daily": "daily", "weekly": "weekly"},
+    "fr": {"daily": "quotidien", "weekly": "hebdomadaire"},
 }
 
 ROLE_NAMES: dict[str, dict[str, str]] = {
@@ -212,6 +235,8 @@ def _values(params: Mapping[str, object], locale: str) -> dict[str, str]:
     values = {str(k): str(v) for k, v in params.items()}
     if "role" in values:
         values["role"] = ROLE_NAMES.get(locale, {}).get(values["role"], values["role"])
+    if "period" in values:
+        values["period"] = PERIOD_NAMES.get(locale, {}).get(values["period"], values["period"])
     return values
 
 
@@ -267,6 +292,18 @@ def render_message(
 
 
 # -- e-mail -----------------------------------------------------------------------------------
+
+
+def check_channel(value: object, path: str = "$.channel") -> str:
+    """`value` if it can name a delivery channel (``email``, ``webhook``, ``chat``...): letters,
+    digits and ``_.:-``, at most 50 characters; else `InvalidInputError`."""
+    if not isinstance(value, str):
+        raise InvalidInputError.field(path, f"must be a channel name string, got {type(value).__name__}")
+    if not 0 < len(value) <= CHANNEL_MAX or not _CHANNEL.fullmatch(value):
+        raise InvalidInputError.field(
+            path, f"must be a channel name such as email or webhook (letters, digits, _.:-; at most 50): {value!r:.60}"
+        )
+    return value
 
 
 def check_email_address(value: object, path: str = "$.email") -> str:

@@ -46,8 +46,9 @@ def _use_the_session_server(postgres_url: str) -> None:
 PostgresMatchesMemory = differential_machine(PostgresSchema, "PostgresMatchesMemory")
 
 TestPostgresStoreBehavesLikeTheMemoryStore = PostgresMatchesMemory.TestCase
+# Fewer examples than SQLite's: every invariant check is a few dozen round trips to the server.
 TestPostgresStoreBehavesLikeTheMemoryStore.settings = settings(
-    max_examples=25,
+    max_examples=10,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -219,7 +219,16 @@ def test_a_new_database_is_created_at_the_latest_schema_version(store: SQLiteSto
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"aggregates", "events", "outbox", "tags", "membership_roles", "schema_version"} <= tables
     columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
-    assert {"attempts", "next_attempt_at", "last_error", "status", "delivered_at"} <= columns
+    assert {
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "status",
+        "delivered_at",
+        "claimed_by",
+        "settled_at",
+    } <= columns
+    assert "due_at" in {row[1] for row in conn.execute("PRAGMA table_info(aggregates)")}
 
 
 def test_a_version_one_database_is_migrated_on_open_and_keeps_its_data(db: Path) -> None:
@@ -304,6 +313,10 @@ def test_a_version_one_database_is_migrated_on_open_and_keeps_its_data(db: Path)
         statuses = dict(conn2.execute("SELECT id, status FROM outbox").fetchall())
         assert statuses == {delivered.id: "delivered", pending.id: "pending"}
         assert [m.id for m in store.pending_messages()] == [pending.id]
+        entries = {e.message.id: e for e in store.outbox()}
+        assert entries[delivered.id].settled_at == MONDAY
+        assert entries[pending.id].next_attempt_at == pending.created_at
+        assert entries[pending.id].status is coplib.DeliveryStatus.PENDING
         # and writing goes on
         history.ask(store, cid, "dev", tags=("aluminium",))
     finally:
@@ -382,13 +395,22 @@ def test_the_other_queries_search_an_index_rather_than_scan(store: SQLiteStore) 
         store.activity("ana", since=MONDAY, until=MONDAY + timedelta(days=1))
         store.count_events("c", since=MONDAY, until=MONDAY + timedelta(days=1), period=coplib.Period.WEEK)
         store.pending_messages()
+        store.outbox(status=coplib.DeliveryStatus.DEAD)
+        store.outbox(recipient_id="chloe")
+        store.find_due("policy_failure", before=MONDAY)
     finally:
         store._conn = original
-    assert len(statements) == 12
+    assert len(statements) == 15
     for sql, params in statements:
         plan = _plan(conn, sql, params)
-        assert "SEARCH" in plan or "USING INDEX outbox_pending" in plan, (sql, plan)
+        assert "SEARCH" in plan, (sql, plan)
         assert "SCAN aggregates " not in plan + " " and "SCAN events " not in plan + " ", (sql, plan)
+
+
+def test_claiming_walks_the_index_of_pending_messages_by_due_time(store: SQLiteStore) -> None:
+    now = "2026-01-05T00:00:00.000000Z"
+    plan = _plan(store._connection(), sqlite_adapter.DUE_MESSAGES, [now, now, 10])
+    assert "USING INDEX outbox_due (next_attempt_at<?)" in plan and "TEMP B-TREE" not in plan
 
 
 # -- failures ----------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from coplib.domain.errors import InvalidInputError
 from coplib.domain.people import Person
 from coplib.hookspecs import hookimpl
-from coplib.messages import CATALOGUE, one_line, render_message
+from coplib.messages import CATALOGUE, check_channel, one_line, render_message
 from coplib.ports import OutboxMessage
 
 LOGGER_NAME = "coplib.notify"
+CHANNEL = "log"
 
 
 class LoggingNotifier:
@@ -24,6 +25,8 @@ class LoggingNotifier:
     ``coplib_topic``, ``coplib_community_id``, ``coplib_locale``, ``coplib_subject`` (and
     ``coplib_body`` when `include_body`). Bodies are left out by default: they may hold
     what members wrote, which logs should not keep.
+
+    It delivers the messages whose channel is `channel` (default ``"log"``).
     """
 
     def __init__(
@@ -33,16 +36,25 @@ class LoggingNotifier:
         level: int = logging.INFO,
         include_body: bool = False,
         catalogue: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+        channel: str = CHANNEL,
     ) -> None:
         if isinstance(level, bool) or not isinstance(level, int) or level < 0:
             raise InvalidInputError.field("$.level", f"must be a logging level such as logging.INFO, got {level!r}")
+        self.channel = check_channel(channel, "$.channel")
         self.logger = logger if logger is not None else logging.getLogger(LOGGER_NAME)
         self.level = level
         self.include_body = include_body
         self._catalogue = catalogue if catalogue is not None else CATALOGUE
 
     @hookimpl
-    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
+    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None, channel: str) -> bool | None:
+        if channel != self.channel:
+            return None
+        self.deliver(message, recipient)
+        return True
+
+    def deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
+        """Write the record for `message` (whatever the channel)."""
         if not self.logger.isEnabledFor(self.level):
             return
         try:

@@ -201,12 +201,12 @@ _AGGREGATE_COLUMNS: Final = (
     "community_id, person_id, parent_id, organisation_id, created_at, open_since, status, sort_name, due_at"
 )
 _AGGREGATE_ARRAYS: Final = (
-    "%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::bytea[],"
-    " %s::timestamptz[]"
+    "%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::text[], %b::bytea[],"
+    " %b::timestamptz[]"
 )
 _LOCK_ROWS: Final = """
     SELECT 1 FROM coplib_aggregates a
-    JOIN unnest(%s::text[], %s::text[]) AS w(kind, id) ON a.kind = w.kind AND a.id = w.id
+    JOIN unnest(%b::text[], %b::text[]) AS w(kind, id) ON a.kind = w.kind AND a.id = w.id
     ORDER BY a.kind, a.id FOR UPDATE OF a
 """
 # A versioned write that matched no row raises CONFLICT_SQLSTATE, which aborts the transaction
@@ -218,7 +218,7 @@ _UPDATE: Final = f"""
             community_id = w.community_id, person_id = w.person_id, parent_id = w.parent_id,
             organisation_id = w.organisation_id, created_at = w.created_at, open_since = w.open_since,
             status = w.status, sort_name = w.sort_name, due_at = w.due_at
-        FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], {_AGGREGATE_ARRAYS})
+        FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[], {_AGGREGATE_ARRAYS})
             AS w(kind, id, expected, data, {_AGGREGATE_COLUMNS})
         WHERE a.kind = w.kind AND a.id = w.id AND a.version = w.expected
         RETURNING 1
@@ -229,28 +229,28 @@ _UPDATE: Final = f"""
 _INSERT: Final = f"""
     INSERT INTO coplib_aggregates (kind, id, version, data, {_AGGREGATE_COLUMNS})
     SELECT kind, id, 1, data, {_AGGREGATE_COLUMNS}
-    FROM unnest(%s::text[], %s::text[], %s::text[], {_AGGREGATE_ARRAYS})
+    FROM unnest(%b::text[], %b::text[], %b::text[], {_AGGREGATE_ARRAYS})
         AS w(kind, id, data, {_AGGREGATE_COLUMNS})
 """
 _DELETE_TAGS: Final = """
-    DELETE FROM coplib_tags t USING unnest(%s::text[], %s::text[]) AS w(kind, id)
+    DELETE FROM coplib_tags t USING unnest(%b::text[], %b::text[]) AS w(kind, id)
     WHERE t.kind = w.kind AND t.id = w.id
 """
 _INSERT_TAGS: Final = """
     INSERT INTO coplib_tags (kind, id, tag, community_id, open_since)
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+    SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[])
     ON CONFLICT DO NOTHING
 """
-_DELETE_ROLES: Final = "DELETE FROM coplib_membership_roles WHERE id = ANY(%s::text[])"
+_DELETE_ROLES: Final = "DELETE FROM coplib_membership_roles WHERE id = ANY(%b::text[])"
 _INSERT_ROLES: Final = """
     INSERT INTO coplib_membership_roles (id, role, community_id)
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])
+    SELECT * FROM unnest(%b::text[], %b::text[], %b::text[])
     ON CONFLICT DO NOTHING
 """
 _INSERT_MESSAGES: Final = """
     INSERT INTO coplib_outbox (id, event_id, recipient_id, topic, community_id, params, created_at, next_attempt_at)
     SELECT *, created_at
-    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
+    FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[])
         AS m(id, event_id, recipient_id, topic, community_id, params, created_at)
     ON CONFLICT (id) DO NOTHING
 """
@@ -269,7 +269,7 @@ _INSERT_EVENTS: Final = """
     INSERT INTO coplib_events (position, id, type, community_id, actor_id, occurred_at, data)
     SELECT last.position + e.n, e.id, e.type, e.community_id, e.actor_id, e.occurred_at, e.data
     FROM (SELECT coalesce(max(position), 0) AS position FROM coplib_events) AS last,
-        unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[])
+        unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::text[])
             WITH ORDINALITY AS e(id, type, community_id, actor_id, occurred_at, data, n)
     RETURNING position
 """
@@ -478,8 +478,12 @@ class PostgresStore(Store):
         self._conn: psycopg.Connection[Any] | None = None
         with self._lock:
             self._connection()
-            with self._driver_errors("migrating the schema"):
-                self._migrate()
+            try:
+                with self._driver_errors("migrating the schema"):
+                    self._migrate()
+            except BaseException:
+                self.close()
+                raise
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
@@ -601,7 +605,12 @@ class PostgresStore(Store):
                 if _is_conflict(exc):
                     # Rolled back, nothing written: the engine retries a conflict like any other.
                     raise self._conflict_error(changes.writes) from exc
-                with self._driver_errors("committing a unit of work (whether it was applied is unknown)"):
+                if conn.closed:
+                    raise StorageError(
+                        f"the connection to {self.url} was lost while committing a unit of work: {exc}; whether "
+                        "it was applied is unknown (read it back to know); the store reconnects on the next call"
+                    ) from exc
+                with self._driver_errors("committing a unit of work (rolled back: nothing was written)"):
                     raise
         if not positions:
             return []
@@ -716,7 +725,7 @@ class PostgresStore(Store):
         rows = self._fetch(
             f"reading {len(wanted)} aggregates",
             """SELECT a.kind, a.id, a.version, a.data FROM coplib_aggregates a
-               JOIN unnest(%s::text[], %s::text[]) AS r(kind, id) ON a.kind = r.kind AND a.id = r.id""",
+               JOIN unnest(%b::text[], %b::text[]) AS r(kind, id) ON a.kind = r.kind AND a.id = r.id""",
             ([r.kind for r in wanted], [r.id for r in wanted]),
         )
         return {
@@ -796,7 +805,7 @@ class PostgresStore(Store):
         tag: str | None = None,
         statuses: Sequence[MembershipStatus] = ACTIVE_ONLY,
     ) -> list[Membership]:
-        where = ["a.kind = 'membership'", "a.community_id = %s", "a.status = ANY(%s::text[])"]
+        where = ["a.kind = 'membership'", "a.community_id = %s", "a.status = ANY(%b::text[])"]
         params: list[Any] = [community_id, [MembershipStatus(s).value for s in statuses]]
         if role is not None:
             where.append("EXISTS (SELECT 1 FROM coplib_membership_roles r WHERE r.id = a.id AND r.role = %s)")
@@ -864,7 +873,7 @@ class PostgresStore(Store):
             query += " AND community_id = %s"
             params.append(community_id)
         if types is not None:
-            query += " AND type = ANY(%s::text[])"
+            query += " AND type = ANY(%b::text[])"
             params.append(list(types))
         rows = self._fetch("counting events", query + " GROUP BY start ORDER BY start", params)
         return {start: int(count) for start, count in rows}
@@ -885,7 +894,7 @@ class PostgresStore(Store):
             "marking messages delivered",
             """UPDATE coplib_outbox SET status = 'delivered', settled_at = %s, delivered_at = %s,
                    claimed_by = NULL, claimed_until = NULL
-               WHERE id = ANY(%s::text[]) AND status = 'pending'""",
+               WHERE id = ANY(%b::text[]) AND status = 'pending'""",
             (at, at, list(message_ids)),
         )
 
@@ -927,7 +936,7 @@ class PostgresStore(Store):
                    settled_at = CASE WHEN s.status = 'pending' THEN NULL ELSE s.at END,
                    delivered_at = CASE WHEN s.status = 'delivered' THEN s.at ELSE o.delivered_at END,
                    claimed_by = NULL, claimed_until = NULL
-               FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::boolean[])
+               FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::text[], %b::boolean[])
                    AS s(id, status, at, next_attempt_at, error, count_attempt)
                WHERE o.id = s.id AND o.claimed_by = %s AND o.status = 'pending'
                RETURNING o.id""",
@@ -971,7 +980,7 @@ class PostgresStore(Store):
             "requeueing messages",
             """UPDATE coplib_outbox SET status = 'pending', attempts = 0, next_attempt_at = %s,
                    settled_at = NULL, claimed_by = NULL, claimed_until = NULL
-               WHERE id = ANY(%s::text[]) AND status IN ('dead', 'dropped')
+               WHERE id = ANY(%b::text[]) AND status IN ('dead', 'dropped')
                RETURNING id""",
             (now, list(message_ids)),
         )

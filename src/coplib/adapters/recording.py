@@ -14,15 +14,18 @@ from coplib.ports import OutboxMessage
 
 @attrs.frozen
 class Delivery:
-    """One delivered message, with its recipient and its text in their language."""
+    """One delivered message, with its recipient, its text in their language and the channel
+    it was delivered on."""
 
     message: OutboxMessage
     recipient: Person | None
     rendered: RenderedMessage
+    channel: str = ""
 
 
 class RecordingNotifier:
-    """Keeps every delivered message, rendered in the recipient's locale."""
+    """Keeps every delivered message, rendered in the recipient's locale, whatever its
+    channel: registered ``trylast``, it takes what no other notifier took."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -40,9 +43,13 @@ class RecordingNotifier:
         with self._lock:
             self._deliveries.clear()
 
+    def on(self, channel: str) -> list[Delivery]:
+        return [d for d in self.deliveries if d.channel == channel]
+
     @hookimpl(trylast=True)
-    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
+    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None, channel: str) -> bool:
         locale = recipient.locale if recipient else "en"
         rendered = render(message.topic, message.params, locale)
         with self._lock:
-            self._deliveries.append(Delivery(message, recipient, rendered))
+            self._deliveries.append(Delivery(message, recipient, rendered, channel))
+        return True

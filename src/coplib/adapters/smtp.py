@@ -24,6 +24,7 @@ from coplib.messages import (
     CATALOGUE,
     DeliveryError,
     build_email,
+    check_channel,
     check_domain,
     check_email_address,
     one_line,
@@ -32,7 +33,9 @@ from coplib.ports import OutboxMessage
 
 log = logging.getLogger("coplib.notifier.smtp")
 
-CHANNEL = "smtp"
+CHANNEL = "smtp"  # the name in `SmtpDeliveryError.channel`
+#: The delivery channel an `SmtpNotifier` answers by default.
+DEFAULT_CHANNEL = "email"
 TIMEOUT_MAX = 600.0
 KEEP_ALIVE_MAX = 3600.0
 
@@ -95,11 +98,13 @@ class SmtpNotifier:
     :param reply_to: an optional ``Reply-To`` address.
     :param clock: gives the ``Date`` header.
     :param catalogue: message texts by topic and locale (default `coplib.messages.CATALOGUE`).
+    :param channel: the delivery channel this notifier answers (default ``"email"``).
 
     Raises `InvalidInputError` listing every bad setting. A recipient who is unknown to the
-    directory, inactive, or without an e-mail address is skipped with a logged reason
-    (logger ``coplib.notifier.smtp``). Any SMTP or network failure raises `SmtpDeliveryError`
-    so that the engine keeps the message pending.
+    directory, inactive, or without an e-mail address cannot get mail: a permanent
+    `SmtpDeliveryError` says why (the message goes to the dead letters, to requeue once the
+    directory is fixed). Any SMTP or network failure raises `SmtpDeliveryError` so that the
+    dispatcher tries again later.
     """
 
     def __init__(
@@ -121,6 +126,7 @@ class SmtpNotifier:
         reply_to: str | None = None,
         clock: Clock | None = None,
         catalogue: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+        channel: str = DEFAULT_CHANNEL,
     ) -> None:
         errors: list[FieldError] = []
 
@@ -195,10 +201,12 @@ class SmtpNotifier:
         )
         domain = check_with(check_domain, message_id_domain, "$.message_id_domain") if message_id_domain else None
         reply = check_with(check_email_address, reply_to, "$.reply_to") if reply_to is not None else None
+        channel_ = check_with(check_channel, channel, "$.channel")
         if errors:
             raise InvalidInputError(errors, context="SmtpNotifier settings")
 
         self.host = host
+        self.channel = channel_
         self.port: int = port
         self.mode = mode_
         self.sender = sender_
@@ -227,11 +235,20 @@ class SmtpNotifier:
     # -- the hook ---------------------------------------------------------------------------
 
     @hookimpl
-    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
+    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None, channel: str) -> bool | None:
+        if channel != self.channel:
+            return None
+        self.deliver(message, recipient)
+        return True
+
+    def deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
+        """Send `message` to `recipient` by e-mail now (whatever the channel)."""
         reason = _skip_reason(message, recipient)
         if reason is not None or recipient is None:
             log.info("message %s not sent by e-mail: %s", message.id, reason)
-            return
+            raise SmtpDeliveryError(
+                f"{reason}: fix the directory, then requeue the message", message_id=message.id, permanent=True
+            )
         mail = self.compose(message, recipient)
         self._send(mail, message.id, recipient.email)
         log.info("message %s sent by e-mail to %s", message.id, recipient.id)

@@ -24,12 +24,12 @@ from coplib.domain.clock import Clock, SystemClock, ensure_utc
 from coplib.domain.errors import CoplibError, FieldError, InvalidInputError
 from coplib.domain.people import Person
 from coplib.hookspecs import hookimpl
-from coplib.messages import CATALOGUE, DeliveryError, one_line, render_message
+from coplib.messages import CATALOGUE, DeliveryError, check_channel, one_line, render_message
 from coplib.ports import OutboxMessage
 
 log = logging.getLogger("coplib.notifier.webhook")
 
-CHANNEL = "webhook"
+CHANNEL = "webhook"  # the name in `WebhookDeliveryError.channel`, and the default channel answered
 SIGNATURE_HEADER = "X-Coplib-Signature"
 TIMESTAMP_HEADER = "X-Coplib-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -160,6 +160,7 @@ class WebhookNotifier:
         ``{}`` uses none.
     :param clock: gives the signature's timestamp.
     :param catalogue: message texts (default `coplib.messages.CATALOGUE`).
+    :param channel: the delivery channel this notifier answers (default ``"webhook"``).
 
     The JSON body holds ``version``, ``id`` (the idempotency key, also in the
     ``Idempotency-Key`` header), ``event_id``, ``topic``, ``created_at``, ``community_id``,
@@ -167,8 +168,8 @@ class WebhookNotifier:
     ``active``), ``params`` and ``rendered`` (``locale``, ``subject``, ``body``, ``html``, in
     the recipient's locale; null when the catalogue has no text for the topic). Every
     message is posted, whoever the recipient: the receiver decides. A network error or an
-    answer other than 2xx (redirects included) raises `WebhookDeliveryError`, so the engine
-    keeps the message pending.
+    answer other than 2xx (redirects included) raises `WebhookDeliveryError`, so the
+    dispatcher tries again later (or gives up at once when the error is permanent).
     """
 
     def __init__(
@@ -183,8 +184,13 @@ class WebhookNotifier:
         allow_insecure_http: bool = False,
         clock: Clock | None = None,
         catalogue: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
+        channel: str = CHANNEL,
     ) -> None:
         errors: list[FieldError] = []
+        try:
+            self.channel = check_channel(channel, "$.channel")
+        except InvalidInputError as exc:
+            errors.extend(exc.errors)
         parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             errors.append(FieldError("$.url", f"must be an http(s) URL with a host, got {url!r:.80}"))
@@ -271,7 +277,14 @@ class WebhookNotifier:
         }
 
     @hookimpl
-    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
+    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None, channel: str) -> bool | None:
+        if channel != self.channel:
+            return None
+        self.deliver(message, recipient)
+        return True
+
+    def deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
+        """POST `message` now (whatever the channel)."""
         body = json.dumps(
             self.payload(message, recipient), ensure_ascii=False, sort_keys=True, separators=(",", ":")
         ).encode("utf-8")

@@ -21,7 +21,10 @@ from coplib.domain.community import (
     Visibility,
 )
 from coplib.domain.contributions import ContributionKind, ExperienceKind, ResourceKind
+from coplib.domain.guarantee import CloseReason, Route, person_ids
+from coplib.domain.participation import ParticipationLevel
 from coplib.domain.preferences import Frequency, QuietHours
+from coplib.domain.recognition import token
 
 
 def _id() -> str:
@@ -291,6 +294,131 @@ class PolicyReactionRecovered(DomainEvent):
     failed_event_id: str = _id()
 
 
+# -- answer guarantee -------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class QuestionRouted(DomainEvent):
+    """A question went to the people expected to answer it (`experts`, chosen by `route`);
+    its watch starts, its first step due at `due_at` (None: the ladder has no step)."""
+
+    TYPE: ClassVar[str] = "question_routed"
+    question_id: str = _id()
+    asker_id: str = _id()
+    asked_at: datetime = attrs.field(validator=v.utc_datetime)
+    experts: tuple[str, ...] = attrs.field(converter=v.to_tuple, validator=person_ids)
+    route: Route = attrs.field(validator=attrs.validators.instance_of(Route))
+    due_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+
+
+@attrs.frozen(kw_only=True)
+class QuestionEscalated(DomainEvent):
+    """Step `step` (1 for the first) of the ladder: the question still had no answer, and
+    the people of `audience` (``experts`` and roles) were notified: `notified`."""
+
+    TYPE: ClassVar[str] = "question_escalated"
+    question_id: str = _id()
+    step: int = attrs.field(validator=v.non_negative_int)
+    audience: tuple[str, ...] = attrs.field(converter=v.to_tuple, validator=v.short_texts(max_chars=v.NAME_MAX))
+    notified: tuple[str, ...] = attrs.field(converter=v.to_tuple, validator=person_ids)
+    next_due_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+
+
+@attrs.frozen(kw_only=True)
+class WatchClosed(DomainEvent):
+    """The guarantee stopped watching a question, and why."""
+
+    TYPE: ClassVar[str] = "watch_closed"
+    question_id: str = _id()
+    reason: CloseReason = attrs.field(validator=attrs.validators.instance_of(CloseReason))
+
+
+# -- recognition and participation ------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class PointsAwarded(DomainEvent):
+    """Points credited to `person_id` for `reason` on `subject_id` (the contribution or
+    meeting concerned), caused by the event `cause_event_id`: one entry of the ledger.
+    `requested` is the table's value; `points` what the daily cap let through."""
+
+    TYPE: ClassVar[str] = "points_awarded"
+    entry_id: str = _id()
+    person_id: str = _id()
+    reason: str = attrs.field(validator=token)
+    points: int = attrs.field(validator=v.non_negative_int)
+    requested: int = attrs.field(validator=v.non_negative_int)
+    capped: bool = attrs.field(validator=v.instance_of(bool))
+    subject_id: str = _id()
+    cause_event_id: str = _id()
+
+
+@attrs.frozen(kw_only=True)
+class PointsReversed(DomainEvent):
+    """The entry `reversed_entry_id` taken back by a new entry `entry_id` of ``-points``:
+    `reason` says why (``contribution_withdrawn``, ``acceptance_moved``...), `awarded_for`
+    what the points were for, `cause_event_id` the event that undid them."""
+
+    TYPE: ClassVar[str] = "points_reversed"
+    entry_id: str = _id()
+    reversed_entry_id: str = _id()
+    person_id: str = _id()
+    points: int = attrs.field(validator=v.non_negative_int)
+    reason: str = attrs.field(validator=token)
+    awarded_for: str = attrs.field(validator=token)
+    subject_id: str = _id()
+    cause_event_id: str = _id()
+
+
+@attrs.frozen(kw_only=True)
+class ParticipationLevelChanged(DomainEvent):
+    """A member's level of participation moved from `previous` to `level` (promoted at once,
+    demoted after the minimum stay below the low-water mark, or an outsider on leaving);
+    `score` is the weighted activity it was decided on, `review_at` the next review."""
+
+    TYPE: ClassVar[str] = "participation_level_changed"
+    person_id: str = _id()
+    level: ParticipationLevel = attrs.field(validator=attrs.validators.instance_of(ParticipationLevel))
+    previous: ParticipationLevel = attrs.field(validator=attrs.validators.instance_of(ParticipationLevel))
+    score: int = attrs.field(validator=v.non_negative_int)
+    review_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+
+
+@attrs.frozen(kw_only=True)
+class ParticipationLevelPinned(DomainEvent):
+    """A facilitator or the sponsor (the actor) fixed a member's level at `level`, or let it
+    be computed again (`level` None: reviewed from `review_at`)."""
+
+    TYPE: ClassVar[str] = "participation_level_pinned"
+    person_id: str = _id()
+    level: ParticipationLevel | None = attrs.field(
+        validator=attrs.validators.optional(attrs.validators.instance_of(ParticipationLevel))
+    )
+    previous: ParticipationLevel = attrs.field(validator=attrs.validators.instance_of(ParticipationLevel))
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+    review_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+
+
+@attrs.frozen(kw_only=True)
+class ParticipationReviewed(DomainEvent):
+    """A member's level was reviewed and kept; the next review is at `review_at` (None: none)."""
+
+    TYPE: ClassVar[str] = "participation_reviewed"
+    person_id: str = _id()
+    score: int = attrs.field(validator=v.non_negative_int)
+    review_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
+
+
+@attrs.frozen(kw_only=True)
+class BadgeAwarded(DomainEvent):
+    """`person_id` earned the badge `badge` in the community, by the event `cause_event_id`."""
+
+    TYPE: ClassVar[str] = "badge_awarded"
+    person_id: str = _id()
+    badge: str = attrs.field(validator=token)
+    cause_event_id: str = _id()
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -321,5 +449,16 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         PreferencesChanged,
         PolicyReactionFailed,
         PolicyReactionRecovered,
+        # answer guarantee
+        QuestionRouted,
+        QuestionEscalated,
+        WatchClosed,
+        # recognition and participation
+        PointsAwarded,
+        PointsReversed,
+        ParticipationLevelChanged,
+        ParticipationLevelPinned,
+        ParticipationReviewed,
+        BadgeAwarded,
     )
 }

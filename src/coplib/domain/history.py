@@ -31,8 +31,18 @@ from coplib.domain.contributions import (
     Resource,
 )
 from coplib.domain.errors import ConflictError
+from coplib.domain.guarantee import Watch
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.domain.participation import Participation, participation_id
 from coplib.domain.preferences import Preferences
+from coplib.domain.recognition import (
+    BadgeAward,
+    PointsBalance,
+    PointsEntry,
+    badge_award_id,
+    day_of,
+    points_balance_id,
+)
 
 
 @attrs.frozen
@@ -70,6 +80,11 @@ Aggregate = (
     | Meeting
     | Preferences
     | PolicyFailure
+    | Watch
+    | PointsEntry
+    | PointsBalance
+    | Participation
+    | BadgeAward
 )
 
 #: Stable storage names of the aggregate types (never the class names).
@@ -87,6 +102,12 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
     "meeting": Meeting,
     "preferences": Preferences,
     "policy_failure": PolicyFailure,
+    "answer_watch": Watch,
+    # recognition and participation
+    "points_entry": PointsEntry,
+    "points_balance": PointsBalance,
+    "participation": Participation,
+    "badge_award": BadgeAward,
 }
 KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
 
@@ -150,6 +171,16 @@ def touched(event: ev.DomainEvent) -> list[Ref]:
             if event.contribution_kind is ContributionKind.ANSWER and event.question_id:
                 refs.append(Ref("question", event.question_id))
             return refs
+        # -- answer guarantee --
+        case ev.QuestionRouted() | ev.QuestionEscalated() | ev.WatchClosed():
+            return [Ref("answer_watch", event.question_id)]
+        # -- recognition and participation --
+        case ev.PointsAwarded() | ev.PointsReversed():
+            return [Ref("points_entry", event.entry_id), Ref("points_balance", points_balance_id(cid, event.person_id))]
+        case ev.ParticipationLevelChanged() | ev.ParticipationLevelPinned() | ev.ParticipationReviewed():
+            return [Ref("participation", participation_id(cid, event.person_id))]
+        case ev.BadgeAwarded():
+            return [Ref("badge_award", badge_award_id(cid, event.person_id, event.badge))]
     raise TypeError(f"no transition for event type {type(event).__name__}")
 
 
@@ -450,6 +481,178 @@ def _policy_recovered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) ->
     return attrs.evolve(current, due_at=None, recovered_at=e.occurred_at)
 
 
+# -- answer guarantee -------------------------------------------------------------------------
+
+
+def _watch_started(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.QuestionRouted) and e.community_id
+    return Watch(
+        question_id=e.question_id,
+        community_id=e.community_id,
+        asker_id=e.asker_id,
+        asked_at=e.asked_at,
+        experts=e.experts,
+        route=e.route,
+        due_at=e.due_at,
+    )
+
+
+def _open_watch(current: Aggregate | None, e: ev.DomainEvent) -> Watch:
+    assert isinstance(current, Watch)
+    if not current.open:
+        raise ConflictError(
+            f"the watch on question {current.question_id!r} was closed ({current.closed_because}): cannot record {e.TYPE}",
+            kind="answer_watch",
+            id=current.question_id,
+        )
+    return current
+
+
+def _watch_escalated(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.QuestionEscalated)
+    watch = _open_watch(current, e)
+    if e.step != watch.steps_taken + 1:
+        raise ConflictError(
+            f"question {watch.question_id!r} took {watch.steps_taken} step(s): the next one is "
+            f"{watch.steps_taken + 1}, not {e.step}",
+            kind="answer_watch",
+            id=watch.question_id,
+        )
+    return attrs.evolve(watch, steps_taken=e.step, due_at=e.next_due_at, last_escalated_at=e.occurred_at)
+
+
+def _watch_closed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.WatchClosed)
+    watch = _open_watch(current, e)
+    return attrs.evolve(watch, due_at=None, closed_at=e.occurred_at, closed_because=e.reason)
+
+
+# -- recognition and participation ------------------------------------------------------------
+
+
+def _new_entry(ref: Ref, current: Aggregate | None) -> None:
+    if current is not None:
+        raise ConflictError(f"ledger entry {ref.id!r} exists already: entries are never rewritten", kind=ref.kind, id=ref.id)
+
+
+def _points_awarded(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.PointsAwarded) and e.community_id
+    _new_entry(ref, current)
+    return PointsEntry(
+        id=e.entry_id,
+        community_id=e.community_id,
+        person_id=e.person_id,
+        points=e.points,
+        reason=e.reason,
+        subject_id=e.subject_id,
+        cause_event_id=e.cause_event_id,
+        created_at=e.occurred_at,
+        requested=e.requested,
+        capped=e.capped,
+    )
+
+
+def _points_reversed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.PointsReversed) and e.community_id
+    _new_entry(ref, current)
+    return PointsEntry(
+        id=e.entry_id,
+        community_id=e.community_id,
+        person_id=e.person_id,
+        points=-e.points,
+        reason=e.awarded_for,
+        subject_id=e.subject_id,
+        cause_event_id=e.cause_event_id,
+        created_at=e.occurred_at,
+        reverses=e.reversed_entry_id,
+        reversal_reason=e.reason,
+    )
+
+
+def _balance_changed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    # The balance moves with each entry, in the same event: it is their sum by construction.
+    assert isinstance(e, (ev.PointsAwarded, ev.PointsReversed)) and e.community_id
+    assert current is None or isinstance(current, PointsBalance)
+    if current is None:
+        current = PointsBalance(
+            community_id=e.community_id, person_id=e.person_id, created_at=e.occurred_at, updated_at=e.occurred_at
+        )
+    if isinstance(e, ev.PointsReversed):
+        return attrs.evolve(
+            current,
+            points=current.points - e.points,
+            reversed=current.reversed + e.points,
+            entries=current.entries + 1,
+            updated_at=e.occurred_at,
+        )
+    day = day_of(e.occurred_at)
+    capped = current.capped_on(day) + (e.points if e.capped else 0)
+    return attrs.evolve(
+        current,
+        points=current.points + e.points,
+        awarded=current.awarded + e.points,
+        entries=current.entries + 1,
+        updated_at=e.occurred_at,
+        capped_day=day if e.capped or current.capped_day == day else current.capped_day,
+        capped_points=capped if e.capped or current.capped_day == day else current.capped_points,
+    )
+
+
+def _level_changed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ParticipationLevelChanged) and e.community_id
+    assert current is None or isinstance(current, Participation)
+    if current is not None and current.pinned:
+        raise ConflictError(
+            f"the level of {e.person_id!r} in {e.community_id!r} is pinned: unpin it before it changes",
+            kind="participation",
+            id=current.id,
+        )
+    if current is None:
+        current = Participation(
+            community_id=e.community_id,
+            person_id=e.person_id,
+            level=e.level,
+            since=e.occurred_at,
+            created_at=e.occurred_at,
+        )
+    return attrs.evolve(
+        current, level=e.level, since=e.occurred_at, score=e.score, evaluated_at=e.occurred_at, due_at=e.review_at
+    )
+
+
+def _level_pinned(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ParticipationLevelPinned) and e.community_id
+    assert current is None or isinstance(current, Participation)
+    if current is None:
+        current = Participation(
+            community_id=e.community_id,
+            person_id=e.person_id,
+            level=e.previous,
+            since=e.occurred_at,
+            created_at=e.occurred_at,
+        )
+    if e.level is None:
+        return attrs.evolve(current, pinned=False, pinned_by=None, due_at=e.review_at)
+    since = current.since if e.level is current.level else e.occurred_at
+    return attrs.evolve(current, level=e.level, since=since, pinned=True, pinned_by=e.actor_id, due_at=None)
+
+
+def _participation_reviewed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ParticipationReviewed) and isinstance(current, Participation)
+    return attrs.evolve(current, score=e.score, evaluated_at=e.occurred_at, due_at=e.review_at)
+
+
+def _badge_awarded(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.BadgeAwarded) and e.community_id
+    return BadgeAward(
+        community_id=e.community_id,
+        person_id=e.person_id,
+        badge=e.badge,
+        created_at=e.occurred_at,
+        cause_event_id=e.cause_event_id,
+    )
+
+
 _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("organisation", ev.OrganisationCreated): _organisation_created,
     ("community", ev.CommunityCreated): _community_created,
@@ -480,6 +683,19 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("preferences", ev.PreferencesChanged): _preferences_changed,
     ("policy_failure", ev.PolicyReactionFailed): _policy_failed,
     ("policy_failure", ev.PolicyReactionRecovered): _policy_recovered,
+    # answer guarantee
+    ("answer_watch", ev.QuestionRouted): _watch_started,
+    ("answer_watch", ev.QuestionEscalated): _watch_escalated,
+    ("answer_watch", ev.WatchClosed): _watch_closed,
+    # recognition and participation
+    ("points_entry", ev.PointsAwarded): _points_awarded,
+    ("points_balance", ev.PointsAwarded): _balance_changed,
+    ("points_entry", ev.PointsReversed): _points_reversed,
+    ("points_balance", ev.PointsReversed): _balance_changed,
+    ("participation", ev.ParticipationLevelChanged): _level_changed,
+    ("participation", ev.ParticipationLevelPinned): _level_pinned,
+    ("participation", ev.ParticipationReviewed): _participation_reviewed,
+    ("badge_award", ev.BadgeAwarded): _badge_awarded,
     **{
         (kind.value, ev.ContributionWithdrawn): _withdrawn
         for kind in ContributionKind
@@ -506,6 +722,16 @@ _CREATORS: Final = frozenset(
         ("meeting", ev.MeetingScheduled),
         ("preferences", ev.PreferencesChanged),
         ("policy_failure", ev.PolicyReactionFailed),
+        # answer guarantee
+        ("answer_watch", ev.QuestionRouted),
+        # recognition and participation
+        ("points_entry", ev.PointsAwarded),
+        ("points_balance", ev.PointsAwarded),
+        ("points_entry", ev.PointsReversed),
+        ("points_balance", ev.PointsReversed),
+        ("participation", ev.ParticipationLevelChanged),
+        ("participation", ev.ParticipationLevelPinned),
+        ("badge_award", ev.BadgeAwarded),
     }
 )
 #: Creating events that may also meet an existing aggregate (a person who left comes back).
@@ -515,4 +741,10 @@ _REENTRANT: Final[Mapping[type[ev.DomainEvent], bool]] = {
     ev.MemberJoined: True,
     ev.PreferencesChanged: True,
     ev.PolicyReactionFailed: True,
+    # recognition and participation: the balance and the level record meet them again and
+    # again; a ledger entry never (its transition refuses an existing one).
+    ev.PointsAwarded: True,
+    ev.PointsReversed: True,
+    ev.ParticipationLevelChanged: True,
+    ev.ParticipationLevelPinned: True,
 }

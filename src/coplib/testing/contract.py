@@ -32,10 +32,10 @@ from coplib.domain.community import Charter, Community, CommunityKind, Lifecycle
 from coplib.domain.contributions import ContributionKind, Question
 from coplib.domain.errors import ConcurrencyConflictError, CoplibError, NotFoundError, StorageError
 from coplib.domain.events import EVENT_TYPES
-from coplib.domain.history import Ref, apply, replay
+from coplib.domain.history import AGGREGATE_KINDS, Ref, apply, replay
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.engine import SYSTEM, Engine
-from coplib.ports import Changeset, Period, RecordedEvent, Store, Write
+from coplib.ports import Changeset, DeliveryStatus, OutboxEntry, Outcome, Period, RecordedEvent, Store, Write
 from coplib.testing.samples import MONDAY, SampleHistory, sample_people
 
 StoreFactory = Callable[[], Store]
@@ -136,20 +136,7 @@ class StoreContract:
     def test_every_aggregate_kind_is_stored_and_read_back_equal(
         self, store: Store, history: SampleHistory, open_store: StoreFactory
     ) -> None:
-        refs = history.every_kind(store)
-        assert set(refs) == {
-            "organisation",
-            "community",
-            "charter_version",
-            "membership",
-            "question",
-            "answer",
-            "comment",
-            "endorsement",
-            "resource",
-            "experience",
-            "meeting",
-        }
+        history.every_kind(store)
         # Read back by the writer, and by a fresh handle that has seen nothing (no cache).
         for reader in (store, open_store()):
             for ref in history.state:
@@ -158,6 +145,16 @@ class StoreContract:
                 assert found.value == history.state[ref], ref
                 assert found.version == history.versions[ref], ref
             assert {r: v.value for r, v in reader.get_many(history.state).items()} == history.state
+
+    def test_the_samples_cover_every_aggregate_kind_and_every_event_type(self) -> None:
+        """A kit gap rather than an adapter's fault: a new kind or event type needs a line in
+        `coplib.testing.samples.SampleHistory.every_kind`."""
+        from coplib.adapters.memory import MemoryStore
+
+        history = SampleHistory()
+        refs = history.every_kind(MemoryStore())
+        assert set(refs) == set(AGGREGATE_KINDS) == {ref.kind for ref in history.state}
+        assert {r.event.TYPE for r in history.recorded} == set(EVENT_TYPES)
 
     def test_the_stored_state_is_what_replaying_the_stored_events_gives(
         self, store: Store, history: SampleHistory
@@ -343,7 +340,6 @@ class StoreContract:
     ) -> None:
         history.every_kind(store)
         assert every_event(store) == history.recorded
-        assert {r.event.TYPE for r in history.recorded} == set(EVENT_TYPES)
 
     def test_events_are_read_in_position_order_and_paged_with_after_and_limit(
         self, store: Store, history: SampleHistory
@@ -778,6 +774,190 @@ class StoreContract:
         )
         assert store.pending_messages() == []  # a delivered message is not queued again
 
+    # -- the outbox's delivery lifecycle ----------------------------------------------------------
+
+    @pytest.fixture
+    def two_messages(self, store: Store, history: SampleHistory) -> tuple[OutboxEntry, OutboxEntry]:
+        """Two answers, so two messages to their askers: chloe's first, then dev's."""
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        history.answer(store, history.ask(store, cid, "chloe"), "ben")
+        history.answer(store, history.ask(store, cid, "dev"), "ben")
+        first, second = store.outbox()
+        return first, second
+
+    def test_a_new_message_is_a_pending_entry_due_at_its_creation(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        assert first == OutboxEntry(first.message, DeliveryStatus.PENDING, 0, first.message.created_at)
+        assert first.message.recipient_id == "chloe" and second.message.recipient_id == "dev"
+        assert [e.message for e in store.outbox()] == store.pending_messages()
+
+    def test_claims_take_due_messages_oldest_first_and_a_lease_keeps_other_workers_off(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        lease = timedelta(minutes=5)
+        before = first.message.created_at - timedelta(seconds=1)
+        assert store.claim_messages(worker="a", now=before, lease=lease) == []  # nothing due yet
+        now = second.message.created_at
+        taken = store.claim_messages(worker="a", now=now, lease=lease, limit=1)
+        assert taken == [attrs.evolve(first, claimed_by="a", claimed_until=now + lease)]
+        assert [e.message.id for e in store.claim_messages(worker="b", now=now, lease=lease)] == [second.message.id]
+        assert store.claim_messages(worker="c", now=now + lease - timedelta(microseconds=1), lease=lease) == []
+        # Once the leases ran out, another worker may take both.
+        again = store.claim_messages(worker="c", now=now + lease, lease=lease)
+        assert [(e.message.id, e.claimed_by) for e in again] == [(first.message.id, "c"), (second.message.id, "c")]
+        # A claimed message is still pending (not delivered).
+        assert [m.id for m in store.pending_messages()] == [first.message.id, second.message.id]
+
+    def test_settling_records_each_outcome_and_releases_the_claim(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        now = second.message.created_at
+        store.claim_messages(worker="a", now=now, lease=timedelta(minutes=5))
+        later = now + timedelta(minutes=1)
+        retry = later + timedelta(minutes=10)
+        applied = store.settle_messages(
+            [
+                Outcome(first.message.id, DeliveryStatus.DELIVERED, later),
+                Outcome(second.message.id, DeliveryStatus.PENDING, later, next_attempt_at=retry, error="timeout"),
+            ],
+            worker="a",
+        )
+        assert applied == 2
+        delivered, retried = store.outbox()
+        assert delivered == attrs.evolve(first, status=DeliveryStatus.DELIVERED, attempts=1, settled_at=later)
+        assert retried == attrs.evolve(second, attempts=1, next_attempt_at=retry, last_error="timeout")
+        assert store.pending_messages() == [second.message]
+        assert store.claim_messages(worker="a", now=later, lease=timedelta(minutes=5)) == []  # not due before retry
+        assert len(store.claim_messages(worker="a", now=retry, lease=timedelta(minutes=5))) == 1
+
+    def test_a_deferral_does_not_count_as_an_attempt(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, _ = two_messages
+        now = first.message.created_at
+        store.claim_messages(worker="a", now=now, lease=timedelta(minutes=5), limit=1)
+        morning = now + timedelta(hours=9)
+        deferred = Outcome(first.message.id, DeliveryStatus.PENDING, now, next_attempt_at=morning, count_attempt=False)
+        assert store.settle_messages([deferred], worker="a") == 1
+        entry = store.outbox(limit=1)[0]
+        assert (entry.attempts, entry.next_attempt_at, entry.claimed_by, entry.last_error) == (0, morning, None, None)
+
+    def test_an_outcome_applies_only_while_its_worker_holds_the_claim(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        now = second.message.created_at
+        lease = timedelta(minutes=5)
+        store.claim_messages(worker="slow", now=now, lease=lease, limit=1)
+        store.claim_messages(worker="fast", now=now + lease, lease=lease, limit=1)  # the lease ran out
+        done = Outcome(first.message.id, DeliveryStatus.DELIVERED, now + lease)
+        assert store.settle_messages([done], worker="slow") == 0
+        assert store.settle_messages([done, done], worker="fast") == 1  # a repeat finds the claim released
+        unclaimed = Outcome(second.message.id, DeliveryStatus.DELIVERED, now)
+        assert store.settle_messages([unclaimed], worker="fast") == 0
+        assert store.settle_messages([], worker="fast") == 0
+        assert [e.status for e in store.outbox()] == [DeliveryStatus.DELIVERED, DeliveryStatus.PENDING]
+
+    def test_dead_and_dropped_messages_are_listed_and_can_be_requeued(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        now = second.message.created_at
+        store.claim_messages(worker="a", now=now, lease=timedelta(minutes=5))
+        store.settle_messages(
+            [
+                Outcome(first.message.id, DeliveryStatus.DEAD, now, error="mailbox full"),
+                Outcome(second.message.id, DeliveryStatus.DROPPED, now, error="unsubscribed", count_attempt=False),
+            ],
+            worker="a",
+        )
+        assert store.pending_messages() == []
+        assert store.claim_messages(worker="a", now=now + timedelta(days=1), lease=timedelta(minutes=5)) == []
+        dead = store.outbox(status=DeliveryStatus.DEAD)
+        assert dead == [
+            attrs.evolve(first, status=DeliveryStatus.DEAD, attempts=1, last_error="mailbox full", settled_at=now)
+        ]
+        assert [e.message.id for e in store.outbox(status=DeliveryStatus.DROPPED)] == [second.message.id]
+        assert store.outbox(status=DeliveryStatus.DELIVERED) == []
+        store.mark_delivered([first.message.id], at=now)  # settled messages are left as they are
+        assert store.outbox(status=DeliveryStatus.DEAD) == dead
+        later = now + timedelta(hours=1)
+        assert store.requeue([first.message.id, first.message.id, "unknown"], now=later) == 1
+        requeued = store.outbox(status=DeliveryStatus.PENDING)
+        assert requeued == [
+            attrs.evolve(dead[0], status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=later, settled_at=None)
+        ]
+        assert store.requeue([first.message.id], now=later) == 0  # pending already
+        assert store.requeue([], now=later) == 0
+
+    def test_the_outbox_lists_by_status_and_recipient_oldest_first(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        assert store.outbox() == [first, second]
+        assert store.outbox(limit=1) == [first]
+        assert store.outbox(recipient_id="dev") == [second]
+        assert store.outbox(recipient_id="dev", status=DeliveryStatus.DELIVERED) == []
+        store.mark_delivered([second.message.id], at=second.message.created_at)
+        assert [e.message.id for e in store.outbox(status=DeliveryStatus.DELIVERED)] == [second.message.id]
+        assert store.outbox(recipient_id="nobody") == []
+
+    def test_marking_a_claimed_message_delivered_releases_its_claim(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, _ = two_messages
+        now = first.message.created_at
+        store.claim_messages(worker="a", now=now, lease=timedelta(minutes=5), limit=1)
+        store.mark_delivered([first.message.id], at=now)
+        entry = store.outbox(limit=1)[0]
+        assert (entry.status, entry.settled_at, entry.claimed_by, entry.claimed_until) == (
+            DeliveryStatus.DELIVERED,
+            now,
+            None,
+            None,
+        )
+
+    def test_timers_come_due_earliest_first_and_a_settled_one_is_never_due(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        history.ask(store, cid, "chloe")
+        asked = history.recorded[-1].event
+        history.join(store, cid, "ben")
+        joined = history.recorded[-1].event
+        t = MONDAY + timedelta(days=1)
+        late = history.fail_reaction(store, "welcome", joined, retry_at=t + timedelta(hours=2))
+        early = history.fail_reaction(store, "escalate", asked, retry_at=t)
+        tie = history.fail_reaction(store, "welcome", asked, retry_at=t)
+        settled = history.fail_reaction(store, "digest", asked, retry_at=t)
+        history.recover_reaction(store, "digest", asked)
+        due = store.find_due("policy_failure", before=t + timedelta(hours=2))  # inclusive
+        assert [getattr(f, "id", None) for f in due] == [*sorted([early, tie]), late]
+        assert due[0] == history.get("policy_failure", min(early, tie))
+        assert len(store.find_due("policy_failure", before=t + timedelta(hours=2), limit=2)) == 2
+        assert len(store.find_due("policy_failure", before=t)) == 2
+        assert store.find_due("policy_failure", before=t - timedelta(microseconds=1)) == []
+        assert settled not in {
+            getattr(f, "id", None) for f in store.find_due("policy_failure", before=t + timedelta(days=9))
+        }
+        # Retried later: the timer moves.
+        history.fail_reaction(store, "escalate", asked, retry_at=t + timedelta(hours=3), attempt=2)
+        assert [getattr(f, "id", None) for f in store.find_due("policy_failure", before=t + timedelta(hours=2))] == [
+            tie,
+            late,
+        ]
+
+    def test_a_kind_without_timers_has_nothing_due(self, store: Store, history: SampleHistory) -> None:
+        history.every_kind(store)
+        for kind in ("question", "membership", "community", "preferences"):
+            assert store.find_due(kind, before=MONDAY + timedelta(days=365)) == []
+
     # -- lifecycle --------------------------------------------------------------------------------
 
     def test_reopening_the_store_keeps_everything(
@@ -943,7 +1123,7 @@ class StoreContract:
         # The answer and the acceptance told the people concerned, through the outbox.
         topics = sorted((m.recipient_id, m.topic) for m in store.pending_messages())
         assert ("chloe", "answer_posted") in topics and ("ben", "answer_accepted") in topics
-        assert engine.dispatch() == len(topics)
+        assert engine.dispatch().delivered == len(topics)
         assert store.pending_messages() == []
         engine.withdraw("ben", "answer", answer.id)
         assert _ids(engine.unanswered_questions("ana", community.id)) == [question.id, other.id]
@@ -1039,8 +1219,8 @@ def _sort_key(value: Any) -> tuple[datetime, str]:
     from coplib.domain.history import ref_of
 
     row = index_row(ref_of(value), value)
-    assert row.created_at is not None
-    return (row.created_at, row.id)
+    # Kinds without a creation time (preferences) sort first, as NULL does in SQL.
+    return (row.created_at or datetime(1970, 1, 1, tzinfo=UTC), row.id)
 
 
 def _observe(store: Store, history: SampleHistory, community_id: str) -> dict[str, Any]:
@@ -1049,6 +1229,7 @@ def _observe(store: Store, history: SampleHistory, community_id: str) -> dict[st
         "aggregates": {ref: store.get(ref) for ref in history.state},
         "events": every_event(store),
         "pending": store.pending_messages(),
+        "outbox": store.outbox(limit=10_000),
         "communities": store.communities(),
         "members": store.members(community_id, statuses=list(MembershipStatus)),
         "experts": store.members(community_id, role=Role.EXPERT, tag="aluminium"),

@@ -33,7 +33,7 @@ from coplib.domain.history import replay
 from coplib.domain.membership import MembershipStatus
 from coplib.engine import SYSTEM, Engine
 from coplib.plugins import make_plugin_manager
-from coplib.ports import Period, Store
+from coplib.ports import DeliveryStatus, Outcome, Period, Store
 from coplib.testing.contract import every_event
 from coplib.testing.samples import MONDAY, IdSequence, sample_people
 
@@ -295,7 +295,30 @@ class StoreDifferential(RuleBasedStateMachine):
 
     @rule()
     def dispatch(self) -> None:
-        self.both(lambda e: e.dispatch(limit=3))
+        # A fixed worker and jitter: both sides must schedule any retry at the same time.
+        self.both(lambda e: e.dispatch(limit=3, worker="dispatcher", random=lambda: 0.5))
+
+    @rule(
+        worker=st.sampled_from(["w1", "w2"]),
+        limit=st.integers(min_value=1, max_value=3),
+        status=st.sampled_from(list(DeliveryStatus)),
+        settle=st.booleans(),
+    )
+    def claim_and_settle(self, worker: str, limit: int, status: DeliveryStatus, settle: bool) -> None:
+        """What a dispatcher does with the outbox, on both stores directly."""
+        now, lease = self.clock.now(), timedelta(minutes=10)
+        claimed = self.both(lambda e: e.store.claim_messages(worker=worker, now=now, lease=lease, limit=limit))
+        if not claimed or not settle:
+            return
+        retry = now + timedelta(minutes=5) if status is DeliveryStatus.PENDING else None
+        outcomes = [Outcome(c.message.id, status, now, next_attempt_at=retry, error="refused") for c in claimed]
+        self.both(lambda e: e.store.settle_messages(outcomes, worker=worker))
+
+    @rule()
+    def requeue_dead_letters(self) -> None:
+        dead = [e.message.id for e in self.reference.store.outbox(status=DeliveryStatus.DEAD)]
+        now = self.clock.now()
+        self.both(lambda e: e.store.requeue([*dead, "unknown"], now=now))
 
     @rule(minutes=st.sampled_from([0, 1, 30, 60 * 24, 60 * 24 * 9]))
     def advance_clock(self, minutes: int) -> None:
@@ -357,6 +380,10 @@ class StoreDifferential(RuleBasedStateMachine):
             assert sub.activity(person, since=MONDAY, until=until) == ref.activity(person, since=MONDAY, until=until)
             assert sub.find("membership", person_id=person) == ref.find("membership", person_id=person)
         assert sub.pending_messages(limit=1000) == ref.pending_messages(limit=1000)
+        assert sub.outbox(limit=1000) == ref.outbox(limit=1000)
+        for status in DeliveryStatus:
+            assert sub.outbox(status=status, limit=3) == ref.outbox(status=status, limit=3)
+        assert sub.find_due("policy_failure", before=until) == ref.find_due("policy_failure", before=until)
 
 
 def differential_machine(

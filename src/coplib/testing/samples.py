@@ -35,13 +35,18 @@ from coplib.domain.contributions import (
     Question,
     ResourceKind,
 )
-from coplib.domain.history import Aggregate, Ref, apply, touched
+from coplib.domain.history import Aggregate, Ref, apply, policy_failure_id, touched
 from coplib.domain.membership import membership_id
+from coplib.domain.guarantee import CloseReason, Route
 from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, QuietHours
 from coplib.ports import Changeset, OutboxMessage, RecordedEvent, Store, Write
 
 T = TypeVar("T")
+
+#: The actor of the host's own jobs (`coplib.engine.SYSTEM`), spelled here to keep the
+#: samples free of the engine.
+SYSTEM_ACTOR = "coplib:system"
 
 #: A Monday, 09:00 UTC: sample histories start here so that weeks are easy to reason about.
 MONDAY = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -471,6 +476,85 @@ class SampleHistory:
         )
         return person
 
+    # -- policy reactions -------------------------------------------------------------------------
+
+    def fail_reaction(
+        self, store: Store, policy: str, event: ev.DomainEvent, *, retry_at: datetime, attempt: int = 1
+    ) -> str:
+        """A policy's reaction to `event` raised: kept as a timer due at `retry_at`."""
+        self.commit(
+            store,
+            [
+                ev.PolicyReactionFailed(
+                    **self.base(SYSTEM_ACTOR, event.community_id),
+                    policy=policy,
+                    event=event,
+                    error="the directory did not answer",
+                    attempt=attempt,
+                    retry_at=retry_at,
+                )
+            ],
+        )
+        return policy_failure_id(policy, event.id)
+
+    def recover_reaction(self, store: Store, policy: str, event: ev.DomainEvent) -> None:
+        self.commit(
+            store,
+            [
+                ev.PolicyReactionRecovered(
+                    **self.base(SYSTEM_ACTOR, event.community_id), policy=policy, failed_event_id=event.id
+                )
+            ],
+        )
+
+    # -- the answer guarantee ----------------------------------------------------------------------
+
+    def route_question(
+        self, store: Store, question_id: str, experts: Iterable[str], *, due_at: datetime | None = None
+    ) -> str:
+        """The guarantee starts watching a question, routed to `experts`."""
+        question = self.get_as("question", question_id, Question)
+        self.commit(
+            store,
+            [
+                ev.QuestionRouted(
+                    **self.base(SYSTEM_ACTOR, question.community_id),
+                    question_id=question_id,
+                    asker_id=question.author_id,
+                    asked_at=question.created_at,
+                    experts=tuple(experts),
+                    route=Route.TAG_EXPERTS,
+                    due_at=due_at,
+                )
+            ],
+        )
+        return question_id
+
+    def escalate_question(
+        self, store: Store, question_id: str, step: int, *, notified: Iterable[str], next_due_at: datetime | None
+    ) -> None:
+        question = self.get_as("question", question_id, Question)
+        self.commit(
+            store,
+            [
+                ev.QuestionEscalated(
+                    **self.base(SYSTEM_ACTOR, question.community_id),
+                    question_id=question_id,
+                    step=step,
+                    audience=("experts", "facilitator"),
+                    notified=tuple(notified),
+                    next_due_at=next_due_at,
+                )
+            ],
+        )
+
+    def close_watch(self, store: Store, question_id: str, reason: CloseReason = CloseReason.ANSWERED) -> None:
+        question = self.get_as("question", question_id, Question)
+        self.commit(
+            store,
+            [ev.WatchClosed(**self.base(SYSTEM_ACTOR, question.community_id), question_id=question_id, reason=reason)],
+        )
+
     # -- a bit of everything ----------------------------------------------------------------------
 
     def every_kind(self, store: Store) -> dict[str, Ref]:
@@ -494,7 +578,10 @@ class SampleHistory:
         self.withdraw_role(store, cid, "eve", Role.SPONSOR)
         self.leave(store, cid, "eve")
         qid = self.ask(store, cid, "chloe", tags=("aluminium",))
+        self.route_question(store, qid, ["ben"], due_at=self.now + timedelta(hours=4))
+        self.escalate_question(store, qid, 1, notified=["ana"], next_due_at=self.now + timedelta(hours=24))
         aid = self.answer(store, qid, "ben")
+        self.close_watch(store, qid)
         self.accept(store, aid)
         comment_id = self.comment(store, ContributionKind.ANSWER, aid, "chloe")
         endorsement_id = self.endorse(store, ContributionKind.ANSWER, aid, "chloe")
@@ -508,6 +595,10 @@ class SampleHistory:
         night = QuietHours(start=time(22, 0), end=time(7, 0), timezone="Europe/Paris")
         self.change_preferences(store, "chloe", quiet_hours=night, unsubscribed=("role_assigned",))
         self.change_preferences(store, "chloe", frequency=Frequency.WEEKLY, quiet_hours=night)
+        asked = self.recorded[-1].event
+        failure = self.fail_reaction(store, "welcome", asked, retry_at=self.now + timedelta(minutes=5))
+        self.fail_reaction(store, "welcome", asked, retry_at=self.now + timedelta(minutes=30), attempt=2)
+        self.recover_reaction(store, "welcome", asked)
         return {
             "organisation": Ref("organisation", oid),
             "community": Ref("community", cid),
@@ -521,4 +612,6 @@ class SampleHistory:
             "experience": Ref("experience", xid),
             "meeting": Ref("meeting", mid),
             "preferences": Ref("preferences", "chloe"),
+            "policy_failure": Ref("policy_failure", failure),
+            "answer_watch": Ref("answer_watch", qid),
         }

@@ -1,0 +1,174 @@
+"""Keeping memberships in step with the identity directory (`Engine.sync_directory`).
+
+Run by the host as a trusted job (cron, or after its directory changed): people matching a
+community's attribute rule join it, rule members who no longer match leave, and a person
+the directory no longer knows, or says has left the organisation, leaves every community.
+Each change is one event in its own unit of work, recorded by `coplib.SYSTEM`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+
+from coplib.domain import events as ev
+from coplib.domain.community import Admission, Community, LifecycleStage
+from coplib.domain.errors import CoplibError, PluginError
+from coplib.domain.history import Ref
+from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.domain.people import AttributeRule, Person
+from coplib.engine import SYSTEM
+
+if TYPE_CHECKING:
+    from coplib.engine import Engine, UnitOfWork
+
+#: Memberships a person who left the organisation loses.
+_OPEN_STATUSES = (MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING)
+
+
+@attrs.frozen
+class SyncReport:
+    """What a directory sync changed, as (community id, person id) pairs, each one event."""
+
+    #: People who matched a community's rule and joined it.
+    joined: tuple[tuple[str, str], ...] = ()
+    #: Rule members who no longer match the rule, and left.
+    left: tuple[tuple[str, str], ...] = ()
+    #: Memberships (active, invited or pending) of people the directory no longer knows or
+    #: says have left the organisation, ended.
+    deactivated: tuple[tuple[str, str], ...] = ()
+    #: Communities admitting by rule for which no identity plugin lists people: their rule
+    #: members were left as they are.
+    unanswered: tuple[str, ...] = ()
+
+    @property
+    def events(self) -> int:
+        """How many events the sync recorded."""
+        return len(self.joined) + len(self.left) + len(self.deactivated)
+
+
+class _Directory:
+    """The identity hooks, asked once per person and rule in a sync. A plugin that raises
+    stops the sync with a `PluginError` before anything is decided from a wrong answer."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._people: dict[str, Person | None] = {}
+
+    def person(self, person_id: str) -> Person | None:
+        if person_id not in self._people:
+            try:
+                found = self._engine.person(person_id)
+            except CoplibError:
+                raise
+            except Exception as exc:
+                raise PluginError(
+                    f"the identity directory failed on {person_id!r}: {type(exc).__name__}: {exc}; "
+                    "the directory sync stopped without deciding on this person"
+                ) from exc
+            self._people[person_id] = found if isinstance(found, Person) else None
+        return self._people[person_id]
+
+    def matching(self, community: Community, rule: AttributeRule) -> set[str] | None:
+        try:
+            found = self._engine.plugin_manager.hook.coplib_find_people(rule=rule)
+        except CoplibError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"the identity directory failed to list the people matching the rule of {community.id!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if found is None:
+            return None
+        # Trust, but check: only active people who match join by rule.
+        return {p.id for p in found if isinstance(p, Person) and rule.matches(p)}
+
+
+def sync_directory(engine: Engine) -> SyncReport:
+    """See `Engine.sync_directory`. Each change commits on its own, so a sync stopped half
+    way (a directory that fails) keeps what it did, and the next run does the rest."""
+    directory = _Directory(engine)
+    joined: list[tuple[str, str]] = []
+    left: list[tuple[str, str]] = []
+    deactivated: list[tuple[str, str]] = []
+    unanswered: list[str] = []
+    for community in engine.store.communities():
+        gone: set[str] = set()
+        for membership in engine.store.members(community.id, statuses=_OPEN_STATUSES):
+            person = directory.person(membership.person_id)
+            if person is not None and person.active:
+                continue
+            if _leave(engine, community.id, membership.person_id, _OPEN_STATUSES, via=None):
+                deactivated.append((community.id, membership.person_id))
+            gone.add(membership.person_id)
+        policy = community.charter.membership_policy
+        if policy.admission is not Admission.RULE or policy.rule is None or community.stage is LifecycleStage.CLOSED:
+            continue
+        matching = directory.matching(community, policy.rule)
+        if matching is None:
+            unanswered.append(community.id)
+            continue
+        for pid in sorted(matching - gone):
+            if _join_by_rule(engine, community.id, pid):
+                joined.append((community.id, pid))
+        for membership in engine.store.members(community.id):
+            pid = membership.person_id
+            if membership.via != "rule" or pid in matching or pid in gone:
+                continue
+            if _leave(engine, community.id, pid, (MembershipStatus.ACTIVE,), via="rule"):
+                left.append((community.id, pid))
+    return SyncReport(tuple(joined), tuple(left), tuple(deactivated), tuple(unanswered))
+
+
+def _membership(uow: UnitOfWork, community_id: str, person_id: str) -> Membership | None:
+    found = uow.get(Ref("membership", membership_id(community_id, person_id)))
+    return found if isinstance(found, Membership) else None
+
+
+def _leave(
+    engine: Engine, community_id: str, person_id: str, statuses: Sequence[MembershipStatus], *, via: str | None
+) -> bool:
+    """Record that `person_id` leaves, if their membership is still in `statuses` (and began
+    `via`, when given): the unit of work re-reads it, so a concurrent change is respected."""
+
+    def body(uow: UnitOfWork) -> bool:
+        current = _membership(uow, community_id, person_id)
+        if current is None or current.status not in statuses or (via is not None and current.via != via):
+            return False
+        uow.record(ev.MemberLeft(**engine._event_base(SYSTEM, community_id), person_id=person_id))
+        return True
+
+    return engine._run(body)
+
+
+def _join_by_rule(engine: Engine, community_id: str, person_id: str) -> bool:
+    """Record that `person_id` joins by rule, unless they are active already, were removed
+    (a steward's decision a rule does not overturn) or left of their own accord."""
+
+    def body(uow: UnitOfWork) -> bool:
+        current = _membership(uow, community_id, person_id)
+        if current is not None:
+            if current.active or current.status is MembershipStatus.REMOVED:
+                return False
+            if current.status is MembershipStatus.LEFT and _left_of_own_accord(engine, current):
+                return False
+        uow.record(ev.MemberJoined(**engine._event_base(SYSTEM, community_id), person_id=person_id, via="rule"))
+        return True
+
+    return engine._run(body)
+
+
+def _left_of_own_accord(engine: Engine, membership: Membership) -> bool:
+    """Whether the person themselves recorded the departure (not the sync, nor a host job):
+    their own ``member_left`` event at the moment the membership changed last."""
+    events = engine.store.activity(
+        membership.person_id,
+        since=membership.since,
+        until=membership.since + timedelta(microseconds=1),
+        community_id=membership.community_id,
+    )
+    return any(isinstance(r.event, ev.MemberLeft) and r.event.person_id == membership.person_id for r in events)
