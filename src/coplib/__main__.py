@@ -110,7 +110,7 @@ def _storage_url(parser: argparse.ArgumentParser, db: str, fresh: bool) -> str:
     if "://" in db:
         if fresh and not db.startswith("sqlite:///"):
             parser.error(f"argument --fresh: only a SQLite file can be started over, not {db}")
-        path_text = db.removeprefix("sqlite:///") if db.startswith("sqlite:///") else None
+        path_text = db.removeprefix("sqlite:///").split("?", 1)[0] if db.startswith("sqlite:///") else None
         url = db
     else:
         path_text = db

@@ -15,7 +15,11 @@ from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
 from coplib.domain.people import Person
 from coplib.engine import Engine
 from coplib.plugins import make_plugin_manager
+from coplib.policies.badges import BadgesPlugin
+from coplib.policies.guarantee import AnswerGuaranteePlugin
+from coplib.policies.levels import ParticipationLevelsPlugin
 from coplib.policies.notices import Notices
+from coplib.policies.recognition import RecognitionPlugin
 from coplib.ports import Store
 
 #: The embedded SQLite file in the working directory: what `open` uses when given no URL.
@@ -31,6 +35,10 @@ def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
         ("coplib.directory", StaticDirectory(people)),
         ("coplib.notifier.recording", RecordingNotifier()),
         ("coplib.notices", Notices()),
+        ("coplib.policy.answer_guarantee", AnswerGuaranteePlugin()),
+        ("coplib.policy.recognition", RecognitionPlugin()),
+        ("coplib.policy.participation_levels", ParticipationLevelsPlugin()),
+        ("coplib.policy.badges", BadgesPlugin()),
     ]
 
 

@@ -369,6 +369,14 @@ class _Scenario:
             else:
                 self._week_messages[line.topic] += 1
 
+    def tick(self) -> None:
+        report = self.engine.tick()
+        done = {policy: n for policy, n in sorted(report.done.items()) if n}
+        if done:
+            self.say("engine.tick(): " + ", ".join(f"{policy} acted on {n}" for policy, n in done.items()))
+        for error in report.errors:
+            self.note(f"a policy failed: {error}")
+
     def week_summary(self, week: int) -> None:
         if self._week_messages:
             tally = ", ".join(f"{topic} {n}" for topic, n in sorted(self._week_messages.items()))
@@ -433,6 +441,10 @@ class _Scenario:
             self.plan_routine_week(week)
         for week in range(self.weeks):
             at(t(week, 6, 20, 0), functools.partial(self.week_summary, week))
+            # The host's scheduler: policies act on what is due every working hour.
+            for day in range(5):
+                for hour in range(8, 20):
+                    at(t(week, day, hour, 0), self.tick)
 
     def setup_organisation(self, org: coplib.Organisation) -> None:
         """Before the community: the organisation and the rest of its portfolio."""

@@ -54,6 +54,7 @@ from coplib.domain.errors import (
     ConcurrencyConflictError,
     ConflictError,
     CoplibError,
+    FieldError,
     InvalidInputError,
     NotFoundError,
     PluginError,
@@ -333,6 +334,21 @@ class Engine:
     def policy(self, name: str) -> Policy | None:
         return next((p for p in self.policies if p.name == name), None)
 
+    def _check_policy_settings(self, charter: Charter, context: str) -> None:
+        """Refuse a charter whose settings name a policy that is not installed, or that its
+        policy rejects (`Policy.settings_errors`), naming every bad setting by its path."""
+        errors: list[FieldError] = []
+        for name, settings in sorted(charter.policy_settings.items()):
+            path = f"$.charter.policy_settings.{name}"
+            policy = self.policy(name)
+            if policy is None:
+                known = ", ".join(sorted(p.name for p in self.policies)) or "none"
+                errors.append(FieldError(path, f"no policy named {name!r} is installed; installed: {known}"))
+                continue
+            errors.extend(FieldError(path + e.path[1:], e.message) for e in policy.settings_errors(settings))
+        if errors:
+            raise InvalidInputError(errors, context=context)
+
     def _react(self, uow: UnitOfWork) -> None:
         """Let every interested policy react to each event of the unit of work, including the
         events the reactions record themselves (bounded, so a loop between policies ends)."""
@@ -529,6 +545,7 @@ class Engine:
             check_coherent(visibility_, charter)
         except InvalidInputError as exc:
             raise exc.under("$", context=ctx) from None
+        self._check_policy_settings(charter, ctx)
 
         def body(uow: UnitOfWork) -> Community:
             _need(uow, "organisation", oid, Organisation)
@@ -621,6 +638,7 @@ class Engine:
         if not isinstance(charter, Charter):
             raise InvalidInputError.field("$.charter", f"must be a Charter, got {type(charter).__name__}", context=ctx)
         v.check_fields(CharterVersion, ctx, reason=reason)
+        self._check_policy_settings(charter, ctx)
 
         def body(uow: UnitOfWork) -> CharterVersion:
             community = self._open_community(uow, community_id, ctx)

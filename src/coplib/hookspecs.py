@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from coplib.domain.people import AttributeRule, Person
     from coplib.engine import Engine
     from coplib.messages import MessageDraft
+    from coplib.policies.badges import BadgeRule
     from coplib.policies.base import Policy
     from coplib.ports import OutboxMessage, RecordedEvent, Store
 
@@ -133,6 +134,24 @@ def coplib_policies() -> Iterable[Policy]:  # type: ignore[empty-body]
     :return: policy objects, each with a unique ``name``.
     Combination: every plugin's policies are gathered, host plugins first; two policies
     with the same name are refused (block one of the plugins).
+    """
+
+
+# -- badges -----------------------------------------------------------------------------------
+
+
+@hookspec
+def coplib_badge_rules() -> Iterable[BadgeRule]:  # type: ignore[empty-body]
+    """The badge rules this plugin provides (see `coplib.policies.badges.BadgeRule`).
+
+    Called once per engine, when the ``badges`` policy first meets an event. A rule names its
+    badge (a stable name such as ``first_answer``, never renamed), gives its title by locale
+    (``en`` required), the event types it looks at, and, for an event, who earns the badge;
+    the policy awards it once per person and community, with a message to the person.
+    :return: badge rules (`coplib.policies.badges.SimpleBadgeRule` wraps a function).
+    Combination: every plugin's rules are gathered, host plugins first; two rules with the
+    same name are refused with `coplib.PluginError` (block one plugin, or rename the badge).
+    A community switches a badge off with the ``disabled`` setting of the ``badges`` policy.
     """
 
 

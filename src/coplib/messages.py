@@ -111,6 +111,130 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
             "Voici ce qui s'est passé dans vos communautés depuis votre dernier résumé :\n\n$items",
         ),
     },
+    # -- the answer guarantee (coplib.policies.guarantee) --
+    # Parameters: community, title (the question's), asker and people (display names), role,
+    # hours (working hours waited) and step (the ladder's step number).
+    "question_routed": {
+        "en": (
+            "Your question “$title” was passed on",
+            "Your question “$title” in $community was passed on to $people. "
+            "You will hear as soon as someone answers.",
+        ),
+        "fr": (
+            "Votre question « $title » a été transmise",
+            "Votre question « $title » dans $community a été transmise à $people. "
+            "Un message vous préviendra dès qu'une réponse arrivera.",
+        ),
+    },
+    "question_unrouted": {
+        "en": (
+            "Your question “$title” is posted",
+            "Your question “$title” is posted in $community. No expert is designated for it yet: "
+            "every member sees it and can answer.",
+        ),
+        "fr": (
+            "Votre question « $title » est publiée",
+            "Votre question « $title » est publiée dans $community. Aucun expert n'est encore désigné "
+            "pour y répondre : tous les membres la voient et peuvent répondre.",
+        ),
+    },
+    "question_for_expert": {
+        "en": (
+            "A question for you in $community: “$title”",
+            "$asker asked “$title” in $community. You are one of the experts asked to answer it: "
+            "a quick answer keeps the community's promise.",
+        ),
+        "fr": (
+            "Une question pour vous dans $community : « $title »",
+            "$asker a posé la question « $title » dans $community. Vous faites partie des experts "
+            "sollicités pour y répondre : une réponse rapide tient la promesse de la communauté.",
+        ),
+    },
+    "question_for_facilitator": {
+        "en": (
+            "A question waits for an answer in $community",
+            "$asker asked “$title” in $community, and no expert is designated for it. "
+            "Please answer it or pass it on to someone who can.",
+        ),
+        "fr": (
+            "Une question attend une réponse dans $community",
+            "$asker a posé la question « $title » dans $community, et aucun expert n'est désigné "
+            "pour y répondre. Merci d'y répondre ou de la transmettre à quelqu'un qui le peut.",
+        ),
+    },
+    "question_reminder": {
+        "en": (
+            "Reminder: “$title” still has no answer",
+            "The question “$title” asked by $asker in $community has waited $hours working hours "
+            "without an answer. Can you answer it?",
+        ),
+        "fr": (
+            "Rappel : « $title » attend toujours une réponse",
+            "La question « $title » posée par $asker dans $community attend une réponse depuis "
+            "$hours heures ouvrées. Pouvez-vous y répondre ?",
+        ),
+    },
+    "question_escalated": {
+        "en": (
+            "Unanswered question in $community: “$title”",
+            "The question “$title” asked by $asker in $community has waited $hours working hours "
+            "without an answer (step $step of the escalation ladder). You receive this for your role "
+            "($role): please answer it or find someone who can.",
+        ),
+        "fr": (
+            "Question sans réponse dans $community : « $title »",
+            "La question « $title » posée par $asker dans $community attend une réponse depuis "
+            "$hours heures ouvrées (étape $step de l'escalade). Vous recevez ce message pour votre "
+            "rôle ($role) : merci d'y répondre ou de trouver quelqu'un qui le peut.",
+        ),
+    },
+    "question_still_waiting": {
+        "en": (
+            "Your question “$title” is being followed up",
+            "Your question “$title” in $community has no answer yet. We have asked $people to help.",
+        ),
+        "fr": (
+            "Votre question « $title » est suivie",
+            "Votre question « $title » dans $community n'a pas encore de réponse. "
+            "Nous avons demandé à $people de vous aider.",
+        ),
+    },
+    # -- recognition and participation (coplib.policies.badges, coplib.policies.levels) --
+    # Parameters: community (its name), badge (its stable name) with badge_en and badge_fr
+    # (its titles), level (core_group, active...) with level_en and level_fr (its names).
+    "badge_awarded": {
+        "en": (
+            "New badge in $community: $badge_en",
+            "You earned the badge “$badge_en” in $community. Thank you for taking part!",
+        ),
+        "fr": (
+            "Nouveau badge dans $community : $badge_fr",
+            "Vous avez obtenu le badge « $badge_fr » dans $community. Merci de votre participation !",
+        ),
+    },
+    "participation_level_raised": {
+        "en": (
+            "Your participation in $community",
+            "Your level of participation in $community is now: $level_en. Thank you for all you bring!",
+        ),
+        "fr": (
+            "Votre participation à $community",
+            "Votre niveau de participation à $community est désormais : $level_fr. "
+            "Merci pour tout ce que vous apportez !",
+        ),
+    },
+    "participation_level_lowered": {
+        "en": (
+            "Your participation in $community",
+            "Your level of participation in $community is now: $level_en. "
+            "A question to answer or a resource to share is always welcome.",
+        ),
+        "fr": (
+            "Votre participation à $community",
+            "Votre niveau de participation à $community est désormais : $level_fr. "
+            "Une question à laquelle répondre ou une ressource à partager est toujours bienvenue.",
+        ),
+    },
 }
 
 #: How a digest's period is named in each language.

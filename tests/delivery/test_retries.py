@@ -235,6 +235,7 @@ def test_a_message_whose_lease_ran_out_during_the_round_is_left_to_the_next_clai
     slow = Slow(world.clock, POLICY.lease + timedelta(seconds=1))
     world.engine.plugin_manager.register(slow)
     first = world.answered("ana")
+    world.advance(seconds=1)
     second = world.answered("chloe")
 
     report = world.dispatch()

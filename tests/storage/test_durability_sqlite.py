@@ -135,13 +135,17 @@ def _check_nothing_is_half_applied(store: SQLiteStore) -> None:
         charter = founders.get(_founding_refs(cid, community.created_by)[0])
         assert charter is not None and isinstance(charter.value, CharterVersion), cid
         assert _founding_refs(cid, community.created_by)[1] in founders, cid
-    assert by_type["member_joined"] == by_type["role_assigned"] + 2  # ben and chloe joined without a role
-    # every answer's message to the asker went with it
-    messages = {(m.event_id, m.recipient_id, m.topic) for m in store.pending_messages(limit=1_000_000)}
+    for cid in communities:
+        founding = {r.event.TYPE for r in store.events(community_id=cid, limit=10)}
+        assert {"community_created", "member_joined", "role_assigned"} <= founding, cid
+    # every answer's message to the asker went with it, and every message came with its event
+    outbox = store.outbox(limit=1_000_000)
+    messages = {(e.message.event_id, e.message.recipient_id, e.message.topic) for e in outbox}
     for r in events:
         if isinstance(r.event, ev.AnswerPosted):
             assert (r.event.id, r.event.asker_id, "answer_posted") in messages, r.event.answer_id
-    assert len(messages) == by_type["answer_posted"]
+    assert {event_id for event_id, _, _ in messages} <= {r.event.id for r in events}
+    assert by_type["answer_posted"] == len(answers)
 
 
 def _founding_refs(cid: str, founder: str) -> list[Ref]:
@@ -161,7 +165,7 @@ def _check_every_report_is_there(store: SQLiteStore, reports: list[list[str]]) -
                 assert aid in answered, report
             case ["community", cid]:
                 assert store.get(Ref("community", cid)) is not None, report
-                assert len(store.events(community_id=cid)) == 3, report
+                assert store.get(Ref("membership", membership_id(cid, "dev"))) is not None, report
             case ["batch", first, last]:
                 assert store.get(Ref("question", first)) is not None, report
                 assert store.get(Ref("question", last)) is not None, report
@@ -173,7 +177,6 @@ def test_a_writer_killed_at_random_points_leaves_every_committed_unit_whole(tmp_
     db = tmp_path / "killed.db"
     rng = random.Random(20260105)
     reported: list[list[str]] = []
-    started = time.monotonic()
     for run in range(KILLS):
         reported.extend(_run_and_kill(db, run, rng))
         with sqlite3.connect(db) as raw:
@@ -187,4 +190,3 @@ def test_a_writer_killed_at_random_points_leaves_every_committed_unit_whole(tmp_
             store.close()
     assert len(reported) >= KILLS
     assert {report[0] for report in reported} == {"ask", "answer", "community", "batch"}
-    assert time.monotonic() - started < 60

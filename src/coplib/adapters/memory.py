@@ -46,6 +46,8 @@ def period_start(moment: datetime, period: Period) -> date:
 
 
 class MemoryStore(Store):
+    """A store held in memory: thread-safe, same semantics as the durable stores."""
+
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self._lock = threading.RLock()

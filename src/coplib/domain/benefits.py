@@ -59,8 +59,11 @@ CELLS: Final = (DIRECT_IMMEDIATE, DIRECT_DEFERRED, COLLECTIVE_IMMEDIATE, COLLECT
 #: membership, settings, policy bookkeeping), which is no benefit in itself. Every type of
 #: `coplib.domain.events.EVENT_TYPES` has a line: a test fails when a new one has none.
 DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
-    # an answer to my question now; feedback and recognition now
+    # an answer to my question now (and the promise of one: routed, followed up); feedback
+    # and recognition now
     "answer_posted": DIRECT_IMMEDIATE,
+    "question_routed": DIRECT_IMMEDIATE,
+    "question_escalated": DIRECT_IMMEDIATE,
     "answer_accepted": DIRECT_IMMEDIATE,
     "contribution_endorsed": DIRECT_IMMEDIATE,
     "comment_posted": DIRECT_IMMEDIATE,
@@ -97,6 +100,7 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "policy_reaction_recovered": None,
     "points_reversed": None,
     "participation_reviewed": None,
+    "watch_closed": None,
 }
 
 

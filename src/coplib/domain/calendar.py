@@ -8,6 +8,7 @@ community's time zone (daylight-saving changes included), holidays left out.
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -113,7 +114,7 @@ class Duration:
         try:
             return cls(int(match.group(1)), DurationUnit(match.group(2).lower()))
         except InvalidInputError as exc:
-            raise exc.under(path) from None
+            raise InvalidInputError([FieldError(path, e.message) for e in exc.errors]) from None
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit.value}"
@@ -170,7 +171,7 @@ def _check_hours(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         "$.working_hours",
         "must hold at least one span of working hours",
     )
-    for before, after in zip(value, value[1:]):
+    for before, after in itertools.pairwise(value):
         _check(
             before.end <= after.start,
             "$.working_hours",
@@ -385,7 +386,9 @@ def _utc(value: object, path: str) -> datetime:
 
 def _parse_timezone(text: object) -> str:
     if not isinstance(text, str) or not text.strip() or len(text) > _TIMEZONE_MAX:
-        raise InvalidInputError.field("$.timezone", f"must be an IANA time zone name such as 'Europe/Paris', got {text!r:.60}")
+        raise InvalidInputError.field(
+            "$.timezone", f"must be an IANA time zone name such as 'Europe/Paris', got {text!r:.60}"
+        )
     name = text.strip()
     _zone(name)
     return name
@@ -396,7 +399,8 @@ def _items(text: str) -> list[str]:
 
 
 def parse_working_days(text: object) -> frozenset[int]:
-    """``"mon-fri"``, ``"mon,tue,thu"`` or ``"lun-ven"`` as weekday numbers (Monday = 0)."""
+    """``"mon-fri"``, ``"sun-thu"``, ``"mon,tue,thu"`` or ``"lun-ven"`` as weekday numbers
+    (Monday = 0)."""
     path = "$.working_days"
     if not isinstance(text, str):
         raise InvalidInputError.field(path, f"must be text such as 'mon-fri', got {type(text).__name__}")
@@ -408,9 +412,8 @@ def parse_working_days(text: object) -> frozenset[int]:
                 path, f"unknown day {item!r:.30}: use mon, tue, wed, thu, fri, sat, sun (or lun...dim) and ranges"
             )
         start, end = DAY_NAMES[first], DAY_NAMES[last or first]
-        if end < start:
-            raise InvalidInputError.field(path, f"a range of days goes forward from Monday: {item!r:.30}")
-        days.update(range(start, end + 1))
+        # A range may run over the weekend: "sun-thu" is Sunday to Thursday.
+        days.update(range(start, end + 1) if start <= end else [*range(start, 7), *range(end + 1)])
     if not days:
         raise InvalidInputError.field(path, "name at least one working day, e.g. 'mon-fri'")
     return frozenset(days)

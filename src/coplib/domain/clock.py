@@ -10,6 +10,8 @@ from coplib.domain.errors import InvalidInputError
 
 
 class Clock(Protocol):
+    """Anything that tells the time (timezone-aware UTC): `SystemClock`, `ManualClock`."""
+
     def now(self) -> datetime:
         """The current time, timezone-aware, in UTC."""
         ...

@@ -16,6 +16,8 @@ ContributionId = str
 
 
 class ContributionKind(enum.StrEnum):
+    """The kinds of contribution, by their stable storage names."""
+
     QUESTION = "question"
     ANSWER = "answer"
     COMMENT = "comment"
@@ -26,11 +28,15 @@ class ContributionKind(enum.StrEnum):
 
 
 class ResourceKind(enum.StrEnum):
+    """What a shared resource is: a document or a link."""
+
     DOCUMENT = "document"
     LINK = "link"
 
 
 class ExperienceKind(enum.StrEnum):
+    """What an experience tells: a lesson learned or a whole case."""
+
     LESSON = "lesson"  # a lesson learned
     CASE = "case"  # a case told in full
 

@@ -8,6 +8,7 @@ tags, and while nobody answers it climbs a ladder of steps, each notifying more 
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -105,7 +106,9 @@ def parse_ladder(text: object, path: str = "$.ladder") -> tuple[Step, ...]:
         where = f"{path}[{i}]"
         delay_text, colon, who = item.partition(":")
         if not colon:
-            errors.append(FieldError(where, f"a step is 'DELAY: audience, ...' such as '4wh: experts', got {item!r:.60}"))
+            errors.append(
+                FieldError(where, f"a step is 'DELAY: audience, ...' such as '4wh: experts', got {item!r:.60}")
+            )
             continue
         try:
             delay = Duration.parse(delay_text, where)
@@ -119,10 +122,12 @@ def parse_ladder(text: object, path: str = "$.ladder") -> tuple[Step, ...]:
             errors.append(FieldError(where, f"{shown}; choose among {', '.join(AUDIENCES)}"))
             continue
         steps.append(Step(delay, tuple(dict.fromkeys(audience))))
-    for i, (before, after) in enumerate(zip(steps, steps[1:]), start=1):
+    for i, (before, after) in enumerate(itertools.pairwise(steps), start=1):
         if before.delay.working == after.delay.working and _minutes(after.delay) <= _minutes(before.delay):
             errors.append(
-                FieldError(f"{path}[{i}]", f"each step comes later than the one before: {after.delay} after {before.delay}")
+                FieldError(
+                    f"{path}[{i}]", f"each step comes later than the one before: {after.delay} after {before.delay}"
+                )
             )
     if errors:
         raise InvalidInputError(errors)
@@ -148,7 +153,7 @@ class GuaranteeSettings:
     """The answer guarantee of one community, parsed from its charter."""
 
     ladder: tuple[Step, ...] = ()
-    target: Duration = Duration(4, DurationUnit.WORKING_HOURS)
+    target: Duration = attrs.field(factory=lambda: Duration(4, DurationUnit.WORKING_HOURS))
     calendar: WorkingCalendar = attrs.field(factory=WorkingCalendar)
     max_experts: int = 5
 

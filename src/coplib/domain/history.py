@@ -501,7 +501,8 @@ def _open_watch(current: Aggregate | None, e: ev.DomainEvent) -> Watch:
     assert isinstance(current, Watch)
     if not current.open:
         raise ConflictError(
-            f"the watch on question {current.question_id!r} was closed ({current.closed_because}): cannot record {e.TYPE}",
+            f"the watch on question {current.question_id!r} is closed ({current.closed_because}): "
+            f"cannot record {e.TYPE}",
             kind="answer_watch",
             id=current.question_id,
         )
@@ -532,7 +533,9 @@ def _watch_closed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Agg
 
 def _new_entry(ref: Ref, current: Aggregate | None) -> None:
     if current is not None:
-        raise ConflictError(f"ledger entry {ref.id!r} exists already: entries are never rewritten", kind=ref.kind, id=ref.id)
+        raise ConflictError(
+            f"ledger entry {ref.id!r} exists already: entries are never rewritten", kind=ref.kind, id=ref.id
+        )
 
 
 def _points_awarded(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:

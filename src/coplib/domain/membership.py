@@ -13,6 +13,8 @@ from coplib.domain.people import PersonId
 
 
 class MembershipStatus(enum.StrEnum):
+    """Where a person stands with a community."""
+
     INVITED = "invited"
     PENDING = "pending"  # asked to join, waiting for approval
     ACTIVE = "active"

@@ -84,7 +84,9 @@ class LevelSettings:
     notify: str = "promotions"
 
     @classmethod
-    def read(cls, settings: Mapping[str, str], policy: str = "participation_levels") -> tuple[LevelSettings, list[FieldError]]:
+    def read(
+        cls, settings: Mapping[str, str], policy: str = "participation_levels"
+    ) -> tuple[LevelSettings, list[FieldError]]:
         """The settings a charter gives (text values), and what is wrong with them."""
         reader = SettingsReader(settings)
         window = reader.whole("window_days", 90, minimum=1, maximum=3650)
@@ -97,7 +99,8 @@ class LevelSettings:
             reader.errors.append(
                 FieldError(
                     "$.core_group",
-                    f"thresholds must decrease from core_group to active to occasional, got {', '.join(map(str, order))}",
+                    "thresholds must decrease from core_group to active to occasional, "
+                    f"got {', '.join(map(str, order))}",
                 )
             )
             thresholds = dict(DEFAULT_THRESHOLDS)

@@ -21,6 +21,8 @@ from coplib.domain.people import Person
 
 
 class Action(enum.StrEnum):
+    """What a person may try to do; `decide` rules on each."""
+
     SEE = "see"  # know the community exists (name, vocation, charter)
     READ = "read"  # read its contributions and members
     CREATE_COMMUNITY = "create_community"

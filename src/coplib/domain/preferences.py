@@ -14,6 +14,8 @@ from coplib.domain.errors import InvalidInputError
 
 
 class Frequency(enum.StrEnum):
+    """How often a person wants to hear from coplib."""
+
     IMMEDIATE = "immediate"
     DAILY = "daily"  # one digest a day
     WEEKLY = "weekly"  # one digest a week (on Monday)

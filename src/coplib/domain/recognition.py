@@ -236,7 +236,9 @@ class SettingsReader:
             return default
         return value
 
-    def optional_whole(self, key: str, default: int | None, *, minimum: int = 1, maximum: int = 1_000_000) -> int | None:
+    def optional_whole(
+        self, key: str, default: int | None, *, minimum: int = 1, maximum: int = 1_000_000
+    ) -> int | None:
         """A whole number, or ``none`` for no limit."""
         self._read.add(key)
         text = self.settings.get(key)
@@ -282,8 +284,9 @@ class SettingsReader:
             name, sep, weight = item.partition(":")
             name = name.strip()
             if not sep or name not in allowed:
-                self._fail(key, f"each item is name:weight with a name among {', '.join(sorted(allowed))}; "
-                           f"got {item!r:.60}")
+                self._fail(
+                    key, f"each item is name:weight with a name among {', '.join(sorted(allowed))}; got {item!r:.60}"
+                )
                 return dict(default)
             try:
                 value = int(weight.strip())
@@ -303,11 +306,13 @@ class SettingsReader:
             if key not in self._read and not (prefixes and key.startswith(prefixes)):
                 self._fail(key, f"unknown setting for policy {policy!r}")
 
-    def require_valid(self, policy: str, community_id: str | None) -> None:
-        """Raise `InvalidInputError` naming each bad setting under ``$.policy_settings.<policy>``."""
-        if self.errors:
-            where = f"charter of community {community_id!r}" if community_id else "charter"
-            raise InvalidInputError(self.errors, context=where).under(f"$.policy_settings.{policy}")
+
+def invalid_settings(policy: str, community_id: str | None, errors: Iterable[FieldError]) -> InvalidInputError:
+    """The error for a charter whose settings for `policy` are wrong: each bad setting named
+    under ``$.policy_settings.<policy>`` (errors come with paths from ``$``, as
+    `coplib.policies.base.Policy.settings_errors` gives them)."""
+    where = f"charter of community {community_id!r}" if community_id else "charter"
+    return InvalidInputError(errors, context=where).under(f"$.policy_settings.{policy}")
 
 
 @attrs.frozen
@@ -319,10 +324,14 @@ class RecognitionSettings:
     cap_exempt: frozenset[str] = DEFAULT_CAP_EXEMPT
 
     @classmethod
-    def read(cls, settings: Mapping[str, str], policy: str = "recognition") -> tuple[RecognitionSettings, list[FieldError]]:
+    def read(
+        cls, settings: Mapping[str, str], policy: str = "recognition"
+    ) -> tuple[RecognitionSettings, list[FieldError]]:
         """The settings a charter gives (text values), and what is wrong with them."""
         reader = SettingsReader(settings)
-        points = {reason: reader.whole(reason, default, maximum=MAX_POINTS) for reason, default in DEFAULT_POINTS.items()}
+        points = {
+            reason: reader.whole(reason, default, maximum=MAX_POINTS) for reason, default in DEFAULT_POINTS.items()
+        }
         cap = reader.optional_whole("daily_cap", DEFAULT_DAILY_CAP, minimum=1, maximum=MAX_POINTS * 10)
         exempt = reader.names("cap_exempt", DEFAULT_CAP_EXEMPT, POINT_REASONS)
         reader.check_unknown(policy)

@@ -35,11 +35,13 @@ from coplib.domain.contributions import (
     Question,
     ResourceKind,
 )
+from coplib.domain.guarantee import CloseReason, Route
 from coplib.domain.history import Aggregate, Ref, apply, policy_failure_id, touched
 from coplib.domain.membership import membership_id
-from coplib.domain.guarantee import CloseReason, Route
+from coplib.domain.participation import ParticipationLevel, participation_id
 from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, QuietHours
+from coplib.domain.recognition import badge_award_id, points_balance_id
 from coplib.ports import Changeset, OutboxMessage, RecordedEvent, Store, Write
 
 T = TypeVar("T")
@@ -555,6 +557,92 @@ class SampleHistory:
             [ev.WatchClosed(**self.base(SYSTEM_ACTOR, question.community_id), question_id=question_id, reason=reason)],
         )
 
+    # -- recognition and participation ------------------------------------------------------------
+
+    def award_points(
+        self, store: Store, cid: str, person: str, points: int, *, subject_id: str, cause: ev.DomainEvent
+    ) -> str:
+        entry = self.new_id("entry")
+        self.commit(
+            store,
+            [
+                ev.PointsAwarded(
+                    **self.base(SYSTEM_ACTOR, cid),
+                    entry_id=entry,
+                    person_id=person,
+                    reason="answer_accepted",
+                    points=points,
+                    requested=points,
+                    capped=False,
+                    subject_id=subject_id,
+                    cause_event_id=cause.id,
+                )
+            ],
+        )
+        return entry
+
+    def reverse_points(
+        self, store: Store, cid: str, person: str, entry: str, points: int, *, subject_id: str, cause: ev.DomainEvent
+    ) -> str:
+        reversal = self.new_id("entry")
+        self.commit(
+            store,
+            [
+                ev.PointsReversed(
+                    **self.base(SYSTEM_ACTOR, cid),
+                    entry_id=reversal,
+                    reversed_entry_id=entry,
+                    person_id=person,
+                    points=points,
+                    reason="contribution_withdrawn",
+                    awarded_for="answer_accepted",
+                    subject_id=subject_id,
+                    cause_event_id=cause.id,
+                )
+            ],
+        )
+        return reversal
+
+    def review_participation(self, store: Store, cid: str, person: str) -> str:
+        """A member promoted, pinned by a facilitator, released and reviewed (four events)."""
+        review = self.now + timedelta(days=28)
+        self.commit(
+            store,
+            [
+                ev.ParticipationLevelChanged(
+                    **self.base(SYSTEM_ACTOR, cid),
+                    person_id=person,
+                    level=ParticipationLevel.ACTIVE,
+                    previous=ParticipationLevel.PERIPHERAL,
+                    score=12,
+                    review_at=review,
+                ),
+                ev.ParticipationLevelPinned(
+                    **self.base("ana", cid),
+                    person_id=person,
+                    level=ParticipationLevel.CORE_GROUP,
+                    previous=ParticipationLevel.ACTIVE,
+                    reason="leads the welding clinic",
+                ),
+                ev.ParticipationLevelPinned(
+                    **self.base("ana", cid),
+                    person_id=person,
+                    level=None,
+                    previous=ParticipationLevel.CORE_GROUP,
+                    review_at=review,
+                ),
+                ev.ParticipationReviewed(**self.base(SYSTEM_ACTOR, cid), person_id=person, score=14, review_at=review),
+            ],
+        )
+        return participation_id(cid, person)
+
+    def award_badge(self, store: Store, cid: str, person: str, badge: str, *, cause: ev.DomainEvent) -> str:
+        self.commit(
+            store,
+            [ev.BadgeAwarded(**self.base(SYSTEM_ACTOR, cid), person_id=person, badge=badge, cause_event_id=cause.id)],
+        )
+        return badge_award_id(cid, person, badge)
+
     # -- a bit of everything ----------------------------------------------------------------------
 
     def every_kind(self, store: Store) -> dict[str, Ref]:
@@ -583,6 +671,12 @@ class SampleHistory:
         aid = self.answer(store, qid, "ben")
         self.close_watch(store, qid)
         self.accept(store, aid)
+        accepted = self.recorded[-1].event
+        entry = self.award_points(store, cid, "ben", 15, subject_id=aid, cause=accepted)
+        self.reverse_points(store, cid, "ben", entry, 15, subject_id=aid, cause=accepted)
+        self.award_points(store, cid, "ben", 15, subject_id=aid, cause=accepted)
+        badge = self.award_badge(store, cid, "ben", "first-accepted-answer", cause=accepted)
+        participation = self.review_participation(store, cid, "ben")
         comment_id = self.comment(store, ContributionKind.ANSWER, aid, "chloe")
         endorsement_id = self.endorse(store, ContributionKind.ANSWER, aid, "chloe")
         rid = self.share_resource(store, cid, "ben")
@@ -614,4 +708,8 @@ class SampleHistory:
             "preferences": Ref("preferences", "chloe"),
             "policy_failure": Ref("policy_failure", failure),
             "answer_watch": Ref("answer_watch", qid),
+            "points_entry": Ref("points_entry", entry),
+            "points_balance": Ref("points_balance", points_balance_id(cid, "ben")),
+            "badge_award": Ref("badge_award", badge),
+            "participation": Ref("participation", participation),
         }

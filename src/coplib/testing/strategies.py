@@ -47,8 +47,10 @@ from coplib.domain.contributions import (
     Resource,
     ResourceKind,
 )
+from coplib.domain.guarantee import AUDIENCES, CloseReason, Route
 from coplib.domain.history import Aggregate
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import LOCALES, AttributeCondition, AttributeRule, Person
 
 __all__ = [
@@ -541,6 +543,11 @@ def _membership(
     return lambda: _event(cls, person_id=ids(), **fields)
 
 
+def _machine_names() -> st.SearchStrategy[str]:
+    """Stable machine names (points reasons, badges): lower-case letters, digits and ``_.-``."""
+    return st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,30}", fullmatch=True)
+
+
 #: One strategy maker per event type, by its stable name: every entry of `EVENT_TYPES`.
 EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
     ev.OrganisationCreated.TYPE: lambda: _event(
@@ -601,6 +608,73 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
         ev.AttendanceRecorded, meeting_id=ids(), attendees=st.frozensets(ids(), max_size=5)
     ),
     ev.ContributionWithdrawn.TYPE: _withdrawn,
+    # recognition and participation
+    ev.PointsAwarded.TYPE: lambda: _event(
+        ev.PointsAwarded,
+        entry_id=ids(),
+        person_id=ids(),
+        reason=_machine_names(),
+        points=st.integers(min_value=0, max_value=10_000),
+        requested=st.integers(min_value=0, max_value=10_000),
+        capped=st.booleans(),
+        subject_id=ids(),
+        cause_event_id=ids(),
+    ),
+    ev.PointsReversed.TYPE: lambda: _event(
+        ev.PointsReversed,
+        entry_id=ids(),
+        reversed_entry_id=ids(),
+        person_id=ids(),
+        points=st.integers(min_value=0, max_value=10_000),
+        reason=_machine_names(),
+        awarded_for=_machine_names(),
+        subject_id=ids(),
+        cause_event_id=ids(),
+    ),
+    ev.ParticipationLevelChanged.TYPE: lambda: _event(
+        ev.ParticipationLevelChanged,
+        person_id=ids(),
+        level=st.sampled_from(ParticipationLevel),
+        previous=st.sampled_from(ParticipationLevel),
+        score=st.integers(min_value=0, max_value=100_000),
+        review_at=st.none() | utc_datetimes(),
+    ),
+    ev.ParticipationLevelPinned.TYPE: lambda: _event(
+        ev.ParticipationLevelPinned,
+        person_id=ids(),
+        level=st.none() | st.sampled_from(ParticipationLevel),
+        previous=st.sampled_from(ParticipationLevel),
+        reason=short_texts(allow_empty=True),
+        review_at=st.none() | utc_datetimes(),
+    ),
+    ev.ParticipationReviewed.TYPE: lambda: _event(
+        ev.ParticipationReviewed,
+        person_id=ids(),
+        score=st.integers(min_value=0, max_value=100_000),
+        review_at=st.none() | utc_datetimes(),
+    ),
+    ev.BadgeAwarded.TYPE: lambda: _event(
+        ev.BadgeAwarded, person_id=ids(), badge=_machine_names(), cause_event_id=ids()
+    ),
+    # -- answer guarantee --
+    ev.QuestionRouted.TYPE: lambda: _event(
+        ev.QuestionRouted,
+        question_id=ids(),
+        asker_id=ids(),
+        asked_at=utc_datetimes(),
+        experts=st.lists(ids(), max_size=5, unique=True).map(tuple),
+        route=st.sampled_from(Route),
+        due_at=st.none() | utc_datetimes(),
+    ),
+    ev.QuestionEscalated.TYPE: lambda: _event(
+        ev.QuestionEscalated,
+        question_id=ids(),
+        step=st.integers(min_value=1, max_value=10),
+        audience=st.lists(st.sampled_from(AUDIENCES), min_size=1, max_size=4, unique=True).map(tuple),
+        notified=st.lists(ids(), max_size=5, unique=True).map(tuple),
+        next_due_at=st.none() | utc_datetimes(),
+    ),
+    ev.WatchClosed.TYPE: lambda: _event(ev.WatchClosed, question_id=ids(), reason=st.sampled_from(CloseReason)),
 }
 
 

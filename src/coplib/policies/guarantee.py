@@ -1,0 +1,435 @@
+"""The answer guarantee, a built-in policy: "ask, and you get a fast answer" (seeds/000).
+
+A new question goes at once to the experts of its tags (else the community's experts, else
+its facilitators) and the asker is told to whom; while nobody answers, the question climbs
+the community's escalation ladder, one event and a few messages per step. Facilitators
+follow the help space through `watch_list`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import attrs
+
+from coplib.domain import events as ev
+from coplib.domain.community import Community, Role
+from coplib.domain.contributions import ContributionKind, Question
+from coplib.domain.errors import FieldError, InvalidInputError, NotFoundError, PermissionDeniedError
+from coplib.domain.guarantee import (
+    EXPERTS,
+    POLICY_NAME,
+    CloseReason,
+    GuaranteeSettings,
+    Route,
+    Step,
+    Watch,
+    settings_errors,
+)
+from coplib.domain.history import Ref
+from coplib.domain.membership import Membership, membership_id
+from coplib.domain.permissions import ORGANISERS, Action, decide
+from coplib.engine import SYSTEM, Engine
+from coplib.hookspecs import hookimpl
+from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext
+
+__all__ = [
+    "AnswerGuarantee",
+    "AnswerGuaranteePlugin",
+    "WatchItem",
+    "guarantee_settings",
+    "watch_list",
+]
+
+log = logging.getLogger("coplib.policies.guarantee")
+
+#: Message topics of the guarantee (texts in `coplib.messages.CATALOGUE`).
+TOPICS = (
+    "question_routed",
+    "question_unrouted",
+    "question_for_expert",
+    "question_for_facilitator",
+    "question_reminder",
+    "question_escalated",
+    "question_still_waiting",
+)
+WATCH_LIST_MAX = 1000
+
+
+def guarantee_settings(community: Community) -> GuaranteeSettings:
+    """The community's answer guarantee as its charter sets it (defaults for what it leaves
+    out). Settings that cannot be read (a charter stored before they were checked) give the
+    defaults, with a warning on the ``coplib.policies.guarantee`` logger."""
+    settings = community.charter.policy_settings.get(POLICY_NAME, {})
+    try:
+        return GuaranteeSettings.parse(settings)
+    except InvalidInputError as exc:
+        log.warning("community %s: unreadable %s settings, using the defaults: %s", community.id, POLICY_NAME, exc)
+        return GuaranteeSettings.parse({})
+
+
+def _spread(question_id: str, person_id: str) -> str:
+    # A stable order that differs from question to question, so that equally good experts
+    # share the questions rather than the first by name getting them all.
+    return hashlib.sha256(f"{question_id}\x00{person_id}".encode()).hexdigest()
+
+
+def _fields(ctx: PolicyContext, community_id: str) -> dict[str, Any]:
+    """The common fields of an event this policy records now (`PolicyContext.event_fields`,
+    typed for the event constructors)."""
+    return {"id": ctx.new_id(), "actor_id": POLICY_ACTOR, "community_id": community_id, "occurred_at": ctx.now}
+
+
+def _hours(delta: timedelta) -> str:
+    return str(round(delta.total_seconds() / 3600))
+
+
+class AnswerGuarantee(BasePolicy):
+    """Routes each question to its experts at once, and escalates it up the community's
+    ladder while it stays unanswered (settings: `coplib.domain.guarantee.SETTINGS`)."""
+
+    name = POLICY_NAME
+    interests = frozenset({ev.QuestionAsked, ev.AnswerPosted, ev.ContributionWithdrawn})
+    #: How many due watches one tick takes on; the others wait for the next tick.
+    batch = 200
+
+    def __init__(self) -> None:
+        self._parsed: dict[tuple[tuple[str, str], ...], GuaranteeSettings] = {}
+
+    def interested_in(self, event: ev.DomainEvent) -> bool:
+        if isinstance(event, ev.ContributionWithdrawn):
+            return event.contribution_kind is ContributionKind.QUESTION
+        return type(event) in self.interests
+
+    def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
+        return settings_errors(settings)
+
+    def _settings(self, community: Community) -> GuaranteeSettings:
+        key = tuple(sorted(community.charter.policy_settings.get(POLICY_NAME, {}).items()))
+        found = self._parsed.get(key)
+        if found is None:
+            found = guarantee_settings(community)
+            if len(self._parsed) > 1000:
+                self._parsed.clear()
+            self._parsed[key] = found
+        return found
+
+    # -- reactions ------------------------------------------------------------------------------
+
+    def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
+        match event:
+            case ev.QuestionAsked():
+                self._route(ctx, event)
+            case ev.AnswerPosted():
+                self._close(ctx, event.question_id, CloseReason.ANSWERED)
+            case ev.ContributionWithdrawn():
+                self._close(ctx, event.contribution_id, CloseReason.WITHDRAWN)
+
+    def _route(self, ctx: PolicyContext, event: ev.QuestionAsked) -> None:
+        community = ctx.community(event.community_id)
+        if community is None:
+            raise NotFoundError("community", event.community_id or "")
+        settings = self._settings(community)
+        chosen, route = self._choose(ctx, community.id, event.actor_id, event.tags, event.question_id, settings)
+        routed = ev.QuestionRouted(
+            **_fields(ctx, community.id),
+            question_id=event.question_id,
+            asker_id=event.actor_id,
+            asked_at=event.occurred_at,
+            experts=chosen,
+            route=route,
+            due_at=settings.due_at(event.occurred_at, 0),
+        )
+        ctx.record(routed)
+        params = {"community": community.name, "title": event.title}
+        key = f"{event.question_id}:routed"
+
+        def send(recipient: str, topic: str, extra: Mapping[str, str]) -> None:
+            ctx.message(recipient, topic, {**params, **extra}, key=key, community_id=community.id, event_id=routed.id)
+
+        if chosen:
+            send(event.actor_id, "question_routed", {"people": self._names(ctx, chosen)})
+        elif not self._holds(ctx, community.id, event.actor_id, Role.FACILITATOR):
+            # A facilitator asking where nobody else could take the question knows it already.
+            send(event.actor_id, "question_unrouted", {})
+        topic = "question_for_facilitator" if route is Route.FACILITATORS else "question_for_expert"
+        asker = self._names(ctx, [event.actor_id])
+        for person_id in chosen:
+            send(person_id, topic, {"asker": asker, "tags": ", ".join(sorted(event.tags))})
+
+    def _reachable(self, ctx: PolicyContext, people: Iterable[str]) -> list[str]:
+        out = []
+        for person_id in people:
+            person = ctx.engine.person(person_id)
+            if person is not None and person.active:
+                out.append(person_id)
+        return out
+
+    def _choose(
+        self,
+        ctx: PolicyContext,
+        community_id: str,
+        asker: str,
+        tags: Iterable[str],
+        question_id: str,
+        settings: GuaranteeSettings,
+    ) -> tuple[tuple[str, ...], Route]:
+        """Experts of the question's tags (those matching more tags first), else the
+        community's experts, else its facilitators: reachable people other than the asker."""
+        matches: dict[str, int] = {}
+        for tag in sorted(tags):
+            for m in ctx.store.members(community_id, role=Role.EXPERT, tag=tag):
+                matches[m.person_id] = matches.get(m.person_id, 0) + 1
+        candidates: list[tuple[Route, dict[str, int]]] = [(Route.TAG_EXPERTS, matches)]
+        for route, role in ((Route.COMMUNITY_EXPERTS, Role.EXPERT), (Route.FACILITATORS, Role.FACILITATOR)):
+            candidates.append((route, {m.person_id: 0 for m in ctx.store.members(community_id, role=role)}))
+        for route, found in candidates:
+            found.pop(asker, None)
+            reachable = self._reachable(ctx, found)
+            if reachable:
+                ranked = sorted(reachable, key=lambda p: (-found[p], _spread(question_id, p)))
+                return tuple(ranked[: settings.max_experts]), route
+        return (), Route.NOBODY
+
+    def _names(self, ctx: PolicyContext, people: Iterable[str]) -> str:
+        names = []
+        for person_id in people:
+            person = ctx.engine.person(person_id)
+            names.append(person.display_name if person is not None else person_id)
+        return ", ".join(names)
+
+    def _close(self, ctx: PolicyContext, question_id: str, reason: CloseReason) -> int:
+        watch = ctx.get(Ref("answer_watch", question_id))
+        if not isinstance(watch, Watch) or not watch.open:
+            return 0
+        ctx.record(ev.WatchClosed(**_fields(ctx, watch.community_id), question_id=question_id, reason=reason))
+        return 1
+
+    # -- the passage of time --------------------------------------------------------------------
+
+    def due(self, ctx: PolicyContext) -> int:
+        """Escalate every question whose next step has come: one event per step, messages to
+        the step's people. The step moves the watch's ``due_at`` on (or closes the watch), so
+        the same moment ticked again finds nothing; a worker that raced another one conflicts
+        on the watch's version, and its retry finds nothing either."""
+        done = 0
+        for found in ctx.store.find_due("answer_watch", before=ctx.now, limit=self.batch):
+            if not isinstance(found, Watch):
+                continue
+            # Read again through the unit of work: its version is what the commit checks.
+            watch = ctx.get(Ref("answer_watch", found.question_id))
+            if not isinstance(watch, Watch) or watch.due_at is None or watch.due_at > ctx.now:
+                continue
+            done += self._advance(ctx, watch)
+        return done
+
+    def _advance(self, ctx: PolicyContext, watch: Watch) -> int:
+        community = ctx.community(watch.community_id)
+        question = ctx.get(Ref("question", watch.question_id))
+        reason = None
+        if community is None or community.closed:
+            reason = CloseReason.COMMUNITY_CLOSED
+        elif not ctx.enabled(community.id):
+            reason = CloseReason.DISABLED
+        elif not isinstance(question, Question) or question.withdrawn:
+            reason = CloseReason.WITHDRAWN
+        elif not question.open:
+            reason = CloseReason.ANSWERED
+        if reason is not None:
+            return self._close(ctx, watch.question_id, reason)
+        assert community is not None and isinstance(question, Question)
+        settings = self._settings(community)
+        done = 0
+        ref = Ref("answer_watch", watch.question_id)
+        while watch.open and watch.due_at is not None and watch.due_at <= ctx.now:
+            index = watch.steps_taken
+            if index >= len(settings.ladder):  # the ladder was shortened since
+                return done + self._close(ctx, watch.question_id, CloseReason.EXHAUSTED)
+            self._escalate(ctx, community, question, watch, settings, index)
+            done += 1
+            current = ctx.get(ref)
+            assert isinstance(current, Watch)
+            watch = current
+            if watch.due_at is None:
+                done += self._close(ctx, watch.question_id, CloseReason.EXHAUSTED)
+        return done
+
+    def _escalate(
+        self,
+        ctx: PolicyContext,
+        community: Community,
+        question: Question,
+        watch: Watch,
+        settings: GuaranteeSettings,
+        index: int,
+    ) -> None:
+        step = settings.ladder[index]
+        audience = self._audience(ctx, community, question, watch, step, settings)
+        escalated = ev.QuestionEscalated(
+            **_fields(ctx, community.id),
+            question_id=question.id,
+            step=index + 1,
+            audience=step.audience,
+            notified=tuple(audience),
+            next_due_at=settings.due_at(watch.asked_at, index + 1, not_before=watch.due_at),
+        )
+        ctx.record(escalated)
+        key = f"{question.id}:step:{index + 1}"
+        params = {
+            "community": community.name,
+            "title": question.title,
+            "hours": _hours(settings.calendar.working_time_between(watch.asked_at, ctx.now)),
+            "step": str(index + 1),
+            "asker": self._names(ctx, [watch.asker_id]),
+        }
+        for person_id, why in audience.items():
+            topic, extra = ("question_reminder", {}) if why == EXPERTS else ("question_escalated", {"role": why})
+            ctx.message(
+                person_id, topic, {**params, **extra}, key=key, community_id=community.id, event_id=escalated.id
+            )
+        if audience:
+            ctx.message(
+                watch.asker_id,
+                "question_still_waiting",
+                {**params, "people": self._names(ctx, audience)},
+                key=key,
+                community_id=community.id,
+                event_id=escalated.id,
+            )
+
+    def _audience(
+        self,
+        ctx: PolicyContext,
+        community: Community,
+        question: Question,
+        watch: Watch,
+        step: Step,
+        settings: GuaranteeSettings,
+    ) -> dict[str, str]:
+        """Whom a step notifies, each with the reason (``experts`` or a role), in order."""
+        chosen: dict[str, str] = {}
+        for who in step.audience:
+            if who == EXPERTS:
+                people = [p for p in watch.experts if self._still_member(ctx, community.id, p)]
+                people = self._reachable(ctx, people)
+                if not people:  # the routed experts are gone: route again
+                    people = list(
+                        self._choose(ctx, community.id, watch.asker_id, question.tags, question.id, settings)[0]
+                    )
+            else:
+                people = self._reachable(ctx, (m.person_id for m in ctx.store.members(community.id, role=Role(who))))
+            for person_id in people:
+                if person_id != watch.asker_id:
+                    chosen.setdefault(person_id, who)
+        return chosen
+
+    def _still_member(self, ctx: PolicyContext, community_id: str, person_id: str) -> bool:
+        found = ctx.get(Ref("membership", membership_id(community_id, person_id)))
+        return isinstance(found, Membership) and found.active
+
+    def _holds(self, ctx: PolicyContext, community_id: str, person_id: str, role: Role) -> bool:
+        found = ctx.get(Ref("membership", membership_id(community_id, person_id)))
+        return isinstance(found, Membership) and found.holds(role)
+
+
+class AnswerGuaranteePlugin:
+    """The built-in answer guarantee, registered as ``coplib.policy.answer_guarantee``: block
+    that name to run a policy of your own under the name ``answer_guarantee``."""
+
+    @hookimpl(trylast=True)
+    def coplib_policies(self) -> list[Policy]:
+        # `Policy.name` is an instance attribute in the protocol, a class variable here.
+        return [cast(Policy, AnswerGuarantee())]
+
+
+# -- the watch list ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class WatchItem:
+    """An unanswered question on the watch list, with how urgent it is."""
+
+    question: Question
+    #: Time since it was asked, on the wall clock and in working time.
+    waited: timedelta
+    waited_working: timedelta
+    #: The promised time to a first answer (e.g. ``4wh``), and when it falls for this question.
+    target: str
+    target_at: datetime
+    #: Time waited over the target (measured as the target is): 1.0 when it falls now.
+    urgency: float
+    #: Ladder steps taken, of how many; when the next one falls (None: none to come).
+    steps_taken: int
+    steps: int
+    next_step_at: datetime | None
+    #: The people it was routed to (empty when the guarantee never saw it).
+    routed_to: tuple[str, ...]
+    #: Whether the guarantee is still escalating it.
+    watched: bool
+
+    @property
+    def overdue(self) -> bool:
+        return self.urgency >= 1.0
+
+
+def _require_watcher(engine: Engine, viewer: str, community: Community) -> None:
+    if viewer == SYSTEM:
+        return
+    found = engine.store.get(Ref("membership", membership_id(community.id, viewer)))
+    membership = found.value if found is not None and isinstance(found.value, Membership) else None
+    person = engine.person(viewer)
+    decide(Action.READ, actor_id=viewer, actor=person, community=community, membership=membership).require()
+    if membership is None or not membership.holds_any(ORGANISERS):
+        roles = ", ".join(sorted(r.value for r in ORGANISERS))
+        raise PermissionDeniedError(
+            "see the watch list", viewer, community.id, f"the watch list is for the community's {roles}"
+        )
+
+
+def watch_list(engine: Engine, viewer: str, community_id: str, limit: int = 50) -> list[WatchItem]:
+    """The unanswered questions of a community, most urgent first (the longest wait in
+    working time against the target; then the oldest), for its facilitators, coaches,
+    sponsors, coordinators and core group. Cost follows `limit`, not the number of questions."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= WATCH_LIST_MAX:
+        raise InvalidInputError.field(
+            "$.limit", f"must be a whole number from 1 to {WATCH_LIST_MAX}, got {limit!r:.30}", context="watch_list"
+        )
+    if not isinstance(viewer, str) or not viewer:
+        raise InvalidInputError.field("$.viewer", f"must be an id string, got {viewer!r:.60}", context="watch_list")
+    community = engine.community(viewer, community_id)
+    _require_watcher(engine, viewer, community)
+    settings = guarantee_settings(community)
+    calendar = settings.calendar
+    now = engine.clock.now()
+    # Working time waited grows with age, so the oldest open questions are the most urgent:
+    # the store's oldest-first page is the page we want.
+    questions = engine.store.unanswered_questions(community.id, limit=limit)
+    watches = engine.store.get_many(Ref("answer_watch", q.id) for q in questions)
+    items = []
+    for question in questions:
+        found = watches.get(Ref("answer_watch", question.id))
+        watch = found.value if found is not None and isinstance(found.value, Watch) else None
+        target_at = settings.target_at(question.created_at)
+        target_length = calendar.elapsed(question.created_at, target_at, settings.target)
+        waited_as_target = calendar.elapsed(question.created_at, now, settings.target)
+        items.append(
+            WatchItem(
+                question=question,
+                waited=now - question.created_at,
+                waited_working=calendar.working_time_between(question.created_at, now),
+                target=str(settings.target),
+                target_at=target_at,
+                urgency=waited_as_target / target_length if target_length else float("inf"),
+                steps_taken=watch.steps_taken if watch else 0,
+                steps=len(settings.ladder),
+                next_step_at=watch.due_at if watch else None,
+                routed_to=watch.experts if watch else (),
+                watched=watch is not None and watch.open,
+            )
+        )
+    items.sort(key=lambda i: (-i.urgency, i.question.created_at, i.question.id))
+    return items
