@@ -10,13 +10,15 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 import coplib
+from coplib._open import default_plugins
 from coplib import SYSTEM, Community, Engine, ManualClock, Person, RecordingNotifier, StaticDirectory, hookimpl
 from coplib.delivery import DeliveryPolicy, DispatchReport
 from coplib.messages import DeliveryError
 from coplib.ports import DeliveryStatus, OutboxEntry, OutboxMessage
 
-#: The built-in policies that write messages of their own, blocked in these tests.
-OTHER_POLICIES = ("coplib.policy.answer_guarantee",)
+#: The built-in policies (the answer guarantee, recognition...) write messages of their own:
+#: blocked in these tests, which count messages.
+OTHER_POLICIES = tuple(name for name, _ in default_plugins() if name.startswith("coplib.policy."))
 
 #: A Monday, 09:00 UTC (10:00 in Paris, winter time).
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
