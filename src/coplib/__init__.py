@@ -7,6 +7,7 @@ from coplib._open import DEFAULT_URL, open_engine
 from coplib.adapters.directory import StaticDirectory
 from coplib.adapters.memory import MemoryStore
 from coplib.adapters.recording import Delivery, RecordingNotifier
+from coplib.adapters.sqlite import SQLiteStore
 from coplib.domain.clock import Clock, ManualClock, SystemClock
 from coplib.domain.community import (
     Admission,
@@ -138,6 +139,7 @@ __all__ = [
     "Resource",
     "ResourceKind",
     "Role",
+    "SQLiteStore",
     "StaticDirectory",
     "StorageError",
     "Store",

@@ -16,7 +16,7 @@ import attrs
 from coplib.adapters._index import IndexRow, index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
-from coplib.domain.errors import ConcurrencyConflictError, StorageError
+from coplib.domain.errors import ConcurrencyConflictError, ConflictError, InvalidInputError, StorageError
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.hookspecs import hookimpl
@@ -45,6 +45,11 @@ def period_start(moment: datetime, period: Period) -> date:
     return day.replace(day=1)
 
 
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidInputError.field("$.limit", f"must be a whole number >= 0, got {limit!r}")
+
+
 class MemoryStore(Store):
     """A store held in memory: thread-safe, same semantics as the durable stores."""
 
@@ -53,6 +58,7 @@ class MemoryStore(Store):
         self._lock = threading.RLock()
         self._rows: dict[Ref, tuple[Versioned[Aggregate], IndexRow]] = {}
         self._events: list[RecordedEvent] = []
+        self._event_ids: set[str] = set()
         self._outbox: dict[str, OutboxEntry] = {}
         self._closed = False
 
@@ -68,12 +74,21 @@ class MemoryStore(Store):
                     raise ConcurrencyConflictError(
                         write.ref.kind, write.ref.id, write.expected_version, actual if current else None
                     )
+            seen: set[str] = set()
+            for event in changes.events:
+                if event.id in self._event_ids or event.id in seen:
+                    raise ConflictError(
+                        f"an event of this unit of work is stored already ({event.id!r}): event ids are unique",
+                        kind="event",
+                    )
+                seen.add(event.id)
             for write in changes.writes:
                 versioned = Versioned(write.value, write.expected_version + 1)
                 self._rows[write.ref] = (versioned, index_row(write.ref, write.value))
             start = len(self._events)
             recorded = [RecordedEvent(start + i + 1, e) for i, e in enumerate(changes.events)]
             self._events.extend(recorded)
+            self._event_ids.update(seen)
             for message in changes.messages:
                 if message.id not in self._outbox:
                     self._outbox[message.id] = OutboxEntry(message, DeliveryStatus.PENDING, 0, message.created_at)
@@ -106,6 +121,7 @@ class MemoryStore(Store):
         until: datetime | None = None,
         limit: int | None = None,
     ) -> list[Aggregate]:
+        _check_limit(limit)
         with self._lock:
             self._check_open()
             rows = [
@@ -130,6 +146,7 @@ class MemoryStore(Store):
         limit: int = 100,
         after: tuple[datetime, str] | None = None,
     ) -> list[Question]:
+        _check_limit(limit)
         with self._lock:
             self._check_open()
             found: list[tuple[datetime, str, Question]] = []
@@ -182,6 +199,7 @@ class MemoryStore(Store):
         return sorted(found, key=lambda c: (c.name, c.id))
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        _check_limit(limit)
         with self._lock:
             self._check_open()
             tail = self._events[max(after, 0) :]
@@ -228,6 +246,7 @@ class MemoryStore(Store):
     # -- outbox ------------------------------------------------------------------------------
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
+        _check_limit(limit)
         with self._lock:
             self._check_open()
             pending = [e.message for e in self._outbox.values() if e.status is DeliveryStatus.PENDING]
@@ -245,6 +264,7 @@ class MemoryStore(Store):
                     )
 
     def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        _check_limit(limit)
         with self._lock:
             self._check_open()
             due = [
@@ -291,6 +311,7 @@ class MemoryStore(Store):
         recipient_id: str | None = None,
         limit: int = 100,
     ) -> list[OutboxEntry]:
+        _check_limit(limit)
         with self._lock:
             self._check_open()
             found = [
@@ -325,6 +346,7 @@ class MemoryStore(Store):
     # -- timers ------------------------------------------------------------------------------
 
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
+        _check_limit(limit)
         with self._lock:
             self._check_open()
             due = [
