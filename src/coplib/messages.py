@@ -117,8 +117,7 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
     "question_routed": {
         "en": (
             "Your question “$title” was passed on",
-            "Your question “$title” in $community was passed on to $people. "
-            "You will hear as soon as someone answers.",
+            "Your question “$title” in $community was passed on to $people. You will hear as soon as someone answers.",
         ),
         "fr": (
             "Votre question « $title » a été transmise",

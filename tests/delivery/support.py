@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 import coplib
-from coplib._open import default_plugins
 from coplib import SYSTEM, Community, Engine, ManualClock, Person, RecordingNotifier, StaticDirectory, hookimpl
+from coplib._open import default_plugins
 from coplib.delivery import DeliveryPolicy, DispatchReport
 from coplib.messages import DeliveryError
 from coplib.ports import DeliveryStatus, OutboxEntry, OutboxMessage

@@ -8,10 +8,11 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any
 
 import pytest
 
@@ -122,7 +123,7 @@ class TestSmtpNotifier(NotifierContract):
         return read
 
     @pytest.fixture
-    def outage(self, smtp_server: SmtpServer) -> Callable[[], ContextManager[None]]:
+    def outage(self, smtp_server: SmtpServer) -> Callable[[], AbstractContextManager[None]]:
         @contextlib.contextmanager
         def busy() -> Iterator[None]:
             smtp_server.mailbox.refuse_data = "451 4.3.0 Mailbox busy, try again"
@@ -169,7 +170,7 @@ class TestWebhookNotifier(NotifierContract):
         return read
 
     @pytest.fixture
-    def outage(self, http_server: HttpServer, refusals: _Refusals) -> Callable[[], ContextManager[None]]:
+    def outage(self, http_server: HttpServer, refusals: _Refusals) -> Callable[[], AbstractContextManager[None]]:
         @contextlib.contextmanager
         def unavailable() -> Iterator[None]:
             http_server.status = 503

@@ -33,9 +33,7 @@ def digest(period: str = "daily", items: str = ITEMS, count: str = "2") -> Outbo
 def test_a_daily_digest_in_french_lists_each_item() -> None:
     rendered = render(DIGEST_TOPIC, digest().params, "fr")
     assert rendered.subject == "Votre résumé quotidien (2)"
-    assert rendered.body == (
-        "Voici ce qui s'est passé dans vos communautés depuis votre dernier résumé :\n\n" + ITEMS
-    )
+    assert rendered.body == ("Voici ce qui s'est passé dans vos communautés depuis votre dernier résumé :\n\n" + ITEMS)
 
 
 def test_a_weekly_digest_in_english_names_its_period() -> None:

@@ -32,7 +32,9 @@ CARLA = Person("carla", "Carla Rossi", attributes={"job": "welder", "site": "Lyo
 WELDERS_OF_LYON = AttributeRule.of(job="welder", site="Lyon")
 
 
-def rule_community(world: World, name: str = "Soudeurs de Lyon (tous)", rule: AttributeRule = WELDERS_OF_LYON) -> Community:
+def rule_community(
+    world: World, name: str = "Soudeurs de Lyon (tous)", rule: AttributeRule = WELDERS_OF_LYON
+) -> Community:
     charter = Charter(vocation="Souder", membership_policy=MembershipPolicy(admission=Admission.RULE, rule=rule))
     return world.engine.create_community(SYSTEM, world.community.organisation_id, name=name, charter=charter)
 
@@ -106,7 +108,9 @@ def test_someone_who_left_the_organisation_leaves_every_community_and_drops_invi
     world = make_world()
     welders = rule_community(world)
     world.engine.sync_directory()
-    painters = world.engine.create_community("dev", world.community.organisation_id, name="Peintres", vocation="Peindre")
+    painters = world.engine.create_community(
+        "dev", world.community.organisation_id, name="Peintres", vocation="Peindre"
+    )
     world.engine.invite("dev", painters.id, "ana")
     world.directory.put(Person("ana", "Ana Durand", active=False, attributes={"job": "welder", "site": "Lyon"}))
     before = last_position(world)

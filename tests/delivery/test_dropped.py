@@ -54,7 +54,9 @@ def test_a_message_to_someone_removed_from_the_community_is_dropped_with_the_rea
 
     world.dispatch()
 
-    assert world.entry(message.id).last_error == f"recipient 'dev' was removed from the community {world.community.id!r}"
+    assert (
+        world.entry(message.id).last_error == f"recipient 'dev' was removed from the community {world.community.id!r}"
+    )
 
 
 def test_dropped_messages_are_listed_and_a_requeued_one_is_decided_again() -> None:

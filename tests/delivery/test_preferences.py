@@ -4,7 +4,7 @@ into one message, and the channel each message goes out on."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
 import pytest
 
@@ -19,8 +19,8 @@ from .support import POLICY, START, ScriptedNotifier, make_world, outage
 PARIS_NIGHTS = QuietHours(start=time(22, 0), end=time(7, 0), timezone="Europe/Paris")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # -- setting preferences --------------------------------------------------------------------------
@@ -136,7 +136,9 @@ def test_an_unsubscribed_topic_is_dropped_while_other_topics_still_arrive() -> N
     report = world.dispatch()
 
     assert (report.dropped, report.delivered) == (1, 1)
-    assert world.entry(answer_notice.id).last_error == "unsubscribed: 'chloe' unsubscribed from the topic 'answer_posted'"
+    assert (
+        world.entry(answer_notice.id).last_error == "unsubscribed: 'chloe' unsubscribed from the topic 'answer_posted'"
+    )
     assert [d.message.topic for d in world.recorder.to("chloe")] == ["role_assigned"]
 
 

@@ -176,9 +176,7 @@ def test_a_calendar_in_another_zone_works_on_its_own_local_hours() -> None:
     tokyo = WorkingCalendar.from_settings(timezone="Asia/Tokyo")
 
     # Monday 09:00 in Tokyo is Monday 00:00 UTC.
-    assert tokyo.add_working_time(datetime(2026, 1, 4, 23, tzinfo=UTC), hours(1)) == datetime(
-        2026, 1, 5, 1, tzinfo=UTC
-    )
+    assert tokyo.add_working_time(datetime(2026, 1, 4, 23, tzinfo=UTC), hours(1)) == datetime(2026, 1, 5, 1, tzinfo=UTC)
 
 
 # -- measuring working time ---------------------------------------------------------------------
@@ -209,9 +207,7 @@ def test_naive_datetimes_are_refused_rather_than_guessed(office: WorkingCalendar
         office.add_working_time(datetime(2026, 1, 5, 9), hours(1))
 
 
-moments = st.datetimes(
-    min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
-)
+moments = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
 durations = st.integers(min_value=0, max_value=60 * 24 * 20).map(lambda m: timedelta(minutes=m))
 calendars = st.sampled_from(
     [

@@ -43,8 +43,12 @@ PEOPLE: tuple[Person, ...] = (
         locale="fr",
         attributes={"job": "welder", "site": "Lyon", "skills": ("mig", "tig"), "manager": "bruno"},
     ),
-    Person("bruno", "Bruno Keller", email="bruno@example.org", attributes={"job": "welder", "site": ("Lyon", "Grenoble")}),
-    Person("carol", "Carol Evans", email="carol@example.org", active=False, attributes={"job": "welder", "site": "Lyon"}),
+    Person(
+        "bruno", "Bruno Keller", email="bruno@example.org", attributes={"job": "welder", "site": ("Lyon", "Grenoble")}
+    ),
+    Person(
+        "carol", "Carol Evans", email="carol@example.org", active=False, attributes={"job": "welder", "site": "Lyon"}
+    ),
     Person("dev", "Dev Patel", email="dev@example.org", locale="en", attributes={"job": "painter", "site": "Lyon"}),
     Person("emma", "Emma Roux", locale="fr", attributes={"job": "welder", "site": "Nantes", "seniority": "junior"}),
 )

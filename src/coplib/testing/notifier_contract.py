@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, ContextManager
+from typing import Any
 
 import attrs
 import pytest
@@ -111,7 +112,7 @@ class NotifierContract:
         raise NotImplementedError("a NotifierContract subclass must override the arrivals fixture")
 
     @pytest.fixture
-    def outage(self) -> Callable[[], ContextManager[None]] | None:
+    def outage(self) -> Callable[[], AbstractContextManager[None]] | None:
         """Override when your channel can fail: a context during which it cannot deliver."""
         return None
 
@@ -201,7 +202,7 @@ class NotifierContract:
         notifier: Any,
         channel: str,
         arrivals: Callable[[], list[Arrival]],
-        outage: Callable[[], ContextManager[None]] | None,
+        outage: Callable[[], AbstractContextManager[None]] | None,
     ) -> None:
         message = sample_message(5)
         with outage() if outage is not None else contextlib.nullcontext():

@@ -54,7 +54,11 @@ def queue_messages(store: Store, messages: list[OutboxMessage]) -> None:
     """Commit `messages`, each with an event that caused it (stores may require it)."""
     causes = tuple(
         ev.PreferencesChanged(
-            id=m.event_id, actor_id=m.recipient_id, community_id=None, occurred_at=m.created_at, person_id=m.recipient_id
+            id=m.event_id,
+            actor_id=m.recipient_id,
+            community_id=None,
+            occurred_at=m.created_at,
+            person_id=m.recipient_id,
         )
         for m in messages
     )
@@ -165,9 +169,7 @@ class OutboxContract:
         now = T0 + timedelta(minutes=1)
         store.claim_messages(worker="crashed", now=now, lease=LEASE)
         again = store.claim_messages(worker="b", now=now + LEASE, lease=LEASE)
-        assert [(e.message.id, e.claimed_by, e.claimed_until) for e in again] == [
-            ("m-0001", "b", now + 2 * LEASE)
-        ]
+        assert [(e.message.id, e.claimed_by, e.claimed_until) for e in again] == [("m-0001", "b", now + 2 * LEASE)]
         assert store.outbox()[0].attempts == 0  # a lost lease is not an attempt
 
     def test_settled_messages_are_never_claimed(self, store: Store, queue: Callable[..., list[OutboxMessage]]) -> None:
@@ -421,9 +423,7 @@ class OutboxContract:
         assert _ids(store.claim_messages(worker="a", now=T0, lease=LEASE)) == ["m-0001", "m-0002", "m-0003"]
 
     def test_an_entry_reads_back_its_message_exactly(self, store: Store) -> None:
-        message = attrs.evolve(
-            outbox_message(1), params={"title": 'é ✓ "quoted" <b>', "empty": ""}, community_id=None
-        )
+        message = attrs.evolve(outbox_message(1), params={"title": 'é ✓ "quoted" <b>', "empty": ""}, community_id=None)
         queue_messages(store, [message])
         (entry,) = store.claim_messages(worker="a", now=message.created_at, lease=LEASE)
         assert entry.message == message
