@@ -57,3 +57,27 @@ def fresh_postgres_url(postgres_url: str, _postgres_admin: Any) -> Iterator[str]
     _postgres_admin.execute(f'CREATE SCHEMA "{schema}"')
     yield with_search_path(postgres_url, schema)
     _postgres_admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+# -- CI guard: the PostgreSQL suite must have run ------------------------------------------------
+
+_postgres_passed = 0
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    global _postgres_passed
+    if report.when == "call" and report.passed and "postgres" in report.keywords:
+        _postgres_passed += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI, a whole-suite run in which no PostgreSQL test passed is a failure, whatever
+    else happened: a missing server must never turn into a green run."""
+    if not os.environ.get("CI") or hasattr(session.config, "workerinput"):
+        return  # only the controller of a CI run decides
+    selective = session.config.getoption("markexpr") or session.config.getoption("keyword")
+    if selective or session.config.args not in ([], ["tests"], [str(session.config.rootpath / "tests")]):
+        return
+    if _postgres_passed == 0 and session.testscollected > 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print("\nCI: no PostgreSQL test passed in this run: the PostgreSQL suite must run in CI")
