@@ -250,7 +250,7 @@ _Decision = Outcome | _Now | _Digest
 
 
 class _Round:
-    """One dispatch round: its caches of people, preferences and memberships."""
+    """One dispatch round, with its caches of people and preferences."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.d = dispatcher

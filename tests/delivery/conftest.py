@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.adapters.conftest import http_server, smtp_server, smtp_server_factory, tls_files
+from tests.adapters.conftest import http_server, smtp_server, smtp_server_factory
 
-__all__ = ["http_server", "smtp_server", "smtp_server_factory", "tls_files"]
+__all__ = ["http_server", "smtp_server", "smtp_server_factory"]

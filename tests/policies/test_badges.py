@@ -137,7 +137,7 @@ def test_answering_three_newcomers_makes_a_mentor() -> None:
 
 
 def test_attending_three_meetings_makes_a_regular_attendee() -> None:
-    engine, clock = open_world()
+    engine, _ = open_world()
     meetings = []
     for n in range(3):
         starts = START + timedelta(days=7 * n)
@@ -268,7 +268,7 @@ def test_a_charter_with_bad_badge_settings_is_refused_naming_the_setting() -> No
 
 
 def test_the_built_in_badges_are_the_documented_ones() -> None:
-    assert BUILT_IN_NAMES == {
+    documented = {
         "first_answer",
         "helpful_answer",
         "first_resource",
@@ -276,3 +276,4 @@ def test_the_built_in_badges_are_the_documented_ones() -> None:
         "mentor",
         "regular_attendee",
     }
+    assert documented == BUILT_IN_NAMES

@@ -3,15 +3,26 @@ answer, the share answered within the target, and who answers month after month.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from coplib import Engine, InvalidInputError, ManualClock, PermissionDeniedError, Role
+from coplib import (
+    Admission,
+    Charter,
+    Engine,
+    InvalidInputError,
+    ManualClock,
+    MembershipPolicy,
+    PermissionDeniedError,
+    Role,
+    Visibility,
+)
 from coplib.policies.guarantee_measures import AnswerMeasures, Durations, answer_measures
 from tests.policies.test_guarantee import COMMUNITY, found_community, open_engine, paris
 
-JANUARY, MARCH = paris(1, 1, 0), paris(3, 1, 0)
+#: Months are counted in UTC, as the store counts events per month.
+JANUARY, FEBRUARY, MARCH = (datetime(2026, month, 1, tzinfo=UTC) for month in (1, 2, 3))
 
 
 def hours(n: float) -> timedelta:
@@ -105,7 +116,7 @@ def test_each_month_shows_how_much_of_the_answering_the_designated_experts_still
 
 
 def test_only_the_period_asked_for_is_measured(engine: Engine) -> None:
-    measures = answer_measures(engine, "hal", COMMUNITY, since=paris(2, 1, 0), until=MARCH)
+    measures = answer_measures(engine, "hal", COMMUNITY, since=FEBRUARY, until=MARCH)
 
     assert (measures.asked, measures.answered) == (3, 2)
     assert [m.month for m in measures.months] == [date(2026, 2, 1)]
@@ -131,22 +142,14 @@ def test_an_empty_period_has_no_durations_and_no_share() -> None:
     assert (empty.share_within_target, empty.first_answer.median, empty.first_answer.p90) == (None, None, None)
 
 
-def test_measures_are_refused_to_people_who_may_not_read_the_community_and_for_a_reversed_period(
-    engine: Engine,
-) -> None:
-    engine.create_community(
-        "ana", "acme", name="Private", vocation="V", community_id="private", visibility="private",
-        charter=None,
-    ) if False else None
+def test_measures_refuse_a_reversed_or_naive_period(engine: Engine) -> None:
     with pytest.raises(InvalidInputError, match="must come after since"):
         answer_measures(engine, "hal", COMMUNITY, since=MARCH, until=JANUARY)
     with pytest.raises(InvalidInputError, match="timezone-aware"):
         answer_measures(engine, "hal", COMMUNITY, since=JANUARY.replace(tzinfo=None), until=MARCH)
 
 
-def test_a_private_community_is_measured_for_its_members_only(engine: Engine, clock: ManualClock) -> None:
-    from coplib import Admission, Charter, MembershipPolicy, Visibility
-
+def test_a_private_community_is_measured_for_its_members_only(engine: Engine) -> None:
     engine.create_community(
         "ana",
         "acme",
@@ -157,6 +160,5 @@ def test_a_private_community_is_measured_for_its_members_only(engine: Engine, cl
     )
 
     assert answer_measures(engine, "ana", "managers", since=JANUARY, until=MARCH).asked == 0
-    with pytest.raises((PermissionDeniedError, Exception)) as refused:
+    with pytest.raises(PermissionDeniedError):
         answer_measures(engine, "hal", "managers", since=JANUARY, until=MARCH)
-    assert type(refused.value).__name__ in ("PermissionDeniedError", "NotFoundError")

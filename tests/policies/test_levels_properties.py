@@ -4,6 +4,7 @@ tick, and ticking twice at the same moment does nothing more."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 from hypothesis import given
@@ -125,7 +126,7 @@ def test_no_level_flaps_within_its_minimum_stay(timeline_steps: list[Step]) -> N
 
     outside = ParticipationLevel.OUTSIDER
     for person, changes in timeline.changes().items():
-        for (before_at, _, _), (at, previous, level) in zip(changes, changes[1:], strict=False):
+        for (before_at, _, _), (at, previous, level) in itertools.pairwise(changes):
             demoted = outside not in (previous, level) and level.rank < previous.rank
             if demoted:
                 assert at - before_at >= LEVELS.min_stay, (person, changes)

@@ -34,6 +34,7 @@ from coplib.domain.errors import (
     InvalidInputError,
     StorageError,
 )
+from coplib.domain.events import DomainEvent
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.hookspecs import hookimpl
@@ -109,8 +110,12 @@ MOUNTS_FILE = "/proc/mounts"
 T = TypeVar("T")
 
 _SYNCHRONOUS: Final = ("off", "normal", "full", "extra")
+#: Durability first: a unit of work reported committed survives an OS crash or a power loss,
+#: not only a crash of the process (``?synchronous=normal`` trades that for speed).
+DEFAULT_SYNCHRONOUS: Final = "full"
 _DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
 _CACHE_SIZE: Final = 20_000
+_EVENT_CACHE_SIZE: Final = 50_000
 _CHUNK: Final = 400  # host parameters per IN list, well under SQLite's limit
 _ZERO: Final = timedelta(0)
 
@@ -328,6 +333,7 @@ _UPDATE_AGGREGATE = (
     "open_since = ?, status = ?, sort_name = ?, due_at = ?, version = ?, data = ? "
     "WHERE kind = ? AND id = ? AND version = ?"
 )
+_UPDATE_DATA = "UPDATE aggregates SET version = ?, data = ? WHERE kind = ? AND id = ? AND version = ?"
 _INSERT_TAG = "INSERT INTO tags (kind, id, tag, community_id, sort_key) VALUES (?, ?, ?, ?, ?)"
 _DELETE_TAGS = "DELETE FROM tags WHERE kind = ? AND id = ?"
 _INSERT_ROLE = "INSERT INTO membership_roles (id, role, community_id, person_id) VALUES (?, ?, ?, ?)"
@@ -398,6 +404,21 @@ def _role_rows(row: IndexRow) -> list[tuple[str, str, str | None, str | None]]:
 def _organisation_of(value: Aggregate) -> str | None:
     # The portfolio query filters communities by organisation; IndexRow does not carry it.
     return value.organisation_id if isinstance(value, Community) else None
+
+
+def _indexed_columns(row: IndexRow, value: Aggregate) -> tuple[Any, ...]:
+    """The values of the indexed columns of `aggregates`, in `_AGGREGATE_COLUMNS` order."""
+    return (
+        row.community_id,
+        row.person_id,
+        row.parent_id,
+        _organisation_of(value),
+        _ts(row.created_at),
+        _ts(row.open_since),
+        row.status,
+        row.sort_name,
+        _ts(row.due_at),
+    )
 
 
 def _each(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
@@ -503,7 +524,7 @@ class SQLiteStore(Store):
         path: str | os.PathLike[str],
         *,
         url: str | None = None,
-        synchronous: str = "normal",
+        synchronous: str = DEFAULT_SYNCHRONOUS,
         busy_timeout: int = _DEFAULT_BUSY_TIMEOUT_MS,
     ) -> None:
         if synchronous.lower() not in _SYNCHRONOUS:
@@ -517,6 +538,9 @@ class SQLiteStore(Store):
         self._where = "an in-memory SQLite database" if self._in_memory else f"the SQLite database {self.path}"
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple[str, str], tuple[int, Aggregate]] = OrderedDict()
+        # Decoded events by position: a committed position holds one event for good (rows
+        # are never deleted, AUTOINCREMENT never hands a committed position out again).
+        self._event_cache: dict[int, DomainEvent] = {}
         if not self._in_memory:
             _check_path(self.path)
             _warn_if_network(self.path)
@@ -565,7 +589,9 @@ class SQLiteStore(Store):
             timeout = int(timeout)
         except (TypeError, ValueError):
             raise ConfigurationError(f"busy_timeout is a number of milliseconds, got {timeout!r}") from None
-        return cls(path, url=url, synchronous=str(settings.get("synchronous", "normal")), busy_timeout=timeout)
+        return cls(
+            path, url=url, synchronous=str(settings.get("synchronous", DEFAULT_SYNCHRONOUS)), busy_timeout=timeout
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -628,6 +654,7 @@ class SQLiteStore(Store):
             conn = self._connection()
             inserts: list[tuple[Any, ...]] = []
             updates: list[tuple[Any, ...]] = []
+            data_updates: list[tuple[Any, ...]] = []
             tag_deletes: list[tuple[str, str]] = []
             tag_rows: list[tuple[Any, ...]] = []
             role_deletes: list[tuple[str]] = []
@@ -635,29 +662,26 @@ class SQLiteStore(Store):
             for write in changes.writes:
                 ref, value = write.ref, write.value
                 row = index_row(ref, value)
-                columns = (
-                    row.community_id,
-                    row.person_id,
-                    row.parent_id,
-                    _organisation_of(value),
-                    _ts(row.created_at),
-                    _ts(row.open_since),
-                    row.status,
-                    row.sort_name,
-                    _ts(row.due_at),
-                    write.expected_version + 1,
-                    aggregate_to_json(value),
-                )
+                indexed = _indexed_columns(row, value)
+                data = aggregate_to_json(value)
                 if write.expected_version == 0:
-                    inserts.append((ref.kind, ref.id, *columns))
+                    inserts.append((ref.kind, ref.id, *indexed, 1, data))
                     tag_rows.extend(_tag_rows(row))
                     role_rows.extend(_role_rows(row))
                     continue
-                updates.append((*columns, ref.kind, ref.id, write.expected_version))
+                # The stored content of (kind, id) at the expected version, when this store
+                # knows it (a version names one content for good); a stale guess only means
+                # the version guard fails, as it would anyway.
+                previous = self._cache.get((ref.kind, ref.id))
+                known = previous[1] if previous is not None and previous[0] == write.expected_version else None
+                old = index_row(ref, known) if known is not None else None
+                if old is not None and known is not None and _indexed_columns(old, known) == indexed:
+                    # Only the document changed: leave the indexes' pages alone.
+                    data_updates.append((write.expected_version + 1, data, ref.kind, ref.id, write.expected_version))
+                else:
+                    updates.append((*indexed, write.expected_version + 1, data, ref.kind, ref.id, write.expected_version))
                 if ref.kind != "question" and ref.kind != "membership":
                     continue  # no side table rows
-                previous = self._cache.get((ref.kind, ref.id))
-                old = index_row(ref, previous[1]) if previous and previous[0] == write.expected_version else None
                 # The side tables change only when what they hold changed.
                 new_tags = _tag_rows(row)
                 old_tags = _tag_rows(old) if old is not None else None
@@ -679,6 +703,8 @@ class SQLiteStore(Store):
                     if inserts and _each(conn, _INSERT_AGGREGATE, inserts) != len(inserts):
                         raise _Conflict
                     if updates and _each(conn, _UPDATE_AGGREGATE, updates) != len(updates):
+                        raise _Conflict
+                    if data_updates and _each(conn, _UPDATE_DATA, data_updates) != len(data_updates):
                         raise _Conflict
                     if tag_deletes:
                         _each(conn, _DELETE_TAGS, tag_deletes)
@@ -715,7 +741,10 @@ class SQLiteStore(Store):
             for write in changes.writes:
                 self._remember((write.ref.kind, write.ref.id), write.expected_version + 1, write.value)
             first = last - len(events) + 1
-            return [RecordedEvent(first + i, event) for i, event in enumerate(events)]
+            recorded = [RecordedEvent(first + i, event) for i, event in enumerate(events)]
+            for r in recorded:
+                self._remember_event(r.position, r.event)
+            return recorded
 
     def _conflict(self, changes: Changeset) -> ConcurrencyConflictError:
         """The first write whose expected version is not the stored one (after the rollback:
@@ -864,8 +893,26 @@ class SQLiteStore(Store):
             params = (organisation_id,)
         return [c for c in self._aggregates(sql, params) if isinstance(c, Community)]
 
+    def _remember_event(self, position: int, event: DomainEvent) -> None:
+        cache = self._event_cache
+        cache[position] = event
+        if len(cache) > _EVENT_CACHE_SIZE:
+            del cache[next(iter(cache))]  # the oldest in: positions mostly arrive in order
+
     def _events(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
-        return [RecordedEvent(position, event_from_json(data)) for position, data in self._query(sql, params)]
+        """Rows of (position, data) as recorded events; decoding is the costly part, so a
+        position seen before (read, or committed by this store) is served from memory."""
+        with self._lock:
+            rows = self._query(sql, params)
+            cache = self._event_cache
+            out = []
+            for position, data in rows:
+                event = cache.get(position)
+                if event is None:
+                    event = event_from_json(data)
+                    self._remember_event(position, event)
+                out.append(RecordedEvent(position, event))
+            return out
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         _check_limit(limit)
@@ -881,7 +928,12 @@ class SQLiteStore(Store):
     def activity(
         self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
     ) -> list[RecordedEvent]:
-        sql = "SELECT position, data FROM events WHERE actor_id = ? AND occurred_at >= ? AND occurred_at < ?"
+        # Forced onto the person's index: left to itself, the planner walks the community's
+        # events in the window instead, a cost that follows the community, not the person.
+        sql = (
+            "SELECT position, data FROM events INDEXED BY events_by_actor "
+            "WHERE actor_id = ? AND occurred_at >= ? AND occurred_at < ?"
+        )
         params: list[Any] = [person_id, _stamp(since), _stamp(until)]
         if community_id is not None:
             sql += " AND community_id = ?"
@@ -1052,6 +1104,7 @@ class SQLiteStore(Store):
         with self._lock:
             conn, self._conn = self._conn, None
             self._cache.clear()
+            self._event_cache.clear()
         if conn is not None:
             try:
                 conn.execute("PRAGMA analysis_limit = 400")  # keeps optimize quick on a large file

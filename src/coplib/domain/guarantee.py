@@ -11,7 +11,7 @@ import enum
 import itertools
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import attrs
@@ -26,8 +26,9 @@ from coplib.domain.errors import FieldError, InvalidInputError
 POLICY_NAME: Final = "answer_guarantee"
 #: The audience that means "the experts the question was routed to".
 EXPERTS: Final = "experts"
-#: Roles that cannot be a step's audience: everyone holds them.
-_NOT_AN_AUDIENCE: Final = frozenset({Role.MEMBER, Role.NEWCOMER})
+#: Roles that cannot be a step's audience: everyone holds the first two, and the experts
+#: of a question are the ``experts`` audience.
+_NOT_AN_AUDIENCE: Final = frozenset({Role.MEMBER, Role.NEWCOMER, Role.EXPERT})
 AUDIENCES: Final = (EXPERTS, *(r.value for r in Role if r not in _NOT_AN_AUDIENCE))
 LADDER_MAX_STEPS: Final = 10
 MAX_EXPERTS_LIMIT: Final = 50
@@ -140,6 +141,17 @@ def _minutes(duration: Duration) -> int:
     return duration.amount * factor
 
 
+def _check_has_working_time(calendar: WorkingCalendar) -> None:
+    # Holidays can leave a calendar (almost) no working time: find one working day ahead now,
+    # rather than when a question is asked.
+    try:
+        calendar.add_working_time(datetime.now(UTC), calendar.day_length)
+    except InvalidInputError:
+        raise InvalidInputError.field(
+            "$.holidays", "the working days and holidays leave no working time: remove some holidays"
+        ) from None
+
+
 def _parse_max_experts(text: object) -> int:
     if not isinstance(text, str) or not text.strip().isdigit() or not 1 <= int(text) <= MAX_EXPERTS_LIMIT:
         raise InvalidInputError.field(
@@ -152,7 +164,7 @@ def _parse_max_experts(text: object) -> int:
 class GuaranteeSettings:
     """The answer guarantee of one community, parsed from its charter."""
 
-    ladder: tuple[Step, ...] = ()
+    ladder: tuple[Step, ...] = attrs.field(factory=lambda: parse_ladder(DEFAULTS["ladder"]))
     target: Duration = attrs.field(factory=lambda: Duration(4, DurationUnit.WORKING_HOURS))
     calendar: WorkingCalendar = attrs.field(factory=WorkingCalendar)
     max_experts: int = 5
@@ -189,6 +201,11 @@ class GuaranteeSettings:
             holidays=text["holidays"],
         )
         attempt("max_experts", _parse_max_experts, text["max_experts"])
+        if "calendar" in values:
+            try:
+                _check_has_working_time(values["calendar"])
+            except InvalidInputError as exc:
+                errors.extend(exc.errors)
         if errors:
             raise InvalidInputError(errors, context=f"settings of {POLICY_NAME}")
         return cls(**values)

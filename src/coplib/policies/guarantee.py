@@ -215,8 +215,10 @@ class AnswerGuarantee(BasePolicy):
         """Escalate every question whose next step has come: one event per step, messages to
         the step's people. The step moves the watch's ``due_at`` on (or closes the watch), so
         the same moment ticked again finds nothing; a worker that raced another one conflicts
-        on the watch's version, and its retry finds nothing either."""
+        on the watch's version, and its retry finds nothing either. A question whose step
+        fails is logged and stays due (a strict engine raises instead)."""
         done = 0
+        holders = _Holders(ctx)  # who holds a role, asked once per community and role in a tick
         for found in ctx.store.find_due("answer_watch", before=ctx.now, limit=self.batch):
             if not isinstance(found, Watch):
                 continue
@@ -224,10 +226,17 @@ class AnswerGuarantee(BasePolicy):
             watch = ctx.get(Ref("answer_watch", found.question_id))
             if not isinstance(watch, Watch) or watch.due_at is None or watch.due_at > ctx.now:
                 continue
-            done += self._advance(ctx, watch)
+            try:
+                done += self._advance(ctx, watch, holders)
+            except Exception:
+                # One question that cannot climb must not hold back the others: what it staged
+                # so far is consistent (one event at a time) and it stays due for the next tick.
+                if ctx.engine.strict:
+                    raise
+                log.exception("answer guarantee: question %s could not be escalated; next tick retries", watch.id)
         return done
 
-    def _advance(self, ctx: PolicyContext, watch: Watch) -> int:
+    def _advance(self, ctx: PolicyContext, watch: Watch, holders: _Holders) -> int:
         community = ctx.community(watch.community_id)
         question = ctx.get(Ref("question", watch.question_id))
         reason = None
@@ -249,7 +258,7 @@ class AnswerGuarantee(BasePolicy):
             index = watch.steps_taken
             if index >= len(settings.ladder):  # the ladder was shortened since
                 return done + self._close(ctx, watch.question_id, CloseReason.EXHAUSTED)
-            self._escalate(ctx, community, question, watch, settings, index)
+            self._escalate(ctx, community, question, watch, settings, index, holders)
             done += 1
             current = ctx.get(ref)
             assert isinstance(current, Watch)
@@ -266,9 +275,10 @@ class AnswerGuarantee(BasePolicy):
         watch: Watch,
         settings: GuaranteeSettings,
         index: int,
+        holders: _Holders,
     ) -> None:
         step = settings.ladder[index]
-        audience = self._audience(ctx, community, question, watch, step, settings)
+        audience = self._audience(ctx, community, question, watch, step, settings, holders)
         escalated = ev.QuestionEscalated(
             **_fields(ctx, community.id),
             question_id=question.id,
@@ -309,6 +319,7 @@ class AnswerGuarantee(BasePolicy):
         watch: Watch,
         step: Step,
         settings: GuaranteeSettings,
+        holders: _Holders,
     ) -> dict[str, str]:
         """Whom a step notifies, each with the reason (``experts`` or a role), in order."""
         chosen: dict[str, str] = {}
@@ -321,7 +332,7 @@ class AnswerGuarantee(BasePolicy):
                         self._choose(ctx, community.id, watch.asker_id, question.tags, question.id, settings)[0]
                     )
             else:
-                people = self._reachable(ctx, (m.person_id for m in ctx.store.members(community.id, role=Role(who))))
+                people = self._reachable(ctx, holders.of(community.id, Role(who)))
             for person_id in people:
                 if person_id != watch.asker_id:
                     chosen.setdefault(person_id, who)
@@ -334,6 +345,20 @@ class AnswerGuarantee(BasePolicy):
     def _holds(self, ctx: PolicyContext, community_id: str, person_id: str, role: Role) -> bool:
         found = ctx.get(Ref("membership", membership_id(community_id, person_id)))
         return isinstance(found, Membership) and found.holds(role)
+
+
+class _Holders:
+    """The active holders of each role of a community, read once per tick."""
+
+    def __init__(self, ctx: PolicyContext) -> None:
+        self._ctx = ctx
+        self._found: dict[tuple[str, Role], list[str]] = {}
+
+    def of(self, community_id: str, role: Role) -> list[str]:
+        key = (community_id, role)
+        if key not in self._found:
+            self._found[key] = [m.person_id for m in self._ctx.store.members(community_id, role=role)]
+        return self._found[key]
 
 
 class AnswerGuaranteePlugin:

@@ -9,6 +9,7 @@ and the answers given in it, events counted per month), never from the whole his
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,7 +19,7 @@ from coplib.domain.clock import ensure_utc
 from coplib.domain.community import Role
 from coplib.domain.contributions import Answer, Question
 from coplib.domain.errors import InvalidInputError
-from coplib.domain.events import QuestionAsked, QuestionEscalated
+from coplib.domain.events import QuestionEscalated
 from coplib.domain.guarantee import Route, Watch
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
@@ -57,7 +58,7 @@ class MonthOfAnswers:
     month: date  # its first day
     answers: int  # answers given that month (not withdrawn)
     by_experts: int  # of which by designated experts
-    questions: int  # questions asked that month
+    questions: int  # questions asked that month (and not withdrawn)
     escalations: int  # ladder steps taken that month
 
     @property
@@ -171,17 +172,17 @@ def answer_measures(
         by_expert = answer.author_id in experts or answer.author_id in routed.get(answer.question_id, frozenset())
         answers_by_month.setdefault(_month(answer.created_at), []).append(by_expert)
 
-    counts = {
-        kind.TYPE: store.count_events(community.id, since=since_, until=until_, period=Period.MONTH, types=[kind.TYPE])
-        for kind in (QuestionAsked, QuestionEscalated)
-    }
+    asked_by_month = Counter(_month(q.created_at) for q in questions)
+    escalations = store.count_events(
+        community.id, since=since_, until=until_, period=Period.MONTH, types=[QuestionEscalated.TYPE]
+    )
     months = tuple(
         MonthOfAnswers(
             month=month,
             answers=len(answers_by_month.get(month, [])),
             by_experts=sum(answers_by_month.get(month, [])),
-            questions=counts[QuestionAsked.TYPE].get(month, 0),
-            escalations=counts[QuestionEscalated.TYPE].get(month, 0),
+            questions=asked_by_month.get(month, 0),
+            escalations=escalations.get(month, 0),
         )
         for month in _months(since_, until_)
     )

@@ -94,8 +94,8 @@ class ParticipationLevelsPolicy(BasePolicy):
     Settings (``policy_settings["participation_levels"]``, text values): ``window_days``
     (90), the thresholds ``core_group`` (40), ``active`` (12) and ``occasional`` (3) on the
     weighted activity in the window, ``low_water_percent`` (90), ``min_stay_days`` (14),
-    ``weights`` (``answer_posted:3,question_asked:2``...) and ``notify`` (``promotions``,
-    ``all`` or ``none``).
+    ``weights`` (``answer_posted:3,question_asked:2``...) and ``notify`` (``promotions`` to
+    active or core group, ``all`` changes, or ``none``).
     """
 
     name = "participation_levels"
@@ -174,6 +174,14 @@ class ParticipationLevelsPolicy(BasePolicy):
             self._change(ctx, settings, community_id, person_id, target, previous, score, review_at)
         elif previous is ParticipationLevel.OUTSIDER:  # back in the community
             self._change(ctx, settings, community_id, person_id, current, previous, score, None)
+        elif record is not None and record.due_at is None and settings.low_water(record.level) > 0:
+            # A timer parked while the policy was off here: set it again.
+            review_at = settings.next_review(activity, now=ctx.now, level=record.level, since=record.since)
+            ctx.record(
+                ev.ParticipationReviewed(
+                    **_fields(ctx, community_id), person_id=person_id, score=score, review_at=review_at
+                )
+            )
 
     def _left(self, ctx: PolicyContext, cause: ev.DomainEvent, person_id: str) -> None:
         assert cause.community_id is not None
@@ -211,7 +219,9 @@ class ParticipationLevelsPolicy(BasePolicy):
         )
         ctx.record(event)
         notify = settings.notify if settings is not None else "none"
-        raised = level.rank > previous.rank and level.rank > ParticipationLevel.PERIPHERAL.rank
+        # By default only the milestones are told (active, core group): one answer makes an
+        # occasional member, and its badge already says thank you.
+        raised = level.rank > previous.rank and level.rank >= ParticipationLevel.ACTIVE.rank
         if level is not ParticipationLevel.OUTSIDER and (notify == "all" or (notify == "promotions" and raised)):
             _notice(ctx, event, person_id, level, previous)
 

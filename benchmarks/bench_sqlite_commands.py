@@ -1,0 +1,247 @@
+"""Commands per second through the engine on a SQLite file, one unit of work per contribution,
+against raw sqlite3 writing the same rows with one commit each, under the same settings (WAL
+and the same ``synchronous``); and against eventsourcing's SQLite recorder storing one event
+of the same size per contribution.
+
+    python -m benchmarks.bench_sqlite_commands [--quick] [--repeat N] [--dir DIR]
+
+Target (issue 3): coplib with its default plugins >= 0.6 of raw; ahead of the peer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+try:
+    from benchmarks import _common as common
+    from benchmarks import _workload as work
+except ImportError:  # run as a file: python benchmarks/bench_sqlite_commands.py
+    import _common as common  # type: ignore[no-redef]
+    import _workload as work  # type: ignore[no-redef]
+
+from coplib.adapters.sqlite import migrate
+
+TARGET = 0.6
+WARMUP_COMMANDS = 40
+_SYNCHRONOUS_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+
+def _raw_connection(path: Path, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    return conn
+
+
+class Files:
+    """A new database file name for each run."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.count = 0
+
+    def __call__(self, name: str) -> Path:
+        self.count += 1
+        return self.directory / f"{name}-{self.count}.db"
+
+
+class CoplibRun:
+    """One round: a fresh file and community, warm-up commands, then `count` timed commands."""
+
+    def __init__(self, files: Files, count: int, block: list[str]) -> None:
+        self.files, self.count, self.block = files, count, block
+        self.census: work.Census | None = None
+        self.synchronous = ""
+
+    def __call__(self) -> float:
+        path = self.files("coplib")
+        engine = work.open_engine(f"sqlite:///{path}", block=self.block)
+        try:
+            cid = work.found_community(engine)
+            work.contributions(engine, cid, WARMUP_COMMANDS)
+            with sqlite3.connect(path) as probe:
+                mark = work.sqlite_mark(probe)
+            seconds = common.timed(lambda: work.contributions(engine, cid, self.count, start=WARMUP_COMMANDS))
+            with sqlite3.connect(path) as probe:
+                self.census = work.sqlite_census(probe, mark)
+                self.synchronous = _SYNCHRONOUS_NAMES[engine.store._connection().execute("PRAGMA synchronous").fetchone()[0]]  # type: ignore[attr-defined]
+        finally:
+            engine.close()
+        return seconds
+
+
+class RawRun:
+    """One round of raw sqlite3: the same rows, one ``BEGIN IMMEDIATE`` ... ``COMMIT`` per unit,
+    `executemany` per table; in minimal tables (primary keys only) or in coplib's own schema."""
+
+    def __init__(self, files: Files, units: list[work.RawUnit], synchronous: str, *, coplib_schema: bool) -> None:
+        self.files, self.units, self.synchronous, self.coplib_schema = files, units, synchronous, coplib_schema
+
+    def __call__(self) -> float:
+        conn = _raw_connection(self.files("raw"), self.synchronous)
+        if self.coplib_schema:
+            migrate(conn)
+        else:
+            for statement in work.RAW_SQLITE_SCHEMA:
+                conn.execute(statement)
+        inserts = work.RAW_SQLITE_INSERTS
+
+        def run() -> None:
+            for unit in self.units:
+                conn.execute("BEGIN IMMEDIATE")
+                for sql, rows in zip(inserts, work.unit_rows(unit)):
+                    if rows:
+                        conn.executemany(sql, rows)
+                conn.execute("COMMIT")
+
+        try:
+            return common.timed(run)
+        finally:
+            conn.close()
+
+
+class PeerRun:
+    """eventsourcing's SQLite application recorder: one stored event per contribution, one
+    `insert_events` call (one transaction) each, with the same pragmas."""
+
+    def __init__(self, files: Files, count: int, size: int, synchronous: str) -> None:
+        self.files, self.count, self.size, self.synchronous = files, count, size, synchronous
+
+    def __call__(self) -> float:
+        from eventsourcing.persistence import StoredEvent
+
+        recorder, datastore = peer_recorder(self.files("peer"), self.synchronous)
+        state = b"x" * self.size
+        stored = [
+            StoredEvent(originator_id=uuid.uuid4(), originator_version=1, topic="coplib:QuestionAsked", state=state)
+            for _ in range(self.count)
+        ]
+
+        def run() -> None:
+            for event in stored:
+                recorder.insert_events([event])
+
+        try:
+            return common.timed(run)
+        finally:
+            datastore.close()
+
+
+class PeerRawRun:
+    """Raw sqlite3 writing the peer's rows: one row, one commit each, in the peer's table."""
+
+    def __init__(self, files: Files, count: int, size: int, synchronous: str) -> None:
+        self.files, self.count, self.size, self.synchronous = files, count, size, synchronous
+
+    def __call__(self) -> float:
+        conn = _raw_connection(self.files("peer-raw"), self.synchronous)
+        conn.execute(
+            "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
+            "PRIMARY KEY (originator_id, originator_version))"
+        )
+        rows = [(uuid.uuid4().hex, 1, "coplib:QuestionAsked", b"x" * self.size) for _ in range(self.count)]
+
+        def run() -> None:
+            for row in rows:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO stored_events VALUES (?, ?, ?, ?)", row)
+                conn.execute("COMMIT")
+
+        try:
+            return common.timed(run)
+        finally:
+            conn.close()
+
+
+def peer_recorder(path: Path, synchronous: str) -> tuple[Any, Any]:
+    """eventsourcing's SQLiteApplicationRecorder on `path`, its connections set like coplib's
+    (WAL, which eventsourcing sets itself, and `synchronous`)."""
+    from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnectionPool, SQLiteDatastore
+
+    class Pool(SQLiteConnectionPool):  # type: ignore[misc]
+        def _create_connection(self) -> Any:
+            connection = super()._create_connection()
+            connection._sqlite_conn.execute(f"PRAGMA synchronous = {synchronous}")
+            return connection
+
+    datastore = SQLiteDatastore(str(path), pool_size=1)
+    datastore.pool.close()
+    datastore.pool = Pool(db_name=str(path), pool_size=1)
+    recorder = SQLiteApplicationRecorder(datastore)
+    recorder.create_table()
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute("PRAGMA synchronous")
+        found = _SYNCHRONOUS_NAMES[cursor.fetchone()[0]]
+        cursor.execute("PRAGMA journal_mode")
+        mode = cursor.fetchone()[0]
+    if found != synchronous or mode.lower() != "wal":
+        raise RuntimeError(f"the peer runs with synchronous={found}, journal_mode={mode}")
+    return recorder, datastore
+
+
+def peer_available() -> bool:
+    try:
+        import eventsourcing.sqlite  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = common.arguments(__doc__.splitlines()[0] if __doc__ else "").parse_args(argv)
+    count = 100 if args.quick else 1000
+    repeat = args.repeat or (1 if args.quick else 5)
+    summary: common.Summary = []
+    with common.workdir(args.dir) as directory:
+        common.machine_facts(directory, {"workload": f"{count} commands per round, best of {repeat} rounds"})
+        files = Files(directory)
+        blocked = work.policy_plugins()
+        # A first round of each coplib flavour warms up and counts the rows it writes.
+        default, bare = CoplibRun(files, count, []), CoplibRun(files, count, blocked)
+        default()
+        bare()
+        assert default.census is not None and bare.census is not None
+        sync = default.synchronous
+        print(f"coplib's SQLite store runs with journal_mode=WAL, synchronous={sync}: so do the baselines")
+        print(f"default plugins: {default.census.per_unit(count)}")
+        print(f"policies blocked ({', '.join(blocked)}): {bare.census.per_unit(count)}\n")
+        size = round(default.census.contribution_event_size)
+        contestants: dict[str, Callable[[], float]] = {
+            "coplib": default,
+            "raw": RawRun(files, work.raw_units(default.census, count), sync, coplib_schema=False),
+            "raw, coplib's schema": RawRun(files, work.raw_units(default.census, count), sync, coplib_schema=True),
+            "coplib, policies blocked": bare,
+            "raw, policies blocked": RawRun(files, work.raw_units(bare.census, count), sync, coplib_schema=False),
+        }
+        if peer_available():
+            contestants["peer"] = PeerRun(files, count, size, sync)
+            contestants["peer raw"] = PeerRawRun(files, count, size, sync)
+        else:
+            print("eventsourcing is not installed (pip install -e '.[bench]'): the peer is skipped\n")
+        best = common.race(contestants, repeat, warmup=0)
+        rate = {name: count / seconds for name, seconds in best.items()}
+        print("units of work per second (best round):")
+        for name, value in rate.items():
+            print(f"  {name:<28} {value:>10,.1f}")
+        print()
+        ratio = common.report(summary, "coplib (default plugins) / raw, same rows", rate["coplib"], rate["raw"], TARGET, "units/s")
+        common.report(summary, "coplib / raw in coplib's schema (its indexes)", rate["coplib"], rate["raw, coplib's schema"], None, "units/s")
+        common.report(
+            summary, "coplib, policies blocked / raw, same rows", rate["coplib, policies blocked"], rate["raw, policies blocked"], None, "units/s"
+        )
+        common.report(summary, "coplib default / coplib policies blocked", rate["coplib"], rate["coplib, policies blocked"], None, "units/s")
+        if "peer" in rate:
+            peer = common.report(summary, "peer (eventsourcing) / raw, same row", rate["peer"], rate["peer raw"], None, "events/s")
+            print(f"  coplib's ratio {ratio:.3f} vs the peer's {peer:.3f}: coplib {'ahead' if ratio > peer else 'BEHIND'}")
+            common.report(summary, "coplib units / peer events (absolute)", rate["coplib"], rate["peer"], None, "per s")
+        common.print_summary("summary (bench_sqlite_commands)", summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
