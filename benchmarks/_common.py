@@ -144,7 +144,8 @@ def report(
 ) -> float:
     """Print `value` against `baseline` as a ratio and its verdict; keep it for the summary."""
     ratio = value / baseline if baseline else float("nan")
-    print(f"  {name}: {value:,.1f} vs {baseline:,.1f} {unit} -> ratio {ratio:.3f} {verdict(ratio, target, at_most=at_most)}")
+    judged = verdict(ratio, target, at_most=at_most)
+    print(f"  {name}: {value:,.1f} vs {baseline:,.1f} {unit} -> ratio {ratio:.3f} {judged}")
     summary.append((name, value, baseline, target, unit))
     return ratio
 

@@ -96,7 +96,11 @@ def history(count: int, *, open_questions: bool = False, start: datetime | None 
         else:
             events.append(
                 ev.AnswerPosted(
-                    **base(actor, cid), answer_id=f"a{i:08d}", question_id=question[0], asker_id=question[1], body=ANSWER
+                    **base(actor, cid),
+                    answer_id=f"a{i:08d}",
+                    question_id=question[0],
+                    asker_id=question[1],
+                    body=ANSWER,
                 )
             )
     return events

@@ -28,10 +28,10 @@ from coplib.adapters.sqlite import migrate
 
 TARGET = 0.6
 WARMUP_COMMANDS = 40
-_SYNCHRONOUS_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+SYNCHRONOUS_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 
-def _raw_connection(path: Path, synchronous: str) -> sqlite3.Connection:
+def raw_connection(path: Path, synchronous: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -69,7 +69,9 @@ class CoplibRun:
             seconds = common.timed(lambda: work.contributions(engine, cid, self.count, start=WARMUP_COMMANDS))
             with sqlite3.connect(path) as probe:
                 self.census = work.sqlite_census(probe, mark)
-                self.synchronous = _SYNCHRONOUS_NAMES[engine.store._connection().execute("PRAGMA synchronous").fetchone()[0]]  # type: ignore[attr-defined]
+                self.synchronous = SYNCHRONOUS_NAMES[
+                    engine.store._connection().execute("PRAGMA synchronous").fetchone()[0]
+                ]  # type: ignore[attr-defined]
         finally:
             engine.close()
         return seconds
@@ -83,7 +85,7 @@ class RawRun:
         self.files, self.units, self.synchronous, self.coplib_schema = files, units, synchronous, coplib_schema
 
     def __call__(self) -> float:
-        conn = _raw_connection(self.files("raw"), self.synchronous)
+        conn = raw_connection(self.files("raw"), self.synchronous)
         if self.coplib_schema:
             migrate(conn)
         else:
@@ -139,7 +141,7 @@ class PeerRawRun:
         self.files, self.count, self.size, self.synchronous = files, count, size, synchronous
 
     def __call__(self) -> float:
-        conn = _raw_connection(self.files("peer-raw"), self.synchronous)
+        conn = raw_connection(self.files("peer-raw"), self.synchronous)
         conn.execute(
             "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
             "PRIMARY KEY (originator_id, originator_version))"
@@ -158,10 +160,16 @@ class PeerRawRun:
             conn.close()
 
 
-def peer_recorder(path: Path, synchronous: str) -> tuple[Any, Any]:
-    """eventsourcing's SQLiteApplicationRecorder on `path`, its connections set like coplib's
-    (WAL, which eventsourcing sets itself, and `synchronous`)."""
-    from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnectionPool, SQLiteDatastore
+def peer_recorder(path: Path, synchronous: str, *, kind: str = "application") -> tuple[Any, Any]:
+    """eventsourcing's SQLite recorder (`kind` "application": SQLiteApplicationRecorder, with
+    its notification ids; "aggregate": SQLiteAggregateRecorder) on `path`, its connections set
+    like coplib's (WAL, which eventsourcing sets itself, and `synchronous`)."""
+    from eventsourcing.sqlite import (
+        SQLiteAggregateRecorder,
+        SQLiteApplicationRecorder,
+        SQLiteConnectionPool,
+        SQLiteDatastore,
+    )
 
     class Pool(SQLiteConnectionPool):  # type: ignore[misc]
         def _create_connection(self) -> Any:
@@ -172,11 +180,11 @@ def peer_recorder(path: Path, synchronous: str) -> tuple[Any, Any]:
     datastore = SQLiteDatastore(str(path), pool_size=1)
     datastore.pool.close()
     datastore.pool = Pool(db_name=str(path), pool_size=1)
-    recorder = SQLiteApplicationRecorder(datastore)
+    recorder = (SQLiteApplicationRecorder if kind == "application" else SQLiteAggregateRecorder)(datastore)
     recorder.create_table()
     with datastore.transaction(commit=False) as cursor:
         cursor.execute("PRAGMA synchronous")
-        found = _SYNCHRONOUS_NAMES[cursor.fetchone()[0]]
+        found = SYNCHRONOUS_NAMES[cursor.fetchone()[0]]
         cursor.execute("PRAGMA journal_mode")
         mode = cursor.fetchone()[0]
     if found != synchronous or mode.lower() != "wal":
@@ -229,15 +237,40 @@ def main(argv: list[str] | None = None) -> int:
         for name, value in rate.items():
             print(f"  {name:<28} {value:>10,.1f}")
         print()
-        ratio = common.report(summary, "coplib (default plugins) / raw, same rows", rate["coplib"], rate["raw"], TARGET, "units/s")
-        common.report(summary, "coplib / raw in coplib's schema (its indexes)", rate["coplib"], rate["raw, coplib's schema"], None, "units/s")
-        common.report(
-            summary, "coplib, policies blocked / raw, same rows", rate["coplib, policies blocked"], rate["raw, policies blocked"], None, "units/s"
+        ratio = common.report(
+            summary, "coplib (default plugins) / raw, same rows", rate["coplib"], rate["raw"], TARGET, "units/s"
         )
-        common.report(summary, "coplib default / coplib policies blocked", rate["coplib"], rate["coplib, policies blocked"], None, "units/s")
+        common.report(
+            summary,
+            "coplib / raw in coplib's schema (its indexes)",
+            rate["coplib"],
+            rate["raw, coplib's schema"],
+            None,
+            "units/s",
+        )
+        common.report(
+            summary,
+            "coplib, policies blocked / raw, same rows",
+            rate["coplib, policies blocked"],
+            rate["raw, policies blocked"],
+            None,
+            "units/s",
+        )
+        common.report(
+            summary,
+            "coplib default / coplib policies blocked",
+            rate["coplib"],
+            rate["coplib, policies blocked"],
+            None,
+            "units/s",
+        )
         if "peer" in rate:
-            peer = common.report(summary, "peer (eventsourcing) / raw, same row", rate["peer"], rate["peer raw"], None, "events/s")
-            print(f"  coplib's ratio {ratio:.3f} vs the peer's {peer:.3f}: coplib {'ahead' if ratio > peer else 'BEHIND'}")
+            peer = common.report(
+                summary, "peer (eventsourcing) / raw, same row", rate["peer"], rate["peer raw"], None, "events/s"
+            )
+            print(
+                f"  coplib's ratio {ratio:.3f} vs the peer's {peer:.3f}: coplib {'ahead' if ratio > peer else 'BEHIND'}"
+            )
             common.report(summary, "coplib units / peer events (absolute)", rate["coplib"], rate["peer"], None, "per s")
         common.print_summary("summary (bench_sqlite_commands)", summary)
     return 0

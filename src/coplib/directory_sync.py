@@ -142,7 +142,7 @@ def _leave(
         uow.record(ev.MemberLeft(**engine._event_base(SYSTEM, community_id), person_id=person_id))
         return True
 
-    return engine._run(body)
+    return engine.transact(body)
 
 
 def _join_by_rule(engine: Engine, community_id: str, person_id: str) -> bool:
@@ -159,7 +159,7 @@ def _join_by_rule(engine: Engine, community_id: str, person_id: str) -> bool:
         uow.record(ev.MemberJoined(**engine._event_base(SYSTEM, community_id), person_id=person_id, via="rule"))
         return True
 
-    return engine._run(body)
+    return engine.transact(body)
 
 
 def _left_of_own_accord(engine: Engine, membership: Membership) -> bool:

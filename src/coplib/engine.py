@@ -7,6 +7,8 @@ commit all of it atomically, and only then hand the events to subscribers.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -77,6 +79,16 @@ SYSTEM = "coplib:system"
 
 _MESSAGE_NAMESPACE = uuid.UUID("6c0b3c1e-8d3e-4a39-9f54-7d1f0a5e2b11")
 _ENDORSEMENT_NAMESPACE = uuid.UUID("0f4b8d62-41a5-4f0e-8a43-5f3c9e2d7a90")
+_MESSAGE_NAMESPACE_BYTES = _MESSAGE_NAMESPACE.bytes
+
+
+def _uuid5_hex(namespace: bytes, name: str) -> str:
+    """``uuid.uuid5(namespace, name).hex`` without building UUID objects (once per message)."""
+    digest = bytearray(hashlib.sha1(namespace + name.encode("utf-8"), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return digest.hex()
+
 
 ENDORSABLE = frozenset(
     {ContributionKind.QUESTION, ContributionKind.ANSWER, ContributionKind.RESOURCE, ContributionKind.EXPERIENCE}
@@ -119,12 +131,25 @@ class UnitOfWork:
         self.messages: dict[str, OutboxMessage] = {}
 
     def get(self, ref: Ref) -> Aggregate | None:
-        if ref in self._staged:
-            return self._staged[ref]
-        if ref not in self._loaded:
+        # One hash of the ref per map (policies read through here many times per command).
+        staged = self._staged.get(ref)
+        if staged is not None:
+            return staged
+        loaded = self._loaded.get(ref)
+        if loaded is None:
             found = self.store.get(ref)
-            self._loaded[ref] = (found.value, found.version) if found else (None, 0)
-        return self._loaded[ref][0]
+            loaded = self._loaded[ref] = (found.value, found.version) if found else (None, 0)
+        return loaded[0]
+
+    def prefetch(self, refs: Iterable[Ref]) -> None:
+        """Read the refs not seen yet in one `get_many` (a bulk import's batch)."""
+        wanted = [ref for ref in dict.fromkeys(refs) if ref not in self._staged and ref not in self._loaded]
+        if not wanted:
+            return
+        found = self.store.get_many(wanted)
+        for ref in wanted:
+            hit = found.get(ref)
+            self._loaded[ref] = (hit.value, hit.version) if hit is not None else (None, 0)
 
     def record(self, event: ev.DomainEvent) -> None:
         """Apply `event` to every aggregate it touches and keep it for the commit."""
@@ -262,6 +287,13 @@ class Engine:
     def _event_base(self, actor: str, community_id: str | None) -> dict[str, Any]:
         return {"id": self._new_id(), "actor_id": actor, "community_id": community_id, "occurred_at": self.clock.now()}
 
+    def transact(self, body: Callable[[UnitOfWork], R]) -> R:
+        """Run `body` as one unit of work: what it records (through ``uow.record``) commits
+        atomically with the policies' reactions and the outbox messages, and the whole body
+        is run again from scratch on a concurrent write. For plugins and host jobs that need a
+        command of their own; `body` must read through `uow` and decide from what it reads."""
+        return self._run(body)
+
     def _run(self, body: Callable[[UnitOfWork], R]) -> R:
         """Run a command body as a unit of work, retrying it from scratch on a concurrent
         write (every body re-reads and re-decides, so a retry is always safe)."""
@@ -291,7 +323,7 @@ class Engine:
                 for draft in drafts or ():
                     if not isinstance(draft, MessageDraft):
                         raise PluginError(f"coplib_compose_messages returned {draft!r}, not a MessageDraft")
-                    key = uuid.uuid5(_MESSAGE_NAMESPACE, f"{event.id}\x00{draft.recipient_id}\x00{draft.topic}").hex
+                    key = _uuid5_hex(_MESSAGE_NAMESPACE_BYTES, f"{event.id}\x00{draft.recipient_id}\x00{draft.topic}")
                     messages.setdefault(
                         key,
                         OutboxMessage(
@@ -1423,19 +1455,24 @@ class Engine:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= 100_000:
             raise InvalidInputError.field("$.batch_size", f"must be from 1 to 100000, got {batch_size!r}")
         stored = 0
-        uow = UnitOfWork(self._store)
-        for i, event in enumerate(events):
-            if not isinstance(event, ev.DomainEvent):
-                raise InvalidInputError.field(f"$.events[{i}]", f"must be a DomainEvent, got {type(event).__name__}")
-            try:
-                uow.record(event)
-            except InvalidInputError as exc:
-                raise exc.under(f"$.events[{i}]", context="import_history") from None
-            if len(uow.events) >= batch_size:
-                stored += self._commit_batch(uow)
-                uow = UnitOfWork(self._store)
-        if uow.events:
+        source = iter(events)
+        start = 0
+        while batch := list(itertools.islice(source, batch_size)):
+            for i, event in enumerate(batch, start):
+                if not isinstance(event, ev.DomainEvent):
+                    raise InvalidInputError.field(
+                        f"$.events[{i}]", f"must be a DomainEvent, got {type(event).__name__}"
+                    )
+            uow = UnitOfWork(self._store)
+            # One read for the whole batch instead of one per aggregate it touches.
+            uow.prefetch(ref for event in batch for ref in touched(event))
+            for i, event in enumerate(batch, start):
+                try:
+                    uow.record(event)
+                except InvalidInputError as exc:
+                    raise exc.under(f"$.events[{i}]", context="import_history") from None
             stored += self._commit_batch(uow)
+            start += len(batch)
         return stored
 
     def _commit_batch(self, uow: UnitOfWork) -> int:

@@ -31,7 +31,7 @@ class IndexRow:
 
 def index_row(ref: Ref, value: Aggregate) -> IndexRow:
     community_id: str | None = getattr(value, "community_id", None)
-    person_id: str | None = getattr(value, "author_id", None)
+    person_id: str | None = getattr(value, "author_id", None) or getattr(value, "person_id", None)
     parent_id: str | None = None
     created_at: datetime | None = getattr(value, "created_at", None)
     open_since = None

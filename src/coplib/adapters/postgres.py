@@ -49,7 +49,7 @@ from coplib.ports import (
     Versioned,
     Write,
 )
-from coplib.serialization import aggregate_from_json, aggregate_to_json, event_from_json, event_to_json
+from coplib.serialization import aggregate_from_stored, aggregate_to_json, event_from_stored, event_to_json
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -714,7 +714,7 @@ class PostgresStore(Store):
         if not rows:
             return None
         version, data = rows[0]
-        return Versioned(aggregate_from_json(ref.kind, data), int(version))
+        return Versioned(aggregate_from_stored(ref.kind, data), int(version))
 
     def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
         wanted = list(dict.fromkeys(refs))
@@ -729,7 +729,7 @@ class PostgresStore(Store):
             ([r.kind for r in wanted], [r.id for r in wanted]),
         )
         return {
-            Ref(kind, key): Versioned(aggregate_from_json(kind, data), int(version))
+            Ref(kind, key): Versioned(aggregate_from_stored(kind, data), int(version))
             for kind, key, version, data in rows
         }
 
@@ -761,7 +761,7 @@ class PostgresStore(Store):
             query += " LIMIT %s"
             params.append(max(limit, 0))
         rows = self._fetch(f"finding {kind} aggregates", query, params)
-        return [aggregate_from_json(kind, data) for (data,) in rows]
+        return [aggregate_from_stored(kind, data) for (data,) in rows]
 
     def unanswered_questions(
         self,
@@ -794,7 +794,7 @@ class PostgresStore(Store):
         join = " JOIN coplib_aggregates a ON a.kind = t.kind AND a.id = t.id" if tag is not None else ""
         query = f"SELECT {data} FROM {source}{join} WHERE {' AND '.join(where)} ORDER BY t.open_since, t.id LIMIT %s"
         rows = self._fetch("finding unanswered questions", query, params)
-        found = [aggregate_from_json("question", text) for (text,) in rows]
+        found = [aggregate_from_stored("question", text) for (text,) in rows]
         return [q for q in found if isinstance(q, Question)]
 
     def members(
@@ -817,7 +817,7 @@ class PostgresStore(Store):
             params.append(tag)
         query = f"SELECT a.data FROM coplib_aggregates a WHERE {' AND '.join(where)} ORDER BY a.person_id"
         rows = self._fetch(f"listing members of {community_id!r}", query, params)
-        found = [aggregate_from_json("membership", text) for (text,) in rows]
+        found = [aggregate_from_stored("membership", text) for (text,) in rows]
         return [m for m in found if isinstance(m, Membership)]
 
     def communities(self, organisation_id: str | None = None) -> list[Community]:
@@ -827,11 +827,11 @@ class PostgresStore(Store):
             query += " AND organisation_id = %s"
             params.append(organisation_id)
         rows = self._fetch("listing communities", query + " ORDER BY sort_name, id", params)
-        found = [aggregate_from_json("community", text) for (text,) in rows]
+        found = [aggregate_from_stored("community", text) for (text,) in rows]
         return [c for c in found if isinstance(c, Community)]
 
     def _recorded(self, rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
-        return [RecordedEvent(int(position), event_from_json(data)) for position, data in rows]
+        return [RecordedEvent(int(position), event_from_stored(data)) for position, data in rows]
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         query = "SELECT position, data FROM coplib_events WHERE position > %s"
@@ -995,7 +995,7 @@ class PostgresStore(Store):
                WHERE kind = %s AND due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s""",
             (kind, before, max(limit, 0)),
         )
-        return [aggregate_from_json(kind, data) for (data,) in rows]
+        return [aggregate_from_stored(kind, data) for (data,) in rows]
 
 
 def _outbox_entry(row: Sequence[Any]) -> OutboxEntry:

@@ -52,8 +52,9 @@ from coplib.ports import (
 )
 from coplib.serialization import (
     aggregate_from_json,
+    aggregate_from_stored,
     aggregate_to_json,
-    event_from_json,
+    event_from_stored,
     event_to_json,
     format_timestamp,
     parse_timestamp,
@@ -625,7 +626,7 @@ class SQLiteStore(Store):
         cached = self._cache.get(key)
         if cached is not None and cached[0] == version:
             return cached[1]
-        value = aggregate_from_json(kind, data)
+        value = aggregate_from_stored(kind, data)
         self._remember(key, version, value)
         return value
 
@@ -675,11 +676,12 @@ class SQLiteStore(Store):
                 previous = self._cache.get((ref.kind, ref.id))
                 known = previous[1] if previous is not None and previous[0] == write.expected_version else None
                 old = index_row(ref, known) if known is not None else None
+                guard = (ref.kind, ref.id, write.expected_version)
                 if old is not None and known is not None and _indexed_columns(old, known) == indexed:
                     # Only the document changed: leave the indexes' pages alone.
-                    data_updates.append((write.expected_version + 1, data, ref.kind, ref.id, write.expected_version))
+                    data_updates.append((write.expected_version + 1, data, *guard))
                 else:
-                    updates.append((*indexed, write.expected_version + 1, data, ref.kind, ref.id, write.expected_version))
+                    updates.append((*indexed, write.expected_version + 1, data, *guard))
                 if ref.kind != "question" and ref.kind != "membership":
                     continue  # no side table rows
                 # The side tables change only when what they hold changed.
@@ -909,7 +911,7 @@ class SQLiteStore(Store):
             for position, data in rows:
                 event = cache.get(position)
                 if event is None:
-                    event = event_from_json(data)
+                    event = event_from_stored(data)
                     self._remember_event(position, event)
                 out.append(RecordedEvent(position, event))
             return out

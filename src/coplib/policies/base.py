@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from coplib.domain import events as ev
 from coplib.domain.community import Community
@@ -33,8 +33,10 @@ _POLICY_MESSAGE_NAMESPACE = uuid.UUID("2f7f6a4e-0c55-4f53-9d1e-7f1a33b8c6d2")
 class Policy(Protocol):
     """A policy plugin object, returned by the ``coplib_policies`` hook."""
 
-    #: Stable name: the key of its settings in a charter and of its switch.
-    name: str
+    @property
+    def name(self) -> str:
+        """Stable name: the key of its settings in a charter and of its switch."""
+        ...
 
     def interested_in(self, event: ev.DomainEvent) -> bool:
         """Whether `react` should see this event (cheap: called for every event)."""
@@ -114,7 +116,7 @@ class PolicyContext:
     def new_id(self) -> str:
         return self.engine.new_id()
 
-    def event_fields(self, community_id: str | None) -> dict[str, object]:
+    def event_fields(self, community_id: str | None) -> dict[str, Any]:
         """The common fields of an event recorded by this policy now."""
         return {"id": self.new_id(), "actor_id": POLICY_ACTOR, "community_id": community_id, "occurred_at": self.now}
 

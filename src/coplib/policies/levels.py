@@ -370,7 +370,7 @@ def pin_level(
 
     # A policy-level command: it runs as the engine's own commands do (one unit of work,
     # policies reacting inside it, retried on a concurrent write).
-    return engine._run(body)
+    return engine.transact(body)
 
 
 def _require_steward(engine: Engine, uow: UnitOfWork, community: Community, actor: str) -> None:
