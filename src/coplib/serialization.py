@@ -273,7 +273,7 @@ _ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=F
 
 
 def event_to_json(event: DomainEvent) -> str:
-    return _ENCODE(unstructure(event))
+    return _ENCODE(_dump(event))
 
 
 def event_from_json(text: str) -> DomainEvent:
@@ -281,7 +281,106 @@ def event_from_json(text: str) -> DomainEvent:
 
 
 def aggregate_to_json(aggregate: Aggregate) -> str:
-    return _ENCODE(unstructure(aggregate))
+    return _ENCODE(_dump(aggregate))
+
+
+# -- writing documents fast --------------------------------------------------------------------
+#
+# Every value written by a command goes through `aggregate_to_json` or `event_to_json`. The
+# converter's generic unstructuring dispatches on every field of every value; these dumpers are
+# built once per class from its fields' types and give exactly the same data (a property test
+# compares them for every domain type). A value they were not built for goes to the converter.
+
+
+def _format_time_of_day(value: time) -> str:
+    return value.isoformat()
+
+
+def _dump_enum(value: enum.Enum) -> Any:
+    return value.value
+
+
+def _dump_any_event(event: Any) -> Any:
+    return _dumper(type(event))(event)
+
+
+def _dumper(t: Any) -> _Loader:
+    return _cached_dumper(t)
+
+
+@cache
+def _cached_dumper(t: Any) -> _Loader:
+    if t in _SCALAR_LOADERS or t is Any:
+        return _identity
+    if t is datetime:
+        return format_timestamp
+    if t is time:
+        return _format_time_of_day
+    if isinstance(t, type) and issubclass(t, enum.Enum):
+        return _dump_enum
+    if t is DomainEvent:
+        return _dump_any_event
+    origin, args = typing.get_origin(t), typing.get_args(t)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) != 1 or len(args) != 2:
+            raise TypeError(f"no dumper for {t!r}")
+        dump_inner = _dumper(inner[0])
+        return lambda value: None if value is None else dump_inner(value)
+    if origin in (frozenset, set):
+        dump_item = _dumper(args[0])
+        # Sorted, so that equal values always give the same JSON (as the converter does).
+        return lambda value: sorted(map(dump_item, value))
+    if origin is list or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        dump_item = _dumper(args[0])
+        return lambda value: list(map(dump_item, value))
+    if origin is dict:
+        dump_key, dump_value = _dumper(args[0]), _dumper(args[1])
+        return lambda value: {dump_key(k): dump_value(v) for k, v in value.items()}
+    if attrs.has(t):
+        return _attrs_dumper(t)
+    raise TypeError(f"no dumper for {t!r}")
+
+
+def _attrs_dumper(cls: type) -> _Loader:
+    compiled: list[_Loader] = []
+
+    def dump_attrs(value: Any) -> Any:
+        # Compiled on first use: classes may refer to each other (or to themselves).
+        if not compiled:
+            compiled.append(_compile_dumper(cls))
+        return compiled[0](value)
+
+    return dump_attrs
+
+
+def _compile_dumper(cls: type) -> _Loader:
+    """A function returning ``{"field": value...}`` for `cls`, its plain fields copied inline
+    (the source is generated from the class's field names, which are identifiers)."""
+    hints = typing.get_type_hints(cls)
+    env: dict[str, Any] = {}
+    items = []
+    for i, field in enumerate(attrs.fields(cls)):
+        dump = _dumper(hints[field.name])
+        if dump is _identity:
+            items.append(f"{field.name!r}: v.{field.name}")
+        else:
+            env[f"d{i}"] = dump
+            items.append(f"{field.name!r}: d{i}(v.{field.name})")
+    if issubclass(cls, DomainEvent):
+        items.append(f"'type': {cls.TYPE!r}")
+    exec(f"def dump(v):\n    return {{{', '.join(items)}}}\n", env)
+    compiled: _Loader = env["dump"]
+    return compiled
+
+
+def _dump(value: Any) -> Any:
+    """`unstructure(value)`, faster for the domain's own types."""
+    try:
+        dump = _dumper(type(value))
+    except TypeError:
+        return unstructure(value)
+    return dump(value)
 
 
 def aggregate_from_json(kind: str, text: str) -> Aggregate:
@@ -400,45 +499,80 @@ def _cached_loader(t: Any) -> _Loader:
     raise TypeError(f"no trusted loader for {t!r}")
 
 
+#: How a generated loader checks a plain value `x` it copies as it is.
+_SCALAR_CHECKS: Final[dict[Any, str]] = {
+    str: "type(x) is not str",
+    int: "type(x) is not int",
+    bool: "type(x) is not bool",
+    float: "type(x) is not int and type(x) is not float",
+    type(None): "x is not None",
+}
+
+
 def _attrs_loader(cls: type) -> _Loader:
-    hints = typing.get_type_hints(cls)
-    fields = attrs.fields(cls)
-    if any(not f.init for f in fields):
-        raise TypeError(f"no trusted loader for {cls!r}: it has fields outside __init__")
-    specs: list[tuple[str, _Loader | None, Any]] = []
-    for field in fields:
-        default = field.default
-        factory = default.factory if isinstance(default, attrs.Factory) else None  # type: ignore[arg-type]
-        if isinstance(default, attrs.Factory) and default.takes_self:  # type: ignore[arg-type]
-            raise TypeError(f"no trusted loader for {cls!r}: a default takes self")
-        specs.append((field.name, None, (default, factory)))
-    resolved: list[tuple[str, _Loader, Any, Any]] = []
-    extra = 1 if issubclass(cls, DomainEvent) else 0  # the "type" tag of a stored event
-    new, set_ = object.__new__, object.__setattr__
-    missing = attrs.NOTHING
+    compiled: list[_Loader] = []
 
     def load_attrs(data: Any) -> Any:
-        if not resolved:  # nested loaders resolved on first use (classes may refer to each other)
-            resolved.extend((n, _trusted_loader(hints[n]), d, f) for n, _, (d, f) in specs)
-        if type(data) is not dict:
-            raise _Untrusted
-        obj: Any = new(cls)
-        found = 0
-        for name, load, default, factory in resolved:
-            if name in data:
-                set_(obj, name, load(data[name]))
-                found += 1
-            elif factory is not None:
-                set_(obj, name, factory())
-            elif default is not missing:
-                set_(obj, name, default)
-            else:
-                raise _Untrusted
-        if found + (extra if "type" in data else 0) != len(data):
-            raise _Untrusted  # an unknown field
-        return obj
+        # Compiled on first use: classes may refer to each other (or to themselves).
+        if not compiled:
+            compiled.append(_compile_loader(cls))
+        return compiled[0](data)
 
     return load_attrs
+
+
+def _compile_loader(cls: type) -> _Loader:
+    """A function building `cls` from the dict its dumper wrote, without calling __init__
+    (so no validator or converter runs): each field is checked for its JSON type, built, and
+    set; a missing or an unknown field raises `_Untrusted` (the source is generated from the
+    class's field names, which are identifiers)."""
+    hints = typing.get_type_hints(cls)
+    env: dict[str, Any] = {"new": object.__new__, "set_": object.__setattr__, "cls": cls, "U": _Untrusted}
+    lines = [
+        "def load(data):",
+        "    if type(data) is not dict:",
+        "        raise U",
+        "    obj = new(cls)",
+        "    found = 0",
+    ]
+    required = 0
+    for i, field in enumerate(attrs.fields(cls)):
+        if not field.init:
+            raise TypeError(f"no trusted loader for {cls!r}: {field.name} is set outside __init__")
+        hint = hints[field.name]
+        args = typing.get_args(hint)
+        optional = type(None) in args and len(args) == 2
+        plain = next((a for a in args if a is not type(None)), None) if optional else hint
+        build: list[str]
+        if plain in _SCALAR_CHECKS:
+            check = _SCALAR_CHECKS[plain]
+            build = [f"if x is not None and ({check}):" if optional else f"if {check}:", "    raise U"]
+        else:
+            env[f"l{i}"] = _trusted_loader(hint)
+            build = [f"x = l{i}(x)"]
+        body = [f"x = data[{field.name!r}]", *build, f"set_(obj, {field.name!r}, x)"]
+        default = field.default
+        if default is attrs.NOTHING:
+            required += 1
+            lines.extend(f"    {line}" for line in body)
+            continue
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if default.takes_self:
+                raise TypeError(f"no trusted loader for {cls!r}: the default of {field.name} takes self")
+            env[f"f{i}"] = default.factory
+            fallback = f"f{i}()"
+        else:
+            env[f"v{i}"] = default
+            fallback = f"v{i}"
+        lines.append(f"    if {field.name!r} in data:")
+        lines.extend(f"        {line}" for line in [*body, "found += 1"])
+        lines.append("    else:")
+        lines.append(f"        set_(obj, {field.name!r}, {fallback})")
+    tagged = " + ('type' in data)" if issubclass(cls, DomainEvent) else ""  # a stored event's tag
+    lines.extend([f"    if found + {required}{tagged} != len(data):", "        raise U", "    return obj"])
+    exec("\n".join(lines) + "\n", env)
+    load: _Loader = env["load"]
+    return load
 
 
 def _load_any_event(data: Any) -> DomainEvent:
