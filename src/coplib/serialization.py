@@ -326,13 +326,19 @@ def _cached_dumper(t: Any) -> _Loader:
         if len(inner) != 1 or len(args) != 2:
             raise TypeError(f"no dumper for {t!r}")
         dump_inner = _dumper(inner[0])
+        if dump_inner is _identity:
+            return _identity
         return lambda value: None if value is None else dump_inner(value)
     if origin in (frozenset, set):
         dump_item = _dumper(args[0])
         # Sorted, so that equal values always give the same JSON (as the converter does).
+        if dump_item is _identity:
+            return sorted
         return lambda value: sorted(map(dump_item, value))
     if origin is list or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
         dump_item = _dumper(args[0])
+        if dump_item is _identity:
+            return list
         return lambda value: list(map(dump_item, value))
     if origin is dict:
         dump_key, dump_value = _dumper(args[0]), _dumper(args[1])

@@ -18,7 +18,7 @@ def records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 def test_a_delivery_is_logged_in_the_recipients_locale(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="coplib.notify"):
-        LoggingNotifier().coplib_deliver(outbox_message(), ALICE)
+        LoggingNotifier().deliver(outbox_message(), ALICE)
 
     (record,) = records(caplog)
     assert record.levelno == logging.INFO
@@ -30,7 +30,7 @@ def test_a_delivery_is_logged_in_the_recipients_locale(caplog: pytest.LogCapture
 
 def test_the_record_carries_the_fields_for_structured_handlers(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="coplib.notify"):
-        LoggingNotifier().coplib_deliver(outbox_message(), BOB)
+        LoggingNotifier().deliver(outbox_message(), BOB)
 
     (record,) = records(caplog)
     assert record.coplib_message_id == "4f2c0e4d9b8a4c1e8f3a2b1c0d9e8f7a"  # type: ignore[attr-defined]
@@ -44,7 +44,7 @@ def test_the_record_carries_the_fields_for_structured_handlers(caplog: pytest.Lo
 
 def test_the_body_is_logged_only_when_asked(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="coplib.notify"):
-        LoggingNotifier(include_body=True).coplib_deliver(outbox_message(), BOB)
+        LoggingNotifier(include_body=True).deliver(outbox_message(), BOB)
 
     (record,) = records(caplog)
     assert record.coplib_body == "Bruno answered your question “Quel gaz pour le TIG ?” in Soudeurs de Lyon."  # type: ignore[attr-defined]
@@ -53,7 +53,7 @@ def test_the_body_is_logged_only_when_asked(caplog: pytest.LogCaptureFixture) ->
 def test_a_title_cannot_forge_another_log_line(caplog: pytest.LogCaptureFixture) -> None:
     forged = "x\n2025-03-04 INFO coplib.notify message m9 to admin: forged"
     with caplog.at_level(logging.INFO, logger="coplib.notify"):
-        LoggingNotifier().coplib_deliver(outbox_message(title=forged), BOB)
+        LoggingNotifier().deliver(outbox_message(title=forged), BOB)
 
     (record,) = records(caplog)
     assert "\n" not in record.getMessage()
@@ -63,8 +63,8 @@ def test_a_title_cannot_forge_another_log_line(caplog: pytest.LogCaptureFixture)
 def test_unknown_and_inactive_recipients_are_marked(caplog: pytest.LogCaptureFixture) -> None:
     gone = Person("carol", "Carol", active=False)
     with caplog.at_level(logging.INFO, logger="coplib.notify"):
-        LoggingNotifier().coplib_deliver(outbox_message(recipient_id="ghost"), None)
-        LoggingNotifier().coplib_deliver(outbox_message(recipient_id="carol"), gone)
+        LoggingNotifier().deliver(outbox_message(recipient_id="ghost"), None)
+        LoggingNotifier().deliver(outbox_message(recipient_id="carol"), gone)
 
     assert [r.getMessage().split(" [")[0] for r in records(caplog)] == [
         "message 4f2c0e4d9b8a4c1e8f3a2b1c0d9e8f7a to ghost (unknown)",
@@ -74,7 +74,7 @@ def test_unknown_and_inactive_recipients_are_marked(caplog: pytest.LogCaptureFix
 
 def test_a_topic_without_text_is_still_traced(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="coplib.notify"):
-        LoggingNotifier().coplib_deliver(outbox_message(topic="weekly_digest"), BOB)
+        LoggingNotifier().deliver(outbox_message(topic="weekly_digest"), BOB)
 
     (record,) = records(caplog)
     assert record.getMessage().endswith("weekly_digest: (no text for this topic; params: actor, community, title)")
@@ -83,7 +83,7 @@ def test_a_topic_without_text_is_still_traced(caplog: pytest.LogCaptureFixture) 
 def test_the_logger_and_level_can_be_chosen(caplog: pytest.LogCaptureFixture) -> None:
     mine = logging.getLogger("host.deliveries")
     with caplog.at_level(logging.DEBUG, logger="host.deliveries"):
-        LoggingNotifier(logger=mine, level=logging.DEBUG).coplib_deliver(outbox_message(), BOB)
+        LoggingNotifier(logger=mine, level=logging.DEBUG).deliver(outbox_message(), BOB)
 
     (record,) = [r for r in caplog.records if r.name == "host.deliveries"]
     assert record.levelno == logging.DEBUG
@@ -91,7 +91,7 @@ def test_the_logger_and_level_can_be_chosen(caplog: pytest.LogCaptureFixture) ->
 
 def test_nothing_is_rendered_when_the_level_is_off(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="coplib.notify"):
-        LoggingNotifier().coplib_deliver(outbox_message(topic="weekly_digest"), BOB)
+        LoggingNotifier().deliver(outbox_message(topic="weekly_digest"), BOB)
     assert records(caplog) == []
 
 

@@ -1,15 +1,18 @@
 """From a command to a mail on a real SMTP server: the engine writes the message to the
-outbox, `dispatch` delivers it through the notifier plugins, and a failure keeps it pending."""
+outbox, `dispatch` delivers it through the notifier plugins, and a failure keeps it pending
+until a later attempt (after its backoff) delivers it."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 import coplib
-from coplib import SYSTEM, Engine, Person
+from coplib import SYSTEM, Engine, ManualClock, Person
+from coplib._open import default_plugins
 from coplib.adapters.directory_file import DirectoryFile
 from coplib.adapters.smtp import SmtpNotifier
 from coplib.adapters.webhook import WebhookNotifier, verify_signature
@@ -21,6 +24,19 @@ PEOPLE = [
     Person("bruno", "Bruno Keller", email="bruno@example.org", locale="en"),
 ]
 SECRET = "end-to-end-secret-0123456789abcdef"
+#: The built-in policies write messages of their own (routing notices, badges): blocked here,
+#: where the answer notice is followed alone.
+POLICIES = tuple(name for name, _ in default_plugins() if name.startswith("coplib.policy."))
+#: Longer than any backoff of the default delivery policy's first attempts.
+LATER = timedelta(hours=1)
+
+
+def open_engine(*plugins: object, people: list[Person] | None = None) -> tuple[Engine, ManualClock]:
+    clock = ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    engine = coplib.open(
+        "memory://", plugins=list(plugins), people=PEOPLE if people is None else people, clock=clock, block=POLICIES
+    )
+    return engine, clock
 
 
 def smtp_notifier(port: int) -> SmtpNotifier:
@@ -35,15 +51,15 @@ def question_answered(engine: Engine, *, title: str = "Quel gaz pour le TIG <ino
     question = engine.ask("alice", community.id, title=title, body="Argon pur ou mélange ?")
     engine.answer("bruno", question.id, body="Argon pur.")
     (pending,) = engine.store.pending_messages()
-    assert pending.recipient_id == "alice"
+    assert (pending.recipient_id, pending.topic) == ("alice", "answer_posted")
     return pending.id
 
 
 def test_an_answer_reaches_the_asker_by_mail_in_her_language(smtp_server: SmtpServer) -> None:
-    engine = coplib.open("memory://", plugins=[smtp_notifier(smtp_server.port)], people=PEOPLE)
+    engine, _ = open_engine(smtp_notifier(smtp_server.port))
     key = question_answered(engine)
 
-    assert engine.dispatch() == 1
+    assert engine.dispatch().delivered == 1
 
     (received,) = smtp_server.mailbox.received
     assert received.rcpt_tos == ("alice@example.org",)
@@ -55,40 +71,47 @@ def test_an_answer_reaches_the_asker_by_mail_in_her_language(smtp_server: SmtpSe
     assert html is not None
     assert "« Quel gaz pour le TIG &lt;inox&gt; ? »" in html.get_content()
     assert engine.store.pending_messages() == []
-    assert engine.dispatch() == 0
+    assert engine.dispatch().delivered == 0
     assert len(smtp_server.mailbox.received) == 1
 
 
 def test_a_message_stays_pending_while_the_smtp_server_is_down(smtp_server_factory: SmtpServerFactory) -> None:
     server = smtp_server_factory()
     port = server.port
-    engine = coplib.open("memory://", plugins=[smtp_notifier(port)], people=PEOPLE)
+    engine, clock = open_engine(smtp_notifier(port))
     key = question_answered(engine)
     server.stop()
 
-    assert engine.dispatch() == 0
+    report = engine.dispatch()
+    assert (report.delivered, report.retried) == (0, 1)
     assert [m.id for m in engine.store.pending_messages()] == [key]
+    (entry,) = engine.store.outbox()
+    assert entry.attempts == 1
+    assert entry.last_error
 
     back = smtp_server_factory(port=port)
-    assert engine.dispatch() == 1
+    assert engine.dispatch().delivered == 0  # not before its backoff has passed
+    clock.advance(LATER)
+    assert engine.dispatch().delivered == 1
     (received,) = back.mailbox.received
     assert received.message["Message-ID"] == f"<{key}@example.org>"
     assert engine.store.pending_messages() == []
 
 
 def test_a_temporary_refusal_is_delivered_on_a_later_dispatch(smtp_server: SmtpServer) -> None:
-    engine = coplib.open("memory://", plugins=[smtp_notifier(smtp_server.port)], people=PEOPLE)
+    engine, clock = open_engine(smtp_notifier(smtp_server.port))
     question_answered(engine)
     smtp_server.mailbox.refuse_data = "451 4.3.0 Mailbox busy, try again"
 
-    assert engine.dispatch() == 0
+    assert engine.dispatch().retried == 1
     smtp_server.mailbox.refuse_data = None
-    assert engine.dispatch() == 1
+    clock.advance(LATER)
+    assert engine.dispatch().delivered == 1
     assert len(smtp_server.mailbox.received) == 1
 
 
-def test_a_retry_after_another_notifier_failed_repeats_the_same_idempotency_key(
-    smtp_server: SmtpServer, http_server: HttpServer, tmp_path: Path
+def test_a_webhook_retry_repeats_the_same_idempotency_key_and_signature(
+    http_server: HttpServer, tmp_path: Path
 ) -> None:
     directory = tmp_path / "people.json"
     directory.write_text(
@@ -103,17 +126,17 @@ def test_a_retry_after_another_notifier_failed_repeats_the_same_idempotency_key(
         encoding="utf-8",
     )
     hook = WebhookNotifier(http_server.url, secret=SECRET, proxies={}, timeout=10)
-    # pluggy calls the plugin registered last first: the mail goes out, then the webhook fails.
-    engine = coplib.open("memory://", plugins=[DirectoryFile(directory), hook, smtp_notifier(smtp_server.port)])
+    engine, clock = open_engine(DirectoryFile(directory), hook, people=[])
+    engine.set_preferences("alice", "alice", channel="webhook")
     key = question_answered(engine)
     http_server.status = 503
 
-    assert engine.dispatch() == 0  # the webhook failed: the whole message stays pending
+    assert engine.dispatch().retried == 1
     http_server.status = 200
-    assert engine.dispatch() == 1
+    clock.advance(LATER)
+    assert engine.dispatch().delivered == 1
 
-    # Sent twice, as the same message: a receiver that keeps Message-IDs drops the repeat.
-    assert [r.message["Message-ID"] for r in smtp_server.mailbox.received] == [f"<{key}@example.org>"] * 2
+    # Sent twice, as the same message: a receiver that keeps idempotency keys drops the repeat.
     assert [r.headers["Idempotency-Key"] for r in http_server.requests] == [key, key]
     last = http_server.requests[-1]
     verify_signature(SECRET, last.body, last.headers)
@@ -122,10 +145,10 @@ def test_a_retry_after_another_notifier_failed_repeats_the_same_idempotency_key(
 
 @pytest.mark.parametrize("hostile", ["Eve\r\nBcc: victim@example.org", "=?utf-8?q?x=0D=0ABcc:_victim@example.org?="])
 def test_a_hostile_question_title_reaches_no_header_end_to_end(smtp_server: SmtpServer, hostile: str) -> None:
-    engine = coplib.open("memory://", plugins=[smtp_notifier(smtp_server.port)], people=PEOPLE)
+    engine, _ = open_engine(smtp_notifier(smtp_server.port))
     question_answered(engine, title=hostile)
 
-    assert engine.dispatch() == 1
+    assert engine.dispatch().delivered == 1
     (received,) = smtp_server.mailbox.received
     assert received.rcpt_tos == ("alice@example.org",)
     assert received.message["Bcc"] is None

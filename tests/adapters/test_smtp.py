@@ -64,7 +64,7 @@ def text_of(received: Received, subtype: str) -> str:
 
 
 def test_a_message_arrives_with_its_headers_and_both_parts(smtp_server: SmtpServer) -> None:
-    notifier(smtp_server).coplib_deliver(outbox_message(), ALICE)
+    notifier(smtp_server).deliver(outbox_message(), ALICE)
 
     received = only(smtp_server)
     assert received.mail_from == SENDER
@@ -84,7 +84,7 @@ def test_a_message_arrives_with_its_headers_and_both_parts(smtp_server: SmtpServ
 
 
 def test_an_english_recipient_gets_the_english_text(smtp_server: SmtpServer) -> None:
-    notifier(smtp_server).coplib_deliver(outbox_message(), BOB)
+    notifier(smtp_server).deliver(outbox_message(), BOB)
 
     received = only(smtp_server)
     assert received.message["Subject"] == "New answer to “Quel gaz pour le TIG ?”"
@@ -93,7 +93,7 @@ def test_an_english_recipient_gets_the_english_text(smtp_server: SmtpServer) -> 
 
 def test_what_members_typed_is_escaped_in_the_html_part(smtp_server: SmtpServer) -> None:
     message = outbox_message(title="<img src=x onerror=alert(1)>", actor="<b>Bruno</b>", community="R&D")
-    notifier(smtp_server).coplib_deliver(message, BOB)
+    notifier(smtp_server).deliver(message, BOB)
 
     html = text_of(only(smtp_server), "html")
     assert "<img" not in html and "<b>" not in html
@@ -112,7 +112,7 @@ def test_what_members_typed_is_escaped_in_the_html_part(smtp_server: SmtpServer)
 )
 def test_a_hostile_name_or_title_adds_no_header_and_no_recipient(smtp_server: SmtpServer, hostile: str) -> None:
     eve = Person("eve", hostile, email="eve@example.org", locale="en")
-    notifier(smtp_server, sender_name=hostile).coplib_deliver(outbox_message(title=hostile), eve)
+    notifier(smtp_server, sender_name=hostile).deliver(outbox_message(title=hostile), eve)
 
     received = only(smtp_server)
     assert received.rcpt_tos == ("eve@example.org",)
@@ -131,7 +131,7 @@ def test_starttls_mode_upgrades_the_connection_before_sending(
     smtp_server_factory: SmtpServerFactory, tls_files: TlsFiles
 ) -> None:
     server = smtp_server_factory(tls_context=tls_files.server_context(), require_starttls=True)
-    notifier(server, mode="starttls", ssl_context=tls_files.client_context()).coplib_deliver(outbox_message(), BOB)
+    notifier(server, mode="starttls", ssl_context=tls_files.client_context()).deliver(outbox_message(), BOB)
 
     received = only(server)
     assert received.tls
@@ -143,23 +143,21 @@ def test_starttls_mode_refuses_a_certificate_it_does_not_trust(
 ) -> None:
     server = smtp_server_factory(tls_context=tls_files.server_context())
     with pytest.raises(SmtpDeliveryError, match="CERTIFICATE_VERIFY_FAILED") as caught:
-        notifier(server, mode="starttls").coplib_deliver(outbox_message(), BOB)
+        notifier(server, mode="starttls").deliver(outbox_message(), BOB)
     assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)
     assert server.mailbox.received == []
 
 
 def test_starttls_mode_never_falls_back_to_clear_text(smtp_server: SmtpServer, tls_files: TlsFiles) -> None:
     with pytest.raises(SmtpDeliveryError, match="does not offer STARTTLS") as caught:
-        notifier(smtp_server, mode="starttls", ssl_context=tls_files.client_context()).coplib_deliver(
-            outbox_message(), BOB
-        )
+        notifier(smtp_server, mode="starttls", ssl_context=tls_files.client_context()).deliver(outbox_message(), BOB)
     assert isinstance(caught.value.__cause__, smtplib.SMTPNotSupportedError)
     assert smtp_server.mailbox.received == []
 
 
 def test_tls_mode_speaks_tls_from_the_first_byte(smtp_server_factory: SmtpServerFactory, tls_files: TlsFiles) -> None:
     server = smtp_server_factory(ssl_context=tls_files.server_context())
-    notifier(server, mode="tls", ssl_context=tls_files.client_context()).coplib_deliver(outbox_message(), ALICE)
+    notifier(server, mode="tls", ssl_context=tls_files.client_context()).deliver(outbox_message(), ALICE)
 
     received = only(server)
     assert received.tls
@@ -168,7 +166,7 @@ def test_tls_mode_speaks_tls_from_the_first_byte(smtp_server_factory: SmtpServer
 
 def test_tls_mode_against_a_plain_server_fails_without_sending(smtp_server: SmtpServer, tls_files: TlsFiles) -> None:
     with pytest.raises(SmtpDeliveryError) as caught:
-        notifier(smtp_server, mode="tls", ssl_context=tls_files.client_context(), timeout=5).coplib_deliver(
+        notifier(smtp_server, mode="tls", ssl_context=tls_files.client_context(), timeout=5).deliver(
             outbox_message(), BOB
         )
     assert isinstance(caught.value.__cause__, (ssl.SSLError, OSError))
@@ -190,7 +188,7 @@ def auth_server(factory: SmtpServerFactory, tls_files: TlsFiles) -> SmtpServer:
 def test_the_notifier_logs_in_after_starttls(smtp_server_factory: SmtpServerFactory, tls_files: TlsFiles) -> None:
     server = auth_server(smtp_server_factory, tls_files)
     smtp = notifier(server, mode="starttls", ssl_context=tls_files.client_context(), username=USER, password=PASSWORD)
-    smtp.coplib_deliver(outbox_message(), BOB)
+    smtp.deliver(outbox_message(), BOB)
 
     received = only(server)
     assert received.login == USER
@@ -203,7 +201,7 @@ def test_a_wrong_password_is_an_error_that_keeps_the_message_pending(
     server = auth_server(smtp_server_factory, tls_files)
     smtp = notifier(server, mode="starttls", ssl_context=tls_files.client_context(), username=USER, password="wrong")
     with pytest.raises(SmtpDeliveryError, match="refused the login: 535") as caught:
-        smtp.coplib_deliver(outbox_message(), BOB)
+        smtp.deliver(outbox_message(), BOB)
     assert caught.value.smtp_code == 535
     assert not caught.value.permanent
     assert isinstance(caught.value.__cause__, smtplib.SMTPAuthenticationError)
@@ -215,7 +213,7 @@ def test_a_server_that_requires_a_login_refuses_an_anonymous_notifier(
 ) -> None:
     server = auth_server(smtp_server_factory, tls_files)
     with pytest.raises(SmtpDeliveryError, match="530") as caught:
-        notifier(server, mode="starttls", ssl_context=tls_files.client_context()).coplib_deliver(outbox_message(), BOB)
+        notifier(server, mode="starttls", ssl_context=tls_files.client_context()).deliver(outbox_message(), BOB)
     assert caught.value.smtp_code == 530
     assert server.mailbox.received == []
 
@@ -226,12 +224,12 @@ def test_the_notifier_logs_in_over_implicit_tls(smtp_server_factory: SmtpServerF
         ssl_context=tls_files.server_context(), authenticator=check_password, auth_require_tls=False
     )
     smtp = notifier(server, mode="tls", ssl_context=tls_files.client_context(), username=USER, password=PASSWORD)
-    smtp.coplib_deliver(outbox_message(), BOB)
+    smtp.deliver(outbox_message(), BOB)
 
     assert only(server).login == USER
 
 
-# -- recipients skipped -----------------------------------------------------------------------
+# -- recipients who cannot get mail ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -242,12 +240,14 @@ def test_the_notifier_logs_in_over_implicit_tls(smtp_server_factory: SmtpServerF
         (Person("alice", "Alice Martin", email="alice@example.org", active=False), "recipient 'alice' is inactive"),
     ],
 )
-def test_a_recipient_who_cannot_get_mail_is_skipped_with_a_logged_reason(
+def test_a_recipient_who_cannot_get_mail_is_a_permanent_error_with_a_logged_reason(
     smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture, recipient: Person | None, reason: str
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="coplib.notifier.smtp"):
-        notifier(smtp_server).coplib_deliver(outbox_message(), recipient)
+    with caplog.at_level(logging.INFO, logger="coplib.notifier.smtp"), pytest.raises(SmtpDeliveryError) as caught:
+        notifier(smtp_server).deliver(outbox_message(), recipient)
 
+    assert caught.value.permanent  # the dispatcher sends it to the dead letters at once
+    assert reason in str(caught.value)
     assert smtp_server.mailbox.received == []
     assert f"message 4f2c0e4d9b8a4c1e8f3a2b1c0d9e8f7a not sent by e-mail: {reason}" in caplog.messages
 
@@ -255,7 +255,7 @@ def test_a_recipient_who_cannot_get_mail_is_skipped_with_a_logged_reason(
 def test_a_malformed_address_is_a_permanent_error(smtp_server: SmtpServer) -> None:
     broken = Person("alice", "Alice", email="alice@example.org\r\nBcc: victim@example.org")
     with pytest.raises(SmtpDeliveryError, match=r"@ \$\.recipient\.email") as caught:
-        notifier(smtp_server).coplib_deliver(outbox_message(), broken)
+        notifier(smtp_server).deliver(outbox_message(), broken)
     assert caught.value.permanent
     assert isinstance(caught.value.__cause__, InvalidInputError)
     assert smtp_server.mailbox.received == []
@@ -268,7 +268,7 @@ def test_a_server_that_is_down_raises_an_adapter_error_with_its_cause(smtp_serve
     smtp = notifier(smtp_server)
     smtp_server.stop()
     with pytest.raises(SmtpDeliveryError, match=r"the SMTP server 127\.0\.0\.1:\d+ \(plain\) failed") as caught:
-        smtp.coplib_deliver(outbox_message(), BOB)
+        smtp.deliver(outbox_message(), BOB)
     assert isinstance(caught.value, DeliveryError)
     assert isinstance(caught.value, AdapterError)
     assert isinstance(caught.value.__cause__, ConnectionRefusedError)
@@ -283,7 +283,7 @@ def test_a_server_that_never_answers_times_out() -> None:
         silent.listen(1)
         smtp = SmtpNotifier(LOOPBACK, port=silent.getsockname()[1], mode="plain", sender=SENDER, timeout=0.3)
         with pytest.raises(SmtpDeliveryError, match="timed out") as caught:
-            smtp.coplib_deliver(outbox_message(), BOB)
+            smtp.deliver(outbox_message(), BOB)
     # smtplib reports a read timeout as a disconnection, raised while handling the timeout.
     assert isinstance(caught.value.__cause__, smtplib.SMTPServerDisconnected)
     assert isinstance(caught.value.__cause__.__context__, TimeoutError)
@@ -292,7 +292,7 @@ def test_a_server_that_never_answers_times_out() -> None:
 def test_a_temporary_refusal_is_retried_later(smtp_server: SmtpServer) -> None:
     smtp_server.mailbox.refuse_data = "451 4.3.0 Try again later"
     with pytest.raises(SmtpDeliveryError, match=r"answered: 451 4\.3\.0 Try again later") as caught:
-        notifier(smtp_server).coplib_deliver(outbox_message(), BOB)
+        notifier(smtp_server).deliver(outbox_message(), BOB)
     assert caught.value.smtp_code == 451
     assert not caught.value.permanent
 
@@ -300,7 +300,7 @@ def test_a_temporary_refusal_is_retried_later(smtp_server: SmtpServer) -> None:
 def test_a_refused_message_is_a_permanent_error(smtp_server: SmtpServer) -> None:
     smtp_server.mailbox.refuse_data = "554 5.6.0 Message refused"
     with pytest.raises(SmtpDeliveryError) as caught:
-        notifier(smtp_server).coplib_deliver(outbox_message(), BOB)
+        notifier(smtp_server).deliver(outbox_message(), BOB)
     assert caught.value.smtp_code == 554
     assert caught.value.permanent
 
@@ -308,7 +308,7 @@ def test_a_refused_message_is_a_permanent_error(smtp_server: SmtpServer) -> None
 def test_a_refused_recipient_is_a_permanent_error(smtp_server: SmtpServer) -> None:
     smtp_server.mailbox.refuse_rcpt = "550 5.1.1 No such user"
     with pytest.raises(SmtpDeliveryError, match=r"refused the recipient: 550 5\.1\.1 No such user") as caught:
-        notifier(smtp_server).coplib_deliver(outbox_message(), BOB)
+        notifier(smtp_server).deliver(outbox_message(), BOB)
     assert caught.value.permanent
     assert isinstance(caught.value.__cause__, smtplib.SMTPRecipientsRefused)
 
@@ -319,7 +319,7 @@ def test_a_refused_recipient_is_a_permanent_error(smtp_server: SmtpServer) -> No
 def test_by_default_each_message_has_its_own_connection(smtp_server: SmtpServer) -> None:
     smtp = notifier(smtp_server)
     for i in range(3):
-        smtp.coplib_deliver(outbox_message(message_id=f"m{i}"), BOB)
+        smtp.deliver(outbox_message(message_id=f"m{i}"), BOB)
 
     assert len({r.connection for r in smtp_server.mailbox.received}) == 3
 
@@ -327,7 +327,7 @@ def test_by_default_each_message_has_its_own_connection(smtp_server: SmtpServer)
 def test_keep_alive_sends_a_batch_over_one_connection(smtp_server: SmtpServer) -> None:
     with notifier(smtp_server, keep_alive=30) as smtp:
         for i in range(3):
-            smtp.coplib_deliver(outbox_message(message_id=f"m{i}"), BOB)
+            smtp.deliver(outbox_message(message_id=f"m{i}"), BOB)
 
     received = smtp_server.mailbox.received
     assert [r.message["Message-ID"] for r in received] == [f"<m{i}@example.org>" for i in range(3)]
@@ -339,10 +339,10 @@ def test_keep_alive_opens_a_new_connection_when_the_server_dropped_the_old_one(
 ) -> None:
     first = smtp_server_factory()
     smtp = notifier(first, keep_alive=30)
-    smtp.coplib_deliver(outbox_message(message_id="m1"), BOB)
+    smtp.deliver(outbox_message(message_id="m1"), BOB)
     first.stop()
     second = smtp_server_factory(port=first.port)
-    smtp.coplib_deliver(outbox_message(message_id="m2"), BOB)
+    smtp.deliver(outbox_message(message_id="m2"), BOB)
     smtp.close()
 
     assert [r.message["Message-ID"] for r in second.mailbox.received] == ["<m2@example.org>"]

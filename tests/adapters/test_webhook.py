@@ -35,7 +35,7 @@ def webhook(url: str, **settings: Any) -> WebhookNotifier:
 
 
 def test_a_message_is_posted_as_signed_json(http_server: HttpServer) -> None:
-    webhook(http_server.url).coplib_deliver(outbox_message(), ALICE)
+    webhook(http_server.url).deliver(outbox_message(), ALICE)
 
     (request,) = http_server.requests
     assert request.method == "POST"
@@ -67,7 +67,7 @@ def test_a_message_is_posted_as_signed_json(http_server: HttpServer) -> None:
 
 
 def test_the_request_carries_the_idempotency_key_timestamp_and_signature_headers(http_server: HttpServer) -> None:
-    webhook(http_server.url, headers={"Authorization": "Bearer token-1"}).coplib_deliver(outbox_message(), BOB)
+    webhook(http_server.url, headers={"Authorization": "Bearer token-1"}).deliver(outbox_message(), BOB)
 
     (request,) = http_server.requests
     headers = {k.lower(): v for k, v in request.headers.items()}
@@ -81,7 +81,7 @@ def test_the_request_carries_the_idempotency_key_timestamp_and_signature_headers
 
 
 def test_an_unknown_recipient_is_posted_with_known_false(http_server: HttpServer) -> None:
-    webhook(http_server.url).coplib_deliver(outbox_message(recipient_id="ghost"), None)
+    webhook(http_server.url).deliver(outbox_message(recipient_id="ghost"), None)
 
     body = json.loads(http_server.requests[0].body)
     assert body["recipient"] == {"id": "ghost", "known": False}
@@ -89,7 +89,7 @@ def test_an_unknown_recipient_is_posted_with_known_false(http_server: HttpServer
 
 
 def test_a_topic_without_text_is_posted_without_a_rendering(http_server: HttpServer) -> None:
-    webhook(http_server.url).coplib_deliver(outbox_message(topic="weekly_digest"), BOB)
+    webhook(http_server.url).deliver(outbox_message(topic="weekly_digest"), BOB)
 
     body = json.loads(http_server.requests[0].body)
     assert body["topic"] == "weekly_digest"
@@ -98,8 +98,8 @@ def test_a_topic_without_text_is_posted_without_a_rendering(http_server: HttpSer
 
 def test_the_same_message_posted_twice_keeps_its_idempotency_key(http_server: HttpServer) -> None:
     notifier = webhook(http_server.url)
-    notifier.coplib_deliver(outbox_message(), BOB)
-    notifier.coplib_deliver(outbox_message(), BOB)
+    notifier.deliver(outbox_message(), BOB)
+    notifier.deliver(outbox_message(), BOB)
 
     keys = {r.headers["Idempotency-Key"] for r in http_server.requests}
     assert keys == {"4f2c0e4d9b8a4c1e8f3a2b1c0d9e8f7a"}
@@ -114,7 +114,7 @@ def test_an_answer_other_than_2xx_is_an_adapter_error(http_server: HttpServer, s
     http_server.status = status
     http_server.answer = b'{"error": "nope"}'
     with pytest.raises(WebhookDeliveryError, match=rf"answered {status} .*: {{\"error\": \"nope\"}}") as caught:
-        webhook(http_server.url).coplib_deliver(outbox_message(), BOB)
+        webhook(http_server.url).deliver(outbox_message(), BOB)
     assert isinstance(caught.value, DeliveryError)
     assert isinstance(caught.value, AdapterError)
     assert caught.value.status == status
@@ -126,14 +126,14 @@ def test_a_redirect_is_an_error_not_a_silent_get(http_server: HttpServer) -> Non
     http_server.status = 302
     http_server.extra_headers = {"Location": "/elsewhere"}
     with pytest.raises(WebhookDeliveryError, match="answered 302") as caught:
-        webhook(http_server.url).coplib_deliver(outbox_message(), BOB)
+        webhook(http_server.url).deliver(outbox_message(), BOB)
     assert caught.value.status == 302
     assert [r.method for r in http_server.requests] == ["POST"]
 
 
 def test_a_success_status_other_than_200_is_accepted(http_server: HttpServer) -> None:
     http_server.status = 202
-    webhook(http_server.url).coplib_deliver(outbox_message(), BOB)
+    webhook(http_server.url).deliver(outbox_message(), BOB)
     assert len(http_server.requests) == 1
 
 
@@ -142,7 +142,7 @@ def test_an_endpoint_that_is_down_is_an_adapter_error_with_its_cause() -> None:
         probe.bind((LOOPBACK, 0))
         port = probe.getsockname()[1]
     with pytest.raises(WebhookDeliveryError, match="could not be reached") as caught:
-        webhook(f"http://{LOOPBACK}:{port}/hook").coplib_deliver(outbox_message(), BOB)
+        webhook(f"http://{LOOPBACK}:{port}/hook").deliver(outbox_message(), BOB)
     assert caught.value.status is None
     assert not caught.value.permanent
     assert caught.value.__cause__ is not None
@@ -154,14 +154,14 @@ def test_an_endpoint_that_never_answers_times_out() -> None:
         silent.listen(1)
         url = f"http://{LOOPBACK}:{silent.getsockname()[1]}/hook"
         with pytest.raises(WebhookDeliveryError, match="timed out"):
-            webhook(url, timeout=0.3).coplib_deliver(outbox_message(), BOB)
+            webhook(url, timeout=0.3).deliver(outbox_message(), BOB)
 
 
 def test_error_messages_do_not_show_the_query_string_or_credentials(http_server: HttpServer) -> None:
     http_server.status = 500
     url = http_server.url.replace("http://", "http://user:pw@") + "?token=abc"
     with pytest.raises(WebhookDeliveryError) as caught:
-        webhook(url).coplib_deliver(outbox_message(), BOB)
+        webhook(url).deliver(outbox_message(), BOB)
     assert "token=abc" not in str(caught.value)
     assert "pw" not in str(caught.value)
 
@@ -279,5 +279,5 @@ def test_the_secret_never_shows_in_the_notifiers_repr() -> None:
 
 def test_an_inactive_recipient_is_still_posted_with_its_state(http_server: HttpServer) -> None:
     gone = Person("carol", "Carol", email="carol@example.org", active=False)
-    webhook(http_server.url).coplib_deliver(outbox_message(recipient_id="carol"), gone)
+    webhook(http_server.url).deliver(outbox_message(recipient_id="carol"), gone)
     assert json.loads(http_server.requests[0].body)["recipient"]["active"] is False

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import threading
 
 import attrs
 
+from coplib.domain.errors import InvalidInputError
 from coplib.domain.people import Person
 from coplib.hookspecs import hookimpl
 from coplib.messages import RenderedMessage, render
@@ -24,12 +26,19 @@ class Delivery:
 
 
 class RecordingNotifier:
-    """Keeps every delivered message, rendered in the recipient's locale, whatever its
-    channel: registered ``trylast``, it takes what no other notifier took."""
+    """Keeps the delivered messages, rendered in the recipient's locale, whatever their
+    channel: registered ``trylast``, it takes what no other notifier took.
 
-    def __init__(self) -> None:
+    It keeps the last `capacity` deliveries only, so a long-running engine that kept the
+    default does not grow without bound; block ``coplib.notifier.recording`` in production
+    so that a message no real notifier takes goes to the dead letters instead.
+    """
+
+    def __init__(self, *, capacity: int = 10_000) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise InvalidInputError.field("$.capacity", f"must be a whole number >= 1, got {capacity!r}")
         self._lock = threading.Lock()
-        self._deliveries: list[Delivery] = []
+        self._deliveries: collections.deque[Delivery] = collections.deque(maxlen=capacity)
 
     @property
     def deliveries(self) -> list[Delivery]:
