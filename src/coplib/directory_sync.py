@@ -102,7 +102,8 @@ def sync_directory(engine: Engine) -> SyncReport:
             person = directory.person(membership.person_id)
             if person is not None and person.active:
                 continue
-            if _leave(engine, community.id, membership.person_id, _OPEN_STATUSES, via=None):
+            why = "unknown to the directory" if person is None else "left the organisation"
+            if _leave(engine, community.id, membership.person_id, _OPEN_STATUSES, via=None, reason=why):
                 deactivated.append((community.id, membership.person_id))
             gone.add(membership.person_id)
         policy = community.charter.membership_policy
@@ -119,7 +120,9 @@ def sync_directory(engine: Engine) -> SyncReport:
             pid = membership.person_id
             if membership.via != "rule" or pid in matching or pid in gone:
                 continue
-            if _leave(engine, community.id, pid, (MembershipStatus.ACTIVE,), via="rule"):
+            if _leave(
+                engine, community.id, pid, (MembershipStatus.ACTIVE,), via="rule", reason="no longer matches the rule"
+            ):
                 left.append((community.id, pid))
     return SyncReport(tuple(joined), tuple(left), tuple(deactivated), tuple(unanswered))
 
@@ -130,7 +133,13 @@ def _membership(uow: UnitOfWork, community_id: str, person_id: str) -> Membershi
 
 
 def _leave(
-    engine: Engine, community_id: str, person_id: str, statuses: Sequence[MembershipStatus], *, via: str | None
+    engine: Engine,
+    community_id: str,
+    person_id: str,
+    statuses: Sequence[MembershipStatus],
+    *,
+    via: str | None,
+    reason: str,
 ) -> bool:
     """Record that `person_id` leaves, if their membership is still in `statuses` (and began
     `via`, when given): the unit of work re-reads it, so a concurrent change is respected."""
@@ -139,7 +148,7 @@ def _leave(
         current = _membership(uow, community_id, person_id)
         if current is None or current.status not in statuses or (via is not None and current.via != via):
             return False
-        uow.record(ev.MemberLeft(**engine._event_base(SYSTEM, community_id), person_id=person_id))
+        uow.record(ev.MemberLeft(**engine._event_base(SYSTEM, community_id), person_id=person_id, reason=reason))
         return True
 
     return engine.transact(body)

@@ -242,6 +242,7 @@ roles = st.sampled_from(ROLES)
 MEMBERSHIP_ACTORS = ("outsider", "left", "removed", "invited", "pending", "active", "facilitator")
 STEWARDS_AND_OTHERS = ("facilitator", "facilitator", "sponsor", "coordinator", "documentalist", "active")
 STEWARDS_AND_OTHERS += ("removed", "left", "outsider")
+GONE = ("left", "removed", "outsider")
 ACTORS: dict[str, tuple[str, ...]] = {
     "join": MEMBERSHIP_ACTORS,
     "request": MEMBERSHIP_ACTORS,
@@ -253,12 +254,9 @@ ACTORS: dict[str, tuple[str, ...]] = {
     "withdraw_role": STEWARDS_AND_OTHERS,
     "ask": ("active", "active", "facilitator", "invited", "pending", "left", "removed", "outsider"),
     "answer": ("active", "active", "facilitator", "asker", "invited", "left", "removed", "outsider"),
-    "accept": ("asker", "asker", "facilitator", "coordinator", "sponsor", "documentalist", "active", "author")
-    + ("left", "removed", "outsider"),
-    "withdraw_answer": ("author", "author", "facilitator", "documentalist", "coordinator", "active", "asker")
-    + ("left", "removed", "outsider"),
-    "withdraw_question": ("asker", "asker", "facilitator", "documentalist", "coordinator", "active")
-    + ("left", "removed", "outsider"),
+    "accept": ("asker", "asker", "facilitator", "coordinator", "sponsor", "documentalist", "active", "author", *GONE),
+    "withdraw_answer": ("author", "author", "facilitator", "documentalist", "coordinator", "active", "asker", *GONE),
+    "withdraw_question": ("asker", "asker", "facilitator", "documentalist", "coordinator", "active", *GONE),
     "wait": ("active",),
 }
 TARGETS: dict[str, tuple[str, ...]] = {

@@ -130,6 +130,8 @@ class MemberJoined(MembershipEvent):
 @attrs.frozen(kw_only=True)
 class MemberLeft(MembershipEvent):
     TYPE: ClassVar[str] = "member_left"
+    #: Why, when the person did not leave of their own accord (the directory sync says so).
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
 
 
 @attrs.frozen(kw_only=True)
