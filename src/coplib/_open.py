@@ -35,7 +35,7 @@ def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
         ("coplib.directory", StaticDirectory(people)),
         ("coplib.notifier.recording", RecordingNotifier()),
         ("coplib.notices", Notices()),
-        # ("coplib.policy.answer_guarantee", AnswerGuaranteePlugin()),
+        ("coplib.policy.answer_guarantee", AnswerGuaranteePlugin()),
         ("coplib.policy.recognition", RecognitionPlugin()),
         ("coplib.policy.participation_levels", ParticipationLevelsPlugin()),
         ("coplib.policy.badges", BadgesPlugin()),

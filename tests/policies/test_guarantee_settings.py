@@ -4,6 +4,7 @@ working calendar and how many experts are asked; every mistake named by its sett
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,8 @@ from coplib.domain.guarantee import (
     parse_ladder,
     settings_errors,
 )
+from coplib.messages import CATALOGUE
+from coplib.policies.guarantee import TOPICS
 
 
 def test_the_defaults_are_the_ladder_of_issue_five_in_office_hours() -> None:
@@ -100,3 +103,14 @@ def test_the_first_step_and_the_target_fall_on_the_calendar() -> None:
     assert settings.due_at(friday, 2) is None
     assert settings.due_at(friday, 1, not_before=datetime(2026, 1, 13, tzinfo=UTC)) == datetime(2026, 1, 13, tzinfo=UTC)
     assert settings.target_at(friday) == datetime(2026, 1, 12, 10, tzinfo=UTC)
+
+
+def test_the_guide_documents_every_setting_with_its_default_and_every_message_topic() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "answer-guarantee.md").read_text(encoding="utf-8")
+
+    for setting in SETTINGS:
+        default = f"`{setting.default}`" if setting.default else "(none)"
+        assert f"| `{setting.key}` | {default} |" in guide, setting.key
+    for topic in TOPICS:
+        assert f"| `{topic}` |" in guide, topic
+        assert set(CATALOGUE[topic]) == {"en", "fr"}, topic

@@ -33,6 +33,7 @@ from coplib.adapters._index import index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, CoplibError, StorageError
+from coplib.domain.events import DomainEvent
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.hookspecs import hookimpl
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SCHEMES", "PostgresStore", "PostgresStorePlugin", "mask_password"]
 
 SCHEMES: Final = ("postgresql", "postgres")
+_CACHE_SIZE: Final = 20_000  # decoded aggregates kept in memory
+_EVENT_CACHE_SIZE: Final = 50_000  # decoded events kept in memory
 #: The SQLSTATE the server raises when a versioned write finds another version ("CP409").
 CONFLICT_SQLSTATE: Final = "CP409"
 
@@ -475,6 +478,12 @@ class PostgresStore(Store):
             raise ConfigurationError(f"invalid PostgreSQL URL {self.url!r}: {exc}") from exc
         self._lock = threading.RLock()
         self._closed = False
+        # Decoding is the costly part of a read. A (kind, id, version) names one content for
+        # good (versions only grow, rows are never deleted), and so does a committed event
+        # position: what was decoded once is served from memory, and another process's write
+        # is never hidden (it has another version or position).
+        self._cache: dict[tuple[str, str], tuple[int, Aggregate]] = {}
+        self._event_cache: dict[int, DomainEvent] = {}
         self._conn: psycopg.Connection[Any] | None = None
         with self._lock:
             self._connection()
@@ -543,6 +552,8 @@ class PostgresStore(Store):
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            self._cache.clear()
+            self._event_cache.clear()
             if self._conn is not None:
                 with contextlib.suppress(Exception):
                     self._conn.close()
@@ -612,10 +623,45 @@ class PostgresStore(Store):
                     ) from exc
                 with self._driver_errors("committing a unit of work (rolled back: nothing was written)"):
                     raise
-        if not positions:
-            return []
-        start = min(positions)
-        return [RecordedEvent(start + i, event) for i, event in enumerate(changes.events)]
+        with self._lock:
+            for write in changes.writes:
+                self._remember(write.ref.kind, write.ref.id, write.expected_version + 1, write.value)
+            if not positions:
+                return []
+            start = min(positions)
+            recorded = [RecordedEvent(start + i, event) for i, event in enumerate(changes.events)]
+            for r in recorded:
+                self._remember_event(r.position, r.event)
+        return recorded
+
+    # -- decoding, with the caches -----------------------------------------------------------------
+
+    def _remember(self, kind: str, id_: str, version: int, value: Aggregate) -> None:
+        cache = self._cache
+        cache.pop((kind, id_), None)  # re-inserted last: the oldest entries go first
+        cache[(kind, id_)] = (version, value)
+        if len(cache) > _CACHE_SIZE:
+            del cache[next(iter(cache))]
+
+    def _remember_event(self, position: int, event: DomainEvent) -> None:
+        cache = self._event_cache
+        cache[position] = event
+        if len(cache) > _EVENT_CACHE_SIZE:
+            del cache[next(iter(cache))]
+
+    def _decode(self, kind: str, id_: str, version: int, data: str) -> Aggregate:
+        cached = self._cache.get((kind, id_))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        value = aggregate_from_stored(kind, data)
+        self._remember(kind, id_, version, value)
+        return value
+
+    def _aggregates(self, doing: str, query: str, params: Sequence[Any]) -> list[Aggregate]:
+        """Rows of (kind, id, version, data), decoded."""
+        with self._lock:
+            rows = self._fetch(doing, query, params)
+            return [self._decode(kind, id_, int(version), data) for kind, id_, version, data in rows]
 
     def _commit(self, conn: psycopg.Connection[Any], rows: _Rows) -> list[int]:
         """The whole unit of work in one round trip: BEGIN, every statement and COMMIT are
@@ -714,7 +760,8 @@ class PostgresStore(Store):
         if not rows:
             return None
         version, data = rows[0]
-        return Versioned(aggregate_from_stored(ref.kind, data), int(version))
+        with self._lock:
+            return Versioned(self._decode(ref.kind, ref.id, int(version), data), int(version))
 
     def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
         wanted = list(dict.fromkeys(refs))
@@ -728,10 +775,11 @@ class PostgresStore(Store):
                JOIN unnest(%b::text[], %b::text[]) AS r(kind, id) ON a.kind = r.kind AND a.id = r.id""",
             ([r.kind for r in wanted], [r.id for r in wanted]),
         )
-        return {
-            Ref(kind, key): Versioned(aggregate_from_stored(kind, data), int(version))
-            for kind, key, version, data in rows
-        }
+        with self._lock:
+            return {
+                Ref(kind, key): Versioned(self._decode(kind, key, int(version), data), int(version))
+                for kind, key, version, data in rows
+            }
 
     def find(
         self,
@@ -756,12 +804,14 @@ class PostgresStore(Store):
         if until is not None:
             where.append("created_at < %s")
             params.append(until)
-        query = f"SELECT data FROM coplib_aggregates WHERE {' AND '.join(where)} ORDER BY created_at NULLS FIRST, id"
+        query = (
+            f"SELECT kind, id, version, data FROM coplib_aggregates WHERE {' AND '.join(where)} "
+            "ORDER BY created_at NULLS FIRST, id"
+        )
         if limit is not None:
             query += " LIMIT %s"
             params.append(max(limit, 0))
-        rows = self._fetch(f"finding {kind} aggregates", query, params)
-        return [aggregate_from_stored(kind, data) for (data,) in rows]
+        return self._aggregates(f"finding {kind} aggregates", query, params)
 
     def unanswered_questions(
         self,
@@ -790,11 +840,10 @@ class PostgresStore(Store):
             where.append("(t.open_since, t.id) > (%s, %s)")
             params.extend(after)
         params.append(max(limit, 0))
-        data = "a.data" if tag is not None else "t.data"
+        row = "a.kind, a.id, a.version, a.data" if tag is not None else "t.kind, t.id, t.version, t.data"
         join = " JOIN coplib_aggregates a ON a.kind = t.kind AND a.id = t.id" if tag is not None else ""
-        query = f"SELECT {data} FROM {source}{join} WHERE {' AND '.join(where)} ORDER BY t.open_since, t.id LIMIT %s"
-        rows = self._fetch("finding unanswered questions", query, params)
-        found = [aggregate_from_stored("question", text) for (text,) in rows]
+        query = f"SELECT {row} FROM {source}{join} WHERE {' AND '.join(where)} ORDER BY t.open_since, t.id LIMIT %s"
+        found = self._aggregates("finding unanswered questions", query, params)
         return [q for q in found if isinstance(q, Question)]
 
     def members(
@@ -815,23 +864,33 @@ class PostgresStore(Store):
                 "EXISTS (SELECT 1 FROM coplib_tags g WHERE g.kind = 'membership' AND g.id = a.id AND g.tag = %s)"
             )
             params.append(tag)
-        query = f"SELECT a.data FROM coplib_aggregates a WHERE {' AND '.join(where)} ORDER BY a.person_id"
-        rows = self._fetch(f"listing members of {community_id!r}", query, params)
-        found = [aggregate_from_stored("membership", text) for (text,) in rows]
+        query = (
+            f"SELECT a.kind, a.id, a.version, a.data FROM coplib_aggregates a WHERE {' AND '.join(where)} "
+            "ORDER BY a.person_id"
+        )
+        found = self._aggregates(f"listing members of {community_id!r}", query, params)
         return [m for m in found if isinstance(m, Membership)]
 
     def communities(self, organisation_id: str | None = None) -> list[Community]:
-        query = "SELECT data FROM coplib_aggregates WHERE kind = 'community'"
+        query = "SELECT kind, id, version, data FROM coplib_aggregates WHERE kind = 'community'"
         params: list[Any] = []
         if organisation_id is not None:
             query += " AND organisation_id = %s"
             params.append(organisation_id)
-        rows = self._fetch("listing communities", query + " ORDER BY sort_name, id", params)
-        found = [aggregate_from_stored("community", text) for (text,) in rows]
+        found = self._aggregates("listing communities", query + " ORDER BY sort_name, id", params)
         return [c for c in found if isinstance(c, Community)]
 
     def _recorded(self, rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
-        return [RecordedEvent(int(position), event_from_stored(data)) for position, data in rows]
+        with self._lock:
+            cache = self._event_cache
+            out = []
+            for position, data in rows:
+                event = cache.get(position)
+                if event is None:
+                    event = event_from_stored(data)
+                    self._remember_event(position, event)
+                out.append(RecordedEvent(int(position), event))
+            return out
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         query = "SELECT position, data FROM coplib_events WHERE position > %s"
@@ -989,13 +1048,12 @@ class PostgresStore(Store):
     # -- timers ----------------------------------------------------------------------------------
 
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
-        rows = self._fetch(
+        return self._aggregates(
             f"finding due {kind} aggregates",
-            """SELECT data FROM coplib_aggregates
+            """SELECT kind, id, version, data FROM coplib_aggregates
                WHERE kind = %s AND due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s""",
             (kind, before, max(limit, 0)),
         )
-        return [aggregate_from_stored(kind, data) for (data,) in rows]
 
 
 def _outbox_entry(row: Sequence[Any]) -> OutboxEntry:

@@ -334,7 +334,29 @@ _UPDATE_AGGREGATE = (
     "open_since = ?, status = ?, sort_name = ?, due_at = ?, version = ?, data = ? "
     "WHERE kind = ? AND id = ? AND version = ?"
 )
-_UPDATE_DATA = "UPDATE aggregates SET version = ?, data = ? WHERE kind = ? AND id = ? AND version = ?"
+#: The indexed columns of `aggregates`, in the order of `_indexed_columns`.
+_INDEXED_NAMES: Final = (
+    "community_id",
+    "person_id",
+    "parent_id",
+    "organisation_id",
+    "created_at",
+    "open_since",
+    "status",
+    "sort_name",
+    "due_at",
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _update_changed(changed: tuple[int, ...]) -> str:
+    """The UPDATE of a row whose indexed columns `changed` (positions in `_INDEXED_NAMES`) and
+    no other: SQLite rewrites an index entry whenever the UPDATE names one of its columns, even
+    to the same value, so naming only what changed leaves the other indexes' pages alone."""
+    columns = "".join(f"{_INDEXED_NAMES[i]} = ?, " for i in changed)
+    return f"UPDATE aggregates SET {columns}version = ?, data = ? WHERE kind = ? AND id = ? AND version = ?"
+
+
 _INSERT_TAG = "INSERT INTO tags (kind, id, tag, community_id, sort_key) VALUES (?, ?, ?, ?, ?)"
 _DELETE_TAGS = "DELETE FROM tags WHERE kind = ? AND id = ?"
 _INSERT_ROLE = "INSERT INTO membership_roles (id, role, community_id, person_id) VALUES (?, ?, ?, ?)"
@@ -655,7 +677,7 @@ class SQLiteStore(Store):
             conn = self._connection()
             inserts: list[tuple[Any, ...]] = []
             updates: list[tuple[Any, ...]] = []
-            data_updates: list[tuple[Any, ...]] = []
+            partial_updates: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
             tag_deletes: list[tuple[str, str]] = []
             tag_rows: list[tuple[Any, ...]] = []
             role_deletes: list[tuple[str]] = []
@@ -677,9 +699,12 @@ class SQLiteStore(Store):
                 known = previous[1] if previous is not None and previous[0] == write.expected_version else None
                 old = index_row(ref, known) if known is not None else None
                 guard = (ref.kind, ref.id, write.expected_version)
-                if old is not None and known is not None and _indexed_columns(old, known) == indexed:
-                    # Only the document changed: leave the indexes' pages alone.
-                    data_updates.append((write.expected_version + 1, data, *guard))
+                if old is not None and known is not None:
+                    before = _indexed_columns(old, known)
+                    changed = tuple(i for i, (a, b) in enumerate(zip(before, indexed)) if a != b)
+                    partial_updates.setdefault(changed, []).append(
+                        (*(indexed[i] for i in changed), write.expected_version + 1, data, *guard)
+                    )
                 else:
                     updates.append((*indexed, write.expected_version + 1, data, *guard))
                 if ref.kind != "question" and ref.kind != "membership":
@@ -706,8 +731,9 @@ class SQLiteStore(Store):
                         raise _Conflict
                     if updates and _each(conn, _UPDATE_AGGREGATE, updates) != len(updates):
                         raise _Conflict
-                    if data_updates and _each(conn, _UPDATE_DATA, data_updates) != len(data_updates):
-                        raise _Conflict
+                    for changed, rows in partial_updates.items():
+                        if _each(conn, _update_changed(changed), rows) != len(rows):
+                            raise _Conflict
                     if tag_deletes:
                         _each(conn, _DELETE_TAGS, tag_deletes)
                     if tag_rows:
