@@ -496,6 +496,24 @@ def test_a_routing_that_fails_leaves_the_question_asked_and_is_retried_by_tick(c
     assert watch_of(engine, question.id).due_at == paris(1, 12, 12)
 
 
+def test_a_routing_retried_after_the_question_was_answered_sends_nothing(clock: ManualClock) -> None:
+    flaky = FlakyDirectory()
+    engine = open_engine(clock, plugins=[flaky])
+    found_community(engine)
+    clock.set(FRIDAY_EVENING)
+    flaky.down.add("chloe")
+    question = engine.ask("dev", COMMUNITY, title="Q", body="B", tags=["tig"])
+    engine.answer("hal", question.id, body="Argon")
+    flaky.down.clear()
+
+    engine.tick(FRIDAY_EVENING + timedelta(minutes=5))
+
+    assert guarantee_events(engine) == []
+    assert sent(engine) == []
+    recovered = [r.event for r in engine.store.events(limit=1000) if isinstance(r.event, ev.PolicyReactionRecovered)]
+    assert [e.policy for e in recovered] == [POLICY_NAME]
+
+
 # -- the settings in the charter ----------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ and as JSON text, and equal values always give the same JSON."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -70,6 +71,10 @@ AGGREGATE_STRATEGIES = {
     "experience": cst.experiences,
     "meeting": cst.meetings,
 }
+# Kinds added by the policies and delivery, built from the events that create them.
+AGGREGATE_STRATEGIES.update(
+    {kind: functools.partial(cst.aggregates_of, kind) for kind in KIND_OF.values() if kind not in AGGREGATE_STRATEGIES}
+)
 
 
 def test_there_is_a_strategy_for_every_aggregate_kind() -> None:

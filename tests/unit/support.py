@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import coplib
-from coplib import Engine, ManualClock, Person
+from coplib import SYSTEM, Engine, ManualClock, Person
 from coplib.domain.history import AGGREGATE_KINDS, Ref
 from coplib.domain.history import ref_of as _ref_of
 
@@ -47,6 +47,11 @@ def open_engine(clock: ManualClock | None = None, people: Iterable[Person] = PEO
 
 def event_types(engine: Engine, after: int = 0) -> list[str]:
     return [r.event.TYPE for r in engine.store.events(after=after, limit=100_000)]
+
+
+def last_own_event(engine: Engine) -> Any:
+    """The last event a person (not a policy, which acts as `SYSTEM`) recorded."""
+    return next(r.event for r in reversed(engine.store.events(limit=1_000_000)) if r.event.actor_id != SYSTEM)
 
 
 def snapshot(engine: Engine) -> dict[Ref, tuple[Any, int]]:

@@ -108,6 +108,9 @@ COMMANDS: dict[str, Callable[..., object]] = {
     "record_attendance": lambda e, w, **k: e.record_attendance(
         **{"actor": "ana", "meeting_id": w.meeting, "attendees": ["ben"], **k}
     ),
+    "set_preferences": lambda e, w, **k: e.set_preferences(
+        **{"actor": "ben", "person_id": "ben", "frequency": "daily", "unsubscribed": ["answer_posted"], **k}
+    ),
     "withdraw": lambda e, w, **k: e.withdraw(
         **{"actor": "ben", "kind": "resource", "contribution_id": w.resource, "reason": "Old", **k}
     ),
@@ -145,6 +148,9 @@ BAD_FIELDS: list[tuple[str, dict[str, Any], str]] = [
     ("comment", {"target_kind": "community"}, "$.target_kind"),
     ("endorse", {"target_id": 4}, "$.target_id"),
     ("share_resource", {"kind": "video"}, "$.kind"),
+    ("set_preferences", {"frequency": "hourly"}, "$.frequency"),
+    ("set_preferences", {"person_id": 12}, "$.person_id"),
+    ("set_preferences", {"unsubscribed": "answer_posted"}, "$.unsubscribed"),
     ("share_resource", {"location": None}, "$.location"),
     ("record_experience", {"kind": "story"}, "$.kind"),
     ("schedule_meeting", {"starts_at": "2026-01-12T09:00:00Z"}, "$.starts_at"),
@@ -270,6 +276,16 @@ QUERIES_AND_PLUMBING = {
     "count_events",
     "import_history",
     "dispatch",
+    # policies and delivery: plumbing for the host's jobs, each with its own tests
+    "tick",
+    "transact",
+    "new_id",
+    "policy",
+    "policies",
+    "preferences",
+    "outbox",
+    "requeue",
+    "sync_directory",
 }
 
 

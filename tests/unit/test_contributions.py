@@ -19,7 +19,7 @@ from coplib import (
     ResourceKind,
     Role,
 )
-from tests.unit.support import START, event_types
+from tests.unit.support import START, event_types, last_own_event
 
 LATER = START + timedelta(days=7)
 
@@ -71,7 +71,7 @@ def test_a_member_records_a_lesson_learned_or_a_case(engine: Engine, members: Co
     )
 
     assert (experience.kind, experience.author_id) == (kind, "chloe")
-    assert event_types(engine)[-1] == "experience_recorded"
+    assert last_own_event(engine).TYPE == "experience_recorded"
 
 
 # -- meetings and attendance ------------------------------------------------------------------
@@ -240,7 +240,7 @@ def test_the_author_withdraws_their_contribution_with_a_reason(engine: Engine, m
     withdrawn = engine.withdraw("ben", "experience", experience.id, reason="Outdated")
 
     assert withdrawn.withdrawn  # type: ignore[union-attr]
-    last = engine.store.events()[-1].event
+    last = last_own_event(engine)
     assert (last.TYPE, getattr(last, "reason", None), getattr(last, "author_id", None)) == (
         "contribution_withdrawn",
         "Outdated",

@@ -21,6 +21,7 @@ from coplib import (
     RecordedEvent,
     hookimpl,
 )
+from coplib._open import default_plugins
 from coplib.plugins import DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
 from tests.unit.support import PEOPLE, START, counting_ids
 
@@ -138,7 +139,8 @@ def test_the_environment_switch_disables_entry_point_loading(monkeypatch: pytest
 
 
 def test_a_built_in_default_can_be_left_out_by_name() -> None:
-    engine = open_engine(block=["coplib.notices"])
+    policies = [name for name, _ in default_plugins() if name.startswith("coplib.policy.")]
+    engine = open_engine(block=["coplib.notices", *policies])
     org = engine.create_organisation("eve", "Acme")
     community = engine.create_community("ana", org.id, name="Welding", vocation="Weld")
     engine.join("ben", community.id)

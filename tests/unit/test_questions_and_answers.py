@@ -18,7 +18,7 @@ from coplib import (
     Role,
 )
 from coplib.domain.events import AnswerAccepted
-from tests.unit.support import START, event_types
+from tests.unit.support import START, event_types, last_own_event
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_the_accepted_answer_can_be_changed_and_the_event_keeps_the_previous_one
     changed = engine.accept("dev", better.id)
 
     assert changed.accepted_answer_id == better.id
-    last = engine.store.events()[-1].event
+    last = last_own_event(engine)
     assert isinstance(last, AnswerAccepted)
     assert (last.previous_answer_id, last.previous_answer_author_id) == (first.id, "ben")
     assert (last.answer_author_id, last.asker_id) == ("chloe", "dev")

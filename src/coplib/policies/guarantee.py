@@ -133,6 +133,9 @@ class AnswerGuarantee(BasePolicy):
         community = ctx.community(event.community_id)
         if community is None:
             raise NotFoundError("community", event.community_id or "")
+        question = ctx.get(Ref("question", event.question_id))
+        if not isinstance(question, Question) or not question.open:
+            return  # a retried routing, and the question was answered or withdrawn meanwhile
         settings = self._settings(community)
         chosen, route = self._choose(ctx, community.id, event.actor_id, event.tags, event.question_id, settings)
         routed = ev.QuestionRouted(

@@ -47,15 +47,19 @@ from coplib.domain.contributions import (
     Resource,
     ResourceKind,
 )
+from coplib.domain.errors import CoplibError
 from coplib.domain.guarantee import AUDIENCES, CloseReason, Route
 from coplib.domain.history import Aggregate
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import LOCALES, AttributeCondition, AttributeRule, Person
+from coplib.domain.preferences import Frequency, Preferences, QuietHours
+from coplib.messages import CATALOGUE
 
 __all__ = [
     "EVENT_STRATEGIES",
     "aggregates",
+    "aggregates_of",
     "answers",
     "attribute_conditions",
     "attribute_rules",
@@ -75,7 +79,9 @@ __all__ = [
     "names",
     "organisations",
     "people",
+    "preferences",
     "questions",
+    "quiet_hours",
     "resources",
     "short_texts",
     "tag_sets",
@@ -675,7 +681,81 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
         next_due_at=st.none() | utc_datetimes(),
     ),
     ev.WatchClosed.TYPE: lambda: _event(ev.WatchClosed, question_id=ids(), reason=st.sampled_from(CloseReason)),
+    ev.PreferencesChanged.TYPE: lambda: _event(
+        ev.PreferencesChanged,
+        community_id=st.none(),
+        person_id=ids(),
+        channel=st.none() | st.sampled_from(["email", "webhook", "log"]),
+        frequency=st.sampled_from(Frequency),
+        quiet_hours=st.none() | quiet_hours(),
+        unsubscribed=st.frozensets(st.sampled_from(sorted(CATALOGUE)), max_size=3),
+    ),
+    ev.PolicyReactionFailed.TYPE: lambda: _event(
+        ev.PolicyReactionFailed,
+        policy=_machine_names(),
+        event=st.deferred(lambda: events(_PLAIN_EVENT_TYPES)),
+        error=short_texts(),
+        attempt=st.integers(min_value=1, max_value=20),
+        retry_at=utc_datetimes(),
+    ),
+    ev.PolicyReactionRecovered.TYPE: lambda: _event(
+        ev.PolicyReactionRecovered, policy=_machine_names(), failed_event_id=ids()
+    ),
 }
+
+
+def aggregates_of(kind: str) -> st.SearchStrategy[Aggregate]:
+    """Aggregates of `kind` as the events that create them make them (through
+    `coplib.domain.history.apply`): one strategy for every kind, present and future."""
+    from coplib.domain.history import _CREATORS, apply, touched
+
+    creators = sorted(
+        event_type.TYPE for k, event_type in _CREATORS if k == kind and issubclass(event_type, ev.DomainEvent)
+    )
+    if not creators:
+        raise ValueError(f"no event creates a {kind!r} aggregate")
+
+    def made(event: ev.DomainEvent) -> Aggregate | None:
+        for ref in touched(event):
+            if ref.kind == kind:
+                try:
+                    return apply(ref, None, event)
+                except CoplibError:
+                    return None
+        return None
+
+    return events(creators).map(made).filter(lambda value: value is not None)  # type: ignore[return-value]
+
+
+#: Event types a failed policy reaction may carry (not the failure events themselves).
+_PLAIN_EVENT_TYPES: tuple[str, ...] = (
+    ev.QuestionAsked.TYPE,
+    ev.AnswerPosted.TYPE,
+    ev.MemberJoined.TYPE,
+    ev.ResourceShared.TYPE,
+)
+
+
+def quiet_hours() -> st.SearchStrategy[QuietHours]:
+    """Quiet hours in a few real time zones, possibly spanning midnight."""
+    return st.builds(
+        QuietHours,
+        start=st.times(),
+        end=st.times(),
+        timezone=st.sampled_from(["UTC", "Europe/Paris", "America/Montreal", "Asia/Kolkata"]),
+    )
+
+
+def preferences() -> st.SearchStrategy[Preferences]:
+    return st.builds(
+        Preferences,
+        person_id=ids(),
+        updated_at=utc_datetimes(),
+        channel=st.none() | st.sampled_from(["email", "webhook"]),
+        frequency=st.sampled_from(Frequency),
+        quiet_hours=st.none() | quiet_hours(),
+        unsubscribed=st.frozensets(st.sampled_from(sorted(CATALOGUE)), max_size=3),
+    )
 
 
 def events(types: Iterable[str | type[ev.DomainEvent]] | None = None) -> st.SearchStrategy[ev.DomainEvent]:
