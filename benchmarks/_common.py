@@ -29,7 +29,19 @@ def arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--dir", default=None, help="directory for the database files (default: the system's temporary directory)"
     )
+    parser.add_argument(
+        "--synchronous",
+        default=None,
+        choices=["normal", "full"],
+        help="open coplib's SQLite store with this setting (default: the store's own default); "
+        "the raw baselines always use what the store runs with",
+    )
     return parser
+
+
+def sqlite_options(synchronous: str | None) -> dict[str, str]:
+    """The options to open coplib's SQLite store with (none: its defaults)."""
+    return {"synchronous": synchronous} if synchronous else {}
 
 
 def filesystem_of(path: Path) -> str:

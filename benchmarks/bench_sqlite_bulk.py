@@ -44,14 +44,14 @@ def _batches(items: list[Any], size: int) -> list[list[Any]]:
 class CoplibImport:
     """One round: a fresh file, then the whole history imported in batches (timed)."""
 
-    def __init__(self, files: Files, events: list[ev.DomainEvent], batch: int) -> None:
-        self.files, self.events, self.batch = files, events, batch
+    def __init__(self, files: Files, events: list[ev.DomainEvent], batch: int, options: dict[str, str]) -> None:
+        self.files, self.events, self.batch, self.options = files, events, batch, options
         self.census: work.Census | None = None
         self.synchronous = ""
 
     def __call__(self) -> float:
         path = self.files("coplib")
-        engine = work.open_engine(f"sqlite:///{path}")
+        engine = work.open_engine(f"sqlite:///{path}", options=self.options)
         try:
             with sqlite3.connect(path) as probe:
                 mark = work.sqlite_mark(probe)
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         files = Files(directory)
         events = work.history(count)
-        coplib = CoplibImport(files, events, args.batch)
+        coplib = CoplibImport(files, events, args.batch, common.sqlite_options(args.synchronous))
         coplib()  # warms up, and counts the rows it writes
         assert coplib.census is not None
         sync = coplib.synchronous

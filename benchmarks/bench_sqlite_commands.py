@@ -53,15 +53,17 @@ class Files:
 class CoplibRun:
     """One round: a fresh file and community, warm-up commands, then `count` timed commands."""
 
-    def __init__(self, files: Files, count: int, block: list[str]) -> None:
-        self.files, self.count, self.block = files, count, block
+    def __init__(self, files: Files, count: int, block: list[str], options: dict[str, str]) -> None:
+        self.files, self.count, self.block, self.options = files, count, block, options
         self.census: work.Census | None = None
         self.synchronous = ""
+        self.policies: list[str] = []
 
     def __call__(self) -> float:
         path = self.files("coplib")
-        engine = work.open_engine(f"sqlite:///{path}", block=self.block)
+        engine = work.open_engine(f"sqlite:///{path}", block=self.block, options=self.options)
         try:
+            self.policies = [policy.name for policy in engine.policies]
             cid = work.found_community(engine)
             work.contributions(engine, cid, WARMUP_COMMANDS)
             with sqlite3.connect(path) as probe:
@@ -210,13 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         files = Files(directory)
         blocked = work.policy_plugins()
         # A first round of each coplib flavour warms up and counts the rows it writes.
-        default, bare = CoplibRun(files, count, []), CoplibRun(files, count, blocked)
+        options = common.sqlite_options(args.synchronous)
+        default, bare = CoplibRun(files, count, [], options), CoplibRun(files, count, blocked, options)
         default()
         bare()
         assert default.census is not None and bare.census is not None
         sync = default.synchronous
         print(f"coplib's SQLite store runs with journal_mode=WAL, synchronous={sync}: so do the baselines")
-        print(f"default plugins: {default.census.per_unit(count)}")
+        print(f"default plugins (policies {', '.join(default.policies) or 'none'}): {default.census.per_unit(count)}")
         print(f"policies blocked ({', '.join(blocked)}): {bare.census.per_unit(count)}\n")
         size = round(default.census.contribution_event_size)
         contestants: dict[str, Callable[[], float]] = {

@@ -6,6 +6,7 @@ event positions, the queries), checked by the same conformance suite.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -57,6 +58,10 @@ class MemoryStore(Store):
         self.url = url
         self._lock = threading.RLock()
         self._rows: dict[Ref, tuple[Versioned[Aggregate], IndexRow]] = {}
+        # Secondary indexes, so that the queries cost what they return, as in the SQL stores.
+        self._by_kind: dict[str, dict[str, tuple[Versioned[Aggregate], IndexRow]]] = {}
+        self._by_community: dict[tuple[str, str], set[str]] = {}  # (kind, community) -> ids
+        self._due: dict[str, list[tuple[datetime, str]]] = {}  # kind -> sorted (due_at, id)
         self._events: list[RecordedEvent] = []
         self._event_ids: set[str] = set()
         self._outbox: dict[str, OutboxEntry] = {}
@@ -84,7 +89,7 @@ class MemoryStore(Store):
                 seen.add(event.id)
             for write in changes.writes:
                 versioned = Versioned(write.value, write.expected_version + 1)
-                self._rows[write.ref] = (versioned, index_row(write.ref, write.value))
+                self._store_row(write.ref, versioned, index_row(write.ref, write.value))
             start = len(self._events)
             recorded = [RecordedEvent(start + i + 1, e) for i, e in enumerate(changes.events)]
             self._events.extend(recorded)
@@ -107,8 +112,30 @@ class MemoryStore(Store):
             self._check_open()
             return {ref: self._rows[ref][0] for ref in refs if ref in self._rows}
 
-    def _select(self, kind: str) -> list[tuple[Versioned[Aggregate], IndexRow]]:
-        return [row for ref, row in self._rows.items() if ref.kind == kind]
+    def _store_row(self, ref: Ref, versioned: Versioned[Aggregate], idx: IndexRow) -> None:
+        previous = self._rows.get(ref)
+        if previous is not None:
+            old = previous[1]
+            if old.community_id is not None:
+                self._by_community.get((ref.kind, old.community_id), set()).discard(ref.id)
+            if old.due_at is not None:
+                due = self._due[ref.kind]
+                at = bisect.bisect_left(due, (old.due_at, ref.id))
+                if at < len(due) and due[at] == (old.due_at, ref.id):
+                    del due[at]
+        row = (versioned, idx)
+        self._rows[ref] = row
+        self._by_kind.setdefault(ref.kind, {})[ref.id] = row
+        if idx.community_id is not None:
+            self._by_community.setdefault((ref.kind, idx.community_id), set()).add(ref.id)
+        if idx.due_at is not None:
+            bisect.insort(self._due.setdefault(ref.kind, []), (idx.due_at, ref.id))
+
+    def _select(self, kind: str, community_id: str | None = None) -> list[tuple[Versioned[Aggregate], IndexRow]]:
+        rows = self._by_kind.get(kind, {})
+        if community_id is None:
+            return list(rows.values())
+        return [rows[i] for i in self._by_community.get((kind, community_id), ())]
 
     def find(
         self,
@@ -126,7 +153,7 @@ class MemoryStore(Store):
             self._check_open()
             rows = [
                 (idx, versioned.value)
-                for versioned, idx in self._select(kind)
+                for versioned, idx in self._select(kind, community_id)
                 if (community_id is None or idx.community_id == community_id)
                 and (person_id is None or idx.person_id == person_id)
                 and (parent_id is None or idx.parent_id == parent_id)
@@ -150,7 +177,7 @@ class MemoryStore(Store):
         with self._lock:
             self._check_open()
             found: list[tuple[datetime, str, Question]] = []
-            for versioned, idx in self._select("question"):
+            for versioned, idx in self._select("question", community_id):
                 if idx.open_since is None or not isinstance(versioned.value, Question):
                     continue
                 if community_id is not None and idx.community_id != community_id:
@@ -178,7 +205,7 @@ class MemoryStore(Store):
             self._check_open()
             found = [
                 versioned.value
-                for versioned, idx in self._select("membership")
+                for versioned, idx in self._select("membership", community_id)
                 if idx.community_id == community_id
                 and idx.status in wanted
                 and (role is None or role.value in idx.roles)
@@ -349,13 +376,14 @@ class MemoryStore(Store):
         _check_limit(limit)
         with self._lock:
             self._check_open()
-            due = [
-                (idx.due_at, idx.id, versioned.value)
-                for versioned, idx in self._select(kind)
-                if idx.due_at is not None and idx.due_at <= before
-            ]
-        due.sort(key=lambda r: (r[0], r[1]))
-        return [value for _, _, value in due[:limit]]
+            due = self._due.get(kind, [])
+            rows = self._by_kind.get(kind, {})
+            found: list[Aggregate] = []
+            for due_at, key in due:
+                if due_at > before or len(found) >= limit:
+                    break
+                found.append(rows[key][0].value)
+            return found
 
     def close(self) -> None:
         self._closed = True

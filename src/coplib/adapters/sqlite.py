@@ -809,15 +809,13 @@ class SQLiteStore(Store):
             return Versioned(self._decode(ref.kind, ref.id, version, data), version)
 
     def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
-        by_kind: dict[str, list[str]] = {}
+        by_kind: dict[str, dict[str, None]] = {}  # ids in order, once each
         for ref in refs:
-            ids = by_kind.setdefault(ref.kind, [])
-            if ref.id not in ids:
-                ids.append(ref.id)
+            by_kind.setdefault(ref.kind, {})[ref.id] = None
         found: dict[Ref, Versioned[Aggregate]] = {}
         with self._lock:
             for kind, ids in by_kind.items():
-                for chunk in _chunks(ids):
+                for chunk in _chunks(list(ids)):
                     marks = ", ".join("?" * len(chunk))
                     sql = f"SELECT id, version, data FROM aggregates WHERE kind = ? AND id IN ({marks})"
                     for id_, version, data in self._query(sql, (kind, *chunk)):
