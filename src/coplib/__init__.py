@@ -5,9 +5,18 @@ The public API lives here; modules below it are implementation details unless do
 
 from coplib._open import DEFAULT_URL, open_engine
 from coplib.adapters.directory import StaticDirectory
+from coplib.adapters.directory_file import CachingDirectory, DirectoryFile
+from coplib.adapters.logging_notifier import LoggingNotifier
 from coplib.adapters.memory import MemoryStore
+from coplib.adapters.postgres import PostgresStore
 from coplib.adapters.recording import Delivery, RecordingNotifier
+from coplib.adapters.smtp import SmtpNotifier
 from coplib.adapters.sqlite import SQLiteStore
+from coplib.adapters.webhook import SignatureError, WebhookNotifier, verify_signature
+from coplib.delivery import DeliveryPolicy, Dispatcher, DispatchReport
+from coplib.directory_sync import SyncReport
+from coplib.domain.benefits import BenefitMatrix
+from coplib.domain.calendar import WorkingCalendar
 from coplib.domain.clock import Clock, ManualClock, SystemClock
 from coplib.domain.community import (
     Admission,
@@ -52,13 +61,21 @@ from coplib.domain.errors import (
 )
 from coplib.domain.events import EVENT_TYPES, DomainEvent
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import AttributeCondition, AttributeRule, Person
 from coplib.domain.permissions import Action, Decision, decide
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
+from coplib.domain.recognition import PointsBalance, PointsEntry
 from coplib.engine import SYSTEM, Engine, QuestionThread, TickReport
 from coplib.hookspecs import hookimpl
-from coplib.messages import MessageDraft
+from coplib.messages import DeliveryError, MessageDraft
+from coplib.policies.badges import SimpleBadgeRule
 from coplib.policies.base import BasePolicy, Policy, PolicyContext
+from coplib.policies.benefits import community_benefits, person_benefits
+from coplib.policies.guarantee import WatchItem, watch_list
+from coplib.policies.guarantee_measures import AnswerMeasures, answer_measures
+from coplib.policies.levels import level_of, pin_level
+from coplib.policies.recognition_export import recognition_csv, recognition_json
 from coplib.ports import (
     Changeset,
     DeliveryStatus,
@@ -82,9 +99,12 @@ __all__ = [
     "AdapterError",
     "Admission",
     "Answer",
+    "AnswerMeasures",
     "AttributeCondition",
     "AttributeRule",
     "BasePolicy",
+    "BenefitMatrix",
+    "CachingDirectory",
     "Changeset",
     "Charter",
     "CharterRule",
@@ -103,7 +123,12 @@ __all__ = [
     "CoplibError",
     "Decision",
     "Delivery",
+    "DeliveryError",
+    "DeliveryPolicy",
     "DeliveryStatus",
+    "DirectoryFile",
+    "DispatchReport",
+    "Dispatcher",
     "DomainEvent",
     "Endorsement",
     "Engine",
@@ -113,6 +138,7 @@ __all__ = [
     "Frequency",
     "InvalidInputError",
     "LifecycleStage",
+    "LoggingNotifier",
     "ManualClock",
     "Meeting",
     "Membership",
@@ -124,12 +150,16 @@ __all__ = [
     "Organisation",
     "OutboxEntry",
     "OutboxMessage",
+    "ParticipationLevel",
     "Period",
     "PermissionDeniedError",
     "Person",
     "PluginError",
+    "PointsBalance",
+    "PointsEntry",
     "Policy",
     "PolicyContext",
+    "PostgresStore",
     "Preferences",
     "Question",
     "QuestionThread",
@@ -140,17 +170,33 @@ __all__ = [
     "ResourceKind",
     "Role",
     "SQLiteStore",
+    "SignatureError",
+    "SimpleBadgeRule",
+    "SmtpNotifier",
     "StaticDirectory",
     "StorageError",
     "Store",
+    "SyncReport",
     "SystemClock",
     "TickReport",
     "Versioned",
     "Visibility",
+    "WatchItem",
+    "WebhookNotifier",
+    "WorkingCalendar",
     "Write",
+    "answer_measures",
+    "community_benefits",
     "decide",
     "hookimpl",
+    "level_of",
     "make_converter",
     "open",
     "open_engine",
+    "person_benefits",
+    "pin_level",
+    "recognition_csv",
+    "recognition_json",
+    "verify_signature",
+    "watch_list",
 ]

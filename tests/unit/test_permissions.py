@@ -145,6 +145,26 @@ def test_a_removed_member_loses_every_right_at_once(action: Action, visibility: 
     assert result.reason == "this person was removed from the community and holds no right in it"
 
 
+@pytest.mark.parametrize("role", list(Role))
+def test_only_the_asker_or_a_facilitator_accepts_an_answer(role: Role) -> None:
+    member_with_role = a_membership(MembershipStatus.ACTIVE, role)
+
+    by_role = decision(Action.ACCEPT_ANSWER, membership=member_with_role, owner_id="the-asker")
+    by_asker = decision(Action.ACCEPT_ANSWER, membership=member_with_role, owner_id="pat")
+
+    assert bool(by_role) is (role is Role.FACILITATOR)
+    assert by_asker
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_moderators_or_the_author_withdraw_a_contribution(role: Role) -> None:
+    member_with_role = a_membership(MembershipStatus.ACTIVE, role)
+
+    by_role = decision(Action.WITHDRAW_CONTRIBUTION, membership=member_with_role, owner_id="the-author")
+
+    assert bool(by_role) is (role in (Role.FACILITATOR, Role.DOCUMENTALIST))
+
+
 @pytest.mark.parametrize("action", list(Action))
 def test_a_person_who_left_the_organisation_can_do_nothing(action: Action) -> None:
     every_role = a_membership(MembershipStatus.ACTIVE, *Role)
