@@ -1,8 +1,12 @@
 """The ``coplib`` command line (also ``python -m coplib``).
 
 ``coplib demo [--db PATH] [--weeks N] [--seed N] [--fresh]`` runs the example of
-`coplib.demo`. Bad input exits with status 2 and a message saying what to change; a failure
-while running exits with status 1.
+`coplib.demo`. The operational commands, fit for cron or a long-running worker, run on a
+host's store with its directory file and its plugins (entry points of the ``coplib`` group):
+``coplib dispatch`` delivers the outbox (``--loop`` keeps going), ``coplib tick`` lets the
+policies act on what is due, ``coplib sync-directory`` keeps rule-based memberships in step.
+Bad input exits with status 2 and a message saying what to change; a failure while running
+exits with status 1.
 """
 
 from __future__ import annotations
@@ -99,7 +103,93 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete the SQLite file (if it is one) before the run instead of adding to it",
     )
     demo.set_defaults(parser=demo)  # so that errors found later print this command's usage
+
+    for name, summary in (
+        ("dispatch", "deliver the due outbox messages through the notifier plugins"),
+        ("tick", "let the policies act on what is due now (reminders, escalations, reviews)"),
+        ("sync-directory", "keep rule-based memberships in step with the identity directory"),
+    ):
+        job = commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
+        job.add_argument("--db", required=True, metavar="URL", help="the storage URL, e.g. sqlite:///coplib.db")
+        job.add_argument("--directory", metavar="FILE", help="the identity directory file (TOML or JSON)")
+        job.add_argument(
+            "--no-entry-points",
+            action="store_true",
+            help="do not load the plugins of the coplib entry-point group (notifiers, directories...)",
+        )
+        job.set_defaults(parser=job)
+        if name == "dispatch":
+            job.add_argument("--limit", type=_positive, default=100, metavar="N", help="messages per round")
+            job.add_argument("--loop", action="store_true", help="keep dispatching until interrupted")
+            job.add_argument(
+                "--idle", type=_seconds, default=5.0, metavar="S", help="seconds to wait when nothing is due"
+            )
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 10000, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 3600 seconds, got {value}")
+    return value
+
+
+def _job(args: argparse.Namespace) -> int:
+    """Run one of the operational commands on the host's store."""
+    from coplib._open import open_engine
+    from coplib.adapters.directory_file import DirectoryFile
+
+    try:
+        plugins = [DirectoryFile(args.directory)] if args.directory else []
+        engine = open_engine(args.db, plugins=plugins, load_entrypoints=not args.no_entry_points)
+    except CoplibError as exc:
+        print(f"coplib {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with engine:
+            if args.command == "dispatch":
+                if args.loop:
+                    from coplib.delivery import Dispatcher
+
+                    claimed = Dispatcher(engine).run(idle=args.idle, limit=args.limit)
+                    print(f"dispatched: {claimed} message(s) handled")
+                else:
+                    report = engine.dispatch(limit=args.limit)
+                    print(
+                        f"dispatched: {report.delivered} delivered, {report.retried} to retry, {report.dead} dead, "
+                        f"{report.dropped} dropped, {report.deferred} deferred"
+                    )
+            elif args.command == "tick":
+                tick = engine.tick()
+                done = ", ".join(f"{name} {count}" for name, count in sorted(tick.done.items())) or "nothing"
+                print(f"tick at {tick.now.isoformat()}: {done}; {tick.retried} failed reaction(s) retried")
+                for error in tick.errors:
+                    print(f"coplib tick: {error}", file=sys.stderr)
+                if tick.errors:
+                    return EXIT_FAILURE
+            else:
+                sync = engine.sync_directory()
+                print(
+                    f"directory sync: {len(sync.joined)} joined, {len(sync.left)} left, "
+                    f"{len(sync.deactivated)} deactivated"
+                )
+    except CoplibError as exc:
+        print(f"coplib {args.command}: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 def _storage_url(parser: argparse.ArgumentParser, db: str, fresh: bool) -> str:
@@ -167,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "demo":
             return _demo(args)
+        if args.command in ("dispatch", "tick", "sync-directory"):
+            return _job(args)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     except SystemExit as exc:  # argparse reports bad input this way (status 2)
