@@ -24,8 +24,8 @@ try:
     from benchmarks import _common as common
     from benchmarks import _workload as work
 except ImportError:  # run as a file: python benchmarks/bench_postgres.py
-    import _common as common  # type: ignore[no-redef]
-    import _workload as work  # type: ignore[no-redef]
+    import _common as common  # type: ignore[no-redef,import-not-found]
+    import _workload as work  # type: ignore[no-redef,import-not-found]
 
 from coplib.domain import events as ev
 from coplib.testing.pgserver import fresh_schema, postgres_server
@@ -223,18 +223,23 @@ def writers(url: str, processes: int, count: int) -> float:
         spans = [results.get(timeout=600) for _ in workers]
         for worker in workers:
             worker.join(timeout=60)
-    start = min(s for _, s, _ in spans)
-    end = max(e for _, _, e in spans)
+    start: float = min(s for _, s, _ in spans)
+    end: float = max(e for _, _, e in spans)
     return processes * count / (end - start)
+
+
+def _one(conn: Any, sql: str) -> str:
+    row = conn.execute(sql).fetchone()
+    return str(row[0]) if row else "unknown"
 
 
 def server_facts(url: str) -> dict[str, str]:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]
+        version = _one(conn, "SHOW server_version")
         settings = {
-            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            name: _one(conn, f"SHOW {name}")
             for name in ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method")
         }
     return {

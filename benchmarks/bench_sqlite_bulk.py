@@ -22,9 +22,9 @@ try:
     from benchmarks import _workload as work
     from benchmarks.bench_sqlite_commands import SYNCHRONOUS_NAMES, Files, peer_available, peer_recorder, raw_connection
 except ImportError:  # run as a file: python benchmarks/bench_sqlite_bulk.py
-    import _common as common  # type: ignore[no-redef]
-    import _workload as work  # type: ignore[no-redef]
-    from bench_sqlite_commands import (  # type: ignore[no-redef]
+    import _common as common  # type: ignore[no-redef,import-not-found]
+    import _workload as work  # type: ignore[no-redef,import-not-found]
+    from bench_sqlite_commands import (  # type: ignore[no-redef,import-not-found]
         SYNCHRONOUS_NAMES,
         Files,
         peer_available,

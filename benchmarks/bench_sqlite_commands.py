@@ -21,8 +21,8 @@ try:
     from benchmarks import _common as common
     from benchmarks import _workload as work
 except ImportError:  # run as a file: python benchmarks/bench_sqlite_commands.py
-    import _common as common  # type: ignore[no-redef]
-    import _workload as work  # type: ignore[no-redef]
+    import _common as common  # type: ignore[no-redef,import-not-found]
+    import _workload as work  # type: ignore[no-redef,import-not-found]
 
 from coplib.adapters.sqlite import migrate
 
@@ -71,9 +71,8 @@ class CoplibRun:
             seconds = common.timed(lambda: work.contributions(engine, cid, self.count, start=WARMUP_COMMANDS))
             with sqlite3.connect(path) as probe:
                 self.census = work.sqlite_census(probe, mark)
-                self.synchronous = SYNCHRONOUS_NAMES[
-                    engine.store._connection().execute("PRAGMA synchronous").fetchone()[0]
-                ]  # type: ignore[attr-defined]
+                store: Any = engine.store
+                self.synchronous = SYNCHRONOUS_NAMES[store._connection().execute("PRAGMA synchronous").fetchone()[0]]
         finally:
             engine.close()
         return seconds
@@ -173,7 +172,7 @@ def peer_recorder(path: Path, synchronous: str, *, kind: str = "application") ->
         SQLiteDatastore,
     )
 
-    class Pool(SQLiteConnectionPool):  # type: ignore[misc]
+    class Pool(SQLiteConnectionPool):
         def _create_connection(self) -> Any:
             connection = super()._create_connection()
             connection._sqlite_conn.execute(f"PRAGMA synchronous = {synchronous}")

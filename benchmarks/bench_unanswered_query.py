@@ -20,8 +20,8 @@ try:
     from benchmarks import _common as common
     from benchmarks import _workload as work
 except ImportError:  # run as a file: python benchmarks/bench_unanswered_query.py
-    import _common as common  # type: ignore[no-redef]
-    import _workload as work  # type: ignore[no-redef]
+    import _common as common  # type: ignore[no-redef,import-not-found]
+    import _workload as work  # type: ignore[no-redef,import-not-found]
 
 from coplib import Engine
 

@@ -48,7 +48,8 @@ from tests.unit.support import START, open_engine, snapshot
 
 PEOPLE = ("ana", "ben", "chloe", "dev", "eve", "olga")
 ROLES = (Role.FACILITATOR, Role.SPONSOR, Role.COORDINATOR, Role.DOCUMENTALIST, Role.EXPERT, Role.CORE_GROUP)
-STAGES = ("coalescing", "maturing", "closed", "stewardship")
+#: Closing freezes a community: it comes up, but seldom.
+STAGES = ("coalescing", "maturing", "stewardship", "transformation") * 3 + ("closed",)
 #: Events that add a contribution: their actor must be an active member.
 CONTRIBUTING = (
     ev.QuestionAsked,
@@ -145,6 +146,13 @@ class Scenario:
         self.meetings: list[str] = []
         self.contributions: list[tuple[ContributionKind, str]] = []
         self.refusals: Counter[str] = Counter()
+        # And a question in each community, one of them answered, for the first commands to
+        # act on.
+        for asker, cid in (("dev", "open"), ("ben", "restricted"), ("chloe", "private")):
+            self.questions.append(self.engine.ask(asker, cid, title="Where to start?", body="Help").id)
+            self.contributions.append((ContributionKind.QUESTION, self.questions[-1]))
+        self.answers.append(self.engine.answer("ben", self.questions[0], body="Here").id)
+        self.contributions.append((ContributionKind.ANSWER, self.answers[-1]))
 
     def community_of(self, kind: ContributionKind, target: str) -> str:
         found = self.engine.store.get(Ref(kind.value, target))
