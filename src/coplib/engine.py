@@ -192,6 +192,10 @@ class _StagedView:
         return getattr(self._uow.store, name)
 
 
+#: The statuses one can leave: a membership, an invitation, a pending request.
+_LEAVABLE = frozenset({MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING})
+
+
 def _need(uow: UnitOfWork, kind: str, id: str, cls: type[R]) -> R:
     value = uow.get(Ref(kind, id))
     if not isinstance(value, cls):
@@ -824,7 +828,8 @@ class Engine:
         def body(uow: UnitOfWork) -> Membership:
             community = self._open_community(uow, community_id, ctx)
             current = self._authorise(uow, Action.LEAVE, actor, community)
-            assert current is not None
+            if current is None or current.status not in _LEAVABLE:  # only `SYSTEM` gets this far
+                raise ConflictError(f"{actor!r} is not a member of {community.id!r}", kind="membership", id=actor)
             self._guard_last_facilitator(community, current, actor)
             uow.record(ev.MemberLeft(**self._event_base(actor, community.id), person_id=actor))
             return _need(uow, "membership", membership_id(community.id, actor), Membership)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from coplib import (
+    SYSTEM,
     Admission,
     AttributeRule,
     Charter,
@@ -183,6 +184,11 @@ def test_a_member_who_leaves_loses_every_role_and_may_come_back_as_a_plain_membe
 def test_leaving_a_community_one_is_not_in_is_refused(engine: Engine, community: Community) -> None:
     with pytest.raises(PermissionDeniedError, match="not a member"):
         engine.leave("ben", community.id)
+
+
+def test_the_system_actor_cannot_leave_a_community_it_is_not_in(engine: Engine, community: Community) -> None:
+    with pytest.raises(ConflictError, match="not a member"):
+        engine.leave(SYSTEM, community.id)
 
 
 def test_the_last_facilitator_cannot_leave(engine: Engine, community: Community) -> None:
