@@ -67,15 +67,16 @@ def _ids(items: list[Any]) -> list[str]:
     return [item.id for item in items]
 
 
-class StoreContract:
-    """Test methods every `coplib.ports.Store` must pass. See the module docstring."""
+class StoreFixtures:
+    """The fixtures every contract on a store shares: an adapter author overrides
+    `make_store` (and the capability fixtures where they differ)."""
 
     # -- fixtures the adapter overrides -----------------------------------------------------------
 
     @pytest.fixture
     def make_store(self) -> StoreFactory:
         """Override: a callable opening a store on one fresh, empty database per test."""
-        raise NotImplementedError("a StoreContract subclass must override the make_store fixture")
+        raise NotImplementedError(f"{type(self).__name__} must override the make_store fixture")
 
     @pytest.fixture
     def supports_reopen(self) -> bool:
@@ -104,6 +105,10 @@ class StoreContract:
     @pytest.fixture
     def store(self, open_store: StoreFactory) -> Store:
         return open_store()
+
+
+class StoreContract(StoreFixtures):
+    """Test methods every `coplib.ports.Store` must pass. See the module docstring."""
 
     @pytest.fixture
     def history(self) -> SampleHistory:

@@ -19,7 +19,7 @@ the event that caused it, so nothing here depends on the engine.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -27,6 +27,7 @@ import pytest
 
 from coplib.domain import events as ev
 from coplib.ports import Changeset, DeliveryStatus, OutboxEntry, OutboxMessage, Outcome, Store
+from coplib.testing.contract import StoreFixtures
 
 StoreFactory = Callable[[], Store]
 
@@ -69,39 +70,8 @@ def _ids(entries: list[OutboxEntry]) -> list[str]:
     return [e.message.id for e in entries]
 
 
-class OutboxContract:
+class OutboxContract(StoreFixtures):
     """Test methods every `coplib.ports.Store` passes for its outbox. See the module docstring."""
-
-    # -- fixtures the adapter overrides -----------------------------------------------------------
-
-    @pytest.fixture
-    def make_store(self) -> StoreFactory:
-        """Override: a callable opening a store on one fresh, empty database per test."""
-        raise NotImplementedError("an OutboxContract subclass must override the make_store fixture")
-
-    @pytest.fixture
-    def supports_concurrent_writers(self) -> bool:
-        return True
-
-    # -- fixtures the tests use -------------------------------------------------------------------
-
-    @pytest.fixture
-    def open_store(self, make_store: StoreFactory) -> Iterator[StoreFactory]:
-        """`make_store`, with every store it opened closed after the test."""
-        opened: list[Store] = []
-
-        def open_() -> Store:
-            store = make_store()
-            opened.append(store)
-            return store
-
-        yield open_
-        for store in reversed(opened):
-            store.close()
-
-    @pytest.fixture
-    def store(self, open_store: StoreFactory) -> Store:
-        return open_store()
 
     @pytest.fixture
     def queue(self, store: Store) -> Callable[..., list[OutboxMessage]]:
