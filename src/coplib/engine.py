@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import pluggy
@@ -59,15 +59,33 @@ from coplib.domain.errors import (
     FieldError,
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
     PluginError,
+    StorageError,
 )
 from coplib.domain.history import Aggregate, PolicyFailure, Ref, apply, touched
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
 from coplib.domain.permissions import Action, decide
-from coplib.messages import MessageDraft
+from coplib.domain.preferences import Frequency, Preferences, QuietHours
+from coplib.messages import MessageDraft, check_channel
 from coplib.policies.base import Policy, PolicyContext
-from coplib.ports import ACTIVE_ONLY, Changeset, OutboxMessage, Period, RecordedEvent, Store, Write
+from coplib.ports import (
+    ACTIVE_ONLY,
+    Changeset,
+    DeliveryStatus,
+    OutboxEntry,
+    OutboxMessage,
+    Period,
+    RecordedEvent,
+    Store,
+    Versioned,
+    Write,
+)
+
+if TYPE_CHECKING:
+    from coplib.delivery import DeliveryPolicy, DispatchReport
+    from coplib.directory_sync import SyncReport
 
 log = logging.getLogger("coplib.engine")
 
@@ -183,8 +201,6 @@ class _StagedView:
         self._uow = uow
 
     def get(self, ref: Ref) -> Any:
-        from coplib.ports import Versioned
-
         value = self._uow.get(ref)
         return Versioned(value, 0) if value is not None else None
 
@@ -481,8 +497,9 @@ class Engine:
     def _notify_subscribers(self, recorded: list[RecordedEvent]) -> None:
         errors: list[BaseException] = []
         for impl in reversed(self._pm.hook.coplib_events_committed.get_hookimpls()):
+            offered = {"engine": self, "events": recorded}
             try:
-                impl.function(engine=self, events=recorded)
+                impl.function(**{name: offered[name] for name in impl.argnames})
             except Exception as exc:  # the commit stands; see the hookspec for the policy
                 log.exception("subscriber %s failed on events %s", impl.plugin_name, [r.position for r in recorded])
                 errors.append(exc)
@@ -708,7 +725,7 @@ class Engine:
         found = uow.get(Ref("membership", membership_id(community.id, person_id)))
         return found if isinstance(found, Membership) else None
 
-    def _require_person(self, person_id: str, path: str, ctx: str) -> Person:
+    def _require_person(self, person_id: str) -> Person:
         person = self.person(person_id)
         if person is None:
             raise NotFoundError("person", person_id)
@@ -725,7 +742,7 @@ class Engine:
         def body(uow: UnitOfWork) -> Membership:
             community = self._open_community(uow, community_id, ctx)
             self._authorise(uow, Action.INVITE, actor, community)
-            self._require_person(pid, "$.person_id", ctx)
+            self._require_person(pid)
             current = self._membership(uow, community, pid)
             if current is not None and current.status in (MembershipStatus.ACTIVE, MembershipStatus.INVITED):
                 raise ConflictError(f"{pid!r} is already {current.status.value} in {community.id!r}")
@@ -769,7 +786,7 @@ class Engine:
                 raise ConflictError(f"{pid!r} has no pending request in {community.id!r}")
             base = self._event_base(actor, community.id)
             if approve:
-                self._require_person(pid, "$.person_id", ctx)
+                self._require_person(pid)
                 uow.record(ev.MembershipApproved(**base, person_id=pid))
             else:
                 uow.record(ev.MembershipDeclined(**base, person_id=pid, reason=reason))
@@ -1522,9 +1539,6 @@ class Engine:
     ) -> Preferences:
         """Set how a person wants to be reached, in full (what is not given goes back to its
         default). A person sets their own; `SYSTEM` sets anyone's."""
-        from coplib.domain.errors import PermissionDeniedError
-        from coplib.domain.preferences import Frequency, Preferences, QuietHours
-        from coplib.messages import check_channel
 
         ctx = "set_preferences"
         actor = _check_id("$.actor", actor, ctx)
@@ -1580,8 +1594,6 @@ class Engine:
     def preferences(self, viewer: str, person_id: str) -> Preferences | None:
         """A person's notification preferences (None: never set, so every message goes at
         once on the default channel). The person themselves or `SYSTEM` may read them."""
-        from coplib.domain.errors import PermissionDeniedError
-        from coplib.domain.preferences import Preferences
 
         ctx = "preferences"
         viewer = _check_id("$.viewer", viewer, ctx)
@@ -1601,8 +1613,6 @@ class Engine:
     ) -> list[OutboxEntry]:
         """Outbox entries with their delivery state (the dead letters with
         ``status="dead"``), oldest first. For the host's operators: `SYSTEM` only."""
-        from coplib.domain.errors import PermissionDeniedError, StorageError
-        from coplib.ports import DeliveryStatus
 
         ctx = "outbox"
         viewer = _check_id("$.viewer", viewer, ctx)
@@ -1622,7 +1632,6 @@ class Engine:
     def requeue(self, actor: str, message_ids: Iterable[str]) -> int:
         """Put dead (or dropped) messages back in the queue, due now with their attempts
         reset; others are left as they are. `SYSTEM` only. Returns how many were requeued."""
-        from coplib.domain.errors import PermissionDeniedError, StorageError
 
         ctx = "requeue"
         actor = _check_id("$.actor", actor, ctx)
@@ -1647,14 +1656,3 @@ class Engine:
         from coplib.directory_sync import sync_directory
 
         return sync_directory(self)
-
-
-# Names used only in the annotations of the delivery region above; imported here, not at the
-# top, to keep that region's changes in one place (they can move up with the other imports).
-from typing import TYPE_CHECKING  # noqa: E402
-
-if TYPE_CHECKING:
-    from coplib.delivery import DeliveryPolicy, DispatchReport
-    from coplib.directory_sync import SyncReport
-    from coplib.domain.preferences import Frequency, Preferences, QuietHours
-    from coplib.ports import DeliveryStatus, OutboxEntry

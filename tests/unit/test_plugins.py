@@ -252,3 +252,23 @@ def test_a_strict_engine_raises_a_plugin_error_after_every_subscriber_ran() -> N
 
     assert other.seen == [["organisation_created"]]
     assert engine.organisation("acme").name == "Acme"
+
+
+class EventsOnlySubscriber:
+    """A subscriber that declares only the argument it needs, as pluggy allows."""
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+
+    @hookimpl
+    def coplib_events_committed(self, events: Sequence[RecordedEvent]) -> None:
+        self.positions.extend(r.position for r in events)
+
+
+def test_a_subscriber_may_declare_only_the_arguments_it_uses() -> None:
+    subscriber = EventsOnlySubscriber()
+    engine = open_engine(plugins=[subscriber], strict=True)
+
+    engine.create_organisation("eve", "Acme")
+
+    assert subscriber.positions == [r.position for r in engine.store.events()]

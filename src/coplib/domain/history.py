@@ -6,7 +6,7 @@ the stored state is always what replaying the stored events gives, by constructi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Final
 
@@ -191,7 +191,7 @@ def apply(ref: Ref, current: Aggregate | None, event: ev.DomainEvent) -> Aggrega
         raise TypeError(f"event {event.TYPE!r} does not apply to a {ref.kind}")
     if current is None and (ref.kind, type(event)) not in _CREATORS:
         raise ConflictError(f"{ref.kind} {ref.id!r} must exist before {event.TYPE}", kind=ref.kind, id=ref.id)
-    if current is not None and (ref.kind, type(event)) in _CREATORS and not _REENTRANT.get(type(event), False):
+    if current is not None and (ref.kind, type(event)) in _CREATORS and type(event) not in _REENTRANT:
         raise ConflictError(f"{ref.kind} {ref.id!r} exists already", kind=ref.kind, id=ref.id)
     return handler(ref, current, event)
 
@@ -738,16 +738,18 @@ _CREATORS: Final = frozenset(
     }
 )
 #: Creating events that may also meet an existing aggregate (a person who left comes back).
-_REENTRANT: Final[Mapping[type[ev.DomainEvent], bool]] = {
-    ev.MemberInvited: True,
-    ev.MembershipRequested: True,
-    ev.MemberJoined: True,
-    ev.PreferencesChanged: True,
-    ev.PolicyReactionFailed: True,
-    # recognition and participation: the balance and the level record meet them again and
-    # again; a ledger entry never (its transition refuses an existing one).
-    ev.PointsAwarded: True,
-    ev.PointsReversed: True,
-    ev.ParticipationLevelChanged: True,
-    ev.ParticipationLevelPinned: True,
-}
+_REENTRANT: Final[frozenset[type[ev.DomainEvent]]] = frozenset(
+    {
+        ev.MemberInvited,
+        ev.MembershipRequested,
+        ev.MemberJoined,
+        ev.PreferencesChanged,
+        ev.PolicyReactionFailed,
+        # recognition and participation: the balance and the level record meet them again and
+        # again; a ledger entry never (its transition refuses an existing one).
+        ev.PointsAwarded,
+        ev.PointsReversed,
+        ev.ParticipationLevelChanged,
+        ev.ParticipationLevelPinned,
+    }
+)

@@ -7,6 +7,7 @@ so that a host can show the message as it is.
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -194,8 +195,6 @@ def non_negative_int(_: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
 def check_fields(cls: type[Any], context: str, /, **values: Any) -> dict[str, Any]:
     """Convert and validate `values` as fields of the attrs class `cls`, reporting every bad
     field at once (attrs alone stops at the first). Returns the converted values."""
-    import types
-
     fields = attrs.fields_dict(cls)
     namespace = types.SimpleNamespace(**values)
     errors: list[FieldError] = []
