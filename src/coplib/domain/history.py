@@ -13,6 +13,7 @@ from typing import Final
 import attrs
 
 from coplib.domain import events as ev
+from coplib.domain._build import build, evolve
 from coplib.domain.community import (
     CharterVersion,
     Community,
@@ -212,12 +213,13 @@ Transition = Callable[[Ref, Aggregate | None, ev.DomainEvent], Aggregate]
 
 def _organisation_created(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.OrganisationCreated)
-    return Organisation(id=e.organisation_id, name=e.name, created_at=e.occurred_at, created_by=e.actor_id)
+    return build(Organisation, id=e.organisation_id, name=e.name, created_at=e.occurred_at, created_by=e.actor_id)
 
 
 def _community_created(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.CommunityCreated) and e.community_id
-    return Community(
+    return build(
+        Community,
         id=e.community_id,
         organisation_id=e.organisation_id,
         name=e.name,
@@ -234,7 +236,8 @@ def _community_created(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggr
 
 def _first_charter(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.CommunityCreated) and e.community_id
-    return CharterVersion(
+    return build(
+        CharterVersion,
         community_id=e.community_id,
         number=0,
         charter=e.charter,
@@ -252,12 +255,13 @@ def _charter_amended(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> 
             kind="community",
             id=current.id,
         )
-    return attrs.evolve(current, charter=e.charter, charter_version=e.version)
+    return evolve(current, charter=e.charter, charter_version=e.version)
 
 
 def _charter_version(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.CharterAmended) and e.community_id
-    return CharterVersion(
+    return build(
+        CharterVersion,
         community_id=e.community_id,
         number=e.version,
         charter=e.charter,
@@ -269,12 +273,12 @@ def _charter_version(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggreg
 
 def _community_updated(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.CommunityUpdated) and isinstance(current, Community)
-    return attrs.evolve(current, name=e.name, visibility=e.visibility, tags=e.tags)
+    return evolve(current, name=e.name, visibility=e.visibility, tags=e.tags)
 
 
 def _stage_changed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.CommunityStageChanged) and isinstance(current, Community)
-    return attrs.evolve(current, stage=e.stage)
+    return evolve(current, stage=e.stage)
 
 
 def _membership(status: MembershipStatus) -> Transition:
@@ -283,7 +287,9 @@ def _membership(status: MembershipStatus) -> Transition:
         assert current is None or isinstance(current, Membership)
         was_active = current is not None and current.active
         if current is None:
-            current = Membership(community_id=e.community_id, person_id=e.person_id, status=status, since=e.occurred_at)
+            current = build(
+                Membership, community_id=e.community_id, person_id=e.person_id, status=status, since=e.occurred_at
+            )
         roles = current.roles
         expertise = current.expertise
         joined_at = current.joined_at
@@ -299,7 +305,7 @@ def _membership(status: MembershipStatus) -> Transition:
             via = e.via
         elif isinstance(e, ev.MembershipApproved):
             via = "approval"
-        return attrs.evolve(
+        return evolve(
             current,
             status=status,
             since=e.occurred_at,
@@ -318,18 +324,19 @@ def _role_assigned(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Ag
     if not current.active:
         raise ConflictError(f"{e.person_id!r} is not an active member: roles are for active members")
     expertise = current.expertise | e.tags if e.role is Role.EXPERT else current.expertise
-    return attrs.evolve(current, roles=current.roles | {e.role}, expertise=expertise)
+    return evolve(current, roles=current.roles | {e.role}, expertise=expertise)
 
 
 def _role_withdrawn(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.RoleWithdrawn) and isinstance(current, Membership)
     expertise = frozenset[str]() if e.role is Role.EXPERT else current.expertise
-    return attrs.evolve(current, roles=current.roles - {e.role}, expertise=expertise)
+    return evolve(current, roles=current.roles - {e.role}, expertise=expertise)
 
 
 def _question_asked(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.QuestionAsked) and e.community_id
-    return Question(
+    return build(
+        Question,
         id=e.question_id,
         community_id=e.community_id,
         author_id=e.actor_id,
@@ -342,7 +349,8 @@ def _question_asked(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggrega
 
 def _answer_posted(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.AnswerPosted) and e.community_id
-    return Answer(
+    return build(
+        Answer,
         id=e.answer_id,
         community_id=e.community_id,
         question_id=e.question_id,
@@ -354,7 +362,7 @@ def _answer_posted(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregat
 
 def _question_answered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.AnswerPosted) and isinstance(current, Question)
-    return attrs.evolve(
+    return evolve(
         current,
         answer_count=current.answer_count + 1,
         first_answered_at=current.first_answered_at or e.occurred_at,
@@ -363,12 +371,13 @@ def _question_answered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -
 
 def _answer_accepted(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.AnswerAccepted) and isinstance(current, Question)
-    return attrs.evolve(current, accepted_answer_id=e.answer_id)
+    return evolve(current, accepted_answer_id=e.answer_id)
 
 
 def _comment_posted(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.CommentPosted) and e.community_id
-    return Comment(
+    return build(
+        Comment,
         id=e.comment_id,
         community_id=e.community_id,
         target_id=e.target_id,
@@ -381,7 +390,8 @@ def _comment_posted(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggrega
 
 def _endorsed(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.ContributionEndorsed) and e.community_id
-    return Endorsement(
+    return build(
+        Endorsement,
         id=e.endorsement_id,
         community_id=e.community_id,
         target_id=e.target_id,
@@ -394,7 +404,8 @@ def _endorsed(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
 
 def _resource_shared(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.ResourceShared) and e.community_id
-    return Resource(
+    return build(
+        Resource,
         id=e.resource_id,
         community_id=e.community_id,
         author_id=e.actor_id,
@@ -409,7 +420,8 @@ def _resource_shared(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggreg
 
 def _experience_recorded(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.ExperienceRecorded) and e.community_id
-    return Experience(
+    return build(
+        Experience,
         id=e.experience_id,
         community_id=e.community_id,
         author_id=e.actor_id,
@@ -423,7 +435,8 @@ def _experience_recorded(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Ag
 
 def _meeting_scheduled(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.MeetingScheduled) and e.community_id
-    return Meeting(
+    return build(
+        Meeting,
         id=e.meeting_id,
         community_id=e.community_id,
         author_id=e.actor_id,
@@ -439,7 +452,7 @@ def _meeting_scheduled(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggr
 
 def _attendance(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.AttendanceRecorded) and isinstance(current, Meeting)
-    return attrs.evolve(current, attendees=e.attendees)
+    return evolve(current, attendees=e.attendees)
 
 
 def _withdrawn(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
@@ -447,14 +460,15 @@ def _withdrawn(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggreg
     if isinstance(current, Question) and ref.kind == "question" and ref.id != e.contribution_id:
         # An answer to this question was withdrawn.
         accepted = None if current.accepted_answer_id == e.contribution_id else current.accepted_answer_id
-        return attrs.evolve(current, answer_count=max(0, current.answer_count - 1), accepted_answer_id=accepted)
+        return evolve(current, answer_count=max(0, current.answer_count - 1), accepted_answer_id=accepted)
     assert isinstance(current, (Question, Answer, Comment, Resource, Experience, Meeting))
-    return attrs.evolve(current, withdrawn=True)
+    return evolve(current, withdrawn=True)
 
 
 def _preferences_changed(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.PreferencesChanged)
-    return Preferences(
+    return build(
+        Preferences,
         person_id=e.person_id,
         updated_at=e.occurred_at,
         channel=e.channel,
@@ -466,7 +480,8 @@ def _preferences_changed(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Ag
 
 def _policy_failed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.PolicyReactionFailed)
-    return PolicyFailure(
+    return build(
+        PolicyFailure,
         policy=e.policy,
         event=e.event,
         error=e.error,
@@ -478,7 +493,7 @@ def _policy_failed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Ag
 
 def _policy_recovered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.PolicyReactionRecovered) and isinstance(current, PolicyFailure)
-    return attrs.evolve(current, due_at=None, recovered_at=e.occurred_at)
+    return evolve(current, due_at=None, recovered_at=e.occurred_at)
 
 
 # -- answer guarantee -------------------------------------------------------------------------
@@ -486,7 +501,8 @@ def _policy_recovered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) ->
 
 def _watch_started(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.QuestionRouted) and e.community_id
-    return Watch(
+    return build(
+        Watch,
         question_id=e.question_id,
         community_id=e.community_id,
         asker_id=e.asker_id,
@@ -519,13 +535,13 @@ def _watch_escalated(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> 
             kind="answer_watch",
             id=watch.question_id,
         )
-    return attrs.evolve(watch, steps_taken=e.step, due_at=e.next_due_at, last_escalated_at=e.occurred_at)
+    return evolve(watch, steps_taken=e.step, due_at=e.next_due_at, last_escalated_at=e.occurred_at)
 
 
 def _watch_closed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.WatchClosed)
     watch = _open_watch(current, e)
-    return attrs.evolve(watch, due_at=None, closed_at=e.occurred_at, closed_because=e.reason)
+    return evolve(watch, due_at=None, closed_at=e.occurred_at, closed_because=e.reason)
 
 
 # -- recognition and participation ------------------------------------------------------------
@@ -541,7 +557,8 @@ def _new_entry(ref: Ref, current: Aggregate | None) -> None:
 def _points_awarded(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.PointsAwarded) and e.community_id
     _new_entry(ref, current)
-    return PointsEntry(
+    return build(
+        PointsEntry,
         id=e.entry_id,
         community_id=e.community_id,
         person_id=e.person_id,
@@ -558,7 +575,8 @@ def _points_awarded(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> A
 def _points_reversed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.PointsReversed) and e.community_id
     _new_entry(ref, current)
-    return PointsEntry(
+    return build(
+        PointsEntry,
         id=e.entry_id,
         community_id=e.community_id,
         person_id=e.person_id,
@@ -577,11 +595,15 @@ def _balance_changed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> 
     assert isinstance(e, (ev.PointsAwarded, ev.PointsReversed)) and e.community_id
     assert current is None or isinstance(current, PointsBalance)
     if current is None:
-        current = PointsBalance(
-            community_id=e.community_id, person_id=e.person_id, created_at=e.occurred_at, updated_at=e.occurred_at
+        current = build(
+            PointsBalance,
+            community_id=e.community_id,
+            person_id=e.person_id,
+            created_at=e.occurred_at,
+            updated_at=e.occurred_at,
         )
     if isinstance(e, ev.PointsReversed):
-        return attrs.evolve(
+        return evolve(
             current,
             points=current.points - e.points,
             reversed=current.reversed + e.points,
@@ -590,7 +612,7 @@ def _balance_changed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> 
         )
     day = day_of(e.occurred_at)
     capped = current.capped_on(day) + (e.points if e.capped else 0)
-    return attrs.evolve(
+    return evolve(
         current,
         points=current.points + e.points,
         awarded=current.awarded + e.points,
@@ -611,14 +633,15 @@ def _level_changed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Ag
             id=current.id,
         )
     if current is None:
-        current = Participation(
+        current = build(
+            Participation,
             community_id=e.community_id,
             person_id=e.person_id,
             level=e.level,
             since=e.occurred_at,
             created_at=e.occurred_at,
         )
-    return attrs.evolve(
+    return evolve(
         current, level=e.level, since=e.occurred_at, score=e.score, evaluated_at=e.occurred_at, due_at=e.review_at
     )
 
@@ -627,7 +650,8 @@ def _level_pinned(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Agg
     assert isinstance(e, ev.ParticipationLevelPinned) and e.community_id
     assert current is None or isinstance(current, Participation)
     if current is None:
-        current = Participation(
+        current = build(
+            Participation,
             community_id=e.community_id,
             person_id=e.person_id,
             level=e.previous,
@@ -635,19 +659,20 @@ def _level_pinned(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Agg
             created_at=e.occurred_at,
         )
     if e.level is None:
-        return attrs.evolve(current, pinned=False, pinned_by=None, due_at=e.review_at)
+        return evolve(current, pinned=False, pinned_by=None, due_at=e.review_at)
     since = current.since if e.level is current.level else e.occurred_at
-    return attrs.evolve(current, level=e.level, since=since, pinned=True, pinned_by=e.actor_id, due_at=None)
+    return evolve(current, level=e.level, since=since, pinned=True, pinned_by=e.actor_id, due_at=None)
 
 
 def _participation_reviewed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.ParticipationReviewed) and isinstance(current, Participation)
-    return attrs.evolve(current, score=e.score, evaluated_at=e.occurred_at, due_at=e.review_at)
+    return evolve(current, score=e.score, evaluated_at=e.occurred_at, due_at=e.review_at)
 
 
 def _badge_awarded(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.BadgeAwarded) and e.community_id
-    return BadgeAward(
+    return build(
+        BadgeAward,
         community_id=e.community_id,
         person_id=e.person_id,
         badge=e.badge,
