@@ -169,9 +169,10 @@ class UnitOfWork:
             hit = found.get(ref)
             self._loaded[ref] = (hit.value, hit.version) if hit is not None else (None, 0)
 
-    def record(self, event: ev.DomainEvent) -> None:
-        """Apply `event` to every aggregate it touches and keep it for the commit."""
-        for ref in touched(event):
+    def record(self, event: ev.DomainEvent, refs: Sequence[Ref] | None = None) -> None:
+        """Apply `event` to every aggregate it touches (`refs`, when the caller has them
+        already: ``touched(event)``) and keep it for the commit."""
+        for ref in touched(event) if refs is None else refs:
             self._staged[ref] = apply(ref, self.get(ref), event)
         self.events.append(event)
 
@@ -1486,11 +1487,12 @@ class Engine:
                         f"$.events[{i}]", f"must be a DomainEvent, got {type(event).__name__}"
                     )
             uow = UnitOfWork(self._store)
+            refs = [touched(event) for event in batch]
             # One read for the whole batch instead of one per aggregate it touches.
-            uow.prefetch(ref for event in batch for ref in touched(event))
-            for i, event in enumerate(batch, start):
+            uow.prefetch(ref for each in refs for ref in each)
+            for i, (event, its_refs) in enumerate(zip(batch, refs), start):
                 try:
-                    uow.record(event)
+                    uow.record(event, its_refs)
                 except InvalidInputError as exc:
                     raise exc.under(f"$.events[{i}]", context="import_history") from None
             stored += self._commit_batch(uow)

@@ -110,6 +110,33 @@ def test_promotion_is_immediate_and_the_member_is_told() -> None:
     assert world.topics("ben").count("participation_level_raised") == 1  # told of the milestone: active
 
 
+def test_a_core_group_member_contributing_again_costs_no_read_of_their_window() -> None:
+    """At the top, with a review timer set, nothing a contribution adds can promote: the
+    policy does not read the member's activity (the longest window of all), and the timer
+    still demotes them when the activity has gone."""
+    world = World()
+    world.answer("ben", times=6)  # 18: core group
+    assert world.level() is CORE
+
+    reads: list[str] = []
+    store = world.engine.store
+    read = store.activity
+
+    def counting(person_id: str, **kwargs: object) -> object:
+        reads.append(person_id)
+        return read(person_id, **kwargs)  # type: ignore[arg-type]
+
+    store.activity = counting  # type: ignore[method-assign]
+    world.answer("ben", times=5)
+    world.answer("chloe")  # chloe is still climbing: her window is read
+
+    assert reads == ["chloe"]
+    assert world.changes() == [(PERIPHERAL, OCCASIONAL), (OCCASIONAL, ACTIVE), (ACTIVE, CORE)]
+    store.activity = read  # type: ignore[method-assign]
+    world.later(31 * DAY)
+    assert world.level() is PERIPHERAL
+
+
 def test_the_promotion_notice_speaks_the_members_language() -> None:
     world = World()
     world.answer("ana", times=3)  # ana reads French

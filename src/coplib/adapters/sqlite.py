@@ -50,6 +50,7 @@ from coplib.ports import (
     Store,
     Versioned,
 )
+from coplib.serialization import _utc_text as _utc_text
 from coplib.serialization import (
     aggregate_from_json,
     aggregate_from_stored,
@@ -393,6 +394,8 @@ _PERIOD_SQL: Final[dict[Period, str]] = {
 def _stamp(value: datetime) -> str:
     """`format_timestamp`, faster (it runs several times per row, often on the same instant:
     a question's creation, its opening and its event): fixed-width UTC text."""
+    if value.tzinfo is UTC and value.year >= 1000:
+        return _utc_text(value)  # remembered: the same instant comes back within a unit
     if value.tzinfo is UTC or (value.tzinfo is not None and value.utcoffset() == _ZERO):
         return value.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
     return format_timestamp(value)  # another zone is converted; a naive time is refused

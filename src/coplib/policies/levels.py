@@ -19,6 +19,7 @@ from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.participation import (
     DEFAULT_WEIGHTS,
+    SCORED_LEVELS,
     LevelSettings,
     Participation,
     ParticipationLevel,
@@ -161,6 +162,15 @@ class ParticipationLevelsPolicy(BasePolicy):
         community_id = cause.community_id
         record = _record(ctx.get, community_id, person_id)
         if record is not None and record.pinned:
+            return
+        if (
+            record is not None
+            and record.level is SCORED_LEVELS[0]
+            and (record.due_at is not None or settings.low_water(record.level) <= 0)
+        ):
+            # At the top already, its review timer set: no score can promote further, and
+            # demotions wait for the review. Reading the window (the longest for the most
+            # active members) would change nothing.
             return
         if not _active_member(ctx, community_id, person_id):
             return
