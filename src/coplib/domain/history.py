@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -113,9 +113,12 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
 KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
 
 
-@attrs.frozen
-class Ref:
-    """Names one aggregate: its kind (a key of `AGGREGATE_KINDS`) and id."""
+class Ref(NamedTuple):
+    """Names one aggregate: its kind (a key of `AGGREGATE_KINDS`) and id.
+
+    A named tuple: refs key the maps of every unit of work and store, and a tuple hashes and
+    compares in C (an attrs class would run Python code on each lookup, about ten per event).
+    """
 
     kind: str
     id: str
@@ -129,60 +132,68 @@ def _contribution_ref(kind: ContributionKind, id: str) -> Ref:
     return Ref(kind.value, id)
 
 
+def _withdrawal_refs(event: ev.ContributionWithdrawn) -> list[Ref]:
+    refs = [_contribution_ref(event.contribution_kind, event.contribution_id)]
+    if event.contribution_kind is ContributionKind.ANSWER and event.question_id:
+        refs.append(Ref("question", event.question_id))
+    return refs
+
+
+def _cid(event: ev.DomainEvent) -> str:
+    return event.community_id or ""
+
+
+#: What each event type touches, in the order they are applied: the first entry whose class
+#: the event is an instance of applies (as a match statement would; looked up once per type).
+_TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], list[Ref]]], ...]] = (
+    (ev.OrganisationCreated, lambda e: [Ref("organisation", e.organisation_id)]),
+    (
+        ev.CommunityCreated,
+        lambda e: [Ref("community", _cid(e)), Ref("charter_version", charter_version_id(_cid(e), 0))],
+    ),
+    (
+        ev.CharterAmended,
+        lambda e: [Ref("community", _cid(e)), Ref("charter_version", charter_version_id(_cid(e), e.version))],
+    ),
+    ((ev.CommunityUpdated, ev.CommunityStageChanged), lambda e: [Ref("community", _cid(e))]),
+    (ev.PolicyReactionFailed, lambda e: [Ref("policy_failure", policy_failure_id(e.policy, e.event.id))]),
+    (ev.PolicyReactionRecovered, lambda e: [Ref("policy_failure", policy_failure_id(e.policy, e.failed_event_id))]),
+    (ev.PreferencesChanged, lambda e: [Ref("preferences", e.person_id)]),
+    (ev.MembershipEvent, lambda e: [Ref("membership", membership_id(_cid(e), e.person_id))]),
+    (ev.QuestionAsked, lambda e: [Ref("question", e.question_id)]),
+    (ev.AnswerPosted, lambda e: [Ref("answer", e.answer_id), Ref("question", e.question_id)]),
+    (ev.AnswerAccepted, lambda e: [Ref("question", e.question_id)]),
+    (ev.CommentPosted, lambda e: [Ref("comment", e.comment_id)]),
+    (ev.ContributionEndorsed, lambda e: [Ref("endorsement", e.endorsement_id)]),
+    (ev.ResourceShared, lambda e: [Ref("resource", e.resource_id)]),
+    (ev.ExperienceRecorded, lambda e: [Ref("experience", e.experience_id)]),
+    ((ev.MeetingScheduled, ev.AttendanceRecorded), lambda e: [Ref("meeting", e.meeting_id)]),
+    (ev.ContributionWithdrawn, _withdrawal_refs),
+    # -- answer guarantee --
+    ((ev.QuestionRouted, ev.QuestionEscalated, ev.WatchClosed), lambda e: [Ref("answer_watch", e.question_id)]),
+    # -- recognition and participation --
+    (
+        (ev.PointsAwarded, ev.PointsReversed),
+        lambda e: [Ref("points_entry", e.entry_id), Ref("points_balance", points_balance_id(_cid(e), e.person_id))],
+    ),
+    (
+        (ev.ParticipationLevelChanged, ev.ParticipationLevelPinned, ev.ParticipationReviewed),
+        lambda e: [Ref("participation", participation_id(_cid(e), e.person_id))],
+    ),
+    (ev.BadgeAwarded, lambda e: [Ref("badge_award", badge_award_id(_cid(e), e.person_id, e.badge))]),
+)
+_TOUCHES_BY_TYPE: dict[type[Any], Callable[[Any], list[Ref]]] = {}
+
+
 def touched(event: ev.DomainEvent) -> list[Ref]:
     """The aggregates an event creates or changes, in the order they are applied."""
-    cid = event.community_id or ""
-    match event:
-        case ev.OrganisationCreated():
-            return [Ref("organisation", event.organisation_id)]
-        case ev.CommunityCreated():
-            return [Ref("community", cid), Ref("charter_version", charter_version_id(cid, 0))]
-        case ev.CharterAmended():
-            return [Ref("community", cid), Ref("charter_version", charter_version_id(cid, event.version))]
-        case ev.CommunityUpdated() | ev.CommunityStageChanged():
-            return [Ref("community", cid)]
-        case ev.PolicyReactionFailed():
-            return [Ref("policy_failure", policy_failure_id(event.policy, event.event.id))]
-        case ev.PolicyReactionRecovered():
-            return [Ref("policy_failure", policy_failure_id(event.policy, event.failed_event_id))]
-        case ev.PreferencesChanged():
-            return [Ref("preferences", event.person_id)]
-        case ev.MembershipEvent():
-            return [Ref("membership", membership_id(cid, event.person_id))]
-        case ev.QuestionAsked():
-            return [Ref("question", event.question_id)]
-        case ev.AnswerPosted():
-            return [Ref("answer", event.answer_id), Ref("question", event.question_id)]
-        case ev.AnswerAccepted():
-            return [Ref("question", event.question_id)]
-        case ev.CommentPosted():
-            return [Ref("comment", event.comment_id)]
-        case ev.ContributionEndorsed():
-            return [Ref("endorsement", event.endorsement_id)]
-        case ev.ResourceShared():
-            return [Ref("resource", event.resource_id)]
-        case ev.ExperienceRecorded():
-            return [Ref("experience", event.experience_id)]
-        case ev.MeetingScheduled():
-            return [Ref("meeting", event.meeting_id)]
-        case ev.AttendanceRecorded():
-            return [Ref("meeting", event.meeting_id)]
-        case ev.ContributionWithdrawn():
-            refs = [_contribution_ref(event.contribution_kind, event.contribution_id)]
-            if event.contribution_kind is ContributionKind.ANSWER and event.question_id:
-                refs.append(Ref("question", event.question_id))
-            return refs
-        # -- answer guarantee --
-        case ev.QuestionRouted() | ev.QuestionEscalated() | ev.WatchClosed():
-            return [Ref("answer_watch", event.question_id)]
-        # -- recognition and participation --
-        case ev.PointsAwarded() | ev.PointsReversed():
-            return [Ref("points_entry", event.entry_id), Ref("points_balance", points_balance_id(cid, event.person_id))]
-        case ev.ParticipationLevelChanged() | ev.ParticipationLevelPinned() | ev.ParticipationReviewed():
-            return [Ref("participation", participation_id(cid, event.person_id))]
-        case ev.BadgeAwarded():
-            return [Ref("badge_award", badge_award_id(cid, event.person_id, event.badge))]
-    raise TypeError(f"no transition for event type {type(event).__name__}")
+    refs_of = _TOUCHES_BY_TYPE.get(type(event))
+    if refs_of is None:
+        refs_of = next((f for classes, f in _TOUCHES if isinstance(event, classes)), None)
+        if refs_of is None:
+            raise TypeError(f"no transition for event type {type(event).__name__}")
+        _TOUCHES_BY_TYPE[type(event)] = refs_of
+    return refs_of(event)
 
 
 def apply(ref: Ref, current: Aggregate | None, event: ev.DomainEvent) -> Aggregate:
