@@ -207,20 +207,25 @@ def _text(size: float) -> str:
 
 @attrs.frozen
 class RawUnit:
-    """The rows of one unit of work, as tuples ready for the raw INSERT statements."""
+    """The rows of one unit of work, as tuples ready for the raw statements: inserts, and
+    updates of aggregate rows written by earlier units (a question answered, a balance)."""
 
     aggregates: list[tuple[Any, ...]]
     tags: list[tuple[Any, ...]]
     events: list[tuple[Any, ...]]
     outbox: list[tuple[Any, ...]]
+    updates: list[tuple[Any, ...]] = attrs.field(factory=list)
 
 
 def raw_units(census: Census, units: int, stamp: Callable[[datetime], Any] = str) -> list[RawUnit]:
     """`units` units holding, together, as many rows of each table as `census` counted, with
-    JSON of the same average size; ids are random like coplib's (uuid4)."""
+    JSON of the same average size, and as many updates of aggregate rows, each of a row an
+    earlier unit wrote (the most recent ones, as coplib mostly updates what was just written);
+    ids are random like coplib's (uuid4)."""
     moment = datetime(2025, 1, 6, 9, tzinfo=UTC)
     aggregate, event, params = _text(census.aggregate_size), _text(census.event_size), _text(census.params_size)
-    out = []
+    out: list[RawUnit] = []
+    written: list[tuple[str, str]] = []
     for i in range(units):
         at = stamp(moment + timedelta(seconds=i))
         aggregates = [
@@ -239,7 +244,13 @@ def raw_units(census: Census, units: int, stamp: Callable[[datetime], Any] = str
             (uuid.uuid4().hex, cause, "p02", "answer_posted", "welding", at, params, at)
             for _ in range(_share(census.outbox, units, i))
         ]
-        out.append(RawUnit(aggregates, tags, events, outbox))
+        updates = [
+            (aggregate, *written[-1 - (j % len(written))])
+            for j in range(_share(census.aggregate_updates, units, i) if written else 0)
+        ]
+        written.extend((row[0], row[1]) for row in aggregates)
+        del written[:-64]
+        out.append(RawUnit(aggregates, tags, events, outbox, updates))
     return out
 
 
@@ -264,11 +275,13 @@ RAW_SQLITE_INSERTS = (
     "INSERT INTO events (id, type, community_id, actor_id, occurred_at, data) VALUES (?, ?, ?, ?, ?, ?)",
     "INSERT INTO outbox (id, event_id, recipient_id, topic, community_id, created_at, params, next_attempt_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "UPDATE aggregates SET version = version + 1, data = ? WHERE kind = ? AND id = ?",
 )
 
 
 def unit_rows(unit: RawUnit) -> Sequence[list[tuple[Any, ...]]]:
-    return (unit.aggregates, unit.tags, unit.events, unit.outbox)
+    """A unit's rows, in the order of `RAW_SQLITE_INSERTS`."""
+    return (unit.aggregates, unit.tags, unit.events, unit.outbox, unit.updates)
 
 
 def open_engine(url: str, **kwargs: Any) -> Engine:

@@ -52,6 +52,7 @@ RAW_INSERTS = (
     "VALUES (%s, %s, %s, %s, %s, %s, %s)",
     "INSERT INTO outbox (id, event_id, recipient_id, topic, community_id, created_at, params, next_attempt_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+    "UPDATE aggregates SET version = version + 1, data = %s WHERE kind = %s AND id = %s",
 )
 
 
@@ -143,7 +144,7 @@ class CoplibImport:
 def _pg_rows(unit: work.RawUnit, position: int) -> tuple[list[tuple[Any, ...]], ...]:
     """A raw unit's rows in the PostgreSQL tables' shape (events numbered from `position`)."""
     events = [(position + i, *r) for i, r in enumerate(unit.events)]
-    return unit.aggregates, unit.tags, events, unit.outbox
+    return unit.aggregates, unit.tags, events, unit.outbox, unit.updates
 
 
 class RawUnits:

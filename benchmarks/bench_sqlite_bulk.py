@@ -20,14 +20,26 @@ import attrs
 try:
     from benchmarks import _common as common
     from benchmarks import _workload as work
-    from benchmarks.bench_sqlite_commands import SYNCHRONOUS_NAMES, Files, peer_available, peer_recorder, raw_connection
+    from benchmarks.bench_sqlite_commands import (
+        SYNCHRONOUS_NAMES,
+        Files,
+        RawRun,
+        peer_available,
+        peer_domain,
+        peer_question_events,
+        peer_recorder,
+        raw_connection,
+    )
 except ImportError:  # run as a file: python benchmarks/bench_sqlite_bulk.py
     import _common as common  # type: ignore[no-redef,import-not-found]
     import _workload as work  # type: ignore[no-redef,import-not-found]
     from bench_sqlite_commands import (  # type: ignore[no-redef,import-not-found]
         SYNCHRONOUS_NAMES,
         Files,
+        RawRun,
         peer_available,
+        peer_domain,
+        peer_question_events,
         peer_recorder,
         raw_connection,
     )
@@ -35,6 +47,14 @@ except ImportError:  # run as a file: python benchmarks/bench_sqlite_bulk.py
 from coplib.domain import events as ev
 
 TARGET = 0.3
+#: The peer's contestants: (name, recorder, mapped from domain events). The mapped ones are
+#: what coplib is judged against; the others show the recorder alone.
+PEERS = (
+    ("peer from events, application recorder", "application", True),
+    ("peer from events, aggregate recorder", "aggregate", True),
+    ("peer recorder alone (application)", "application", False),
+    ("peer recorder alone (aggregate)", "aggregate", False),
+)
 
 
 def _batches(items: list[Any], size: int) -> list[list[Any]]:
@@ -69,54 +89,48 @@ class CoplibImport:
         return seconds
 
 
-class RawBulk:
-    """Raw sqlite3: the same rows, ``executemany`` per table, one transaction per batch."""
-
-    def __init__(self, files: Files, units: list[work.RawUnit], synchronous: str) -> None:
-        self.files, self.units, self.synchronous = files, units, synchronous
-
-    def __call__(self) -> float:
-        conn = raw_connection(self.files("raw"), self.synchronous)
-        for statement in work.RAW_SQLITE_SCHEMA:
-            conn.execute(statement)
-
-        def run() -> None:
-            for unit in self.units:
-                conn.execute("BEGIN IMMEDIATE")
-                for sql, rows in zip(work.RAW_SQLITE_INSERTS, work.unit_rows(unit)):
-                    if rows:
-                        conn.executemany(sql, rows)
-                conn.execute("COMMIT")
-
-        try:
-            return common.timed(run)
-        finally:
-            conn.close()
-
-
 class PeerBulk:
     """eventsourcing's recorder: one stored event per contribution, one `insert_events` call
     per batch (the application recorder inserts row by row, to return notification ids; the
-    aggregate recorder uses ``executemany``)."""
+    aggregate recorder uses ``executemany``).
 
-    def __init__(self, files: Files, count: int, size: int, batch: int, synchronous: str, *, kind: str) -> None:
+    With `mapped` (the comparison the target is judged on), the peer starts where coplib's
+    `import_history` starts, from domain events made beforehand: each batch is mapped to
+    stored events (JSON) and recorded. Without it, the stored events are built beforehand:
+    the recorder alone, writing bytes it is given."""
+
+    def __init__(
+        self, files: Files, count: int, size: int, batch: int, synchronous: str, *, kind: str, mapped: bool
+    ) -> None:
         self.files, self.count, self.size, self.batch, self.synchronous = files, count, size, batch, synchronous
-        self.kind = kind
+        self.kind, self.mapped = kind, mapped
+        self._events: list[Any] = []
 
     def __call__(self) -> float:
         from eventsourcing.persistence import StoredEvent
 
         recorder, datastore = peer_recorder(self.files("peer"), self.synchronous, kind=self.kind)
-        state = b"x" * self.size
-        stored = [
-            StoredEvent(originator_id=uuid.uuid4(), originator_version=1, topic="coplib:QuestionAsked", state=state)
-            for _ in range(self.count)
-        ]
-        batches = _batches(stored, self.batch)
+        if self.mapped:
+            _, mapper = peer_domain()
+            if not self._events:
+                self._events = peer_question_events(self.count)
+            batches = _batches(self._events, self.batch)
 
-        def run() -> None:
-            for batch in batches:
-                recorder.insert_events(batch)
+            def run() -> None:
+                for batch in batches:
+                    recorder.insert_events([mapper.to_stored_event(e) for e in batch])
+
+        else:
+            state = b"x" * self.size
+            stored = [
+                StoredEvent(originator_id=uuid.uuid4(), originator_version=1, topic="coplib:QuestionAsked", state=state)
+                for _ in range(self.count)
+            ]
+            stored_batches = _batches(stored, self.batch)
+
+            def run() -> None:
+                for batch in stored_batches:
+                    recorder.insert_events(batch)
 
         try:
             return common.timed(run)
@@ -174,18 +188,18 @@ def main(argv: list[str] | None = None) -> int:
         size = round(coplib.census.contribution_event_size)
         contestants: dict[str, Callable[[], float]] = {
             "coplib": coplib,
-            "raw": RawBulk(files, work.raw_units(coplib.census, batches), sync),
+            # The same loop as the commands' baseline: one transaction per unit (here a batch).
+            "raw": RawRun(files, work.raw_units(coplib.census, batches), sync, coplib_schema=False),
+            "raw, coplib's schema": RawRun(files, work.raw_units(coplib.census, batches), sync, coplib_schema=True),
         }
         if peer_available():
-            contestants["peer (application recorder)"] = PeerBulk(
-                files, count, size, args.batch, sync, kind="application"
-            )
-            contestants["peer (aggregate recorder)"] = PeerBulk(files, count, size, args.batch, sync, kind="aggregate")
+            for name, kind, mapped in PEERS:
+                contestants[name] = PeerBulk(files, count, size, args.batch, sync, kind=kind, mapped=mapped)
             contestants["peer raw"] = PeerRawBulk(files, count, size, args.batch, sync)
         else:
             print("eventsourcing is not installed (pip install -e '.[bench]'): the peer is skipped\n")
         best = common.race(contestants, repeat, warmup=0)
-        units = {"coplib": len(events), "raw": len(events)}
+        units = {"coplib": len(events), "raw": len(events), "raw, coplib's schema": len(events)}
         rate = {name: units.get(name, count) / seconds for name, seconds in best.items()}
         print("events per second (best round):")
         for name, value in rate.items():
@@ -194,18 +208,27 @@ def main(argv: list[str] | None = None) -> int:
         ratio = common.report(
             summary, "coplib import_history / raw executemany", rate["coplib"], rate["raw"], TARGET, "events/s"
         )
+        common.report(
+            summary,
+            "coplib / raw executemany in coplib's schema (its indexes)",
+            rate["coplib"],
+            rate["raw, coplib's schema"],
+            None,
+            "events/s",
+        )
         if "peer raw" in rate:
-            for name in ("peer (application recorder)", "peer (aggregate recorder)"):
+            for name, _, mapped in PEERS:
                 peer = common.report(
                     summary, f"{name} / raw executemany", rate[name], rate["peer raw"], None, "events/s"
                 )
-                ahead = "ahead" if ratio > peer else "BEHIND"
-                print(f"  coplib's ratio {ratio:.3f} vs the {name}'s {peer:.3f}: coplib {ahead}")
+                if mapped:
+                    ahead = "ahead" if ratio > peer else "BEHIND"
+                    print(f"  coplib's ratio {ratio:.3f} vs the {name}'s {peer:.3f}: coplib {ahead}")
             common.report(
                 summary,
-                "coplib / peer application recorder (absolute)",
+                "coplib / peer from events, application recorder (absolute)",
                 rate["coplib"],
-                rate["peer (application recorder)"],
+                rate[PEERS[0][0]],
                 None,
                 "events/s",
             )

@@ -9,6 +9,7 @@ settings, the schema and its migrations.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import re
@@ -769,12 +770,23 @@ class SQLiteStore(Store):
                 raise self._error("the commit", exc) from exc
             except sqlite3.Error as exc:
                 raise self._error("the commit", exc) from exc
+            # What was written is what the next unit reads (and updates) first: remembered,
+            # the oldest dropped once for the whole unit.
+            cache = self._cache
             for write in changes.writes:
-                self._remember((write.ref.kind, write.ref.id), write.expected_version + 1, write.value)
+                key = (write.ref.kind, write.ref.id)
+                cache[key] = (write.expected_version + 1, write.value)
+                cache.move_to_end(key)
+            while len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
             first = last - len(events) + 1
             recorded = [RecordedEvent(first + i, event) for i, event in enumerate(events)]
+            event_cache = self._event_cache
             for r in recorded:
-                self._remember_event(r.position, r.event)
+                event_cache[r.position] = r.event
+            if len(event_cache) > _EVENT_CACHE_SIZE:
+                for position in list(itertools.islice(event_cache, len(event_cache) - _EVENT_CACHE_SIZE)):
+                    del event_cache[position]
             return recorded
 
     def _conflict(self, changes: Changeset) -> ConcurrencyConflictError:

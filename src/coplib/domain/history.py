@@ -198,12 +198,13 @@ def touched(event: ev.DomainEvent) -> list[Ref]:
 
 def apply(ref: Ref, current: Aggregate | None, event: ev.DomainEvent) -> Aggregate:
     """The state of `ref` after `event`, given its state before (None when it is new)."""
-    handler = _TRANSITIONS.get((ref.kind, type(event)))
-    if handler is None:
+    rule = _RULES.get((ref.kind, type(event)))
+    if rule is None:
         raise TypeError(f"event {event.TYPE!r} does not apply to a {ref.kind}")
-    if current is None and (ref.kind, type(event)) not in _CREATORS:
+    handler, creates, reenters = rule
+    if current is None and not creates:
         raise ConflictError(f"{ref.kind} {ref.id!r} must exist before {event.TYPE}", kind=ref.kind, id=ref.id)
-    if current is not None and (ref.kind, type(event)) in _CREATORS and type(event) not in _REENTRANT:
+    if current is not None and creates and not reenters:
         raise ConflictError(f"{ref.kind} {ref.id!r} exists already", kind=ref.kind, id=ref.id)
     return handler(ref, current, event)
 
@@ -789,3 +790,9 @@ _REENTRANT: Final[frozenset[type[ev.DomainEvent]]] = frozenset(
         ev.ParticipationLevelPinned,
     }
 )
+
+#: Each transition with whether it creates the aggregate and may meet it existing already
+#: (one lookup per applied event instead of three).
+_RULES: Final[dict[tuple[str, type[ev.DomainEvent]], tuple[Transition, bool, bool]]] = {
+    key: (handler, key in _CREATORS, key[1] in _REENTRANT) for key, handler in _TRANSITIONS.items()
+}
