@@ -942,9 +942,9 @@ class Engine:
     def _check_give_before_receive(self, community: Community, actor: str) -> None:
         if CharterRule.GIVE_BEFORE_RECEIVE not in community.charter.rules or actor == SYSTEM:
             return
-        asked = len(self._store.find("question", community_id=community.id, person_id=actor))
+        asked = self._store.count("question", community_id=community.id, person_id=actor)
         given = sum(
-            len(self._store.find(kind, community_id=community.id, person_id=actor))
+            self._store.count(kind, community_id=community.id, person_id=actor)
             for kind in ("answer", "resource", "experience")
         )
         if asked >= given + GIVE_BEFORE_RECEIVE_GRACE:

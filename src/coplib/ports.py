@@ -167,6 +167,25 @@ class Store(ABC):
         and `until` (exclusive) bound the creation time.
         """
 
+    def count(
+        self,
+        kind: str,
+        *,
+        community_id: str | None = None,
+        person_id: str | None = None,
+        parent_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """How many aggregates `find` would return with the same filters, without reading
+        them. Stores override it with a counting query; this default counts what `find` gives
+        (correct, but its cost follows the rows counted)."""
+        return len(
+            self.find(
+                kind, community_id=community_id, person_id=person_id, parent_id=parent_id, since=since, until=until
+            )
+        )
+
     @abstractmethod
     def unanswered_questions(
         self,

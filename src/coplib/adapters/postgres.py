@@ -449,6 +449,30 @@ def _is_conflict(exc: Exception) -> bool:
     return sqlstate in ("40P01", "40001")
 
 
+def _find_where(
+    kind: str,
+    community_id: str | None,
+    person_id: str | None,
+    parent_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of `find` and `count`."""
+    where = ["kind = %s"]
+    params: list[Any] = [kind]
+    for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    if since is not None:
+        where.append("created_at >= %s")
+        params.append(since)
+    if until is not None:
+        where.append("created_at < %s")
+        params.append(until)
+    return " AND ".join(where), params
+
+
 class PostgresStore(Store):
     """A `Store` on a PostgreSQL database, shared safely by many processes and hosts.
 
@@ -792,26 +816,30 @@ class PostgresStore(Store):
         until: datetime | None = None,
         limit: int | None = None,
     ) -> list[Aggregate]:
-        where = ["kind = %s"]
-        params: list[Any] = [kind]
-        for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
-        if since is not None:
-            where.append("created_at >= %s")
-            params.append(since)
-        if until is not None:
-            where.append("created_at < %s")
-            params.append(until)
+        where, params = _find_where(kind, community_id, person_id, parent_id, since, until)
         query = (
-            f"SELECT kind, id, version, data FROM coplib_aggregates WHERE {' AND '.join(where)} "
-            "ORDER BY created_at NULLS FIRST, id"
+            f"SELECT kind, id, version, data FROM coplib_aggregates WHERE {where} ORDER BY created_at NULLS FIRST, id"
         )
         if limit is not None:
             query += " LIMIT %s"
             params.append(max(limit, 0))
         return self._aggregates(f"finding {kind} aggregates", query, params)
+
+    def count(
+        self,
+        kind: str,
+        *,
+        community_id: str | None = None,
+        person_id: str | None = None,
+        parent_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        where, params = _find_where(kind, community_id, person_id, parent_id, since, until)
+        rows = self._fetch(
+            f"counting {kind} aggregates", f"SELECT count(*) FROM coplib_aggregates WHERE {where}", params
+        )
+        return int(rows[0][0])
 
     def unanswered_questions(
         self,

@@ -448,6 +448,31 @@ def _indexed_columns(row: IndexRow, value: Aggregate) -> tuple[Any, ...]:
     )
 
 
+def _find_where(
+    kind: str,
+    community_id: str | None,
+    person_id: str | None,
+    parent_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of `find` and `count`: each filter on an indexed
+    column of `aggregates`."""
+    where = ["kind = ?"]
+    params: list[Any] = [kind]
+    for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        where.append("created_at >= ?")
+        params.append(_stamp(since))
+    if until is not None:
+        where.append("created_at < ?")
+        params.append(_stamp(until))
+    return " AND ".join(where), params
+
+
 def _each(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
     """Run `sql` for each row (one prepared statement, looped in C); the rows changed."""
     if len(rows) == 1:
@@ -849,23 +874,25 @@ class SQLiteStore(Store):
         limit: int | None = None,
     ) -> list[Aggregate]:
         _check_limit(limit)
-        where = ["kind = ?"]
-        params: list[Any] = [kind]
-        for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if since is not None:
-            where.append("created_at >= ?")
-            params.append(_stamp(since))
-        if until is not None:
-            where.append("created_at < ?")
-            params.append(_stamp(until))
-        sql = f"SELECT kind, id, version, data FROM aggregates WHERE {' AND '.join(where)} ORDER BY created_at, id"
+        where, params = _find_where(kind, community_id, person_id, parent_id, since, until)
+        sql = f"SELECT kind, id, version, data FROM aggregates WHERE {where} ORDER BY created_at, id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         return self._aggregates(sql, params)
+
+    def count(
+        self,
+        kind: str,
+        *,
+        community_id: str | None = None,
+        person_id: str | None = None,
+        parent_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        where, params = _find_where(kind, community_id, person_id, parent_id, since, until)
+        return int(self._query(f"SELECT count(*) FROM aggregates WHERE {where}", params)[0][0])
 
     def unanswered_questions(
         self,

@@ -657,6 +657,32 @@ class StoreContract(StoreFixtures):
         assert _ids(store.find("community", community_id=brazing)) == [brazing]
         assert len(store.find("charter_version", community_id=welding)) == 1
 
+    def test_count_gives_how_many_find_returns_for_the_same_filters(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        welding = history.found_community(store, oid)
+        brazing = history.found_community(store, oid, name="Brazing")
+        for cid in (welding, brazing):
+            history.join(store, cid, "ben")
+        q1 = history.ask(store, welding, "ana")
+        history.ask(store, brazing, "ana")
+        history.ask(store, welding, "ben")
+        history.answer(store, q1, "ben")
+        history.answer(store, q1, "ana")
+        filters: list[dict[str, Any]] = [
+            {},
+            {"community_id": welding},
+            {"person_id": "ana"},
+            {"community_id": welding, "person_id": "ana"},
+            {"community_id": "nowhere"},
+            {"since": MONDAY, "until": MONDAY + timedelta(days=365)},
+            {"until": MONDAY},
+        ]
+        for kind in ("question", "answer", "membership"):
+            for where in filters:
+                assert store.count(kind, **where) == len(store.find(kind, **where)), (kind, where)
+        assert store.count("question", community_id=welding) == 2
+        assert store.count("answer", parent_id=q1) == 2
+
     def test_find_bounds_creation_time_since_inclusive_until_exclusive(
         self, store: Store, history: SampleHistory
     ) -> None:
