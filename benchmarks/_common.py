@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from coplib.serialization import FAST_JSON
+
 #: Where the numbers of a run are gathered, to print a summary at the end.
 Summary = list[tuple[str, float, float, float | None, str]]
 
@@ -98,6 +100,7 @@ def machine_facts(workdir: Path, extra: Mapping[str, str] | None = None) -> None
         "platform": platform.platform(),
         "database directory": f"{workdir} ({filesystem_of(workdir)})",
         "coplib revision": git_revision(),
+        "json": "orjson (the fast extra)" if FAST_JSON else "the standard library (no fast extra)",
     }
     facts.update(extra or {})
     print("machine:")
@@ -128,6 +131,30 @@ def race(contestants: Mapping[str, Callable[[], float]], repeat: int, *, warmup:
             if round_ >= warmup:
                 best[name] = min(best[name], seconds)
     return best
+
+
+@contextlib.contextmanager
+def stdlib_json() -> Iterator[None]:
+    """Within: coplib writes and reads its stored documents with the standard library's json,
+    as it does without the ``fast`` extra (the same bytes, only slower)."""
+    from coplib import serialization
+
+    saved = serialization._ENCODE, serialization._LOADS_STORED
+    serialization._ENCODE, serialization._LOADS_STORED = serialization._encode_stdlib, serialization._loads_stdlib
+    try:
+        yield
+    finally:
+        serialization._ENCODE, serialization._LOADS_STORED = saved
+
+
+def without_fast_json(run: Callable[[], float]) -> Callable[[], float]:
+    """`run`, under `stdlib_json`."""
+
+    def wrapped() -> float:
+        with stdlib_json():
+            return run()
+
+    return wrapped
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -45,6 +45,7 @@ except ImportError:  # run as a file: python benchmarks/bench_sqlite_bulk.py
     )
 
 from coplib.domain import events as ev
+from coplib.serialization import FAST_JSON
 
 TARGET = 0.3
 #: The peer's contestants: (name, recorder, mapped from domain events). The mapped ones are
@@ -191,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             # The same loop as the commands' baseline: one transaction per unit (here a batch).
             "raw": RawRun(files, work.raw_units(coplib.census, batches), sync, coplib_schema=False),
             "raw, coplib's schema": RawRun(files, work.raw_units(coplib.census, batches), sync, coplib_schema=True),
+            "coplib, stdlib json": common.without_fast_json(
+                CoplibImport(files, events, args.batch, common.sqlite_options(args.synchronous))
+            ),
         }
         if peer_available():
             for name, kind, mapped in PEERS:
@@ -199,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("eventsourcing is not installed (pip install -e '.[bench]'): the peer is skipped\n")
         best = common.race(contestants, repeat, warmup=0)
-        units = {"coplib": len(events), "raw": len(events), "raw, coplib's schema": len(events)}
+        units = {name: len(events) for name in ("coplib", "raw", "raw, coplib's schema", "coplib, stdlib json")}
         rate = {name: units.get(name, count) / seconds for name, seconds in best.items()}
         print("events per second (best round):")
         for name, value in rate.items():
@@ -208,6 +212,15 @@ def main(argv: list[str] | None = None) -> int:
         ratio = common.report(
             summary, "coplib import_history / raw executemany", rate["coplib"], rate["raw"], TARGET, "events/s"
         )
+        if FAST_JSON:
+            common.report(
+                summary,
+                "coplib without the fast extra (stdlib json) / raw executemany",
+                rate["coplib, stdlib json"],
+                rate["raw"],
+                None,
+                "events/s",
+            )
         common.report(
             summary,
             "coplib / raw executemany in coplib's schema (its indexes)",

@@ -25,6 +25,7 @@ except ImportError:  # run as a file: python benchmarks/bench_sqlite_commands.py
     import _workload as work  # type: ignore[no-redef,import-not-found]
 
 from coplib.adapters.sqlite import migrate
+from coplib.serialization import FAST_JSON
 
 TARGET = 0.6
 WARMUP_COMMANDS = 40
@@ -169,7 +170,7 @@ def peer_domain() -> tuple[Any, Any]:
         from eventsourcing.domain import Aggregate, event
         from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Mapper, UUIDAsHex
 
-        class PeerQuestion(Aggregate):  # type: ignore[misc]
+        class PeerQuestion(Aggregate):
             @event("Asked")
             def __init__(self, community_id: str, asker_id: str, title: str, body: str, tags: list[str]) -> None:
                 self.community_id, self.asker_id, self.title, self.body, self.tags = (
@@ -292,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             "raw": RawRun(files, work.raw_units(default.census, count), sync, coplib_schema=False),
             "raw, coplib's schema": RawRun(files, work.raw_units(default.census, count), sync, coplib_schema=True),
             "coplib, policies blocked": bare,
+            "coplib, stdlib json": common.without_fast_json(CoplibRun(files, count, [], options)),
             "raw, policies blocked": RawRun(files, work.raw_units(bare.census, count), sync, coplib_schema=False),
         }
         if peer_available():
@@ -325,6 +327,15 @@ def main(argv: list[str] | None = None) -> int:
             None,
             "units/s",
         )
+        if FAST_JSON:
+            common.report(
+                summary,
+                "coplib without the fast extra (stdlib json) / raw",
+                rate["coplib, stdlib json"],
+                rate["raw"],
+                None,
+                "units/s",
+            )
         common.report(
             summary,
             "coplib default / coplib policies blocked",

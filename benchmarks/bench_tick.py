@@ -77,8 +77,8 @@ def history(open_questions: int, rounds: int, due_per_round: int) -> Iterator[ev
         tags=frozenset({"help"}),
         charter=charter,
     )
-    for person in PEOPLE:
-        yield ev.MemberJoined(**base(person.id, START), person_id=person.id, via="open")  # type: ignore[arg-type]
+    for member in PEOPLE:
+        yield ev.MemberJoined(**base(member.id, START), person_id=member.id, via="open")  # type: ignore[arg-type]
     for person, role, tags in (
         ("ana", Role.FACILITATOR, frozenset[str]()),
         ("ben", Role.EXPERT, frozenset({"tig"})),

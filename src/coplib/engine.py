@@ -7,7 +7,6 @@ commit all of it atomically, and only then hand the events to subscribers.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 import uuid
@@ -64,6 +63,7 @@ from coplib.domain.errors import (
     StorageError,
 )
 from coplib.domain.history import Aggregate, PolicyFailure, Ref, apply, touched
+from coplib.domain.ids import derived_id, time_ordered_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
 from coplib.domain.permissions import Action, decide
@@ -98,14 +98,6 @@ SYSTEM = "coplib:system"
 _MESSAGE_NAMESPACE = uuid.UUID("6c0b3c1e-8d3e-4a39-9f54-7d1f0a5e2b11")
 _ENDORSEMENT_NAMESPACE = uuid.UUID("0f4b8d62-41a5-4f0e-8a43-5f3c9e2d7a90")
 _MESSAGE_NAMESPACE_BYTES = _MESSAGE_NAMESPACE.bytes
-
-
-def _uuid5_hex(namespace: bytes, name: str) -> str:
-    """``uuid.uuid5(namespace, name).hex`` without building UUID objects (once per message)."""
-    digest = bytearray(hashlib.sha1(namespace + name.encode("utf-8"), usedforsecurity=False).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    return digest.hex()
 
 
 ENDORSABLE = frozenset(
@@ -270,7 +262,7 @@ class Engine:
         self._store = store
         self._pm = plugin_manager
         self.clock: Clock = clock or SystemClock()
-        self._new_id = id_factory or (lambda: uuid.uuid4().hex)
+        self._new_id = id_factory or time_ordered_id
         self.max_attempts = max_attempts
         self.strict = strict
         self._policies: list[Policy] | None = None
@@ -344,7 +336,9 @@ class Engine:
                 for draft in drafts or ():
                     if not isinstance(draft, MessageDraft):
                         raise PluginError(f"coplib_compose_messages returned {draft!r}, not a MessageDraft")
-                    key = _uuid5_hex(_MESSAGE_NAMESPACE_BYTES, f"{event.id}\x00{draft.recipient_id}\x00{draft.topic}")
+                    key = derived_id(
+                        _MESSAGE_NAMESPACE_BYTES, f"{event.id}\x00{draft.recipient_id}\x00{draft.topic}", event.id
+                    )
                     messages.setdefault(
                         key,
                         OutboxMessage(

@@ -17,6 +17,7 @@ import attrs
 
 from coplib.domain import validation as v
 from coplib.domain.errors import FieldError, InvalidInputError
+from coplib.domain.ids import derived_id
 
 # -- names --------------------------------------------------------------------------------------
 
@@ -90,12 +91,12 @@ def points_entry_id(community_id: str, reason: str, subject_id: str, person_id: 
     recorded at the first generation with no entry yet, and only when the previous one was
     reversed (an answer accepted, unaccepted, then accepted again is paid twice, rightly)."""
     key = f"{community_id}\x00{reason}\x00{subject_id}\x00{person_id}\x00{generation}"
-    return uuid.uuid5(_ENTRY_NAMESPACE, key).hex
+    return derived_id(_ENTRY_NAMESPACE.bytes, key, subject_id)
 
 
 def reversal_entry_id(entry_id: str) -> str:
     """The id of the entry that reverses `entry_id`: one reversal at most per entry."""
-    return uuid.uuid5(_ENTRY_NAMESPACE, f"reversal\x00{entry_id}").hex
+    return derived_id(_ENTRY_NAMESPACE.bytes, f"reversal\x00{entry_id}", entry_id)
 
 
 def points_balance_id(community_id: str, person_id: str) -> str:

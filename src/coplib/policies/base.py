@@ -17,6 +17,7 @@ from coplib.domain import events as ev
 from coplib.domain.community import Community
 from coplib.domain.errors import FieldError
 from coplib.domain.history import Aggregate, Ref
+from coplib.domain.ids import derived_id
 from coplib.ports import OutboxMessage
 
 if TYPE_CHECKING:
@@ -137,9 +138,11 @@ class PolicyContext:
         """Leave a message in the outbox. `key` makes it unique (with the recipient, topic and
         policy): leaving the same message twice writes it once. `event_id` names the event
         that caused it (the key when not given)."""
-        message_id = uuid.uuid5(
-            _POLICY_MESSAGE_NAMESPACE, f"{self.policy.name}\x00{key}\x00{recipient_id}\x00{topic}"
-        ).hex
+        message_id = derived_id(
+            _POLICY_MESSAGE_NAMESPACE.bytes,
+            f"{self.policy.name}\x00{key}\x00{recipient_id}\x00{topic}",
+            event_id or key,
+        )
         self._uow.add_message(
             OutboxMessage(
                 id=message_id,
