@@ -60,7 +60,9 @@ def open_engine(
 
     `people` fill the built-in static directory; `plugins` are the host's own plugin
     objects; third-party plugins of the ``coplib`` entry-point group load only with
-    `load_entrypoints`, filtered by `allow` and `block`.
+    `load_entrypoints`, filtered by `allow` and `block`. `id_factory` makes the ids of new
+    events and aggregates; by default `coplib.domain.ids.time_ordered_id` (UUID version 7 as
+    32 hex digits: ordered by time, so that a store appends new rows to its indexes).
     """
     if url is None:
         url = DEFAULT_URL
