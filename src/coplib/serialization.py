@@ -26,6 +26,7 @@ from cattrs.errors import BaseValidationError, ClassValidationError, ForbiddenEx
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.preconf.json import make_converter as make_json_converter
 
+from coplib.domain._build import default_source
 from coplib.domain.errors import CoplibError, FieldError, InvalidInputError
 from coplib.domain.events import EVENT_TYPES, DomainEvent
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate
@@ -630,14 +631,7 @@ def _compile_loader(cls: type) -> _Loader:
             required += 1
             lines.extend(f"    {line}" for line in body)
             continue
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            if default.takes_self:
-                raise TypeError(f"no trusted loader for {cls!r}: the default of {field.name} takes self")
-            env[f"f{i}"] = default.factory
-            fallback = f"f{i}()"
-        else:
-            env[f"v{i}"] = default
-            fallback = f"v{i}"
+        fallback = default_source(cls, field, i, env)
         lines.append(f"    if {field.name!r} in data:")
         lines.extend(f"        {line}" for line in [*body, "found += 1"])
         lines.append("    else:")

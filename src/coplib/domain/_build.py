@@ -48,6 +48,20 @@ def evolve(instance: T, /, **changes: Any) -> T:
     return changed
 
 
+def default_source(cls: type, field: attrs.Attribute[Any], index: int, env: dict[str, Any]) -> str:
+    """The expression, in code generated for `cls`, that gives `field`'s default (a factory
+    is called each time); what it names is put in `env`. A default that takes ``self`` cannot
+    be given before the instance exists: TypeError."""
+    default: Any = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        if default.takes_self:
+            raise TypeError(f"no generated builder for {cls!r}: the default of {field.name} takes self")
+        env[f"f{index}"] = default.factory
+        return f"f{index}()"
+    env[f"v{index}"] = default
+    return f"v{index}"
+
+
 def _compile(cls: type, *, evolve: bool) -> Any:
     """The source of a builder (or evolver) for `cls`, generated from its field names (which
     are identifiers): each field set with ``object.__setattr__`` on a new instance."""
@@ -74,14 +88,7 @@ def _compile(cls: type, *, evolve: bool) -> Any:
             lines.append(f"        raise TypeError('{cls.__name__} needs a value for {name}')")
             lines.append(f"    set_(obj, {name!r}, given[{name!r}])")
             continue
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            if default.takes_self:
-                raise TypeError(f"cannot build {cls!r} directly: the default of {name} takes self")
-            env[f"f{i}"] = default.factory
-            fallback = f"f{i}()"
-        else:
-            env[f"v{i}"] = default
-            fallback = f"v{i}"
+        fallback = default_source(cls, field, i, env)
         lines.append(f"    set_(obj, {name!r}, given[{name!r}] if {name!r} in given else {fallback})")
     lines.append("    return obj")
     exec("\n".join(lines) + "\n", env)
