@@ -406,13 +406,29 @@ class Engine:
             index += 1
             if isinstance(event, (ev.PolicyReactionFailed, ev.PolicyReactionRecovered)):
                 continue
-            for policy in self.policies:
-                if not policy.interested_in(event):
-                    continue
+            interested = [policy for policy in self.policies if policy.interested_in(event)]
+            self._prefetch_reads(uow, interested, event)
+            for policy in interested:
                 budget -= 1
                 if budget < 0:
                     raise PluginError("policies keep reacting to each other's events: stopped after 10000 reactions")
                 self._react_once(uow, policy, event, attempt=1)
+
+    @staticmethod
+    def _prefetch_reads(uow: UnitOfWork, policies: Sequence[Policy], event: ev.DomainEvent) -> None:
+        """Read in one batch what the policies say their reactions to `event` will read (their
+        optional ``reads``: a hint, so a policy whose hint fails only loses the batch)."""
+        refs: list[Ref] = []
+        for policy in policies:
+            reads = getattr(policy, "reads", None)
+            if reads is None:
+                continue
+            try:
+                refs.extend(ref for ref in reads(event) if isinstance(ref, Ref))
+            except Exception:
+                log.warning("policy %s could not name its reads for event %s", policy.name, event.id, exc_info=True)
+        if refs:
+            uow.prefetch(refs)
 
     def _react_once(self, uow: UnitOfWork, policy: Policy, event: ev.DomainEvent, *, attempt: int) -> bool:
         ctx = PolicyContext(self, uow, policy, event.occurred_at if attempt == 1 else self.clock.now())

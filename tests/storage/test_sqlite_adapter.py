@@ -374,7 +374,7 @@ def test_the_other_queries_search_an_index_rather_than_scan(store: SQLiteStore) 
         """Records each statement the store runs, to explain its plan afterwards."""
 
         def execute(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> sqlite3.Cursor:
-            if sql.lstrip().upper().startswith("SELECT"):
+            if sql.lstrip().upper().startswith(("SELECT", "WITH")):
                 statements.append((sql, list(params)))
             return original.execute(sql, params)
 
@@ -398,9 +398,11 @@ def test_the_other_queries_search_an_index_rather_than_scan(store: SQLiteStore) 
         store.outbox(status=coplib.DeliveryStatus.DEAD)
         store.outbox(recipient_id="chloe")
         store.find_due("policy_failure", before=MONDAY)
+        store.count("question", community_id="c", person_id="ana")
+        store.get_many([Ref("question", "q"), Ref("community", "c"), Ref("membership", "c/ana")])
     finally:
         store._conn = original
-    assert len(statements) == 15
+    assert len(statements) == 17
     for sql, params in statements:
         plan = _plan(conn, sql, params)
         assert "SEARCH" in plan, (sql, plan)

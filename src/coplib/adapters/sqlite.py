@@ -849,17 +849,20 @@ class SQLiteStore(Store):
             return Versioned(self._decode(ref.kind, ref.id, version, data), version)
 
     def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
-        by_kind: dict[str, dict[str, None]] = {}  # ids in order, once each
-        for ref in refs:
-            by_kind.setdefault(ref.kind, {})[ref.id] = None
+        wanted = list(dict.fromkeys(refs))  # in order, once each
         found: dict[Ref, Versioned[Aggregate]] = {}
         with self._lock:
-            for kind, ids in by_kind.items():
-                for chunk in _chunks(list(ids)):
-                    marks = ", ".join("?" * len(chunk))
-                    sql = f"SELECT id, version, data FROM aggregates WHERE kind = ? AND id IN ({marks})"
-                    for id_, version, data in self._query(sql, (kind, *chunk)):
-                        found[Ref(kind, id_)] = Versioned(self._decode(kind, id_, version, data), version)
+            # One statement for every kind: the refs as a table of constants, each looked up by
+            # primary key (CROSS JOIN keeps them the outer loop).
+            for chunk in _chunks(wanted, _CHUNK // 2):
+                values = ", ".join(["(?, ?)"] * len(chunk))
+                sql = (
+                    f"WITH wanted(kind, id) AS (VALUES {values}) SELECT a.kind, a.id, a.version, a.data "
+                    "FROM wanted CROSS JOIN aggregates a ON a.kind = wanted.kind AND a.id = wanted.id"
+                )
+                params = [part for ref in chunk for part in (ref.kind, ref.id)]
+                for kind, id_, version, data in self._query(sql, params):
+                    found[Ref(kind, id_)] = Versioned(self._decode(kind, id_, version, data), version)
         return found
 
     def find(

@@ -310,6 +310,18 @@ class BadgesPolicy(BasePolicy):
         # Host rules may look at any event type: `react` filters by each rule's interests.
         return event.community_id is not None
 
+    def reads(self, event: ev.DomainEvent) -> Iterable[Ref]:
+        # What the built-in answer rules read (a host rule reads what it reads, when it asks).
+        cid = event.community_id
+        if not isinstance(event, ev.AnswerPosted) or cid is None or event.actor_id == event.asker_id:
+            return ()
+        return [
+            Ref("badge_award", badge_award_id(cid, event.actor_id, FIRST_ANSWER)),
+            Ref("badge_award", badge_award_id(cid, event.actor_id, MENTOR)),
+            Ref("membership", membership_id(cid, event.asker_id)),
+            Ref("question", event.question_id),
+        ]
+
     def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
         reader = SettingsReader(settings)
         reader.names("disabled", frozenset())

@@ -120,6 +120,14 @@ class AnswerGuarantee(BasePolicy):
 
     # -- reactions ------------------------------------------------------------------------------
 
+    def reads(self, event: ev.DomainEvent) -> Iterable[Ref]:
+        match event:
+            case ev.QuestionAsked() | ev.AnswerPosted():
+                return [Ref("answer_watch", event.question_id), Ref("question", event.question_id)]
+            case ev.ContributionWithdrawn():
+                return [Ref("answer_watch", event.contribution_id)]
+        return ()
+
     def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
         match event:
             case ev.QuestionAsked():

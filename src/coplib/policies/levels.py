@@ -116,6 +116,16 @@ class ParticipationLevelsPolicy(BasePolicy):
 
     # -- reacting to activity -----------------------------------------------------------------
 
+    def reads(self, event: ev.DomainEvent) -> Iterable[Ref]:
+        community_id = event.community_id
+        if community_id is None:
+            return ()
+        person_id = event.person_id if isinstance(event, (*_LEAVING, *_JOINING)) else event.actor_id
+        return [
+            Ref("participation", participation_id(community_id, person_id)),
+            Ref("membership", membership_id(community_id, person_id)),
+        ]
+
     def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
         community_id = event.community_id
         if community_id is None:

@@ -147,6 +147,22 @@ class RecognitionPolicy(BasePolicy):
             raise rc.invalid_settings(self.name, community_id, errors)
         return settings
 
+    def reads(self, event: ev.DomainEvent) -> Iterable[Ref]:
+        cid = event.community_id
+        if cid is None:
+            return ()
+        match event:
+            case ev.QuestionAsked():
+                reason, subject_id, person_id = rc.QUESTION_ASKED, event.question_id, event.actor_id
+            case ev.AnswerPosted() if event.actor_id != event.asker_id:
+                reason, subject_id, person_id = rc.ANSWER_POSTED, event.answer_id, event.actor_id
+            case _:
+                return ()
+        return [
+            Ref("points_entry", rc.points_entry_id(cid, reason, subject_id, person_id, 0)),
+            Ref("points_balance", rc.points_balance_id(cid, person_id)),
+        ]
+
     def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
         if event.community_id is None:
             return

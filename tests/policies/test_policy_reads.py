@@ -1,0 +1,110 @@
+"""Policies name what their reactions read (``reads``): the engine reads it in one batch before
+the reactions, so a database server sees one round trip where it saw one per read. A hint
+only: a policy whose hint fails, or names what is no aggregate, changes nothing else."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from coplib import Engine
+from coplib.domain import events as ev
+from coplib.domain.history import Ref
+from coplib.hookspecs import hookimpl
+from coplib.policies.base import BasePolicy, PolicyContext
+from tests.unit.support import open_engine
+
+
+def community(engine: Engine) -> str:
+    engine.create_organisation("eve", "Acme", organisation_id="acme")
+    cid = engine.create_community("ana", "acme", name="Welding", vocation="Welders help each other").id
+    for person in ("ben", "chloe", "dev"):
+        engine.join(person, cid)
+    return cid
+
+
+def count_reads(engine: Engine) -> Counter[str]:
+    """Counts the store's single reads (``get``) and batches (``get_many``) from now on."""
+    calls: Counter[str] = Counter()
+    store: Any = engine.store
+    get, get_many = store.get, store.get_many
+
+    def counted_get(ref: Ref) -> Any:
+        calls["get"] += 1
+        return get(ref)
+
+    def counted_get_many(refs: Iterable[Ref]) -> Any:
+        calls["get_many"] += 1
+        return get_many(refs)
+
+    store.get, store.get_many = counted_get, counted_get_many
+    return calls
+
+
+def ask_and_answer_reads(engine: Engine) -> Counter[str]:
+    cid = community(engine)
+    question = engine.ask("chloe", cid, title="Thin aluminium?", body="It warps.", tags=["aluminium"])
+    calls = count_reads(engine)
+    engine.answer("dev", question.id, body="Clamp it to a copper bar.")
+    return calls
+
+
+def test_the_built_in_policies_read_what_they_name_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    hinted = ask_and_answer_reads(open_engine())
+    monkeypatch.setattr(BasePolicy, "reads", lambda self, event: ())
+    for policy_class in {type(p) for p in open_engine().policies}:
+        monkeypatch.setattr(policy_class, "reads", lambda self, event: ())
+    unhinted = ask_and_answer_reads(open_engine())
+
+    assert hinted["get_many"] > unhinted["get_many"]
+    # The answer's own reads (question, community, membership, the new answer) stay single.
+    assert hinted["get"] <= 4 < unhinted["get"], (hinted, unhinted)
+
+
+class Hints(BasePolicy):
+    """Interested in questions; its hint raises or names junk, and its reaction counts."""
+
+    name = "hints"
+    interests = frozenset({ev.QuestionAsked})
+
+    def __init__(self, hint: Any) -> None:
+        self.hint = hint
+        self.reactions = 0
+
+    def reads(self, event: ev.DomainEvent) -> Iterable[Ref]:
+        return self.hint(event)  # type: ignore[no-any-return]
+
+    def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
+        self.reactions += 1
+
+
+class HintsPlugin:
+    def __init__(self, policy: Hints) -> None:
+        self.policy = policy
+
+    @hookimpl
+    def coplib_policies(self) -> list[Any]:
+        return [self.policy]
+
+
+def _raise(event: ev.DomainEvent) -> Iterable[Ref]:
+    raise RuntimeError("no idea what I will read")
+
+
+@pytest.mark.parametrize(
+    "hint",
+    [_raise, lambda event: ["question", 42, None, Ref("no such kind", "x")]],
+    ids=["raises", "names junk"],
+)
+def test_a_policy_whose_hint_fails_still_reacts_and_the_command_stands(hint: Any) -> None:
+    policy = Hints(hint)
+    engine = open_engine(plugins=[HintsPlugin(policy)], strict=True)
+    cid = community(engine)
+
+    question = engine.ask("chloe", cid, title="Thin aluminium?", body="It warps.")
+
+    assert policy.reactions == 1
+    assert engine.question("chloe", question.id).question.id == question.id
