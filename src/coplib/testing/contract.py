@@ -186,6 +186,20 @@ class StoreContract(StoreFixtures):
         assert found[Ref("community", cid)].version == 1
         assert store.get_many([]) == {}
 
+    def test_get_many_reads_a_long_list_of_mixed_kinds(self, store: Store, history: SampleHistory) -> None:
+        """More refs than one statement of a SQL store takes, of several kinds, with misses
+        and repeats among them."""
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        asked = [history.ask(store, cid, "ana") for _ in range(30)]
+        wanted = [Ref("community", cid), Ref("organisation", oid)]
+        wanted += [Ref("question", q) for q in asked]
+        wanted += [Ref("question", f"missing-{i}") for i in range(500)]
+        wanted += [Ref("answer", q) for q in asked] + [Ref("question", asked[0])]
+        found = store.get_many(wanted)
+        assert set(found) == {Ref("community", cid), Ref("organisation", oid), *(Ref("question", q) for q in asked)}
+        assert all(found[Ref("question", q)].value == history.get("question", q) for q in asked)
+
     def test_the_first_write_gives_version_one_and_each_write_adds_one(
         self, store: Store, history: SampleHistory
     ) -> None:
