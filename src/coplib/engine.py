@@ -205,6 +205,12 @@ class _StagedView:
 _LEAVABLE = frozenset({MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING})
 
 
+def _prefetch_contribution(uow: UnitOfWork, community_id: str, actor: str, new: Ref) -> None:
+    """Read in one batch what a contribution reads first: its community, the actor's
+    membership, and the contribution's own ref (found absent: it is new)."""
+    uow.prefetch([Ref("community", community_id), Ref("membership", membership_id(community_id, actor)), new])
+
+
 def _need(uow: UnitOfWork, kind: str, id: str, cls: type[R]) -> R:
     value = uow.get(Ref(kind, id))
     if not isinstance(value, cls):
@@ -973,7 +979,9 @@ class Engine:
         qid = self._new_id()
 
         def run(uow: UnitOfWork) -> Question:
-            community = self._open_community(uow, community_id, ctx)
+            cid = _check_id("$.community_id", community_id, ctx)
+            _prefetch_contribution(uow, cid, actor, Ref("question", qid))
+            community = self._open_community(uow, cid, ctx)
             self._authorise(uow, Action.CONTRIBUTE, actor, community)
             self._require_mode(community, CollaborationMode.QUESTIONS)
             self._check_give_before_receive(community, actor)
@@ -992,6 +1000,7 @@ class Engine:
 
         def run(uow: UnitOfWork) -> Answer:
             question = _need(uow, "question", qid, Question)
+            _prefetch_contribution(uow, question.community_id, actor, Ref("answer", aid))
             community = _need(uow, "community", question.community_id, Community)
             self._authorise(uow, Action.CONTRIBUTE, actor, community)
             self._require_mode(community, CollaborationMode.QUESTIONS)
