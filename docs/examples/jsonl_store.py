@@ -43,7 +43,7 @@ from coplib import (
 )
 from coplib.adapters.memory import MemoryStore
 from coplib.domain.history import Aggregate, Ref
-from coplib.ports import ACTIVE_ONLY, DeliveryStatus, OutboxEntry, Outcome
+from coplib.ports import ACTIVE_ONLY, DeliveryStatus, OutboxEntry, Outcome, check_limit
 from coplib.serialization import (
     aggregate_from_json,
     aggregate_to_json,
@@ -239,6 +239,7 @@ class JsonLinesStore(Store):
         self._record({"op": "delivered", "ids": list(message_ids), "at": format_timestamp(at)})
 
     def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        check_limit(limit)  # before the line is written: a bad one would be replayed on every open
         lease_us = lease // timedelta(microseconds=1)
         record = {"op": "claim", "worker": worker, "now": format_timestamp(now), "lease_us": lease_us, "limit": limit}
         claimed: list[OutboxEntry] = self._record(record)

@@ -16,6 +16,7 @@ import attrs
 
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
+from coplib.domain.errors import InvalidInputError
 from coplib.domain.events import DomainEvent
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
@@ -123,6 +124,13 @@ class Period(enum.StrEnum):
 
 
 ACTIVE_ONLY = (MembershipStatus.ACTIVE,)
+
+
+def check_limit(limit: int | None, path: str = "$.limit") -> None:
+    """Refuse (`InvalidInputError` at `path`) a limit that is not a whole number >= 0: every
+    store checks its queries' limits with this, before it reads anything."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidInputError.field(path, f"must be a whole number >= 0, got {limit!r}")
 
 
 class Store(ABC):

@@ -17,7 +17,7 @@ import attrs
 from coplib.adapters._index import IndexRow, index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
-from coplib.domain.errors import ConcurrencyConflictError, ConflictError, InvalidInputError, StorageError
+from coplib.domain.errors import ConcurrencyConflictError, ConflictError, StorageError
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.hookspecs import hookimpl
@@ -32,6 +32,7 @@ from coplib.ports import (
     RecordedEvent,
     Store,
     Versioned,
+    check_limit,
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,11 +45,6 @@ def period_start(moment: datetime, period: Period) -> date:
     if period is Period.WEEK:
         return day - timedelta(days=day.weekday())
     return day.replace(day=1)
-
-
-def _check_limit(limit: int | None) -> None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise InvalidInputError.field("$.limit", f"must be a whole number >= 0, got {limit!r}")
 
 
 class MemoryStore(Store):
@@ -148,7 +144,7 @@ class MemoryStore(Store):
         until: datetime | None = None,
         limit: int | None = None,
     ) -> list[Aggregate]:
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             self._check_open()
             rows = [
@@ -173,7 +169,7 @@ class MemoryStore(Store):
         limit: int = 100,
         after: tuple[datetime, str] | None = None,
     ) -> list[Question]:
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             self._check_open()
             found: list[tuple[datetime, str, Question]] = []
@@ -226,7 +222,7 @@ class MemoryStore(Store):
         return sorted(found, key=lambda c: (c.name, c.id))
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             self._check_open()
             tail = self._events[max(after, 0) :]
@@ -273,7 +269,7 @@ class MemoryStore(Store):
     # -- outbox ------------------------------------------------------------------------------
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             self._check_open()
             pending = [e.message for e in self._outbox.values() if e.status is DeliveryStatus.PENDING]
@@ -291,7 +287,7 @@ class MemoryStore(Store):
                     )
 
     def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             self._check_open()
             due = [
@@ -338,7 +334,7 @@ class MemoryStore(Store):
         recipient_id: str | None = None,
         limit: int = 100,
     ) -> list[OutboxEntry]:
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             self._check_open()
             found = [
@@ -373,7 +369,7 @@ class MemoryStore(Store):
     # -- timers ------------------------------------------------------------------------------
 
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             self._check_open()
             due = self._due.get(kind, [])

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
-from coplib.adapters._index import index_row
+from coplib.adapters._index import find_where, index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, CoplibError, StorageError
@@ -49,6 +49,7 @@ from coplib.ports import (
     Store,
     Versioned,
     Write,
+    check_limit,
 )
 from coplib.serialization import aggregate_from_stored, aggregate_to_json, event_from_stored, event_to_json
 
@@ -325,6 +326,10 @@ def _sort_key(name: str | None) -> bytes | None:
     return name.encode("utf-8", "surrogatepass") if name is not None else None
 
 
+def _same(value: datetime) -> datetime:
+    return value  # psycopg sends an aware datetime as timestamptz
+
+
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
@@ -447,30 +452,6 @@ def _is_conflict(exc: Exception) -> bool:
         return getattr(getattr(exc, "diag", None), "constraint_name", None) == "coplib_aggregates_pkey"
     # A deadlock or serialization failure aborted the transaction; retrying is safe.
     return sqlstate in ("40P01", "40001")
-
-
-def _find_where(
-    kind: str,
-    community_id: str | None,
-    person_id: str | None,
-    parent_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> tuple[str, list[Any]]:
-    """The WHERE clause (and its parameters) of `find` and `count`."""
-    where = ["kind = %s"]
-    params: list[Any] = [kind]
-    for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    if since is not None:
-        where.append("created_at >= %s")
-        params.append(since)
-    if until is not None:
-        where.append("created_at < %s")
-        params.append(until)
-    return " AND ".join(where), params
 
 
 class PostgresStore(Store):
@@ -816,13 +797,14 @@ class PostgresStore(Store):
         until: datetime | None = None,
         limit: int | None = None,
     ) -> list[Aggregate]:
-        where, params = _find_where(kind, community_id, person_id, parent_id, since, until)
+        check_limit(limit)
+        where, params = find_where("%s", _same, kind, community_id, person_id, parent_id, since, until)
         query = (
             f"SELECT kind, id, version, data FROM coplib_aggregates WHERE {where} ORDER BY created_at NULLS FIRST, id"
         )
         if limit is not None:
             query += " LIMIT %s"
-            params.append(max(limit, 0))
+            params.append(limit)
         return self._aggregates(f"finding {kind} aggregates", query, params)
 
     def count(
@@ -835,7 +817,7 @@ class PostgresStore(Store):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> int:
-        where, params = _find_where(kind, community_id, person_id, parent_id, since, until)
+        where, params = find_where("%s", _same, kind, community_id, person_id, parent_id, since, until)
         rows = self._fetch(
             f"counting {kind} aggregates", f"SELECT count(*) FROM coplib_aggregates WHERE {where}", params
         )
@@ -850,6 +832,7 @@ class PostgresStore(Store):
         limit: int = 100,
         after: tuple[datetime, str] | None = None,
     ) -> list[Question]:
+        check_limit(limit)
         # Both shapes walk one partial index of open questions in (open_since, id) order and
         # stop after `limit` rows: the cost follows the page, not the number stored.
         source = "coplib_tags t" if tag is not None else "coplib_aggregates t"
@@ -867,7 +850,7 @@ class PostgresStore(Store):
         if after is not None:
             where.append("(t.open_since, t.id) > (%s, %s)")
             params.extend(after)
-        params.append(max(limit, 0))
+        params.append(limit)
         row = "a.kind, a.id, a.version, a.data" if tag is not None else "t.kind, t.id, t.version, t.data"
         join = " JOIN coplib_aggregates a ON a.kind = t.kind AND a.id = t.id" if tag is not None else ""
         query = f"SELECT {row} FROM {source}{join} WHERE {' AND '.join(where)} ORDER BY t.open_since, t.id LIMIT %s"
@@ -921,12 +904,13 @@ class PostgresStore(Store):
             return out
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        check_limit(limit)
         query = "SELECT position, data FROM coplib_events WHERE position > %s"
         params: list[Any] = [max(after, 0)]
         if community_id is not None:
             query += " AND community_id = %s"
             params.append(community_id)
-        params.append(max(limit, 0))
+        params.append(limit)
         return self._recorded(self._fetch("reading events", query + " ORDER BY position LIMIT %s", params))
 
     def activity(
@@ -968,11 +952,12 @@ class PostgresStore(Store):
     # -- outbox ----------------------------------------------------------------------------------
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
+        check_limit(limit)
         rows = self._fetch(
             "reading pending messages",
             f"""SELECT {_OUTBOX_COLUMNS} FROM coplib_outbox
                 WHERE status = 'pending' ORDER BY created_at, id LIMIT %s""",
-            (max(limit, 0),),
+            (limit,),
         )
         return [_outbox_entry(row).message for row in rows]
 
@@ -986,6 +971,7 @@ class PostgresStore(Store):
         )
 
     def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        check_limit(limit)
         # SKIP LOCKED: dispatchers claiming at the same moment take disjoint messages instead
         # of queueing behind each other's row locks.
         rows = self._fetch(
@@ -999,7 +985,7 @@ class PostgresStore(Store):
                 UPDATE coplib_outbox AS o SET claimed_by = %s, claimed_until = %s
                 FROM due WHERE o.id = due.id
                 RETURNING {", ".join("o." + c.strip() for c in _OUTBOX_COLUMNS.split(","))}""",
-            (now, now, max(limit, 0), worker, now + lease),
+            (now, now, limit, worker, now + lease),
         )
         claimed = [_outbox_entry(row) for row in rows]
         return sorted(claimed, key=lambda e: (e.next_attempt_at, e.message.created_at, e.message.id))
@@ -1046,6 +1032,7 @@ class PostgresStore(Store):
         recipient_id: str | None = None,
         limit: int = 100,
     ) -> list[OutboxEntry]:
+        check_limit(limit)
         where = ["TRUE"]
         params: list[Any] = []
         if status is not None:
@@ -1054,7 +1041,7 @@ class PostgresStore(Store):
         if recipient_id is not None:
             where.append("recipient_id = %s")
             params.append(recipient_id)
-        params.append(max(limit, 0))
+        params.append(limit)
         rows = self._fetch(
             "listing the outbox",
             f"SELECT {_OUTBOX_COLUMNS} FROM coplib_outbox WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT %s",
@@ -1076,11 +1063,12 @@ class PostgresStore(Store):
     # -- timers ----------------------------------------------------------------------------------
 
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
+        check_limit(limit)
         return self._aggregates(
             f"finding due {kind} aggregates",
             """SELECT kind, id, version, data FROM coplib_aggregates
                WHERE kind = %s AND due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s""",
-            (kind, before, max(limit, 0)),
+            (kind, before, limit),
         )
 
 

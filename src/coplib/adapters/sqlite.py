@@ -25,14 +25,13 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 
-from coplib.adapters._index import IndexRow, index_row
+from coplib.adapters._index import IndexRow, find_where, index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import (
     ConcurrencyConflictError,
     ConfigurationError,
     ConflictError,
-    InvalidInputError,
     StorageError,
 )
 from coplib.domain.events import DomainEvent
@@ -50,6 +49,7 @@ from coplib.ports import (
     RecordedEvent,
     Store,
     Versioned,
+    check_limit,
 )
 from coplib.serialization import _utc_text as _utc_text
 from coplib.serialization import (
@@ -448,41 +448,11 @@ def _indexed_columns(row: IndexRow, value: Aggregate) -> tuple[Any, ...]:
     )
 
 
-def _find_where(
-    kind: str,
-    community_id: str | None,
-    person_id: str | None,
-    parent_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> tuple[str, list[Any]]:
-    """The WHERE clause (and its parameters) of `find` and `count`: each filter on an indexed
-    column of `aggregates`."""
-    where = ["kind = ?"]
-    params: list[Any] = [kind]
-    for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if since is not None:
-        where.append("created_at >= ?")
-        params.append(_stamp(since))
-    if until is not None:
-        where.append("created_at < ?")
-        params.append(_stamp(until))
-    return " AND ".join(where), params
-
-
 def _each(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
     """Run `sql` for each row (one prepared statement, looped in C); the rows changed."""
     if len(rows) == 1:
         return conn.execute(sql, rows[0]).rowcount
     return conn.executemany(sql, rows).rowcount
-
-
-def _check_limit(limit: int | None, path: str = "$.limit") -> None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise InvalidInputError.field(path, f"must be a whole number >= 0, got {limit!r}")
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -876,8 +846,8 @@ class SQLiteStore(Store):
         until: datetime | None = None,
         limit: int | None = None,
     ) -> list[Aggregate]:
-        _check_limit(limit)
-        where, params = _find_where(kind, community_id, person_id, parent_id, since, until)
+        check_limit(limit)
+        where, params = find_where("?", _stamp, kind, community_id, person_id, parent_id, since, until)
         sql = f"SELECT kind, id, version, data FROM aggregates WHERE {where} ORDER BY created_at, id"
         if limit is not None:
             sql += " LIMIT ?"
@@ -894,7 +864,7 @@ class SQLiteStore(Store):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> int:
-        where, params = _find_where(kind, community_id, person_id, parent_id, since, until)
+        where, params = find_where("?", _stamp, kind, community_id, person_id, parent_id, since, until)
         return int(self._query(f"SELECT count(*) FROM aggregates WHERE {where}", params)[0][0])
 
     def unanswered_questions(
@@ -906,7 +876,7 @@ class SQLiteStore(Store):
         limit: int = 100,
         after: tuple[datetime, str] | None = None,
     ) -> list[Question]:
-        _check_limit(limit)
+        check_limit(limit)
         sql, params = unanswered_sql(community_id, tag=tag, asked_before=asked_before, limit=limit, after=after)
         return [q for q in self._aggregates(sql, params) if isinstance(q, Question)]
 
@@ -990,7 +960,7 @@ class SQLiteStore(Store):
             return out
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        _check_limit(limit)
+        check_limit(limit)
         if community_id is None:
             return self._events(
                 "SELECT position, data FROM events WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
@@ -1044,7 +1014,7 @@ class SQLiteStore(Store):
     # -- outbox ------------------------------------------------------------------------------
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
-        _check_limit(limit)
+        check_limit(limit)
         rows = self._query(
             "SELECT id, event_id, recipient_id, topic, community_id, created_at, params FROM outbox "
             "WHERE status = 'pending' ORDER BY created_at, id LIMIT ?",
@@ -1087,7 +1057,7 @@ class SQLiteStore(Store):
         )
 
     def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
-        _check_limit(limit)
+        check_limit(limit)
         stamp, until = _stamp(now), _stamp(now + lease)
 
         def claim(conn: sqlite3.Connection) -> list[Any]:
@@ -1132,7 +1102,7 @@ class SQLiteStore(Store):
         recipient_id: str | None = None,
         limit: int = 100,
     ) -> list[OutboxEntry]:
-        _check_limit(limit)
+        check_limit(limit)
         where, params = [], []
         if status is not None:
             where.append("status = ?")
@@ -1166,7 +1136,7 @@ class SQLiteStore(Store):
     # -- timers ------------------------------------------------------------------------------
 
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
-        _check_limit(limit)
+        check_limit(limit)
         return self._aggregates(
             "SELECT kind, id, version, data FROM aggregates WHERE kind = ? AND due_at IS NOT NULL AND due_at <= ? "
             "ORDER BY due_at, id LIMIT ?",

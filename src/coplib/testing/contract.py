@@ -30,7 +30,13 @@ import pytest
 from coplib.domain import events as ev
 from coplib.domain.community import Charter, Community, CommunityKind, LifecycleStage, Organisation, Role, Visibility
 from coplib.domain.contributions import ContributionKind, Question
-from coplib.domain.errors import ConcurrencyConflictError, CoplibError, NotFoundError, StorageError
+from coplib.domain.errors import (
+    ConcurrencyConflictError,
+    CoplibError,
+    InvalidInputError,
+    NotFoundError,
+    StorageError,
+)
 from coplib.domain.events import EVENT_TYPES
 from coplib.domain.history import AGGREGATE_KINDS, Ref, apply, replay
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
@@ -670,6 +676,31 @@ class StoreContract(StoreFixtures):
         # a community is its own community; charter versions belong to it
         assert _ids(store.find("community", community_id=brazing)) == [brazing]
         assert len(store.find("charter_version", community_id=welding)) == 1
+
+    @pytest.mark.parametrize("limit", [-1, True, "5", 2.5], ids=["negative", "bool", "text", "float"])
+    def test_a_query_refuses_a_limit_that_is_no_whole_number_and_changes_nothing(
+        self, store: Store, history: SampleHistory, limit: Any
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        history.ask(store, cid, "ana")
+        before = store.events(limit=1_000)
+        queries: dict[str, Callable[[], object]] = {
+            "find": lambda: store.find("question", limit=limit),
+            "unanswered_questions": lambda: store.unanswered_questions(cid, limit=limit),
+            "events": lambda: store.events(limit=limit),
+            "pending_messages": lambda: store.pending_messages(limit=limit),
+            "outbox": lambda: store.outbox(limit=limit),
+            "claim_messages": lambda: store.claim_messages(
+                worker="w", now=MONDAY, lease=timedelta(minutes=1), limit=limit
+            ),
+            "find_due": lambda: store.find_due("answer_watch", before=MONDAY, limit=limit),
+        }
+        for name, query in queries.items():
+            with pytest.raises(InvalidInputError, match=r"\$\.limit") as refused:
+                query()
+            assert "whole number" in str(refused.value), name
+        assert store.events(limit=1_000) == before
 
     def test_count_gives_how_many_find_returns_for_the_same_filters(self, store: Store, history: SampleHistory) -> None:
         oid = history.found_organisation(store)
