@@ -24,6 +24,7 @@ import attrs
 
 from coplib.domain.errors import CoplibError, InvalidInputError, StorageError
 from coplib.domain.history import Ref
+from coplib.domain.ids import name_based_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, Preferences
@@ -521,7 +522,7 @@ class Dispatcher:
                 text = shown.topic  # a topic without text still shows up in the list
             lines.append(f"• {one_line(text)}")
         ids = [e.message.id for e in entries]
-        key = uuid.uuid5(_DIGEST_NAMESPACE, "\x00".join([person.id, *sorted(ids)])).hex
+        key = name_based_id(_DIGEST_NAMESPACE.bytes, "\x00".join([person.id, *sorted(ids)]))
         return OutboxMessage(
             id=key,
             event_id=key,

@@ -63,7 +63,7 @@ from coplib.domain.errors import (
     StorageError,
 )
 from coplib.domain.history import Aggregate, PolicyFailure, Ref, apply, touched
-from coplib.domain.ids import derived_id, time_ordered_id
+from coplib.domain.ids import derived_id, name_based_id, time_ordered_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
 from coplib.domain.permissions import Action, decide
@@ -205,10 +205,10 @@ class _StagedView:
 _LEAVABLE = frozenset({MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING})
 
 
-def _prefetch_contribution(uow: UnitOfWork, community_id: str, actor: str, new: Ref) -> None:
-    """Read in one batch what a contribution reads first: its community, the actor's
-    membership, and the contribution's own ref (found absent: it is new)."""
-    uow.prefetch([Ref("community", community_id), Ref("membership", membership_id(community_id, actor)), new])
+def _prefetch_first_reads(uow: UnitOfWork, community_id: str, actor: str, *new: Ref) -> None:
+    """Read in one batch what a command reads first: its community, the actor's membership
+    there, and the refs of what it creates (found absent: they are new)."""
+    uow.prefetch([Ref("community", community_id), Ref("membership", membership_id(community_id, actor)), *new])
 
 
 def _need(uow: UnitOfWork, kind: str, id: str, cls: type[R]) -> R:
@@ -551,8 +551,12 @@ class Engine:
         ).require()
         return membership
 
-    def _open_community(self, uow: UnitOfWork, community_id: object, context: str) -> Community:
+    def _open_community(self, uow: UnitOfWork, community_id: object, context: str, actor: str, *new: Ref) -> Community:
+        """The community a command acts in (`NotFoundError` if there is none), read in one
+        batch with `actor`'s membership there, which the permission check reads next, and the
+        refs of what the command creates (found absent: they are new)."""
         cid = _check_id("$.community_id", community_id, context)
+        _prefetch_first_reads(uow, cid, actor, *new)
         return _need(uow, "community", cid, Community)
 
     def _require_mode(self, community: Community, mode: CollaborationMode) -> None:
@@ -662,7 +666,7 @@ class Engine:
         )
 
         def body(uow: UnitOfWork) -> Community:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.UPDATE_COMMUNITY, actor, community)
             new_visibility = visibility_ or community.visibility
             try:
@@ -688,7 +692,7 @@ class Engine:
         stage_ = _check_enum("$.stage", stage, LifecycleStage, ctx)
 
         def body(uow: UnitOfWork) -> Community:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.UPDATE_COMMUNITY, actor, community)
             if community.stage is stage_:
                 return community
@@ -711,7 +715,7 @@ class Engine:
         self._check_policy_settings(charter, ctx)
 
         def body(uow: UnitOfWork) -> CharterVersion:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.AMEND_CHARTER, actor, community)
             try:
                 check_coherent(community.visibility, charter)
@@ -757,7 +761,7 @@ class Engine:
         pid = _check_id("$.person_id", person_id, ctx)
 
         def body(uow: UnitOfWork) -> Membership:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.INVITE, actor, community)
             self._require_person(pid)
             current = self._membership(uow, community, pid)
@@ -782,7 +786,7 @@ class Engine:
         actor = _check_id("$.actor", actor, ctx)
 
         def body(uow: UnitOfWork) -> Membership:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.REQUEST_MEMBERSHIP, actor, community)
             uow.record(ev.MembershipRequested(**self._event_base(actor, community.id), person_id=actor))
             return _need(uow, "membership", membership_id(community.id, actor), Membership)
@@ -796,7 +800,7 @@ class Engine:
         _check_str("$.reason", reason, ctx)
 
         def body(uow: UnitOfWork) -> Membership:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.DECIDE_MEMBERSHIP, actor, community)
             current = self._membership(uow, community, pid)
             if current is None or current.status is not MembershipStatus.PENDING:
@@ -825,7 +829,7 @@ class Engine:
         actor = _check_id("$.actor", actor, ctx)
 
         def body(uow: UnitOfWork) -> Membership:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             current = self._authorise(uow, Action.JOIN, actor, community)
             if current is not None and current.active:
                 raise ConflictError(f"{actor!r} is already an active member of {community.id!r}")
@@ -860,7 +864,7 @@ class Engine:
         actor = _check_id("$.actor", actor, ctx)
 
         def body(uow: UnitOfWork) -> Membership:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             current = self._authorise(uow, Action.LEAVE, actor, community)
             if current is None or current.status not in _LEAVABLE:  # only `SYSTEM` gets this far
                 raise ConflictError(f"{actor!r} is not a member of {community.id!r}", kind="membership", id=actor)
@@ -878,7 +882,7 @@ class Engine:
         _check_str("$.reason", reason, ctx)
 
         def body(uow: UnitOfWork) -> Membership:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.REMOVE_MEMBER, actor, community)
             current = self._membership(uow, community, pid)
             if current is None or current.status not in (
@@ -911,7 +915,7 @@ class Engine:
             raise InvalidInputError.field("$.tags", "only the expert role takes tags", context=ctx)
 
         def body(uow: UnitOfWork) -> Membership:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.ASSIGN_ROLE, actor, community)
             if role_ not in community.charter.roles:
                 raise CharterViolationError(
@@ -939,7 +943,7 @@ class Engine:
             raise InvalidInputError.field("$.role", "the member role goes with membership: use remove", context=ctx)
 
         def body(uow: UnitOfWork) -> Membership:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.ASSIGN_ROLE, actor, community)
             current = self._membership(uow, community, pid)
             if current is None:
@@ -979,9 +983,7 @@ class Engine:
         qid = self._new_id()
 
         def run(uow: UnitOfWork) -> Question:
-            cid = _check_id("$.community_id", community_id, ctx)
-            _prefetch_contribution(uow, cid, actor, Ref("question", qid))
-            community = self._open_community(uow, cid, ctx)
+            community = self._open_community(uow, community_id, ctx, actor, Ref("question", qid))
             self._authorise(uow, Action.CONTRIBUTE, actor, community)
             self._require_mode(community, CollaborationMode.QUESTIONS)
             self._check_give_before_receive(community, actor)
@@ -1000,7 +1002,7 @@ class Engine:
 
         def run(uow: UnitOfWork) -> Answer:
             question = _need(uow, "question", qid, Question)
-            _prefetch_contribution(uow, question.community_id, actor, Ref("answer", aid))
+            _prefetch_first_reads(uow, question.community_id, actor, Ref("answer", aid))
             community = _need(uow, "community", question.community_id, Community)
             self._authorise(uow, Action.CONTRIBUTE, actor, community)
             self._require_mode(community, CollaborationMode.QUESTIONS)
@@ -1112,7 +1114,7 @@ class Engine:
             target = self._target(uow, target_kind, target_id, ENDORSABLE, ctx)
             community = _need(uow, "community", target.community_id, Community)
             self._authorise(uow, Action.ENDORSE, actor, community, target_author_id=target.author_id)
-            eid = uuid.uuid5(_ENDORSEMENT_NAMESPACE, f"{target.KIND.value}\x00{target.id}\x00{actor}").hex
+            eid = name_based_id(_ENDORSEMENT_NAMESPACE.bytes, f"{target.KIND.value}\x00{target.id}\x00{actor}")
             if uow.get(Ref("endorsement", eid)) is not None:
                 raise ConflictError(f"{actor!r} has already endorsed {target.KIND.value} {target.id!r}")
             uow.record(
@@ -1154,7 +1156,7 @@ class Engine:
         rid = self._new_id()
 
         def run(uow: UnitOfWork) -> Resource:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.CONTRIBUTE, actor, community)
             self._require_mode(community, CollaborationMode.SHARED_REPERTOIRE)
             uow.record(
@@ -1182,7 +1184,7 @@ class Engine:
         xid = self._new_id()
 
         def run(uow: UnitOfWork) -> Experience:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.CONTRIBUTE, actor, community)
             self._require_mode(community, CollaborationMode.EXPERIENCES)
             uow.record(
@@ -1225,7 +1227,7 @@ class Engine:
         mid = self._new_id()
 
         def run(uow: UnitOfWork) -> Meeting:
-            community = self._open_community(uow, community_id, ctx)
+            community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.SCHEDULE_MEETING, actor, community)
             self._require_mode(community, CollaborationMode.MEETINGS)
             uow.record(ev.MeetingScheduled(**self._event_base(actor, community.id), meeting_id=mid, **fields))
