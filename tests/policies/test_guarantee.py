@@ -215,6 +215,36 @@ def test_without_any_expert_a_question_goes_to_the_facilitators(clock: ManualClo
     assert sent(engine) == [("ana", "question_for_facilitator"), ("dev", "question_routed")]
 
 
+def members_listings(engine: Engine) -> list[tuple[str | None, str | None]]:
+    """Records, from now on, each `members` query of the store: (role, tag)."""
+    calls: list[tuple[str | None, str | None]] = []
+    store: Any = engine.store
+    members = store.members
+
+    def counted(community_id: str, *, role: Role | None = None, tag: str | None = None, **kwargs: Any) -> Any:
+        calls.append((role.value if role is not None else None, tag))
+        return members(community_id, role=role, tag=tag, **kwargs)
+
+    store.members = counted
+    return calls
+
+
+def test_routing_lists_the_experts_once_whatever_the_tags_and_the_facilitators_only_when_needed(
+    clock: ManualClock,
+) -> None:
+    with_experts = open_engine(clock)
+    found_community(with_experts)
+    listed = members_listings(with_experts)
+    with_experts.ask("dev", COMMUNITY, title="Q", body="B", tags=["tig", "welding", "brazing"])
+    assert listed == [("expert", None)]
+
+    without = open_engine(clock)
+    found_community(without, experts=False)
+    listed = members_listings(without)
+    without.ask("dev", COMMUNITY, title="Q", body="B", tags=["tig", "welding"])
+    assert listed == [("expert", None), ("facilitator", None)]
+
+
 def test_nobody_is_asked_to_answer_their_own_question(engine: Engine) -> None:
     engine.ask("chloe", COMMUNITY, title="Q", body="B", tags=["tig"])
 

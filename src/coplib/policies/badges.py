@@ -36,7 +36,7 @@ from coplib.domain.recognition import (
 )
 from coplib.engine import SYSTEM, Engine
 from coplib.hookspecs import hookimpl
-from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext
+from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
 from coplib.ports import Store
 
 TOPIC: Final = "badge_awarded"
@@ -299,6 +299,10 @@ class BadgesPolicy(BasePolicy):
 
     def __init__(self) -> None:
         self._rules: weakref.WeakKeyDictionary[Engine, tuple[BadgeRule, ...]] = weakref.WeakKeyDictionary()
+        self._by_type: weakref.WeakKeyDictionary[Engine, dict[type[ev.DomainEvent], tuple[BadgeRule, ...]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._read = SettingsMemo(self._parse)
 
     def rules(self, engine: Engine) -> tuple[BadgeRule, ...]:
         """The engine's badge rules, gathered once."""
@@ -322,30 +326,43 @@ class BadgesPolicy(BasePolicy):
             Ref("question", event.question_id),
         ]
 
-    def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
+    def _parse(self, settings: Mapping[str, str]) -> tuple[list[FieldError], frozenset[str], bool]:
+        """What is wrong with `settings`, the badges switched off, and whether to notify."""
         reader = SettingsReader(settings)
-        reader.names("disabled", frozenset())
-        reader.choice("notify", "yes", ("yes", "no"))
+        disabled = reader.names("disabled", frozenset())
+        notify = reader.choice("notify", "yes", ("yes", "no")) == "yes"
         for key, (default, minimum) in _BUILT_IN_SETTINGS.items():
             reader.whole(key, default, minimum=minimum, maximum=100_000)
         hosts = {k.split(".", 1)[0] + "." for k in settings if "." in k and k.split(".", 1)[0] not in BUILT_IN_NAMES}
         reader.check_unknown(self.name, open_prefixes=hosts)
-        return reader.errors
+        return reader.errors, disabled, notify
+
+    def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
+        return list(self._read(settings)[0])
+
+    def _rules_for(self, engine: Engine, event_type: type[ev.DomainEvent]) -> tuple[BadgeRule, ...]:
+        """The engine's rules interested in events of `event_type` (found once per type)."""
+        by_type = self._by_type.get(engine)
+        if by_type is None:
+            by_type = self._by_type[engine] = {}
+        found = by_type.get(event_type)
+        if found is None:
+            found = by_type[event_type] = tuple(
+                r for r in self.rules(engine) if issubclass(event_type, tuple(r.interests))
+            )
+        return found
 
     def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
         community_id = event.community_id
         if community_id is None:
             return
-        rules = [r for r in self.rules(ctx.engine) if isinstance(event, tuple(r.interests))]
+        rules = self._rules_for(ctx.engine, type(event))
         if not rules:
             return
         settings = ctx.settings(community_id)
-        errors = self.settings_errors(settings)
+        errors, disabled, notify = self._read(settings)
         if errors:
             raise invalid_settings(self.name, community_id, errors)
-        reader = SettingsReader(settings)
-        disabled = reader.names("disabled", frozenset())
-        notify = reader.choice("notify", "yes", ("yes", "no")) == "yes"
         view = BadgeView(ctx, community_id, settings)
         for rule in rules:
             if rule.name in disabled:

@@ -9,9 +9,9 @@ set aside as a `PolicyReactionFailed` event and retried by `tick`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from coplib.domain import events as ev
 from coplib.domain.community import Community
@@ -28,6 +28,34 @@ if TYPE_CHECKING:
 POLICY_ACTOR = "coplib:system"
 
 _POLICY_MESSAGE_NAMESPACE = uuid.UUID("2f7f6a4e-0c55-4f53-9d1e-7f1a33b8c6d2")
+
+T = TypeVar("T")
+
+
+class SettingsMemo(Generic[T]):
+    """What `parse` made of each content of a policy's settings, kept: a policy reads its
+    community's settings on every reaction, and they change only when the charter does.
+
+    Keyed by the settings' content (a charter's mapping is a plain dict), so a changed
+    setting is parsed again; at most `size` contents are kept (the oldest go first).
+    """
+
+    def __init__(self, parse: Callable[[Mapping[str, str]], T], size: int = 256) -> None:
+        self._parse = parse
+        self._size = size
+        self._memo: dict[tuple[tuple[str, str], ...], T] = {}
+
+    def __call__(self, settings: Mapping[str, str]) -> T:
+        key = tuple(sorted(settings.items())) if settings else ()
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        parsed = self._parse(settings)
+        if len(self._memo) >= self._size:
+            del self._memo[next(iter(self._memo))]
+        self._memo[key] = parsed
+        return parsed
 
 
 @runtime_checkable

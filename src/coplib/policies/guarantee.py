@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -191,14 +191,18 @@ class AnswerGuarantee(BasePolicy):
     ) -> tuple[tuple[str, ...], Route]:
         """Experts of the question's tags (those matching more tags first), else the
         community's experts, else its facilitators: reachable people other than the asker."""
-        matches: dict[str, int] = {}
-        for tag in sorted(tags):
-            for m in ctx.store.members(community_id, role=Role.EXPERT, tag=tag):
-                matches[m.person_id] = matches.get(m.person_id, 0) + 1
-        candidates: list[tuple[Route, dict[str, int]]] = [(Route.TAG_EXPERTS, matches)]
-        for route, role in ((Route.COMMUNITY_EXPERTS, Role.EXPERT), (Route.FACILITATORS, Role.FACILITATOR)):
-            candidates.append((route, {m.person_id: 0 for m in ctx.store.members(community_id, role=role)}))
-        for route, found in candidates:
+        # The community's experts are listed once (a role is held by few): those of the tags
+        # are among them, by their expertise; the facilitators are listed only when needed.
+        experts = ctx.store.members(community_id, role=Role.EXPERT)
+        wanted = frozenset(tags)
+        matches = {m.person_id: len(wanted & m.expertise) for m in experts}
+
+        def candidates() -> Iterator[tuple[Route, dict[str, int]]]:
+            yield Route.TAG_EXPERTS, {p: n for p, n in matches.items() if n > 0}
+            yield Route.COMMUNITY_EXPERTS, dict.fromkeys(matches, 0)
+            yield Route.FACILITATORS, {m.person_id: 0 for m in ctx.store.members(community_id, role=Role.FACILITATOR)}
+
+        for route, found in candidates():
             found.pop(asker, None)
             reachable = self._reachable(ctx, found)
             if reachable:

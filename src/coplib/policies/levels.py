@@ -29,7 +29,7 @@ from coplib.domain.permissions import STEWARDS
 from coplib.domain.recognition import invalid_settings
 from coplib.engine import SYSTEM, Engine, UnitOfWork
 from coplib.hookspecs import hookimpl
-from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext
+from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
 from coplib.ports import Store
 
 log = logging.getLogger("coplib.policies.levels")
@@ -104,12 +104,15 @@ class ParticipationLevelsPolicy(BasePolicy):
     #: How many due reviews one tick takes on.
     batch: int = 500
 
+    def __init__(self) -> None:
+        self._read = SettingsMemo(lambda settings: LevelSettings.read(settings, self.name))
+
     def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
-        return LevelSettings.read(settings, self.name)[1]
+        return list(self._read(settings)[1])
 
     def settings_for(self, ctx: PolicyContext, community_id: str | None) -> LevelSettings:
         """The community's settings; `InvalidInputError` naming each bad one otherwise."""
-        settings, errors = LevelSettings.read(ctx.settings(community_id), self.name)
+        settings, errors = self._read(ctx.settings(community_id))
         if errors:
             raise invalid_settings(self.name, community_id, errors)
         return settings

@@ -19,7 +19,7 @@ from coplib.domain.errors import FieldError
 from coplib.domain.history import Ref
 from coplib.domain.recognition import PointsBalance, PointsEntry, RecognitionSettings
 from coplib.hookspecs import hookimpl
-from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext
+from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
 from coplib.ports import Store
 
 #: Past this many awards for one reason, subject and person, something is wrong: stop.
@@ -137,12 +137,15 @@ class RecognitionPolicy(BasePolicy):
         }
     )
 
+    def __init__(self) -> None:
+        self._read = SettingsMemo(lambda settings: RecognitionSettings.read(settings, self.name))
+
     def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
-        return RecognitionSettings.read(settings, self.name)[1]
+        return list(self._read(settings)[1])
 
     def settings_for(self, ctx: PolicyContext, community_id: str | None) -> RecognitionSettings:
         """The community's settings; `InvalidInputError` naming each bad one otherwise."""
-        settings, errors = RecognitionSettings.read(ctx.settings(community_id), self.name)
+        settings, errors = self._read(ctx.settings(community_id))
         if errors:
             raise rc.invalid_settings(self.name, community_id, errors)
         return settings
