@@ -219,7 +219,7 @@ def _need(uow: UnitOfWork, kind: str, id: str, cls: type[R]) -> R:
 
 
 def _check_id(path: str, value: object, context: str) -> str:
-    if not isinstance(value, str) or not value or len(value) > v.ID_MAX or any(c.isspace() for c in value):
+    if not v.is_identifier(value):
         raise InvalidInputError.field(path, f"must be an id string, got {value!r:.60}", context=context)
     return value
 

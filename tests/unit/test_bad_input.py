@@ -144,6 +144,7 @@ BAD_FIELDS: list[tuple[str, dict[str, Any], str]] = [
     ("ask", {"tags": ["good", "Not Good!"]}, "$.tags[1]"),
     ("ask", {"tags": ["-dash-first"]}, "$.tags[0]"),
     ("answer", {"question_id": None}, "$.question_id"),
+    ("answer", {"question_id": "bell\x07"}, "$.question_id"),  # a control character, as the domain refuses
     ("accept", {"answer_id": 9}, "$.answer_id"),
     ("comment", {"target_kind": "community"}, "$.target_kind"),
     ("endorse", {"target_id": 4}, "$.target_id"),

@@ -239,7 +239,7 @@ def person_ids(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """attrs validator: a tuple of person ids."""
     v.members_of(str)(_, attribute, value)
     for i, item in enumerate(value):
-        if not item or len(item) > v.ID_MAX or any(c.isspace() for c in item):
+        if not v.is_identifier(item):
             raise InvalidInputError.field(f"$.{attribute.name}[{i}]", f"must be a person id, got {item!r:.60}")
 
 

@@ -10,7 +10,7 @@ import re
 import types
 from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import attrs
 
@@ -58,6 +58,11 @@ def text(*, max_chars: int | None = None, max_bytes: int | None = None, allow_em
                 raise _fail(attribute, f"must be at most {max_bytes} bytes in UTF-8, got {size}")
 
     return check
+
+
+def is_identifier(value: object) -> TypeGuard[str]:
+    """Whether `value` is an id: what `identifier` accepts."""
+    return isinstance(value, str) and 0 < len(value) <= ID_MAX and _ID_FORBIDDEN.search(value) is None
 
 
 def identifier(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
