@@ -563,6 +563,12 @@ class SQLiteStore(Store):
         # Decoded events by position: a committed position holds one event for good (rows
         # are never deleted, AUTOINCREMENT never hands a committed position out again).
         self._event_cache: dict[int, DomainEvent] = {}
+        # Keys whose stored state this connection knows (in `_cache`, or absent when in
+        # `_absent`) as of `_data_version`: SQLite's counter of commits by *other* connections.
+        # While it stays the same, nobody else wrote, so a known key is read from memory.
+        self._fresh: set[tuple[str, str]] = set()
+        self._absent: set[tuple[str, str]] = set()
+        self._data_version: int | None = None
         if not self._in_memory:
             _check_path(self.path)
             _warn_if_network(self.path)
@@ -767,11 +773,13 @@ class SQLiteStore(Store):
                 raise self._error("the commit", exc) from exc
             # What was written is what the next unit reads (and updates) first: remembered,
             # the oldest dropped once for the whole unit.
-            cache = self._cache
+            cache, fresh, absent = self._cache, self._fresh, self._absent
             for write in changes.writes:
                 key = (write.ref.kind, write.ref.id)
                 cache[key] = (write.expected_version + 1, write.value)
                 cache.move_to_end(key)
+                fresh.add(key)  # our own commit leaves data_version as it was: still current
+                absent.discard(key)
             while len(cache) > _CACHE_SIZE:
                 cache.popitem(last=False)
             first = last - len(events) + 1
@@ -810,18 +818,49 @@ class SQLiteStore(Store):
 
     # -- reads -------------------------------------------------------------------------------
 
+    def _known(self, wanted: Sequence[Ref], found: dict[Ref, Versioned[Aggregate]]) -> list[Ref]:
+        """Fill `found` with what this connection knows to be current of `wanted` (nobody
+        else committed since it learnt it: ``PRAGMA data_version``); return the refs to read."""
+        try:
+            version = self._connection().execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise self._error("a query", exc) from exc
+        if version != self._data_version:
+            self._fresh.clear()
+            self._absent.clear()
+            self._data_version = version
+        fresh, cache, absent = self._fresh, self._cache, self._absent
+        missing: list[Ref] = []
+        for ref in wanted:
+            key = (ref.kind, ref.id)
+            if key in fresh:
+                hit = cache.get(key)
+                if hit is not None:
+                    found[ref] = Versioned(hit[1], hit[0])
+                    continue
+                if key in absent:
+                    continue
+            missing.append(ref)
+        return missing
+
+    def _learnt(self, read: Sequence[Ref], found: Mapping[Ref, object]) -> None:
+        """`read` was just read: each is current, absent when not in `found`."""
+        if len(self._fresh) > _CACHE_SIZE:
+            self._fresh.clear()
+            self._absent.clear()
+        for ref in read:
+            key = (ref.kind, ref.id)
+            self._fresh.add(key)
+            if ref not in found:
+                self._absent.add(key)
+
     def get(self, ref: Ref) -> Versioned[Aggregate] | None:
-        with self._lock:
-            rows = self._query("SELECT version, data FROM aggregates WHERE kind = ? AND id = ?", (ref.kind, ref.id))
-            if not rows:
-                return None
-            version, data = rows[0]
-            return Versioned(self._decode(ref.kind, ref.id, version, data), version)
+        return self.get_many((ref,)).get(ref)
 
     def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
-        wanted = list(dict.fromkeys(refs))  # in order, once each
         found: dict[Ref, Versioned[Aggregate]] = {}
         with self._lock:
+            wanted = self._known(list(dict.fromkeys(refs)), found)  # in order, once each
             # One statement for every kind: the refs as a table of constants, each looked up by
             # primary key (CROSS JOIN keeps them the outer loop).
             for chunk in _chunks(wanted, _CHUNK // 2):
@@ -833,6 +872,7 @@ class SQLiteStore(Store):
                 params = [part for ref in chunk for part in (ref.kind, ref.id)]
                 for kind, id_, version, data in self._query(sql, params):
                     found[Ref(kind, id_)] = Versioned(self._decode(kind, id_, version, data), version)
+            self._learnt(wanted, found)
         return found
 
     def find(

@@ -1,0 +1,164 @@
+"""The SQLite store reads a key from memory when it knows its current state: it read or wrote
+it since another connection last committed (SQLite's ``PRAGMA data_version`` counts those
+commits). A commit by another connection, another process, sends every read back to the
+file; what a store serves from memory is always what the file holds."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from coplib.adapters.sqlite import SQLiteStore
+from coplib.domain.history import Ref
+from coplib.domain.membership import membership_id
+from coplib.testing.samples import SampleHistory
+
+PEOPLE = ("ben", "chloe", "dev", "eve")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "coplib.db"
+
+
+class Statements:
+    """The SELECTs a store's connection runs on the aggregates table, from now on."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.seen: list[str] = []
+        store._connection().set_trace_callback(self.seen.append)
+
+    def reads(self) -> int:
+        return sum(1 for sql in self.seen if "FROM aggregates" in sql or "JOIN aggregates" in sql)
+
+
+@pytest.fixture
+def pair(db: Path) -> Iterator[tuple[SQLiteStore, SQLiteStore, SampleHistory, str]]:
+    """Two stores on one file (as two processes would hold it), a community written by the first."""
+    first, second = SQLiteStore(db), SQLiteStore(db)
+    history = SampleHistory()
+    cid = history.found_community(first, history.found_organisation(first))
+    yield first, second, history, cid
+    first.close()
+    second.close()
+
+
+def test_what_a_store_wrote_or_read_is_read_again_from_memory_while_nobody_else_commits(
+    pair: tuple[SQLiteStore, SQLiteStore, SampleHistory, str],
+) -> None:
+    first, _, history, cid = pair
+    community, absent = Ref("community", cid), Ref("membership", membership_id(cid, "ben"))
+    first.get_many([community, absent])  # the community was written by `first`; the membership is read
+    statements = Statements(first)
+
+    found = first.get_many([community, absent])
+
+    assert statements.reads() == 0
+    assert found == {community: first.get(community)}
+    assert found[community].value == history.get("community", cid)
+
+
+def test_a_commit_by_another_connection_sends_reads_back_to_the_file(
+    pair: tuple[SQLiteStore, SQLiteStore, SampleHistory, str],
+) -> None:
+    first, second, history, cid = pair
+    community, ben = Ref("community", cid), Ref("membership", membership_id(cid, "ben"))
+    assert first.get(ben) is None  # known absent
+    history.join(second, cid, "ben")
+    history.update_community(second, cid, name="Renamed by the other process")
+    statements = Statements(first)
+
+    found = first.get_many([community, ben])
+
+    assert statements.reads() == 1
+    assert found[community].version == 2 and found[community].value == history.get("community", cid)
+    assert found[ben].value == history.get("membership", membership_id(cid, "ben"))
+
+
+def test_a_store_that_wrote_a_key_after_another_connection_committed_still_reads_the_file(
+    pair: tuple[SQLiteStore, SQLiteStore, SampleHistory, str],
+) -> None:
+    first, second, history, cid = pair
+    ben = Ref("membership", membership_id(cid, "ben"))
+    assert first.get(ben) is None  # known absent
+    history.join(second, cid, "ben")  # another connection commits...
+    history.join(first, cid, "chloe")  # ...then this one: its memory of other keys is stale
+    statements = Statements(first)
+
+    found = first.get(ben)
+
+    assert statements.reads() == 1
+    assert found is not None and found.value == history.get("membership", membership_id(cid, "ben"))
+
+
+@settings(max_examples=40, stateful_step_count=30, deadline=None)
+class TwoConnections(RuleBasedStateMachine):
+    """Two stores on one file write and read in any order; every read equals what a fresh
+    connection reads from the file (version and state), and absent is absent there too."""
+
+    @initialize()
+    def open_file(self) -> None:
+        import tempfile
+
+        self.directory = tempfile.TemporaryDirectory()
+        path = Path(self.directory.name) / "coplib.db"
+        self.stores = (SQLiteStore(path), SQLiteStore(path))
+        self.file = sqlite3.connect(path)
+        self.history = SampleHistory()
+        self.cid = self.history.found_community(self.stores[0], self.history.found_organisation(self.stores[0]))
+        self.renames = 0
+
+    def teardown(self) -> None:
+        if hasattr(self, "stores"):
+            for store in self.stores:
+                store.close()
+            self.file.close()
+            self.directory.cleanup()
+
+    def on_file(self, ref: Ref) -> int | None:
+        row = self.file.execute("SELECT version FROM aggregates WHERE kind = ? AND id = ?", ref).fetchone()
+        return None if row is None else int(row[0])
+
+    def refs(self) -> list[Ref]:
+        return [Ref("community", self.cid), *(Ref("membership", membership_id(self.cid, p)) for p in PEOPLE)]
+
+    @rule(which=st.integers(0, 1), person=st.sampled_from(PEOPLE))
+    def join(self, which: int, person: str) -> None:
+        ref = Ref("membership", membership_id(self.cid, person))
+        if ref not in self.history.state:
+            self.history.join(self.stores[which], self.cid, person)
+
+    @rule(which=st.integers(0, 1))
+    def rename(self, which: int) -> None:
+        self.renames += 1
+        self.history.update_community(self.stores[which], self.cid, name=f"Welding {self.renames}")
+
+    @rule(which=st.integers(0, 1), picked=st.lists(st.integers(0, len(PEOPLE)), min_size=1, max_size=4))
+    def read(self, which: int, picked: list[int]) -> None:
+        refs = [self.refs()[i] for i in picked]
+        found = self.stores[which].get_many(refs)
+        for ref in refs:
+            stored = self.on_file(ref)
+            if stored is None:
+                assert ref not in found
+            else:
+                assert found[ref].version == stored
+                assert found[ref].value == self.history.state[ref]
+
+    @invariant()
+    def single_reads_agree_with_the_file(self) -> None:
+        if not hasattr(self, "stores"):
+            return
+        for store in self.stores:
+            for ref in self.refs():
+                got = store.get(ref)
+                assert (got.version if got is not None else None) == self.on_file(ref)
+
+
+test_two_connections_always_read_what_the_file_holds = TwoConnections.TestCase
