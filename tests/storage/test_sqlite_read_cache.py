@@ -1,6 +1,7 @@
 """The SQLite store reads a key from memory when it knows its current state: it read or wrote
 it since another connection last committed (SQLite's ``PRAGMA data_version`` counts those
-commits). A commit by another connection, another process, sends every read back to the
+commits); so with the holders of a role, also forgotten when the store itself commits a
+membership. A commit by another connection, another process, sends every read back to the
 file; what a store serves from memory is always what the file holds."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from coplib.adapters.sqlite import SQLiteStore
+from coplib.domain.community import Role
 from coplib.domain.history import Ref
 from coplib.domain.membership import membership_id
 from coplib.testing.samples import SampleHistory
@@ -97,6 +99,28 @@ def test_a_store_that_wrote_a_key_after_another_connection_committed_still_reads
     assert found is not None and found.value == history.get("membership", membership_id(cid, "ben"))
 
 
+def test_the_holders_of_a_role_are_remembered_until_a_membership_changes_here_or_elsewhere(
+    pair: tuple[SQLiteStore, SQLiteStore, SampleHistory, str],
+) -> None:
+    first, second, history, cid = pair
+    history.join(first, cid, "ben")
+    history.assign_role(first, cid, "ben", Role.EXPERT, tags=["tig"])
+
+    def experts() -> list[str]:
+        return [m.person_id for m in first.members(cid, role=Role.EXPERT)]
+
+    assert experts() == ["ben"]
+    statements = Statements(first)
+    assert experts() == ["ben"] and statements.reads() == 0  # from memory
+
+    history.join(first, cid, "chloe")
+    history.assign_role(first, cid, "chloe", Role.EXPERT)  # this store's own commit
+    assert experts() == ["ben", "chloe"] and statements.reads() == 1
+
+    history.withdraw_role(second, cid, "ben", Role.EXPERT)  # another connection's commit
+    assert experts() == ["chloe"] and statements.reads() == 2
+
+
 @settings(max_examples=40, stateful_step_count=30, deadline=None)
 class TwoConnections(RuleBasedStateMachine):
     """Two stores on one file write and read in any order; every read equals what a fresh
@@ -139,6 +163,33 @@ class TwoConnections(RuleBasedStateMachine):
         self.renames += 1
         self.history.update_community(self.stores[which], self.cid, name=f"Welding {self.renames}")
 
+    @rule(which=st.integers(0, 1), person=st.sampled_from(PEOPLE), expert=st.booleans())
+    def change_role(self, which: int, person: str, expert: bool) -> None:
+        ref = Ref("membership", membership_id(self.cid, person))
+        membership = self.history.state.get(ref)
+        if membership is None or (Role.EXPERT in membership.roles) == expert:  # type: ignore[attr-defined]
+            return
+        if expert:
+            self.history.assign_role(self.stores[which], self.cid, person, Role.EXPERT, tags=["tig"])
+        else:
+            self.history.withdraw_role(self.stores[which], self.cid, person, Role.EXPERT)
+
+    def experts_on_file(self, tag: str | None) -> list[str]:
+        sql = (
+            "SELECT r.person_id FROM membership_roles r JOIN aggregates a ON a.kind = 'membership' AND a.id = r.id "
+            "WHERE r.community_id = ? AND r.role = 'expert' AND a.status = 'active'"
+        )
+        params: list[str] = [self.cid]
+        if tag is not None:
+            sql += " AND EXISTS (SELECT 1 FROM tags t WHERE t.kind = 'membership' AND t.id = a.id AND t.tag = ?)"
+            params.append(tag)
+        return [row[0] for row in self.file.execute(sql + " ORDER BY r.person_id", params)]
+
+    @rule(which=st.integers(0, 1), tag=st.sampled_from([None, "tig"]))
+    def list_experts(self, which: int, tag: str | None) -> None:
+        listed = [m.person_id for m in self.stores[which].members(self.cid, role=Role.EXPERT, tag=tag)]
+        assert listed == self.experts_on_file(tag)
+
     @rule(which=st.integers(0, 1), picked=st.lists(st.integers(0, len(PEOPLE)), min_size=1, max_size=4))
     def read(self, which: int, picked: list[int]) -> None:
         refs = [self.refs()[i] for i in picked]
@@ -159,6 +210,8 @@ class TwoConnections(RuleBasedStateMachine):
             for ref in self.refs():
                 got = store.get(ref)
                 assert (got.version if got is not None else None) == self.on_file(ref)
+            experts = [m.person_id for m in store.members(self.cid, role=Role.EXPERT)]
+            assert experts == self.experts_on_file(None)
 
 
 test_two_connections_always_read_what_the_file_holds = TwoConnections.TestCase

@@ -569,6 +569,9 @@ class SQLiteStore(Store):
         self._fresh: set[tuple[str, str]] = set()
         self._absent: set[tuple[str, str]] = set()
         self._data_version: int | None = None
+        # The holders of a role (`members(..., role=...)`), as current as `_fresh`, and also
+        # forgotten when this store commits a membership.
+        self._holders: dict[tuple[Any, ...], list[Membership]] = {}
         if not self._in_memory:
             _check_path(self.path)
             _warn_if_network(self.path)
@@ -780,6 +783,8 @@ class SQLiteStore(Store):
                 cache.move_to_end(key)
                 fresh.add(key)  # our own commit leaves data_version as it was: still current
                 absent.discard(key)
+                if key[0] == "membership":
+                    self._holders.clear()
             while len(cache) > _CACHE_SIZE:
                 cache.popitem(last=False)
             first = last - len(events) + 1
@@ -821,14 +826,7 @@ class SQLiteStore(Store):
     def _known(self, wanted: Sequence[Ref], found: dict[Ref, Versioned[Aggregate]]) -> list[Ref]:
         """Fill `found` with what this connection knows to be current of `wanted` (nobody
         else committed since it learnt it: ``PRAGMA data_version``); return the refs to read."""
-        try:
-            version = self._connection().execute("PRAGMA data_version").fetchone()[0]
-        except sqlite3.Error as exc:
-            raise self._error("a query", exc) from exc
-        if version != self._data_version:
-            self._fresh.clear()
-            self._absent.clear()
-            self._data_version = version
+        self._check_data_version()
         fresh, cache, absent = self._fresh, self._cache, self._absent
         missing: list[Ref] = []
         for ref in wanted:
@@ -842,6 +840,18 @@ class SQLiteStore(Store):
                     continue
             missing.append(ref)
         return missing
+
+    def _check_data_version(self) -> None:
+        """Forget what was known current if another connection committed since."""
+        try:
+            version = self._connection().execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise self._error("a query", exc) from exc
+        if version != self._data_version:
+            self._fresh.clear()
+            self._absent.clear()
+            self._holders.clear()
+            self._data_version = version
 
     def _learnt(self, read: Sequence[Ref], found: Mapping[Ref, object]) -> None:
         """`read` was just read: each is current, absent when not in `found`."""
@@ -935,18 +945,8 @@ class SQLiteStore(Store):
         status = f"a.status IN ({marks})"
         params: list[Any]
         if role is not None:
-            # CROSS JOIN fixes the order: walk the few holders of the role, not every member.
-            sql = (
-                "SELECT a.kind, a.id, a.version, a.data FROM membership_roles r "
-                "CROSS JOIN aggregates a ON a.kind = 'membership' AND a.id = r.id "
-                f"WHERE r.community_id = ? AND r.role = ? AND {status}"
-            )
-            params = [community_id, Role(role).value, *wanted]
-            if tag is not None:
-                sql += " AND EXISTS (SELECT 1 FROM tags t WHERE t.kind = 'membership' AND t.id = a.id AND t.tag = ?)"
-                params.append(tag)
-            sql += " ORDER BY r.person_id"
-        elif tag is not None:
+            return self._role_holders(community_id, Role(role), tag, wanted)
+        if tag is not None:
             sql = (
                 "SELECT a.kind, a.id, a.version, a.data FROM tags t "
                 "CROSS JOIN aggregates a ON a.kind = t.kind AND a.id = t.id "
@@ -961,6 +961,32 @@ class SQLiteStore(Store):
             )
             params = [community_id, *wanted]
         return [m for m in self._aggregates(sql, params) if isinstance(m, Membership)]
+
+    def _role_holders(self, community_id: str, role: Role, tag: str | None, statuses: list[str]) -> list[Membership]:
+        """`members` of one role: few people, asked on every question routed, remembered."""
+        key = (community_id, role, tag, *statuses)
+        with self._lock:
+            self._check_data_version()
+            held = self._holders.get(key)
+            if held is not None:
+                return list(held)
+            marks = ", ".join("?" * len(statuses))
+            # CROSS JOIN fixes the order: walk the few holders of the role, not every member.
+            sql = (
+                "SELECT a.kind, a.id, a.version, a.data FROM membership_roles r "
+                "CROSS JOIN aggregates a ON a.kind = 'membership' AND a.id = r.id "
+                f"WHERE r.community_id = ? AND r.role = ? AND a.status IN ({marks})"
+            )
+            params: list[Any] = [community_id, role.value, *statuses]
+            if tag is not None:
+                sql += " AND EXISTS (SELECT 1 FROM tags t WHERE t.kind = 'membership' AND t.id = a.id AND t.tag = ?)"
+                params.append(tag)
+            sql += " ORDER BY r.person_id"
+            held = [m for m in self._aggregates(sql, params) if isinstance(m, Membership)]
+            if len(self._holders) >= 1024:
+                self._holders.clear()
+            self._holders[key] = held
+            return list(held)
 
     def communities(self, organisation_id: str | None = None) -> list[Community]:
         if organisation_id is None:
