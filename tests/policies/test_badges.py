@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 import coplib
 from coplib import Charter, Engine, InvalidInputError, ManualClock, PluginError, Role, hookimpl
 from coplib.domain import events as ev
+from coplib.domain.history import Ref
+from coplib.domain.recognition import PROGRESS_ITEMS_MAX, BadgeProgress, badge_progress_id
 from coplib.messages import render
 from coplib.policies.badges import (
     BUILT_IN_NAMES,
@@ -134,6 +137,70 @@ def test_answering_three_newcomers_makes_a_mentor() -> None:
     engine.answer("ben", engine.ask("eve", "welding", title="Mine", body="Help?").id, body="Here")
 
     assert "mentor" in badges(engine, "ben")
+
+
+def newcomers(engine: Engine, clock: ManualClock) -> None:
+    """Three newcomers: walt and eve join now (by date), dev by role; chloe joined 60 days ago."""
+    engine.assign_role("ana", "welding", "dev", Role.NEWCOMER)
+    clock.advance(timedelta(days=60))
+    for person in ("walt", "eve"):
+        engine.join(person, "welding")
+
+
+def progress(engine: Engine, person: str) -> dict[str, tuple[str, ...]]:
+    found = engine.store.get(Ref("badge_progress", badge_progress_id("welding", person, "mentor")))
+    assert found is None or isinstance(found.value, BadgeProgress)
+    return dict(found.value.progress) if found is not None else {}
+
+
+def test_a_withdrawn_answer_no_longer_counts_its_newcomer_until_they_are_answered_again() -> None:
+    engine, clock = open_world()
+    newcomers(engine, clock)
+    to_walt = engine.answer("ben", engine.ask("walt", "welding", title="Q1", body="Help?").id, body="Here")
+    engine.answer("ben", engine.ask("eve", "welding", title="Q2", body="Help?").id, body="Here")
+    engine.withdraw("ben", "answer", to_walt.id, reason="Wrong")
+    assert sorted(progress(engine, "ben")) == ["eve"]
+
+    engine.answer("ben", engine.ask("dev", "welding", title="Q3", body="Help?").id, body="Here")
+    assert "mentor" not in badges(engine, "ben")  # eve and dev: two newcomers
+    engine.answer("ben", engine.ask("walt", "welding", title="Q4", body="Help?").id, body="Here")
+
+    assert "mentor" in badges(engine, "ben")
+
+
+def test_mentor_progress_starts_from_the_answers_given_before_badges_were_switched_on() -> None:
+    engine, clock = open_world(disabled=["badges"])
+    newcomers(engine, clock)
+    for asker in ("walt", "eve"):
+        engine.answer("ben", engine.ask(asker, "welding", title=f"Q of {asker}", body="Help?").id, body="Here")
+    engine.amend_charter("ana", "welding", Charter(vocation="Welders help each other"), reason="Badges on")
+
+    engine.answer("ben", engine.ask("dev", "welding", title="Q of dev", body="Help?").id, body="Here")
+
+    assert "mentor" in badges(engine, "ben")
+    assert sorted(progress(engine, "ben")) == ["dev", "eve", "walt"]
+
+
+def test_a_mentor_check_reads_as_much_after_a_hundred_answers_as_after_two() -> None:
+    engine, clock = open_world()
+    newcomers(engine, clock)
+    question = engine.ask("walt", "welding", title="Thin sheet?", body="Help?")
+    store: Any = engine.store
+    find = store.find
+    listed: list[str] = []
+    store.find = lambda kind, **kw: listed.append(kind) or find(kind, **kw)
+
+    def answering_reads() -> int:
+        before = len(listed)
+        engine.answer("ben", question.id, body="Try this")
+        return len(listed) - before
+
+    first, second = answering_reads(), answering_reads()
+    for _ in range(100):
+        engine.answer("ben", question.id, body="And this")
+    assert (first, second, answering_reads()) == (1, 0, 0)  # the history is read once, to start
+    assert progress(engine, "ben") == {"walt": progress(engine, "ben")["walt"]}
+    assert len(progress(engine, "ben")["walt"]) == PROGRESS_ITEMS_MAX
 
 
 def test_attending_three_meetings_makes_a_regular_attendee() -> None:

@@ -101,6 +101,7 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "points_reversed": None,
     "participation_reviewed": None,
     "watch_closed": None,
+    "badge_progressed": None,
 }
 
 

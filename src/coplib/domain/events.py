@@ -421,6 +421,21 @@ class BadgeAwarded(DomainEvent):
     cause_event_id: str = _id()
 
 
+@attrs.frozen(kw_only=True)
+class BadgeProgressed(DomainEvent):
+    """`person_id` came nearer to the badge `badge`: under `key` (one thing the badge counts,
+    such as a newcomer helped), the `items` that show it (such as the answers) are added, or
+    taken back when `withdrawn` (an answer withdrawn). Bookkeeping of the badges policy: it
+    lets a rule count without reading a person's whole history."""
+
+    TYPE: ClassVar[str] = "badge_progressed"
+    person_id: str = _id()
+    badge: str = attrs.field(validator=token)
+    key: str = _id()
+    items: tuple[str, ...] = attrs.field(converter=v.to_tuple, validator=v.identifiers(max_count=10))
+    withdrawn: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -462,5 +477,6 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ParticipationLevelPinned,
         ParticipationReviewed,
         BadgeAwarded,
+        BadgeProgressed,
     )
 }

@@ -38,9 +38,11 @@ from coplib.domain.participation import Participation, participation_id
 from coplib.domain.preferences import Preferences
 from coplib.domain.recognition import (
     BadgeAward,
+    BadgeProgress,
     PointsBalance,
     PointsEntry,
     badge_award_id,
+    badge_progress_id,
     day_of,
     points_balance_id,
 )
@@ -86,6 +88,7 @@ Aggregate = (
     | PointsBalance
     | Participation
     | BadgeAward
+    | BadgeProgress
 )
 
 #: Stable storage names of the aggregate types (never the class names).
@@ -109,6 +112,7 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
     "points_balance": PointsBalance,
     "participation": Participation,
     "badge_award": BadgeAward,
+    "badge_progress": BadgeProgress,
 }
 KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
 
@@ -181,6 +185,7 @@ _TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], l
         lambda e: [Ref("participation", participation_id(_cid(e), e.person_id))],
     ),
     (ev.BadgeAwarded, lambda e: [Ref("badge_award", badge_award_id(_cid(e), e.person_id, e.badge))]),
+    (ev.BadgeProgressed, lambda e: [Ref("badge_progress", badge_progress_id(_cid(e), e.person_id, e.badge))]),
 )
 _TOUCHES_BY_TYPE: dict[type[Any], Callable[[Any], list[Ref]]] = {}
 
@@ -693,6 +698,28 @@ def _badge_awarded(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregat
     )
 
 
+def _badge_progressed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.BadgeProgressed) and e.community_id
+    progress = dict(current.progress) if isinstance(current, BadgeProgress) else {}
+    held = progress.get(e.key, ())
+    if e.withdrawn:
+        kept = tuple(item for item in held if item not in e.items)
+    else:
+        kept = held + tuple(item for item in dict.fromkeys(e.items) if item not in held)
+    if kept:
+        progress[e.key] = kept
+    else:
+        progress.pop(e.key, None)
+    return build(
+        BadgeProgress,
+        community_id=e.community_id,
+        person_id=e.person_id,
+        badge=e.badge,
+        progress=progress,
+        updated_at=e.occurred_at,
+    )
+
+
 _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("organisation", ev.OrganisationCreated): _organisation_created,
     ("community", ev.CommunityCreated): _community_created,
@@ -736,6 +763,7 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("participation", ev.ParticipationLevelPinned): _level_pinned,
     ("participation", ev.ParticipationReviewed): _participation_reviewed,
     ("badge_award", ev.BadgeAwarded): _badge_awarded,
+    ("badge_progress", ev.BadgeProgressed): _badge_progressed,
     **{
         (kind.value, ev.ContributionWithdrawn): _withdrawn
         for kind in ContributionKind
@@ -772,6 +800,7 @@ _CREATORS: Final = frozenset(
         ("participation", ev.ParticipationLevelChanged),
         ("participation", ev.ParticipationLevelPinned),
         ("badge_award", ev.BadgeAwarded),
+        ("badge_progress", ev.BadgeProgressed),
     }
 )
 #: Creating events that may also meet an existing aggregate (a person who left comes back).
@@ -788,6 +817,7 @@ _REENTRANT: Final[frozenset[type[ev.DomainEvent]]] = frozenset(
         ev.PointsReversed,
         ev.ParticipationLevelChanged,
         ev.ParticipationLevelPinned,
+        ev.BadgeProgressed,
     }
 )
 

@@ -205,6 +205,46 @@ class BadgeAward:
         return self.person_id
 
 
+def badge_progress_id(community_id: str, person_id: str, badge: str) -> str:
+    return f"{community_id}/{person_id}/{badge}"
+
+
+#: At most this many items are kept under one key of a badge's progress: a key counts while
+#: one of them stands (answering the same newcomer a hundredth time adds nothing).
+PROGRESS_ITEMS_MAX: Final = 3
+
+
+def _check_progress(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, dict):
+        raise InvalidInputError.field(f"$.{attribute.name}", f"must be a mapping, got {type(value).__name__}")
+    for key, items in value.items():
+        if not v.is_identifier(key):
+            raise InvalidInputError.field(f"$.{attribute.name}", f"keys are ids, got {key!r:.60}")
+        if not isinstance(items, tuple) or not items or not all(v.is_identifier(i) for i in items):
+            raise InvalidInputError.field(f"$.{attribute.name}.{key}", "must be a non-empty list of ids")
+
+
+@attrs.frozen
+class BadgeProgress:
+    """How near a person is to a badge that counts things (`BadgeProgressed`): for each key
+    counted (a newcomer helped), the items that show it (the answers)."""
+
+    community_id: str = attrs.field(validator=v.identifier)
+    person_id: str = attrs.field(validator=v.identifier)
+    badge: str = attrs.field(validator=token)
+    progress: dict[str, tuple[str, ...]] = attrs.field(validator=_check_progress, hash=False)
+    updated_at: datetime = attrs.field(validator=v.utc_datetime)
+
+    @property
+    def id(self) -> str:
+        return badge_progress_id(self.community_id, self.person_id, self.badge)
+
+    @property
+    def author_id(self) -> str:
+        """The person, under the name the stores index people by (see `PointsEntry.author_id`)."""
+        return self.person_id
+
+
 # -- settings -----------------------------------------------------------------------------------
 
 

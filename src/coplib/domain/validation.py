@@ -166,6 +166,21 @@ def members_of(kind: type[Any], *, max_count: int = LIST_MAX) -> Validator:
     return check
 
 
+def identifiers(*, max_count: int = LIST_MAX) -> Validator:
+    """A tuple of ids, not empty."""
+    collection = members_of(str, max_count=max_count)
+
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        collection(_, attribute, value)
+        if not isinstance(value, tuple) or not value:
+            raise _fail(attribute, "must be a non-empty list of ids")
+        for i, item in enumerate(value):
+            if not is_identifier(item):
+                raise InvalidInputError.field(f"$.{attribute.name}[{i}]", f"must be an id, got {_short(item)}")
+
+    return check
+
+
 def short_texts(*, max_count: int = LIST_MAX, max_chars: int = SHORT_TEXT_MAX) -> Validator:
     """A tuple of non-blank strings."""
 

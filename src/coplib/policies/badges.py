@@ -27,9 +27,12 @@ from coplib.domain.errors import FieldError, PluginError
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.recognition import (
+    PROGRESS_ITEMS_MAX,
     BadgeAward,
+    BadgeProgress,
     SettingsReader,
     badge_award_id,
+    badge_progress_id,
     invalid_settings,
     is_token,
     token,
@@ -75,6 +78,28 @@ class BadgeView:
     def membership(self, person_id: str) -> Membership | None:
         found = self.get(Ref("membership", membership_id(self.community_id, person_id)))
         return found if isinstance(found, Membership) else None
+
+    def progress(self, person_id: str, badge: str) -> BadgeProgress | None:
+        """What a person's progress toward `badge` holds (None before the first step)."""
+        found = self.get(Ref("badge_progress", badge_progress_id(self.community_id, person_id, badge)))
+        return found if isinstance(found, BadgeProgress) else None
+
+    def note_progress(
+        self, person_id: str, badge: str, key: str, items: Iterable[str], *, withdrawn: bool = False
+    ) -> None:
+        """Record, in this unit of work, that `items` show progress under `key` (or no longer
+        do, when `withdrawn`): a rule that counts things keeps its count this way instead of
+        reading the person's whole history each time (`BadgeProgressed`)."""
+        self._ctx.record(
+            ev.BadgeProgressed(
+                **_fields(self._ctx, self.community_id),
+                person_id=person_id,
+                badge=badge,
+                key=key,
+                items=tuple(items),
+                withdrawn=withdrawn,
+            )
+        )
 
     def setting(self, key: str, default: int, *, minimum: int = 1, maximum: int = 100_000) -> int:
         """A whole-number setting (``"<badge>.<name>"``); a bad one raises `InvalidInputError`
@@ -178,30 +203,74 @@ def _newcomer(view: BadgeView, person_id: str, at: datetime, days: int) -> bool:
 
 
 def _mentor(view: BadgeView, event: ev.DomainEvent) -> Iterable[str]:
-    """Answered the questions of ``mentor.newcomers`` (3) different newcomers."""
+    """Answered the questions of ``mentor.newcomers`` (3) different newcomers.
+
+    Each answer to a newcomer's question (a newcomer when they asked it, `_newcomer`) is kept
+    in the answerer's progress under the newcomer, up to `PROGRESS_ITEMS_MAX` answers each; a
+    withdrawn answer is taken out, and a newcomer whose kept answers are all withdrawn no
+    longer counts (until answered again). The first time, the progress is read from the
+    answerer's history; after that, a check reads a few aggregates by key, whatever the
+    length of that history.
+    """
+    if isinstance(event, ev.ContributionWithdrawn):
+        _mentor_answer_withdrawn(view, event)
+        return []
     if not isinstance(event, ev.AnswerPosted) or event.actor_id == event.asker_id:
         return []
     mentor = event.actor_id
+    if view.has_badge(mentor, MENTOR):
+        return []
     question = view.get(Ref("question", event.question_id))
     days = view.setting(f"{MENTOR}.newcomer_days", 30)
     if not isinstance(question, Question) or not _newcomer(view, event.asker_id, question.created_at, days):
         return []
-    if view.has_badge(mentor, MENTOR):
-        return []
     needed = view.setting(f"{MENTOR}.newcomers", 3)
-    answers = view.store.find("answer", community_id=view.community_id, person_id=mentor)
-    question_ids = {a.question_id for a in answers if isinstance(a, Answer) and not a.withdrawn}
-    questions = view.store.get_many(Ref("question", qid) for qid in question_ids - {question.id})
-    helped = {question.author_id}
-    for found in questions.values():
-        asked = found.value
-        if (
-            isinstance(asked, Question)
-            and asked.author_id not in (mentor, *helped)
-            and _newcomer(view, asked.author_id, asked.created_at, days)
-        ):
-            helped.add(asked.author_id)
+    progress = view.progress(mentor, MENTOR)
+    if progress is not None:
+        helped = dict(progress.progress)
+    else:
+        helped = _newcomers_helped(view, mentor, days, leaving_out=event.answer_id)
+        for newcomer, answers in helped.items():
+            view.note_progress(mentor, MENTOR, newcomer, answers)
+    kept = helped.get(event.asker_id, ())
+    if len(kept) < PROGRESS_ITEMS_MAX and event.answer_id not in kept:
+        view.note_progress(mentor, MENTOR, event.asker_id, [event.answer_id])
+        helped[event.asker_id] = (*kept, event.answer_id)
     return [mentor] if len(helped) >= needed else []
+
+
+def _newcomers_helped(view: BadgeView, mentor: str, days: int, *, leaving_out: str) -> dict[str, tuple[str, ...]]:
+    """From the mentor's history (read once, to start their progress): the newcomers whose
+    questions they answered, with those answers (withdrawn ones left out)."""
+    answers = [
+        a
+        for a in view.store.find("answer", community_id=view.community_id, person_id=mentor)
+        if isinstance(a, Answer) and not a.withdrawn and a.id != leaving_out
+    ]
+    questions = view.store.get_many(Ref("question", qid) for qid in {a.question_id for a in answers})
+    helped: dict[str, tuple[str, ...]] = {}
+    for answer in answers:
+        found = questions.get(Ref("question", answer.question_id))
+        asked = found.value if found is not None else None
+        if not isinstance(asked, Question) or asked.author_id == mentor:
+            continue
+        kept = helped.get(asked.author_id, ())
+        if len(kept) < PROGRESS_ITEMS_MAX and _newcomer(view, asked.author_id, asked.created_at, days):
+            helped[asked.author_id] = (*kept, answer.id)
+    return helped
+
+
+def _mentor_answer_withdrawn(view: BadgeView, event: ev.ContributionWithdrawn) -> None:
+    """Take a withdrawn answer out of its author's mentor progress (before the badge only:
+    a badge, once earned, stays)."""
+    if event.contribution_kind is not ContributionKind.ANSWER or view.has_badge(event.author_id, MENTOR):
+        return
+    progress = view.progress(event.author_id, MENTOR)
+    if progress is None:
+        return
+    for newcomer, answers in progress.progress.items():
+        if event.contribution_id in answers:
+            view.note_progress(event.author_id, MENTOR, newcomer, [event.contribution_id], withdrawn=True)
 
 
 def _regular_attendee(view: BadgeView, event: ev.DomainEvent) -> Iterable[str]:
@@ -243,7 +312,10 @@ BUILT_IN_RULES: Final[tuple[SimpleBadgeRule, ...]] = (
         _first_experience,
     ),
     SimpleBadgeRule(
-        MENTOR, {"en": "Mentor of newcomers", "fr": "Mentor des nouveaux venus"}, frozenset({ev.AnswerPosted}), _mentor
+        MENTOR,
+        {"en": "Mentor of newcomers", "fr": "Mentor des nouveaux venus"},
+        frozenset({ev.AnswerPosted, ev.ContributionWithdrawn}),
+        _mentor,
     ),
     SimpleBadgeRule(
         REGULAR_ATTENDEE,
@@ -322,6 +394,7 @@ class BadgesPolicy(BasePolicy):
         return [
             Ref("badge_award", badge_award_id(cid, event.actor_id, FIRST_ANSWER)),
             Ref("badge_award", badge_award_id(cid, event.actor_id, MENTOR)),
+            Ref("badge_progress", badge_progress_id(cid, event.actor_id, MENTOR)),
             Ref("membership", membership_id(cid, event.asker_id)),
             Ref("question", event.question_id),
         ]

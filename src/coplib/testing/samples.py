@@ -41,7 +41,7 @@ from coplib.domain.membership import membership_id
 from coplib.domain.participation import ParticipationLevel, participation_id
 from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, QuietHours
-from coplib.domain.recognition import badge_award_id, points_balance_id
+from coplib.domain.recognition import badge_award_id, badge_progress_id, points_balance_id
 from coplib.ports import Changeset, OutboxMessage, RecordedEvent, Store, Write
 
 T = TypeVar("T")
@@ -643,6 +643,32 @@ class SampleHistory:
         )
         return badge_award_id(cid, person, badge)
 
+    def progress_badge(
+        self,
+        store: Store,
+        cid: str,
+        person: str,
+        badge: str,
+        key: str,
+        items: Iterable[str],
+        *,
+        withdrawn: bool = False,
+    ) -> str:
+        self.commit(
+            store,
+            [
+                ev.BadgeProgressed(
+                    **self.base(SYSTEM_ACTOR, cid),
+                    person_id=person,
+                    badge=badge,
+                    key=key,
+                    items=tuple(items),
+                    withdrawn=withdrawn,
+                )
+            ],
+        )
+        return badge_progress_id(cid, person, badge)
+
     # -- a bit of everything ----------------------------------------------------------------------
 
     def every_kind(self, store: Store) -> dict[str, Ref]:
@@ -677,6 +703,8 @@ class SampleHistory:
         self.award_points(store, cid, "ben", 15, subject_id=aid, cause=accepted)
         badge = self.award_badge(store, cid, "ben", "first-accepted-answer", cause=accepted)
         participation = self.review_participation(store, cid, "ben")
+        progress = self.progress_badge(store, cid, "ben", "mentor", "chloe", [aid, "a-later-answer"])
+        self.progress_badge(store, cid, "ben", "mentor", "chloe", ["a-later-answer"], withdrawn=True)
         comment_id = self.comment(store, ContributionKind.ANSWER, aid, "chloe")
         endorsement_id = self.endorse(store, ContributionKind.ANSWER, aid, "chloe")
         rid = self.share_resource(store, cid, "ben")
@@ -712,4 +740,5 @@ class SampleHistory:
             "points_balance": Ref("points_balance", points_balance_id(cid, "ben")),
             "badge_award": Ref("badge_award", badge),
             "participation": Ref("participation", participation),
+            "badge_progress": Ref("badge_progress", progress),
         }

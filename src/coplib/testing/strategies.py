@@ -662,6 +662,14 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
     ev.BadgeAwarded.TYPE: lambda: _event(
         ev.BadgeAwarded, person_id=ids(), badge=_machine_names(), cause_event_id=ids()
     ),
+    ev.BadgeProgressed.TYPE: lambda: _event(
+        ev.BadgeProgressed,
+        person_id=ids(),
+        badge=_machine_names(),
+        key=ids(),
+        items=st.lists(ids(), min_size=1, max_size=3, unique=True).map(tuple),
+        withdrawn=st.booleans(),
+    ),
     # -- answer guarantee --
     ev.QuestionRouted.TYPE: lambda: _event(
         ev.QuestionRouted,
