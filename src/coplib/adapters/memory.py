@@ -57,6 +57,10 @@ class MemoryStore(Store):
         # Secondary indexes, so that the queries cost what they return, as in the SQL stores.
         self._by_kind: dict[str, dict[str, tuple[Versioned[Aggregate], IndexRow]]] = {}
         self._by_community: dict[tuple[str, str], set[str]] = {}  # (kind, community) -> ids
+        self._by_person: dict[tuple[str, str], set[str]] = {}  # (kind, person) -> ids
+        self._holders: dict[tuple[str, str], set[str]] = {}  # (community, role) -> membership ids
+        self._open: dict[str | None, set[str]] = {}  # community -> ids of its open questions
+        self._by_actor: dict[str, list[RecordedEvent]] = {}  # actor -> their events, in order
         self._due: dict[str, list[tuple[datetime, str]]] = {}  # kind -> sorted (due_at, id)
         self._events: list[RecordedEvent] = []
         self._event_ids: set[str] = set()
@@ -89,6 +93,8 @@ class MemoryStore(Store):
             start = len(self._events)
             recorded = [RecordedEvent(start + i + 1, e) for i, e in enumerate(changes.events)]
             self._events.extend(recorded)
+            for r in recorded:
+                self._by_actor.setdefault(r.event.actor_id, []).append(r)
             self._event_ids.update(seen)
             for message in changes.messages:
                 if message.id not in self._outbox:
@@ -114,6 +120,12 @@ class MemoryStore(Store):
             old = previous[1]
             if old.community_id is not None:
                 self._by_community.get((ref.kind, old.community_id), set()).discard(ref.id)
+                for role in old.roles:
+                    self._holders.get((old.community_id, role), set()).discard(ref.id)
+            if old.person_id is not None:
+                self._by_person.get((ref.kind, old.person_id), set()).discard(ref.id)
+            if old.open_since is not None:
+                self._open.get(old.community_id, set()).discard(ref.id)
             if old.due_at is not None:
                 due = self._due[ref.kind]
                 at = bisect.bisect_left(due, (old.due_at, ref.id))
@@ -124,6 +136,12 @@ class MemoryStore(Store):
         self._by_kind.setdefault(ref.kind, {})[ref.id] = row
         if idx.community_id is not None:
             self._by_community.setdefault((ref.kind, idx.community_id), set()).add(ref.id)
+            for role in idx.roles:
+                self._holders.setdefault((idx.community_id, role), set()).add(ref.id)
+        if idx.person_id is not None:
+            self._by_person.setdefault((ref.kind, idx.person_id), set()).add(ref.id)
+        if idx.open_since is not None:
+            self._open.setdefault(idx.community_id, set()).add(ref.id)
         if idx.due_at is not None:
             bisect.insort(self._due.setdefault(ref.kind, []), (idx.due_at, ref.id))
 
@@ -147,9 +165,14 @@ class MemoryStore(Store):
         check_limit(limit)
         with self._lock:
             self._check_open()
+            if person_id is not None:  # a person's rows are fewer than a community's
+                of_kind = self._by_kind.get(kind, {})
+                candidates = [of_kind[i] for i in self._by_person.get((kind, person_id), ())]
+            else:
+                candidates = self._select(kind, community_id)
             rows = [
                 (idx, versioned.value)
-                for versioned, idx in self._select(kind, community_id)
+                for versioned, idx in candidates
                 if (community_id is None or idx.community_id == community_id)
                 and (person_id is None or idx.person_id == person_id)
                 and (parent_id is None or idx.parent_id == parent_id)
@@ -173,7 +196,12 @@ class MemoryStore(Store):
         with self._lock:
             self._check_open()
             found: list[tuple[datetime, str, Question]] = []
-            for versioned, idx in self._select("question", community_id):
+            questions = self._by_kind.get("question", {})
+            if community_id is not None:
+                open_ids: Iterable[str] = self._open.get(community_id, ())
+            else:
+                open_ids = [i for ids in self._open.values() for i in ids]
+            for versioned, idx in (questions[i] for i in open_ids):
                 if idx.open_since is None or not isinstance(versioned.value, Question):
                     continue
                 if community_id is not None and idx.community_id != community_id:
@@ -199,9 +227,14 @@ class MemoryStore(Store):
         wanted = {s.value for s in statuses}
         with self._lock:
             self._check_open()
+            if role is not None:  # the holders of a role are few
+                memberships = self._by_kind.get("membership", {})
+                candidates = [memberships[i] for i in self._holders.get((community_id, role.value), ())]
+            else:
+                candidates = self._select("membership", community_id)
             found = [
                 versioned.value
-                for versioned, idx in self._select("membership", community_id)
+                for versioned, idx in candidates
                 if idx.community_id == community_id
                 and idx.status in wanted
                 and (role is None or role.value in idx.roles)
@@ -237,7 +270,7 @@ class MemoryStore(Store):
             self._check_open()
             return [
                 r
-                for r in self._events
+                for r in self._by_actor.get(person_id, ())
                 if r.event.actor_id == person_id
                 and since <= r.event.occurred_at < until
                 and (community_id is None or r.event.community_id == community_id)
