@@ -168,6 +168,23 @@ def test_a_withdrawn_answer_no_longer_counts_its_newcomer_until_they_are_answere
     assert "mentor" in badges(engine, "ben")
 
 
+def test_an_answer_withdrawn_while_badges_were_off_no_longer_counts_once_they_are_back_on() -> None:
+    engine, clock = open_world()
+    newcomers(engine, clock)
+    to_walt = engine.answer("ben", engine.ask("walt", "welding", title="Q1", body="Help?").id, body="Here")
+    engine.answer("ben", engine.ask("eve", "welding", title="Q2", body="Help?").id, body="Here")
+    off = Charter(vocation="Welders help each other", disabled_policies=frozenset({"badges"}))
+    engine.amend_charter("ana", "welding", off, reason="Pause")
+    engine.withdraw("ben", "answer", to_walt.id, reason="Wrong")  # no badge policy to hear it
+    engine.amend_charter("ana", "welding", Charter(vocation="Welders help each other"), reason="Back")
+
+    engine.answer("ben", engine.ask("dev", "welding", title="Q3", body="Help?").id, body="Here")
+    assert "mentor" not in badges(engine, "ben")  # eve and dev: walt's answer was withdrawn
+    engine.answer("ben", engine.ask("walt", "welding", title="Q4", body="Help?").id, body="Here")
+
+    assert "mentor" in badges(engine, "ben")
+
+
 def test_mentor_progress_starts_from_the_answers_given_before_badges_were_switched_on() -> None:
     engine, clock = open_world(disabled=["badges"])
     newcomers(engine, clock)

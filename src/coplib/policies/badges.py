@@ -79,6 +79,10 @@ class BadgeView:
         found = self.get(Ref("membership", membership_id(self.community_id, person_id)))
         return found if isinstance(found, Membership) else None
 
+    def prefetch(self, refs: Iterable[Ref]) -> None:
+        """Read `refs` in one batch, for the `get` calls that follow."""
+        self._ctx.prefetch(refs)
+
     def progress(self, person_id: str, badge: str) -> BadgeProgress | None:
         """What a person's progress toward `badge` holds (None before the first step)."""
         found = self.get(Ref("badge_progress", badge_progress_id(self.community_id, person_id, badge)))
@@ -227,7 +231,7 @@ def _mentor(view: BadgeView, event: ev.DomainEvent) -> Iterable[str]:
     needed = view.setting(f"{MENTOR}.newcomers", 3)
     progress = view.progress(mentor, MENTOR)
     if progress is not None:
-        helped = dict(progress.progress)
+        helped = _standing(view, progress.progress, event.asker_id)
     else:
         helped = _newcomers_helped(view, mentor, days, leaving_out=event.answer_id)
         for newcomer, answers in helped.items():
@@ -258,6 +262,24 @@ def _newcomers_helped(view: BadgeView, mentor: str, days: int, *, leaving_out: s
         if len(kept) < PROGRESS_ITEMS_MAX and _newcomer(view, asked.author_id, asked.created_at, days):
             helped[asked.author_id] = (*kept, answer.id)
     return helped
+
+
+def _standing(view: BadgeView, progress: Mapping[str, tuple[str, ...]], asker: str) -> dict[str, tuple[str, ...]]:
+    """The newcomers of `progress` with a kept answer still standing (`asker`'s are being
+    counted again anyway): withdrawals are taken out as they happen, but not those made
+    while badges were switched off, nor those imported with `import_history`."""
+    view.prefetch(Ref("answer", a) for newcomer, answers in progress.items() if newcomer != asker for a in answers)
+    standing: dict[str, tuple[str, ...]] = {}
+    for newcomer, answers in progress.items():
+        if newcomer == asker:
+            standing[newcomer] = answers
+            continue
+        for answer_id in answers:
+            answer = view.get(Ref("answer", answer_id))
+            if isinstance(answer, Answer) and not answer.withdrawn:
+                standing[newcomer] = answers
+                break
+    return standing
 
 
 def _mentor_answer_withdrawn(view: BadgeView, event: ev.ContributionWithdrawn) -> None:

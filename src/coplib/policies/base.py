@@ -135,6 +135,11 @@ class PolicyContext:
         """An aggregate as this unit of work sees it."""
         return self._uow.get(ref)
 
+    def prefetch(self, refs: Iterable[Ref]) -> None:
+        """Read `refs` in one batch now (one round trip to a database server), so that the
+        `get` calls that follow find them; what was read already is not read again."""
+        self._uow.prefetch(refs)
+
     def community(self, community_id: str | None) -> Community | None:
         if community_id is None:
             return None
