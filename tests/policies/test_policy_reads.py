@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from coplib import Engine
+from coplib import Engine, PluginError
 from coplib.domain import events as ev
 from coplib.domain.history import Ref
+from coplib.domain.membership import membership_id
 from coplib.hookspecs import hookimpl
 from coplib.policies.base import BasePolicy, PolicyContext
 from tests.unit.support import open_engine
@@ -112,3 +113,52 @@ def test_a_policy_whose_hint_fails_still_reacts_and_the_command_stands(hint: Any
 
     assert policy.reactions == 1
     assert engine.question("chloe", question.id).question.id == question.id
+
+
+class Prefetching(BasePolicy):
+    """Interested in questions; its reaction prefetches what it is given, then reads it."""
+
+    name = "prefetching"
+    interests = frozenset({ev.QuestionAsked})
+
+    def __init__(self, refs: list[Any]) -> None:
+        self.refs = refs
+        self.found: list[object] = []
+
+    def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
+        ctx.prefetch(self.refs)
+        self.found = [ctx.get(ref) for ref in self.refs]
+
+
+class PrefetchingPlugin:
+    def __init__(self, policy: Prefetching) -> None:
+        self.policy = policy
+
+    @hookimpl
+    def coplib_policies(self) -> list[Any]:
+        return [self.policy]
+
+
+def test_a_reaction_reads_what_it_prefetched_in_one_batch() -> None:
+    policy = Prefetching([])
+    engine = open_engine(plugins=[PrefetchingPlugin(policy)], strict=True)
+    cid = community(engine)
+    policy.refs = [Ref("community", cid), Ref("membership", membership_id(cid, "ben")), Ref("question", "none-such")]
+    calls = count_reads(engine)
+
+    engine.ask("chloe", cid, title="Thin aluminium?", body="It warps.")
+
+    assert [type(found).__name__ for found in policy.found] == ["Community", "Membership", "NoneType"]
+    assert calls["get"] == 0  # all read in batches
+
+
+@pytest.mark.parametrize("junk", ["question", Ref("no such kind", "x"), Ref("question", 42)])
+def test_prefetching_something_that_is_no_ref_to_an_aggregate_is_refused_naming_it(junk: Any) -> None:
+    policy = Prefetching([Ref("community", "welding"), junk])
+    engine = open_engine(plugins=[PrefetchingPlugin(policy)], strict=True)
+    cid = community(engine)
+
+    with pytest.raises(PluginError) as caught:
+        engine.ask("chloe", cid, title="Thin aluminium?", body="It warps.")
+
+    assert "$.refs[1]" in str(caught.value.__cause__)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, run
 
 from coplib.domain import events as ev
 from coplib.domain.community import Community
-from coplib.domain.errors import FieldError
-from coplib.domain.history import Aggregate, Ref
+from coplib.domain.errors import FieldError, InvalidInputError
+from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.ids import derived_id
 from coplib.ports import OutboxMessage
 
@@ -138,7 +138,11 @@ class PolicyContext:
     def prefetch(self, refs: Iterable[Ref]) -> None:
         """Read `refs` in one batch now (one round trip to a database server), so that the
         `get` calls that follow find them; what was read already is not read again."""
-        self._uow.prefetch(refs)
+        wanted = list(refs)
+        for i, ref in enumerate(wanted):
+            if not isinstance(ref, Ref) or ref.kind not in AGGREGATE_KINDS or not isinstance(ref.id, str):
+                raise InvalidInputError.field(f"$.refs[{i}]", f"must be a Ref to an aggregate, got {ref!r:.80}")
+        self._uow.prefetch(wanted)
 
     def community(self, community_id: str | None) -> Community | None:
         if community_id is None:
