@@ -35,7 +35,7 @@ from coplib.domain.membership import Membership, membership_id
 from coplib.domain.permissions import ORGANISERS, Action, decide
 from coplib.engine import SYSTEM, Engine
 from coplib.hookspecs import hookimpl
-from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext
+from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
 
 __all__ = [
     "AnswerGuarantee",
@@ -64,11 +64,14 @@ def guarantee_settings(community: Community) -> GuaranteeSettings:
     """The community's answer guarantee as its charter sets it (defaults for what it leaves
     out). Settings that cannot be read (a charter stored before they were checked) give the
     defaults, with a warning on the ``coplib.policies.guarantee`` logger."""
-    settings = community.charter.policy_settings.get(POLICY_NAME, {})
+    return _read_settings(community.charter.policy_settings.get(POLICY_NAME, {}))
+
+
+def _read_settings(settings: Mapping[str, str]) -> GuaranteeSettings:
     try:
         return GuaranteeSettings.parse(settings)
     except InvalidInputError as exc:
-        log.warning("community %s: unreadable %s settings, using the defaults: %s", community.id, POLICY_NAME, exc)
+        log.warning("unreadable %s settings %s, using the defaults: %s", POLICY_NAME, dict(settings), exc)
         return GuaranteeSettings.parse({})
 
 
@@ -98,7 +101,7 @@ class AnswerGuarantee(BasePolicy):
     batch = 200
 
     def __init__(self) -> None:
-        self._parsed: dict[tuple[tuple[str, str], ...], GuaranteeSettings] = {}
+        self._read = SettingsMemo(_read_settings)  # a charter's settings are parsed once (and warned about once)
 
     def interested_in(self, event: ev.DomainEvent) -> bool:
         if isinstance(event, ev.ContributionWithdrawn):
@@ -109,14 +112,7 @@ class AnswerGuarantee(BasePolicy):
         return settings_errors(settings)
 
     def _settings(self, community: Community) -> GuaranteeSettings:
-        key = tuple(sorted(community.charter.policy_settings.get(POLICY_NAME, {}).items()))
-        found = self._parsed.get(key)
-        if found is None:
-            found = guarantee_settings(community)
-            if len(self._parsed) > 1000:
-                self._parsed.clear()
-            self._parsed[key] = found
-        return found
+        return self._read(community.charter.policy_settings.get(POLICY_NAME, {}))
 
     # -- reactions ------------------------------------------------------------------------------
 
