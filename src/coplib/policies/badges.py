@@ -392,17 +392,17 @@ class BadgesPolicy(BasePolicy):
     name = "badges"
 
     def __init__(self) -> None:
-        self._rules: weakref.WeakKeyDictionary[Engine, tuple[BadgeRule, ...]] = weakref.WeakKeyDictionary()
-        self._by_type: weakref.WeakKeyDictionary[Engine, dict[type[ev.DomainEvent], tuple[BadgeRule, ...]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # Per engine: its rules, and those interested in each event type met so far.
+        self._rules: weakref.WeakKeyDictionary[
+            Engine, tuple[tuple[BadgeRule, ...], dict[type[ev.DomainEvent], tuple[BadgeRule, ...]]]
+        ] = weakref.WeakKeyDictionary()
         self._read = SettingsMemo(self._parse)
 
     def rules(self, engine: Engine) -> tuple[BadgeRule, ...]:
         """The engine's badge rules, gathered once."""
         if engine not in self._rules:
-            self._rules[engine] = badge_rules(engine)
-        return self._rules[engine]
+            self._rules[engine] = (badge_rules(engine), {})
+        return self._rules[engine][0]
 
     def interested_in(self, event: ev.DomainEvent) -> bool:
         # Host rules may look at any event type: `react` filters by each rule's interests.
@@ -437,14 +437,11 @@ class BadgesPolicy(BasePolicy):
 
     def _rules_for(self, engine: Engine, event_type: type[ev.DomainEvent]) -> tuple[BadgeRule, ...]:
         """The engine's rules interested in events of `event_type` (found once per type)."""
-        by_type = self._by_type.get(engine)
-        if by_type is None:
-            by_type = self._by_type[engine] = {}
+        rules = self.rules(engine)
+        by_type = self._rules[engine][1]
         found = by_type.get(event_type)
         if found is None:
-            found = by_type[event_type] = tuple(
-                r for r in self.rules(engine) if issubclass(event_type, tuple(r.interests))
-            )
+            found = by_type[event_type] = tuple(r for r in rules if issubclass(event_type, tuple(r.interests)))
         return found
 
     def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
