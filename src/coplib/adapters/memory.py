@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -114,18 +114,24 @@ class MemoryStore(Store):
             self._check_open()
             return {ref: self._rows[ref][0] for ref in refs if ref in self._rows}
 
+    def _id_sets(self, ref: Ref, idx: IndexRow) -> Iterator[tuple[dict[Any, set[str]], Any]]:
+        """The secondary indexes (each a map of id sets) holding `ref` when its row is `idx`,
+        with its key in each."""
+        if idx.community_id is not None:
+            yield self._by_community, (ref.kind, idx.community_id)
+            for role in idx.roles:
+                yield self._holders, (idx.community_id, role)
+        if idx.person_id is not None:
+            yield self._by_person, (ref.kind, idx.person_id)
+        if idx.open_since is not None:
+            yield self._open, idx.community_id
+
     def _store_row(self, ref: Ref, versioned: Versioned[Aggregate], idx: IndexRow) -> None:
         previous = self._rows.get(ref)
         if previous is not None:
             old = previous[1]
-            if old.community_id is not None:
-                self._by_community.get((ref.kind, old.community_id), set()).discard(ref.id)
-                for role in old.roles:
-                    self._holders.get((old.community_id, role), set()).discard(ref.id)
-            if old.person_id is not None:
-                self._by_person.get((ref.kind, old.person_id), set()).discard(ref.id)
-            if old.open_since is not None:
-                self._open.get(old.community_id, set()).discard(ref.id)
+            for index, key in self._id_sets(ref, old):
+                index.get(key, set()).discard(ref.id)
             if old.due_at is not None:
                 due = self._due[ref.kind]
                 at = bisect.bisect_left(due, (old.due_at, ref.id))
@@ -134,14 +140,8 @@ class MemoryStore(Store):
         row = (versioned, idx)
         self._rows[ref] = row
         self._by_kind.setdefault(ref.kind, {})[ref.id] = row
-        if idx.community_id is not None:
-            self._by_community.setdefault((ref.kind, idx.community_id), set()).add(ref.id)
-            for role in idx.roles:
-                self._holders.setdefault((idx.community_id, role), set()).add(ref.id)
-        if idx.person_id is not None:
-            self._by_person.setdefault((ref.kind, idx.person_id), set()).add(ref.id)
-        if idx.open_since is not None:
-            self._open.setdefault(idx.community_id, set()).add(ref.id)
+        for index, key in self._id_sets(ref, idx):
+            index.setdefault(key, set()).add(ref.id)
         if idx.due_at is not None:
             bisect.insort(self._due.setdefault(ref.kind, []), (idx.due_at, ref.id))
 
