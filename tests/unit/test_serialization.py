@@ -71,6 +71,17 @@ def test_timestamps_are_written_in_utc_with_a_fixed_width() -> None:
     assert format_timestamp(datetime(2026, 1, 5, 9, 0, 0, 5, tzinfo=UTC)) == "2026-01-05T09:00:00.000005Z"
 
 
+@pytest.mark.parametrize("zone", [UTC, timezone(timedelta(0)), timezone(timedelta(hours=-3))])
+def test_an_instant_before_the_year_1000_is_written_with_four_digit_years_and_read_back(zone: timezone) -> None:
+    early, later = datetime(999, 12, 31, 23, 0, tzinfo=UTC), datetime(1000, 1, 1, tzinfo=UTC)
+
+    text = format_timestamp(early.astimezone(zone))
+
+    assert text == "0999-12-31T23:00:00.000000Z"
+    assert parse_timestamp(text) == early
+    assert text < format_timestamp(later)  # text order is still time order
+
+
 def test_a_timestamp_with_an_offset_is_read_back_in_utc() -> None:
     parsed = parse_timestamp("2026-01-05T10:00:00+01:00")
 

@@ -18,7 +18,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -51,7 +51,6 @@ from coplib.ports import (
     Versioned,
     check_limit,
 )
-from coplib.serialization import _utc_text as _utc_text
 from coplib.serialization import (
     aggregate_from_json,
     aggregate_from_stored,
@@ -120,7 +119,6 @@ _DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
 _CACHE_SIZE: Final = 20_000
 _EVENT_CACHE_SIZE: Final = 50_000
 _CHUNK: Final = 400  # host parameters per IN list, well under SQLite's limit
-_ZERO: Final = timedelta(0)
 
 
 # -- the schema and its migrations ------------------------------------------------------------
@@ -391,19 +389,8 @@ _PERIOD_SQL: Final[dict[Period, str]] = {
 }
 
 
-@functools.lru_cache(maxsize=4096)
-def _stamp(value: datetime) -> str:
-    """`format_timestamp`, faster (it runs several times per row, often on the same instant:
-    a question's creation, its opening and its event): fixed-width UTC text."""
-    if value.tzinfo is UTC and value.year >= 1000:
-        return _utc_text(value)  # remembered: the same instant comes back within a unit
-    if value.tzinfo is UTC or (value.tzinfo is not None and value.utcoffset() == _ZERO):
-        return value.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
-    return format_timestamp(value)  # another zone is converted; a naive time is refused
-
-
 def _ts(value: datetime | None) -> str | None:
-    return _stamp(value) if value is not None else None
+    return format_timestamp(value) if value is not None else None
 
 
 def _sort_key(row: IndexRow) -> str | None:
@@ -729,7 +716,8 @@ class SQLiteStore(Store):
                     role_rows.extend(_role_rows(row))
             events = changes.events
             event_rows = [
-                (e.id, e.TYPE, e.community_id, e.actor_id, _stamp(e.occurred_at), event_to_json(e)) for e in events
+                (e.id, e.TYPE, e.community_id, e.actor_id, format_timestamp(e.occurred_at), event_to_json(e))
+                for e in events
             ]
             message_rows = [_message_row(m) for m in changes.messages]
             try:
@@ -897,7 +885,7 @@ class SQLiteStore(Store):
         limit: int | None = None,
     ) -> list[Aggregate]:
         check_limit(limit)
-        where, params = find_where("?", _stamp, kind, community_id, person_id, parent_id, since, until)
+        where, params = find_where("?", format_timestamp, kind, community_id, person_id, parent_id, since, until)
         sql = f"SELECT kind, id, version, data FROM aggregates WHERE {where} ORDER BY created_at, id"
         if limit is not None:
             sql += " LIMIT ?"
@@ -914,7 +902,7 @@ class SQLiteStore(Store):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> int:
-        where, params = find_where("?", _stamp, kind, community_id, person_id, parent_id, since, until)
+        where, params = find_where("?", format_timestamp, kind, community_id, person_id, parent_id, since, until)
         return int(self._query(f"SELECT count(*) FROM aggregates WHERE {where}", params)[0][0])
 
     def unanswered_questions(
@@ -1045,7 +1033,7 @@ class SQLiteStore(Store):
             "SELECT position, data FROM events INDEXED BY events_by_actor "
             "WHERE actor_id = ? AND occurred_at >= ? AND occurred_at < ?"
         )
-        params: list[Any] = [person_id, _stamp(since), _stamp(until)]
+        params: list[Any] = [person_id, format_timestamp(since), format_timestamp(until)]
         if community_id is not None:
             sql += " AND community_id = ?"
             params.append(community_id)
@@ -1062,7 +1050,7 @@ class SQLiteStore(Store):
     ) -> dict[date, int]:
         bucket = _PERIOD_SQL[Period(period)]
         where = ["occurred_at >= ?", "occurred_at < ?"]
-        params: list[Any] = [_stamp(since), _stamp(until)]
+        params: list[Any] = [format_timestamp(since), format_timestamp(until)]
         if community_id is not None:
             where.insert(0, "community_id = ?")
             params.insert(0, community_id)
@@ -1106,7 +1094,7 @@ class SQLiteStore(Store):
             return result
 
     def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
-        stamp = _stamp(at)
+        stamp = format_timestamp(at)
         rows = [(stamp, stamp, mid) for mid in dict.fromkeys(message_ids)]
         if not rows:
             with self._lock:
@@ -1124,7 +1112,7 @@ class SQLiteStore(Store):
 
     def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
         check_limit(limit)
-        stamp, until = _stamp(now), _stamp(now + lease)
+        stamp, until = format_timestamp(now), format_timestamp(now + lease)
 
         def claim(conn: sqlite3.Connection) -> list[Any]:
             # BEGIN IMMEDIATE makes select-then-update atomic: no other writer runs in between.
@@ -1140,7 +1128,7 @@ class SQLiteStore(Store):
     def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
         rows = []
         for o in outcomes:
-            settled = _stamp(o.at) if o.status is not DeliveryStatus.PENDING else None
+            settled = format_timestamp(o.at) if o.status is not DeliveryStatus.PENDING else None
             delivered = settled if o.status is DeliveryStatus.DELIVERED else None
             rows.append(
                 (
@@ -1183,7 +1171,7 @@ class SQLiteStore(Store):
         return [_entry_from_row(row) for row in rows]
 
     def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
-        stamp = _stamp(now)
+        stamp = format_timestamp(now)
         rows = [(stamp, mid) for mid in dict.fromkeys(message_ids)]
         if not rows:
             with self._lock:
@@ -1206,7 +1194,7 @@ class SQLiteStore(Store):
         return self._aggregates(
             "SELECT kind, id, version, data FROM aggregates WHERE kind = ? AND due_at IS NOT NULL AND due_at <= ? "
             "ORDER BY due_at, id LIMIT ?",
-            (kind, _stamp(before), limit),
+            (kind, format_timestamp(before), limit),
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -1261,10 +1249,10 @@ def unanswered_sql(
         key = "(a.open_since, a.id)"
     if asked_before is not None:
         where.append(f"{time} < ?")
-        params.append(_stamp(asked_before))
+        params.append(format_timestamp(asked_before))
     if after is not None:
         where.append(f"{key} > (?, ?)")
-        params.extend([_stamp(after[0]), after[1]])
+        params.extend([format_timestamp(after[0]), after[1]])
     sql = (
         f"SELECT a.kind, a.id, a.version, a.data FROM {source} WHERE {' AND '.join(where)} ORDER BY {key[1:-1]} LIMIT ?"
     )
@@ -1274,7 +1262,7 @@ def unanswered_sql(
 
 def _message_row(m: OutboxMessage) -> tuple[Any, ...]:
     params = json.dumps(m.params, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    created = _stamp(m.created_at)
+    created = format_timestamp(m.created_at)
     return (m.id, m.event_id, m.recipient_id, m.topic, m.community_id, created, params, created)
 
 
