@@ -630,11 +630,25 @@ class SQLiteStore(Store):
             return StorageError(f"{self._where} cannot be written or opened ({text}): check its permissions")
         return StorageError(f"{action} on {self._where} failed: {text}")
 
-    def _remember(self, key: tuple[str, str], version: int, value: Aggregate) -> None:
-        self._cache[key] = (version, value)
-        self._cache.move_to_end(key)
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+    def _remember(self, items: Iterable[tuple[tuple[str, str], int, Aggregate]]) -> None:
+        """Keep decoded aggregates by (kind, id) with their version, the most recent last;
+        the oldest are dropped once for all of them."""
+        cache = self._cache
+        for key, version, value in items:
+            cache[key] = (version, value)
+            cache.move_to_end(key)
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+
+    def _remember_events(self, recorded: Iterable[RecordedEvent]) -> None:
+        """Keep decoded events by position (a committed position names one event for good);
+        the oldest in are dropped once for all of them (positions mostly arrive in order)."""
+        cache = self._event_cache
+        for r in recorded:
+            cache[r.position] = r.event
+        if len(cache) > _EVENT_CACHE_SIZE:
+            for position in list(itertools.islice(cache, len(cache) - _EVENT_CACHE_SIZE)):
+                del cache[position]
 
     def _decode(self, kind: str, id_: str, version: int, data: str) -> Aggregate:
         """The aggregate of a row; decoding is the costly part, so a (kind, id, version) seen
@@ -644,7 +658,7 @@ class SQLiteStore(Store):
         if cached is not None and cached[0] == version:
             return cached[1]
         value = aggregate_from_stored(kind, data)
-        self._remember(key, version, value)
+        self._remember(((key, version, value),))
         return value
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -762,27 +776,17 @@ class SQLiteStore(Store):
                 raise self._error("the commit", exc) from exc
             except sqlite3.Error as exc:
                 raise self._error("the commit", exc) from exc
-            # What was written is what the next unit reads (and updates) first: remembered,
-            # the oldest dropped once for the whole unit.
-            cache, fresh, absent = self._cache, self._fresh, self._absent
-            for write in changes.writes:
-                key = (write.ref.kind, write.ref.id)
-                cache[key] = (write.expected_version + 1, write.value)
-                cache.move_to_end(key)
-                fresh.add(key)  # our own commit leaves data_version as it was: still current
-                absent.discard(key)
-                if key[0] == "membership":
-                    self._holders.clear()
-            while len(cache) > _CACHE_SIZE:
-                cache.popitem(last=False)
+            # What was written is what the next unit reads (and updates) first; this store's own
+            # commit leaves data_version as it was, so it is known current too.
+            written = [(w.ref.kind, w.ref.id) for w in changes.writes]
+            self._remember((key, w.expected_version + 1, w.value) for key, w in zip(written, changes.writes))
+            self._fresh.update(written)
+            self._absent.difference_update(written)
+            if any(kind == "membership" for kind, _ in written):
+                self._holders.clear()
             first = last - len(events) + 1
             recorded = [RecordedEvent(first + i, event) for i, event in enumerate(events)]
-            event_cache = self._event_cache
-            for r in recorded:
-                event_cache[r.position] = r.event
-            if len(event_cache) > _EVENT_CACHE_SIZE:
-                for position in list(itertools.islice(event_cache, len(event_cache) - _EVENT_CACHE_SIZE)):
-                    del event_cache[position]
+            self._remember_events(recorded)
             return recorded
 
     def _conflict(self, changes: Changeset) -> ConcurrencyConflictError:
@@ -929,11 +933,10 @@ class SQLiteStore(Store):
         wanted = sorted({MembershipStatus(s).value for s in statuses})
         if not wanted:
             return []
-        marks = ", ".join("?" * len(wanted))
-        status = f"a.status IN ({marks})"
-        params: list[Any]
         if role is not None:
             return self._role_holders(community_id, Role(role), tag, wanted)
+        status = f"a.status IN ({', '.join('?' * len(wanted))})"
+        params: list[Any]
         if tag is not None:
             sql = (
                 "SELECT a.kind, a.id, a.version, a.data FROM tags t "
@@ -992,25 +995,20 @@ class SQLiteStore(Store):
             params = (organisation_id,)
         return [c for c in self._aggregates(sql, params) if isinstance(c, Community)]
 
-    def _remember_event(self, position: int, event: DomainEvent) -> None:
-        cache = self._event_cache
-        cache[position] = event
-        if len(cache) > _EVENT_CACHE_SIZE:
-            del cache[next(iter(cache))]  # the oldest in: positions mostly arrive in order
-
     def _events(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
         """Rows of (position, data) as recorded events; decoding is the costly part, so a
         position seen before (read, or committed by this store) is served from memory."""
         with self._lock:
             rows = self._query(sql, params)
             cache = self._event_cache
-            out = []
+            out, decoded = [], []
             for position, data in rows:
                 event = cache.get(position)
                 if event is None:
                     event = event_from_stored(data)
-                    self._remember_event(position, event)
+                    decoded.append(RecordedEvent(position, event))
                 out.append(RecordedEvent(position, event))
+            self._remember_events(decoded)
             return out
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
