@@ -16,11 +16,14 @@ import importlib.metadata
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from coplib.demo import DEFAULT_DB, DEFAULT_SEED, DEFAULT_WEEKS, MAX_WEEKS, MIN_WEEKS, run_demo
 from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
+
+N = TypeVar("N", int, float)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -29,24 +32,28 @@ EXIT_USAGE = 2
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def _weeks(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of weeks, got {text!r}") from None
-    if not MIN_WEEKS <= value <= MAX_WEEKS:
-        raise argparse.ArgumentTypeError(f"must be from {MIN_WEEKS} to {MAX_WEEKS} weeks, got {value}")
-    return value
+def _number(convert: Callable[[str], N], low: N, high: N | None = None, unit: str = "") -> Callable[[str], N]:
+    """An argparse type: `convert` of the text, from `low` to `high` (no bound when None),
+    with a message naming `unit` when the text is wrong."""
+    kind = ("a whole number" if convert is int else "a number") + (f" of {unit}" if unit else "")
+    bounds = f"from {low:g} to {high:g}{' ' + unit if unit else ''}" if high is not None else f"{low:g} or more"
+
+    def parse(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+_weeks = _number(int, MIN_WEEKS, MAX_WEEKS, "weeks")
+_seed = _number(int, 0)
+_positive = _number(int, 1, 10_000)
+_seconds = _number(float, 0.0, 3600.0, "seconds")
 
 
 def _version() -> str:
@@ -125,26 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
                 "--idle", type=_seconds, default=5.0, metavar="S", help="seconds to wait when nothing is due"
             )
     return parser
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 1 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 10000, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not 0 <= value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 3600 seconds, got {value}")
-    return value
 
 
 def _job(args: argparse.Namespace) -> int:
