@@ -513,8 +513,8 @@ class Engine:
 
     def _notify_subscribers(self, recorded: list[RecordedEvent]) -> None:
         errors: list[BaseException] = []
+        offered = {"engine": self, "events": recorded}
         for impl in reversed(self._pm.hook.coplib_events_committed.get_hookimpls()):
-            offered = {"engine": self, "events": recorded}
             try:
                 impl.function(**{name: offered[name] for name in impl.argnames})
             except Exception as exc:  # the commit stands; see the hookspec for the policy

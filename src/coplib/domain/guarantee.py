@@ -235,12 +235,8 @@ def settings_errors(settings: Mapping[str, str]) -> list[FieldError]:
 # -- the watch on a question ------------------------------------------------------------------
 
 
-def person_ids(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """attrs validator: a tuple of person ids."""
-    v.members_of(str)(_, attribute, value)
-    for i, item in enumerate(value):
-        if not v.is_identifier(item):
-            raise InvalidInputError.field(f"$.{attribute.name}[{i}]", f"must be a person id, got {item!r:.60}")
+#: attrs validator: a tuple of person ids (empty allowed).
+person_ids = v.identifiers(allow_empty=True, what="a person id")
 
 
 @attrs.frozen

@@ -206,7 +206,8 @@ class BadgeAward:
 
 
 def badge_progress_id(community_id: str, person_id: str, badge: str) -> str:
-    return f"{community_id}/{person_id}/{badge}"
+    """A person's progress toward a badge goes by the id its award will have (another kind)."""
+    return badge_award_id(community_id, person_id, badge)
 
 
 #: At most this many items are kept under one key of a badge's progress: a key counts while

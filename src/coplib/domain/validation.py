@@ -166,17 +166,17 @@ def members_of(kind: type[Any], *, max_count: int = LIST_MAX) -> Validator:
     return check
 
 
-def identifiers(*, max_count: int = LIST_MAX) -> Validator:
-    """A tuple of ids, not empty."""
+def identifiers(*, max_count: int = LIST_MAX, allow_empty: bool = False, what: str = "an id") -> Validator:
+    """A tuple of ids (`what` they are, for the message), not empty unless allowed."""
     collection = members_of(str, max_count=max_count)
 
     def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         collection(_, attribute, value)
-        if not isinstance(value, tuple) or not value:
+        if not isinstance(value, tuple) or (not value and not allow_empty):
             raise _fail(attribute, "must be a non-empty list of ids")
         for i, item in enumerate(value):
             if not is_identifier(item):
-                raise InvalidInputError.field(f"$.{attribute.name}[{i}]", f"must be an id, got {_short(item)}")
+                raise InvalidInputError.field(f"$.{attribute.name}[{i}]", f"must be {what}, got {_short(item)}")
 
     return check
 
