@@ -16,7 +16,7 @@ from coplib import Charter, Engine, ManualClock
 from coplib.domain.history import Ref, replay
 from coplib.domain.recognition import PROGRESS_ITEMS_MAX, BadgeProgress, badge_progress_id
 from coplib.policies.badges import badges_of
-from tests.unit.support import PEOPLE, START, counting_ids
+from tests.unit.support import START, open_engine
 
 #: ben answers; chloe and dev joined long ago (chloe is no newcomer, dev holds the newcomer
 #: role); walt and eve join at the start of the sequence (newcomers by date).
@@ -32,14 +32,7 @@ steps = st.lists(
 class World:
     def __init__(self, needed: int) -> None:
         self.clock = ManualClock(START)
-        self.engine: Engine = coplib.open(
-            "memory://",
-            people=PEOPLE,
-            clock=self.clock,
-            id_factory=counting_ids(),
-            strict=True,
-            block=["coplib.policy.answer_guarantee"],
-        )
+        self.engine: Engine = open_engine(self.clock, strict=True, block=["coplib.policy.answer_guarantee"])
         self.engine.create_organisation("eve", "Acme", organisation_id="acme")
         charter = Charter(vocation="Weld", policy_settings={"badges": {"mentor.newcomers": str(needed)}})
         self.engine.create_community("ana", "acme", name="Welding", charter=charter, community_id="welding")
