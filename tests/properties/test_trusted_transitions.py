@@ -51,25 +51,17 @@ def test_every_transition_builds_what_the_validating_constructor_builds(
 
 
 def test_build_fills_defaults_and_evolve_keeps_the_other_fields() -> None:
-    question = Question(
-        id="q1",
-        community_id="c1",
-        author_id="p1",
-        title="A title",
-        body="A body",
-        tags=frozenset({"t"}),
-        created_at=WHEN,
-    )
-    built = build(
-        Question,
-        id="q1",
-        community_id="c1",
-        author_id="p1",
-        title="A title",
-        body="A body",
-        tags=frozenset({"t"}),
-        created_at=WHEN,
-    )
+    fields: dict[str, Any] = {
+        "id": "q1",
+        "community_id": "c1",
+        "author_id": "p1",
+        "title": "A title",
+        "body": "A body",
+        "tags": frozenset({"t"}),
+        "created_at": WHEN,
+    }
+    question = Question(**fields)
+    built = build(Question, **fields)
     assert_identical(built, question)
     answered = evolve(question, answer_count=1)
     assert_identical(answered, attrs.evolve(question, answer_count=1))
