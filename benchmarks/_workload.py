@@ -26,7 +26,7 @@ ANSWER = "Clamp it to a copper backing bar, tack both ends first, then stitch in
 
 def policy_plugins() -> list[str]:
     """The names of the built-in policy plugins (what ``block=`` takes to switch them off)."""
-    from coplib._open import default_plugins
+    from coplib.bootstrap.open import default_plugins
 
     return [name for name, _ in default_plugins() if name.startswith("coplib.policy.")]
 

@@ -24,7 +24,7 @@ except ImportError:  # run as a file: python benchmarks/bench_sqlite_commands.py
     import _common as common  # type: ignore[no-redef,import-not-found]
     import _workload as work  # type: ignore[no-redef,import-not-found]
 
-from coplib.adapters.sqlite import migrate
+from coplib.adapters.storage.sqlite import migrate
 from coplib.serialization import FAST_JSON
 
 TARGET = 0.6

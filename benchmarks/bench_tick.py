@@ -24,7 +24,7 @@ from pathlib import Path
 
 import coplib
 from coplib import Charter, Engine, ManualClock, Person, Role
-from coplib._open import default_plugins
+from coplib.bootstrap.open import default_plugins
 from coplib.domain import events as ev
 from coplib.domain.community import CommunityKind, LifecycleStage, Visibility
 from coplib.domain.guarantee import POLICY_NAME, Route

@@ -15,8 +15,8 @@ import pytest
 
 import coplib
 from coplib import SYSTEM
-from coplib.__main__ import main
-from coplib.demo import PEOPLE, TORQUE_TITLE, UNANSWERED_TITLE, DemoReport, format_report, run_demo
+from coplib.cli.main import main
+from coplib.simulation.demo import PEOPLE, TORQUE_TITLE, UNANSWERED_TITLE, DemoReport, format_report, run_demo
 
 LOCALES = {p.id: p.locale for p in PEOPLE}
 
@@ -335,4 +335,4 @@ def test_output_cut_short_by_its_reader_ends_quietly(tmp_path: Path) -> None:
 
 def test_the_coplib_script_runs_the_same_main() -> None:
     scripts = importlib.metadata.entry_points(group="console_scripts", name="coplib")
-    assert [ep.value for ep in scripts] == ["coplib.__main__:main"]
+    assert [ep.value for ep in scripts] == ["coplib.cli.main:main"]

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 import coplib
-from coplib import _docgen, hookspecs
-from coplib._open import default_plugins
+from coplib.bootstrap.open import default_plugins
+from coplib.bootstrap.plugins import DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
+from coplib.cli import docgen as _docgen
 from coplib.domain import validation
 from coplib.domain.errors import CoplibError, InvalidInputError
 from coplib.domain.permissions import PERMISSION_TABLE, Action
 from coplib.domain.validation import check_fields
-from coplib.plugins import DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
+from coplib.ports import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -42,7 +43,7 @@ def hookspec_functions() -> dict[str, object]:
 
 @pytest.mark.parametrize("name", sorted(_docgen.PAGES))
 def test_each_generated_page_is_what_docgen_writes_today(name: str) -> None:
-    assert page(name) == _docgen.PAGES[name](), f"docs/{name} is stale: run `python -m coplib._docgen`"
+    assert page(name) == _docgen.PAGES[name](), f"docs/{name} is stale: run `python -m coplib.cli.docgen`"
 
 
 def test_the_permissions_page_is_generated_from_the_permission_table() -> None:

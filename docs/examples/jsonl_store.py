@@ -41,9 +41,9 @@ from coplib import (
     Write,
     hookimpl,
 )
-from coplib.adapters.memory import MemoryStore
+from coplib.adapters.storage.memory import MemoryStore
 from coplib.domain.history import Aggregate, Ref
-from coplib.ports import ACTIVE_ONLY, DeliveryStatus, OutboxEntry, Outcome, check_limit
+from coplib.ports.storage import ACTIVE_ONLY, DeliveryStatus, OutboxEntry, Outcome, check_limit
 from coplib.serialization import (
     aggregate_from_json,
     aggregate_to_json,

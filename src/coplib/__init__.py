@@ -3,18 +3,16 @@
 The public API lives here; modules below it are implementation details unless documented.
 """
 
-from coplib._open import DEFAULT_URL, open_engine
-from coplib.adapters.directory import StaticDirectory
-from coplib.adapters.directory_file import CachingDirectory, DirectoryFile
-from coplib.adapters.logging_notifier import LoggingNotifier
-from coplib.adapters.memory import MemoryStore
-from coplib.adapters.postgres import PostgresStore
-from coplib.adapters.recording import Delivery, RecordingNotifier
-from coplib.adapters.smtp import SmtpNotifier
-from coplib.adapters.sqlite import SQLiteStore
-from coplib.adapters.webhook import SignatureError, WebhookNotifier, verify_signature
-from coplib.delivery import DeliveryPolicy, Dispatcher, DispatchReport
-from coplib.directory_sync import SyncReport
+from coplib.adapters.identity.directory_file import CachingDirectory, DirectoryFile
+from coplib.adapters.identity.static import StaticDirectory
+from coplib.adapters.notification.logging_notifier import LoggingNotifier
+from coplib.adapters.notification.recording import Delivery, RecordingNotifier
+from coplib.adapters.notification.smtp import SmtpNotifier
+from coplib.adapters.notification.webhook import SignatureError, WebhookNotifier, verify_signature
+from coplib.adapters.storage.memory import MemoryStore
+from coplib.adapters.storage.postgres import PostgresStore
+from coplib.adapters.storage.sqlite import SQLiteStore
+from coplib.bootstrap.open import DEFAULT_URL, open_engine
 from coplib.domain.benefits import BenefitMatrix
 from coplib.domain.calendar import WorkingCalendar
 from coplib.domain.clock import Clock, ManualClock, SystemClock
@@ -66,17 +64,17 @@ from coplib.domain.people import AttributeCondition, AttributeRule, Person
 from coplib.domain.permissions import Action, Decision, decide
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
 from coplib.domain.recognition import PointsBalance, PointsEntry
-from coplib.engine import SYSTEM, Engine, QuestionThread, TickReport
-from coplib.hookspecs import hookimpl
-from coplib.messages import DeliveryError, MessageDraft
+from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher, DispatchReport
+from coplib.notification.messages import DeliveryError, MessageDraft
 from coplib.policies.badges import SimpleBadgeRule
-from coplib.policies.base import BasePolicy, Policy, PolicyContext
 from coplib.policies.benefits import community_benefits, person_benefits
 from coplib.policies.guarantee import WatchItem, watch_list
 from coplib.policies.guarantee_measures import AnswerMeasures, answer_measures
 from coplib.policies.levels import level_of, pin_level
 from coplib.policies.recognition_export import recognition_csv, recognition_json
-from coplib.ports import (
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.policy import BasePolicy, Policy, PolicyContext
+from coplib.ports.storage import (
     Changeset,
     DeliveryStatus,
     OutboxEntry,
@@ -88,6 +86,8 @@ from coplib.ports import (
     Write,
 )
 from coplib.serialization import make_converter
+from coplib.service.directory_sync import SyncReport
+from coplib.service.engine import SYSTEM, Engine, QuestionThread, TickReport
 
 open = open_engine  # noqa: A001 - `coplib.open(url)` is the documented entry point
 

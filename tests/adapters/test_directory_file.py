@@ -15,7 +15,7 @@ import pytest
 
 import coplib
 from coplib import AttributeRule, ConfigurationError, InvalidInputError, ManualClock, Person
-from coplib.adapters.directory_file import (
+from coplib.adapters.identity.directory_file import (
     CachingDirectory,
     DirectoryFile,
     load_directory_file,

@@ -1,5 +1,5 @@
 """Rendering messages per locale to plain text and HTML, and building the e-mail of an
-outbox message (coplib.messages)."""
+outbox message (coplib.notification.messages)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coplib import InvalidInputError, Person
-from coplib.messages import (
+from coplib.notification.messages import (
     CATALOGUE,
     RenderedMessage,
     build_email,

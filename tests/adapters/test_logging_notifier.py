@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from coplib import InvalidInputError, Person
-from coplib.adapters.logging_notifier import LoggingNotifier
+from coplib.adapters.notification.logging_notifier import LoggingNotifier
 
 from .conftest import ALICE, BOB, outbox_message
 

@@ -12,10 +12,10 @@ import pytest
 
 import coplib
 from coplib import SYSTEM, Engine, ManualClock, Person
-from coplib._open import default_plugins
-from coplib.adapters.directory_file import DirectoryFile
-from coplib.adapters.smtp import SmtpNotifier
-from coplib.adapters.webhook import WebhookNotifier, verify_signature
+from coplib.adapters.identity.directory_file import DirectoryFile
+from coplib.adapters.notification.smtp import SmtpNotifier
+from coplib.adapters.notification.webhook import WebhookNotifier, verify_signature
+from coplib.bootstrap.open import default_plugins
 
 from .conftest import LOOPBACK, HttpServer, SmtpServer, SmtpServerFactory
 

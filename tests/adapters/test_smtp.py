@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from coplib import AdapterError, InvalidInputError, ManualClock, Person
-from coplib.adapters.smtp import SmtpDeliveryError, SmtpMode, SmtpNotifier
-from coplib.messages import DeliveryError
+from coplib.adapters.notification.smtp import SmtpDeliveryError, SmtpMode, SmtpNotifier
+from coplib.notification.messages import DeliveryError
 
 from .conftest import (
     ALICE,

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from coplib import AdapterError, InvalidInputError, ManualClock, Person
-from coplib.adapters.webhook import (
+from coplib.adapters.notification.webhook import (
     SignatureError,
     WebhookDeliveryError,
     WebhookNotifier,
     sign,
     verify_signature,
 )
-from coplib.messages import DeliveryError
+from coplib.notification.messages import DeliveryError
 
 from .conftest import ALICE, BOB, LOOPBACK, HttpServer, outbox_message
 

@@ -13,7 +13,7 @@ import pytest
 
 import coplib
 from coplib import SYSTEM, Admission, AttributeRule, Charter, DeliveryStatus, ManualClock, MembershipPolicy
-from coplib.adapters.directory_file import DirectoryFile
+from coplib.adapters.identity.directory_file import DirectoryFile
 
 PEOPLE = {
     "people": [

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import coplib
 from coplib import SYSTEM, Person, StaticDirectory, hookimpl
-from coplib.delivery import DeliveryPolicy, Dispatcher
-from coplib.messages import DeliveryError
-from coplib.ports import DeliveryStatus, OutboxMessage
+from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher
+from coplib.notification.messages import DeliveryError
+from coplib.ports.storage import DeliveryStatus, OutboxMessage
 
 from .support import OTHER_POLICIES, PEOPLE
 

@@ -11,10 +11,10 @@ import attrs
 
 import coplib
 from coplib import SYSTEM, Community, Engine, ManualClock, Person, RecordingNotifier, StaticDirectory, hookimpl
-from coplib._open import default_plugins
-from coplib.delivery import DeliveryPolicy, DispatchReport
-from coplib.messages import DeliveryError
-from coplib.ports import DeliveryStatus, OutboxEntry, OutboxMessage
+from coplib.bootstrap.open import default_plugins
+from coplib.notification.dispatcher import DeliveryPolicy, DispatchReport
+from coplib.notification.messages import DeliveryError
+from coplib.ports.storage import DeliveryStatus, OutboxEntry, OutboxMessage
 
 #: The built-in policies (the answer guarantee, recognition...) write messages of their own:
 #: blocked in these tests, which count messages.

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from coplib import ManualClock, Person, RecordingNotifier, StaticDirectory
-from coplib.adapters.directory_file import CachingDirectory, DirectoryFile
-from coplib.adapters.logging_notifier import LoggingNotifier
-from coplib.adapters.smtp import SmtpNotifier
-from coplib.adapters.webhook import WebhookNotifier
+from coplib.adapters.identity.directory_file import CachingDirectory, DirectoryFile
+from coplib.adapters.notification.logging_notifier import LoggingNotifier
+from coplib.adapters.notification.smtp import SmtpNotifier
+from coplib.adapters.notification.webhook import WebhookNotifier
 from coplib.testing.identity_contract import DirectoryFactory, IdentityContract
 from coplib.testing.notifier_contract import Arrival, NotifierContract
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import coplib
 from coplib import SYSTEM, Engine, ManualClock, Person, StaticDirectory, hookimpl
-from coplib.delivery import Dispatcher
-from coplib.ports import DeliveryStatus, OutboxMessage
+from coplib.notification.dispatcher import Dispatcher
+from coplib.ports.storage import DeliveryStatus, OutboxMessage
 
 from .support import OTHER_POLICIES, PEOPLE, POLICY, START, make_world
 

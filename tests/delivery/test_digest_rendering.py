@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from coplib import Person
-from coplib.messages import DIGEST_TOPIC, build_email, render
-from coplib.ports import OutboxMessage
+from coplib.notification.messages import DIGEST_TOPIC, build_email, render
+from coplib.ports.storage import OutboxMessage
 
 ITEMS = "\n".join(
     [

@@ -18,7 +18,7 @@ import pytest
 
 import coplib
 from coplib import SYSTEM, Engine, StaticDirectory
-from coplib.ports import DeliveryStatus
+from coplib.ports.storage import DeliveryStatus
 
 from .fault_worker import open_receiver
 from .support import OTHER_POLICIES, PEOPLE

@@ -5,7 +5,7 @@ from the community (left or removed)."""
 from __future__ import annotations
 
 from coplib import SYSTEM, Person
-from coplib.ports import DeliveryStatus
+from coplib.ports.storage import DeliveryStatus
 
 from .support import PEOPLE, make_world
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coplib.adapters.memory import MemoryStore
+from coplib.adapters.storage.memory import MemoryStore
 from coplib.testing.outbox_contract import OutboxContract, StoreFactory
 
 

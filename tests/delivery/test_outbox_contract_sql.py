@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from coplib.adapters.postgres import PostgresStore
-from coplib.adapters.sqlite import SQLiteStore
+from coplib.adapters.storage.postgres import PostgresStore
+from coplib.adapters.storage.sqlite import SQLiteStore
 from coplib.testing.outbox_contract import OutboxContract, StoreFactory
 
 

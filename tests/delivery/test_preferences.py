@@ -9,10 +9,10 @@ from datetime import UTC, datetime, time
 import pytest
 
 from coplib import SYSTEM, InvalidInputError, NotFoundError, PermissionDeniedError, Person
-from coplib.delivery import DeliveryPolicy, next_digest_slot
 from coplib.domain import events as ev
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
-from coplib.ports import DeliveryStatus
+from coplib.notification.dispatcher import DeliveryPolicy, next_digest_slot
+from coplib.ports.storage import DeliveryStatus
 
 from .support import POLICY, START, ScriptedNotifier, make_world, outage
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from coplib import SYSTEM, InvalidInputError, PermissionDeniedError, Person, StorageError, hookimpl
-from coplib.adapters.memory import MemoryStore
-from coplib.delivery import DeliveryPolicy, Dispatcher
-from coplib.messages import DeliveryError
-from coplib.ports import DeliveryStatus, OutboxMessage, Store
+from coplib.adapters.storage.memory import MemoryStore
+from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher
+from coplib.notification.messages import DeliveryError
+from coplib.ports.storage import DeliveryStatus, OutboxMessage, Store
 
 from .support import POLICY, ScriptedNotifier, draws, make_world, outage
 

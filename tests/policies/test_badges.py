@@ -14,7 +14,7 @@ from coplib import Charter, Engine, InvalidInputError, ManualClock, PluginError,
 from coplib.domain import events as ev
 from coplib.domain.history import Ref
 from coplib.domain.recognition import PROGRESS_ITEMS_MAX, BadgeProgress, badge_progress_id
-from coplib.messages import render
+from coplib.notification.messages import render
 from coplib.policies.badges import (
     BUILT_IN_NAMES,
     BadgeRule,

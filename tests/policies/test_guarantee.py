@@ -24,14 +24,14 @@ from coplib import (
     StaticDirectory,
     hookimpl,
 )
-from coplib._open import default_plugins
+from coplib.bootstrap.open import default_plugins
 from coplib.domain import events as ev
 from coplib.domain.guarantee import POLICY_NAME, CloseReason, Route, Watch
 from coplib.domain.history import Ref, replay
-from coplib.messages import render_message
-from coplib.policies.base import BasePolicy
+from coplib.notification.messages import render_message
 from coplib.policies.guarantee import TOPICS, watch_list
-from coplib.ports import OutboxMessage
+from coplib.ports.policy import BasePolicy
+from coplib.ports.storage import OutboxMessage
 from tests.unit.support import counting_ids
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -675,7 +675,7 @@ class CountingStore(coplib.MemoryStore):
 
 def reads_of_a_tick(open_questions: int) -> int:
     """What a tick with two questions due reads, among `open_questions` open ones."""
-    from coplib.plugins import make_plugin_manager
+    from coplib.bootstrap.plugins import make_plugin_manager
 
     clock = ManualClock(paris(1, 5, 9))
     store = CountingStore()

@@ -19,7 +19,7 @@ from coplib.domain.guarantee import (
     parse_ladder,
     settings_errors,
 )
-from coplib.messages import CATALOGUE
+from coplib.notification.messages import CATALOGUE
 from coplib.policies.guarantee import TOPICS
 
 

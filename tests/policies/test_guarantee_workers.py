@@ -14,11 +14,11 @@ import pytest
 
 import coplib
 from coplib import Engine, ManualClock
-from coplib._open import default_plugins
+from coplib.bootstrap.open import default_plugins
+from coplib.bootstrap.plugins import make_plugin_manager
 from coplib.domain import events as ev
 from coplib.domain.guarantee import POLICY_NAME
-from coplib.plugins import make_plugin_manager
-from coplib.ports import Changeset, Store
+from coplib.ports.storage import Changeset, Store
 from tests.policies.test_guarantee import (
     COMMUNITY,
     FRIDAY_EVENING,

@@ -22,7 +22,7 @@ from coplib import (
 from coplib.domain import events as ev
 from coplib.domain.history import Ref
 from coplib.domain.participation import LevelSettings, Participation, ParticipationLevel
-from coplib.messages import render
+from coplib.notification.messages import render
 from coplib.policies.levels import ParticipationLevelsPolicy, level_of, levels, pin_level
 from tests.unit.support import PEOPLE, START, counting_ids
 

@@ -16,8 +16,8 @@ from coplib import Engine, PluginError
 from coplib.domain import events as ev
 from coplib.domain.history import Ref
 from coplib.domain.membership import membership_id
-from coplib.hookspecs import hookimpl
-from coplib.policies.base import BasePolicy, PolicyContext
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.policy import BasePolicy, PolicyContext
 from tests.unit.support import open_engine
 
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coplib import Charter
-from coplib.policies.base import SettingsMemo
+from coplib.ports.policy import SettingsMemo
 from tests.policies.test_recognition import open_world, points
 
 settings_maps = st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=6)

@@ -23,9 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coplib import serialization as ser
-from coplib.demo import run_demo
 from coplib.domain.events import EVENT_TYPES
 from coplib.domain.history import AGGREGATE_KINDS
+from coplib.simulation.demo import run_demo
 from coplib.testing import strategies as cst
 
 #: JSON values as the dumpers make them: no floats (no domain type holds one, see below).

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coplib.adapters._index import generic_index_row, index_row
+from coplib.adapters.storage._index import generic_index_row, index_row
 from coplib.domain._build import build, evolve
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConflictError

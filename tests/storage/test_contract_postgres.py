@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coplib.adapters.postgres import PostgresStore, PostgresStorePlugin
+from coplib.adapters.storage.postgres import PostgresStore, PostgresStorePlugin
 from coplib.testing.contract import StoreContract, StoreFactory
 
 pytestmark = pytest.mark.postgres

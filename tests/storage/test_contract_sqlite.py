@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from coplib.adapters.sqlite import SQLiteStore
+from coplib.adapters.storage.sqlite import SQLiteStore
 from coplib.testing.contract import StoreContract, StoreFactory
 
 
@@ -22,7 +22,7 @@ class TestSQLiteStoreOpenedByUrl(StoreContract):
 
     @pytest.fixture
     def make_store(self, tmp_path: Path) -> StoreFactory:
-        from coplib.adapters.sqlite import SQLiteStorePlugin
+        from coplib.adapters.storage.sqlite import SQLiteStorePlugin
 
         url = f"sqlite:///{tmp_path / 'by-url.db'}"
 

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
 
-from coplib.adapters.postgres import PostgresStore
-from coplib.ports import Store
+from coplib.adapters.storage.postgres import PostgresStore
+from coplib.ports.storage import Store
 from coplib.testing.differential import differential_machine
 from coplib.testing.pgserver import with_search_path
 

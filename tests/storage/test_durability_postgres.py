@@ -15,7 +15,7 @@ from collections import Counter
 import psycopg
 import pytest
 
-from coplib.adapters.postgres import PostgresStore
+from coplib.adapters.storage.postgres import PostgresStore
 from coplib.domain import events as ev
 from coplib.domain.contributions import Answer, Question
 from coplib.domain.history import AGGREGATE_KINDS, Ref, ref_of, replay

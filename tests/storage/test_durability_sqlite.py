@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from coplib.adapters.sqlite import SQLiteStore
+from coplib.adapters.storage.sqlite import SQLiteStore
 from coplib.domain import events as ev
 from coplib.domain.community import CharterVersion, Community, charter_version_id
 from coplib.domain.contributions import Answer, Question
@@ -34,7 +34,7 @@ WRITER = textwrap.dedent(
     from datetime import UTC, datetime
 
     from coplib import NotFoundError, SYSTEM
-    from coplib._open import open_engine
+    from coplib.bootstrap.open import open_engine
     from coplib.domain import events as ev
     from coplib.testing.samples import IdSequence, sample_people
 

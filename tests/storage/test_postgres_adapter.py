@@ -15,17 +15,17 @@ import psycopg
 import pytest
 
 import coplib
-from coplib.adapters import postgres as pg_adapter
-from coplib.adapters.memory import MemoryStore
-from coplib.adapters.postgres import PostgresStore, PostgresStorePlugin, mask_password
+from coplib.adapters.storage import postgres as pg_adapter
+from coplib.adapters.storage.memory import MemoryStore
+from coplib.adapters.storage.postgres import PostgresStore, PostgresStorePlugin, mask_password
 from coplib.domain import events as ev
 from coplib.domain.community import Community
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, StorageError
 from coplib.domain.history import Ref
-from coplib.engine import Engine
-from coplib.hookspecs import hookimpl
-from coplib.ports import Changeset, DeliveryStatus, Outcome, Store, Write
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.storage import Changeset, DeliveryStatus, Outcome, Store, Write
+from coplib.service.engine import Engine
 from coplib.testing.contract import every_event, open_engine_on
 from coplib.testing.pgserver import with_search_path
 from coplib.testing.samples import MONDAY, SampleHistory, sample_people
@@ -157,7 +157,7 @@ def test_without_psycopg_opening_a_store_says_to_install_the_postgres_extra(monk
 
 
 def test_importing_coplib_does_not_import_psycopg() -> None:
-    code = "import sys, coplib, coplib.adapters.postgres; print('psycopg' in sys.modules)"
+    code = "import sys, coplib, coplib.adapters.storage.postgres; print('psycopg' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 
@@ -337,7 +337,7 @@ def test_the_engine_retries_a_command_that_lost_a_race_and_it_succeeds(
 
 _WRITER = """
 import sys
-from coplib.adapters.postgres import PostgresStore
+from coplib.adapters.storage.postgres import PostgresStore
 from coplib.domain.errors import ConcurrencyConflictError
 from coplib.testing.contract import open_engine_on
 

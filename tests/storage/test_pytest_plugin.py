@@ -14,7 +14,7 @@ def test_the_plugin_gives_an_engine_a_clock_the_people_and_its_store(pytester: p
         from datetime import timedelta
 
         from coplib import MemoryStore, SYSTEM
-        from coplib.adapters.sqlite import SQLiteStore
+        from coplib.adapters.storage.sqlite import SQLiteStore
 
 
         def test_commands_run_on_a_memory_store_with_predictable_ids(coplib_engine, coplib_store, coplib_clock):

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 import coplib
-from coplib.adapters import sqlite as sqlite_adapter
-from coplib.adapters._index import index_row
-from coplib.adapters.memory import MemoryStore
-from coplib.adapters.sqlite import (
+from coplib.adapters.storage import sqlite as sqlite_adapter
+from coplib.adapters.storage._index import index_row
+from coplib.adapters.storage.memory import MemoryStore
+from coplib.adapters.storage.sqlite import (
     LATEST_SCHEMA_VERSION,
     MIGRATIONS,
     NetworkFileSystemWarning,
@@ -27,7 +27,7 @@ from coplib.adapters.sqlite import (
 from coplib.domain import events as ev
 from coplib.domain.community import Role
 from coplib.domain.history import Ref
-from coplib.ports import Changeset
+from coplib.ports.storage import Changeset
 from coplib.serialization import aggregate_to_json, event_to_json, format_timestamp
 from coplib.testing.contract import every_event
 from coplib.testing.samples import MONDAY, SampleHistory

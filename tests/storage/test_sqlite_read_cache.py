@@ -15,7 +15,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from coplib.adapters.sqlite import SQLiteStore
+from coplib.adapters.storage.sqlite import SQLiteStore
 from coplib.domain.community import Role
 from coplib.domain.history import Ref
 from coplib.domain.membership import membership_id

@@ -13,7 +13,7 @@ import pytest
 
 import coplib
 from coplib import Community, Engine, ManualClock, MessageDraft, RecordingNotifier, Role, hookimpl
-from coplib._open import default_plugins
+from coplib.bootstrap.open import default_plugins
 from coplib.domain import events as ev
 from coplib.domain.errors import PermissionDeniedError
 from tests.unit.support import PEOPLE, START, counting_ids, open_engine

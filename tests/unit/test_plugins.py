@@ -21,8 +21,8 @@ from coplib import (
     RecordedEvent,
     hookimpl,
 )
-from coplib._open import default_plugins
-from coplib.plugins import DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
+from coplib.bootstrap.open import default_plugins
+from coplib.bootstrap.plugins import DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
 from tests.unit.support import PEOPLE, START, counting_ids
 
 #: Names of the entry points the fake distribution below provides.
@@ -235,7 +235,7 @@ def test_a_failing_subscriber_does_not_undo_the_commit_and_is_logged(caplog: pyt
     failing, other = Subscriber(fail=True), Subscriber()
     engine = open_engine(plugins=[failing, other])
 
-    with caplog.at_level(logging.ERROR, logger="coplib.engine"):
+    with caplog.at_level(logging.ERROR, logger="coplib.service.engine"):
         org = engine.create_organisation("eve", "Acme")
 
     assert engine.organisation(org.id) == org

@@ -1,1 +1,1 @@
-"""Built-in adapters: storage, notification and identity, each an ordinary plugin."""
+"""Built-in plugins that connect coplib to the outside world: storage, notification, identity."""

@@ -352,7 +352,7 @@ class SettingsReader:
 def invalid_settings(policy: str, community_id: str | None, errors: Iterable[FieldError]) -> InvalidInputError:
     """The error for a charter whose settings for `policy` are wrong: each bad setting named
     under ``$.policy_settings.<policy>`` (errors come with paths from ``$``, as
-    `coplib.policies.base.Policy.settings_errors` gives them)."""
+    `coplib.ports.policy.Policy.settings_errors` gives them)."""
     where = f"charter of community {community_id!r}" if community_id else "charter"
     return InvalidInputError(errors, context=where).under(f"$.policy_settings.{policy}")
 

@@ -37,10 +37,10 @@ from coplib.domain.recognition import (
     is_token,
     token,
 )
-from coplib.engine import SYSTEM, Engine
-from coplib.hookspecs import hookimpl
-from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
-from coplib.ports import Store
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
+from coplib.ports.storage import Store
+from coplib.service.engine import SYSTEM, Engine
 
 TOPIC: Final = "badge_awarded"
 _NOT_MEMBERS: Final = frozenset({POLICY_ACTOR, SYSTEM})

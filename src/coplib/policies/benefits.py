@@ -25,8 +25,8 @@ from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.permissions import STEWARDS, Action, decide
 from coplib.domain.recognition import BadgeAward, PointsBalance, PointsEntry, points_balance_id
-from coplib.engine import SYSTEM, Engine
-from coplib.ports import Period, Store
+from coplib.ports.storage import Period, Store
+from coplib.service.engine import SYSTEM, Engine
 
 #: The contributions that count as help given (as the charter's give-before-receive rule counts them).
 HELP_GIVEN: Final = ("answer_posted", "resource_shared", "experience_recorded")

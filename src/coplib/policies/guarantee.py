@@ -33,9 +33,9 @@ from coplib.domain.guarantee import (
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.permissions import ORGANISERS, Action, decide
-from coplib.engine import SYSTEM, Engine
-from coplib.hookspecs import hookimpl
-from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
+from coplib.service.engine import SYSTEM, Engine
 
 __all__ = [
     "AnswerGuarantee",
@@ -47,7 +47,7 @@ __all__ = [
 
 log = logging.getLogger("coplib.policies.guarantee")
 
-#: Message topics of the guarantee (texts in `coplib.messages.CATALOGUE`).
+#: Message topics of the guarantee (texts in `coplib.notification.messages.CATALOGUE`).
 TOPICS = (
     "question_routed",
     "question_unrouted",

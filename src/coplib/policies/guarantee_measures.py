@@ -24,9 +24,9 @@ from coplib.domain.guarantee import Route, Watch
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.permissions import Action, decide
-from coplib.engine import SYSTEM, Engine
 from coplib.policies.guarantee import guarantee_settings
-from coplib.ports import Period
+from coplib.ports.storage import Period
+from coplib.service.engine import SYSTEM, Engine
 
 __all__ = ["AnswerMeasures", "Durations", "MonthOfAnswers", "answer_measures"]
 

@@ -27,10 +27,10 @@ from coplib.domain.participation import (
 )
 from coplib.domain.permissions import STEWARDS
 from coplib.domain.recognition import invalid_settings
-from coplib.engine import SYSTEM, Engine, UnitOfWork
-from coplib.hookspecs import hookimpl
-from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
-from coplib.ports import Store
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
+from coplib.ports.storage import Store
+from coplib.service.engine import SYSTEM, Engine, UnitOfWork
 
 log = logging.getLogger("coplib.policies.levels")
 

@@ -9,9 +9,9 @@ from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.history import Ref
 from coplib.domain.permissions import GATEKEEPERS
-from coplib.hookspecs import hookimpl
-from coplib.messages import MessageDraft
-from coplib.ports import Store
+from coplib.notification.messages import MessageDraft
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.storage import Store
 
 
 def _community_name(store: Store, community_id: str | None) -> str:

@@ -18,9 +18,9 @@ from coplib.domain.contributions import ContributionKind, Endorsement, Meeting, 
 from coplib.domain.errors import FieldError
 from coplib.domain.history import Ref
 from coplib.domain.recognition import PointsBalance, PointsEntry, RecognitionSettings
-from coplib.hookspecs import hookimpl
-from coplib.policies.base import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
-from coplib.ports import Store
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
+from coplib.ports.storage import Store
 
 #: Past this many awards for one reason, subject and person, something is wrong: stop.
 _MAX_GENERATIONS = 1_000

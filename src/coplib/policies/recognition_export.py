@@ -24,8 +24,8 @@ from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.permissions import STEWARDS
 from coplib.domain.recognition import PointsEntry
-from coplib.engine import SYSTEM, Engine
 from coplib.serialization import format_timestamp
+from coplib.service.engine import SYSTEM, Engine
 
 ENTRY_COLUMNS: Final = (
     "created_at",

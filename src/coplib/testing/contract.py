@@ -40,8 +40,8 @@ from coplib.domain.errors import (
 from coplib.domain.events import EVENT_TYPES
 from coplib.domain.history import AGGREGATE_KINDS, Ref, apply, replay
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
-from coplib.engine import SYSTEM, Engine
-from coplib.ports import Changeset, DeliveryStatus, OutboxEntry, Outcome, Period, RecordedEvent, Store, Write
+from coplib.ports.storage import Changeset, DeliveryStatus, OutboxEntry, Outcome, Period, RecordedEvent, Store, Write
+from coplib.service.engine import SYSTEM, Engine
 from coplib.testing.samples import MONDAY, SampleHistory, sample_people
 
 StoreFactory = Callable[[], Store]
@@ -51,9 +51,9 @@ __all__ = ["StoreContract", "StoreFactory", "every_event", "open_engine_on"]
 
 def open_engine_on(store: Store, *, clock: Any = None, id_factory: Callable[[], str] | None = None) -> Engine:
     """An engine over `store` with the default plugins and the sample people."""
-    from coplib._open import default_plugins
+    from coplib.bootstrap.open import default_plugins
+    from coplib.bootstrap.plugins import make_plugin_manager
     from coplib.domain.clock import ManualClock
-    from coplib.plugins import make_plugin_manager
 
     pm = make_plugin_manager(defaults=default_plugins(sample_people()))
     return Engine(store, plugin_manager=pm, clock=clock or ManualClock(MONDAY), id_factory=id_factory)
@@ -114,7 +114,7 @@ class StoreFixtures:
 
 
 class StoreContract(StoreFixtures):
-    """Test methods every `coplib.ports.Store` must pass. See the module docstring."""
+    """Test methods every `coplib.ports.storage.Store` must pass. See the module docstring."""
 
     @pytest.fixture
     def history(self) -> SampleHistory:
@@ -160,7 +160,7 @@ class StoreContract(StoreFixtures):
     def test_the_samples_cover_every_aggregate_kind_and_every_event_type(self) -> None:
         """A kit gap rather than an adapter's fault: a new kind or event type needs a line in
         `coplib.testing.samples.SampleHistory.every_kind`."""
-        from coplib.adapters.memory import MemoryStore
+        from coplib.adapters.storage.memory import MemoryStore
 
         history = SampleHistory()
         refs = history.every_kind(MemoryStore())
@@ -1211,7 +1211,7 @@ class StoreContract(StoreFixtures):
         assert [c.KIND.value for c in contributions] == ["question", "comment", "endorsement"]
 
     def test_an_engine_imports_a_whole_history_in_batches(self, store: Store) -> None:
-        from coplib.adapters.memory import MemoryStore
+        from coplib.adapters.storage.memory import MemoryStore
 
         scratch = MemoryStore()
         source = SampleHistory(prefix="imp")
@@ -1226,7 +1226,7 @@ class StoreContract(StoreFixtures):
         assert store.pending_messages() == []  # an import is not news
 
     def test_an_import_batch_that_does_not_fit_is_refused_whole_and_earlier_batches_stay(self, store: Store) -> None:
-        from coplib.adapters.memory import MemoryStore
+        from coplib.adapters.storage.memory import MemoryStore
 
         scratch = MemoryStore()
         source = SampleHistory(prefix="imp")
@@ -1291,7 +1291,7 @@ class StoreContract(StoreFixtures):
 
 
 def _sort_key(value: Any) -> tuple[datetime, str]:
-    from coplib.adapters._index import index_row
+    from coplib.adapters.storage._index import index_row
     from coplib.domain.history import ref_of
 
     row = index_row(ref_of(value), value)

@@ -23,17 +23,17 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from coplib._open import default_plugins
-from coplib.adapters.memory import MemoryStore
+from coplib.adapters.storage.memory import MemoryStore
+from coplib.bootstrap.open import default_plugins
+from coplib.bootstrap.plugins import make_plugin_manager
 from coplib.domain.clock import ManualClock
 from coplib.domain.community import Admission, Charter, LifecycleStage, MembershipPolicy, Role, Visibility
 from coplib.domain.contributions import ContributionKind
 from coplib.domain.errors import CoplibError
 from coplib.domain.history import replay
 from coplib.domain.membership import MembershipStatus
-from coplib.engine import SYSTEM, Engine
-from coplib.plugins import make_plugin_manager
-from coplib.ports import DeliveryStatus, Outcome, Period, Store
+from coplib.ports.storage import DeliveryStatus, Outcome, Period, Store
+from coplib.service.engine import SYSTEM, Engine
 from coplib.testing.contract import every_event
 from coplib.testing.samples import MONDAY, IdSequence, sample_people
 
@@ -68,7 +68,7 @@ class SQLiteDatabase:
         self.path = self._directory / "coplib.db"
 
     def open(self) -> Store:
-        from coplib.adapters.sqlite import SQLiteStore
+        from coplib.adapters.storage.sqlite import SQLiteStore
 
         return SQLiteStore(self.path)
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
+from coplib.bootstrap.plugins import make_plugin_manager
 from coplib.domain.clock import ManualClock
 from coplib.domain.community import Admission, Charter, MembershipPolicy
 from coplib.domain.people import AttributeRule, Person
-from coplib.plugins import make_plugin_manager
 
 __all__ = ["PEOPLE", "DirectoryFactory", "IdentityContract"]
 
@@ -140,8 +140,8 @@ class IdentityContract:
     # -- with an engine ---------------------------------------------------------------------------
 
     def test_the_engine_acts_for_known_people_and_syncs_a_rule_community(self, directory: Any) -> None:
-        from coplib._open import open_engine
-        from coplib.engine import SYSTEM
+        from coplib.bootstrap.open import open_engine
+        from coplib.service.engine import SYSTEM
 
         engine = open_engine(
             "memory://", plugins=[directory], clock=ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))

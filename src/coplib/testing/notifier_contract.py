@@ -38,11 +38,11 @@ from typing import Any
 import attrs
 import pytest
 
+from coplib.bootstrap.plugins import make_plugin_manager
 from coplib.domain.clock import ManualClock
 from coplib.domain.people import Person
-from coplib.messages import DIGEST_TOPIC, DeliveryError, render
-from coplib.plugins import make_plugin_manager
-from coplib.ports import OutboxMessage
+from coplib.notification.messages import DIGEST_TOPIC, DeliveryError, render
+from coplib.ports.storage import OutboxMessage
 
 __all__ = ["Arrival", "NotifierContract", "sample_message"]
 
@@ -217,9 +217,9 @@ class NotifierContract:
     def test_a_dispatch_through_an_engine_delivers_the_outbox_on_this_channel(
         self, notifier: Any, channel: str, arrivals: Callable[[], list[Arrival]]
     ) -> None:
-        from coplib._open import open_engine
-        from coplib.delivery import DeliveryPolicy
-        from coplib.engine import SYSTEM
+        from coplib.bootstrap.open import open_engine
+        from coplib.notification.dispatcher import DeliveryPolicy
+        from coplib.service.engine import SYSTEM
 
         engine = open_engine(
             "memory://",

@@ -26,7 +26,7 @@ import attrs
 import pytest
 
 from coplib.domain import events as ev
-from coplib.ports import Changeset, DeliveryStatus, OutboxEntry, OutboxMessage, Outcome, Store
+from coplib.ports.storage import Changeset, DeliveryStatus, OutboxEntry, OutboxMessage, Outcome, Store
 from coplib.testing.contract import StoreFixtures
 
 StoreFactory = Callable[[], Store]
@@ -71,7 +71,7 @@ def _ids(entries: list[OutboxEntry]) -> list[str]:
 
 
 class OutboxContract(StoreFixtures):
-    """Test methods every `coplib.ports.Store` passes for its outbox. See the module docstring."""
+    """Test methods every `coplib.ports.storage.Store` passes for its outbox. See the module docstring."""
 
     @pytest.fixture
     def queue(self, store: Store) -> Callable[..., list[OutboxMessage]]:

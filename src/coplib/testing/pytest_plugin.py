@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from coplib._open import open_engine
+from coplib.bootstrap.open import open_engine
 from coplib.domain.clock import ManualClock
 from coplib.domain.people import Person
-from coplib.engine import Engine
-from coplib.ports import Store
+from coplib.ports.storage import Store
+from coplib.service.engine import Engine
 from coplib.testing.samples import MONDAY, IdSequence, sample_people
 
 __all__ = [

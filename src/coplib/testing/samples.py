@@ -42,11 +42,11 @@ from coplib.domain.participation import ParticipationLevel, participation_id
 from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, QuietHours
 from coplib.domain.recognition import badge_award_id, badge_progress_id, points_balance_id
-from coplib.ports import Changeset, OutboxMessage, RecordedEvent, Store, Write
+from coplib.ports.storage import Changeset, OutboxMessage, RecordedEvent, Store, Write
 
 T = TypeVar("T")
 
-#: The actor of the host's own jobs (`coplib.engine.SYSTEM`), spelled here to keep the
+#: The actor of the host's own jobs (`coplib.service.engine.SYSTEM`), spelled here to keep the
 #: samples free of the engine.
 SYSTEM_ACTOR = "coplib:system"
 

@@ -54,7 +54,7 @@ from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import LOCALES, AttributeCondition, AttributeRule, Person
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
-from coplib.messages import CATALOGUE
+from coplib.notification.messages import CATALOGUE
 
 __all__ = [
     "EVENT_STRATEGIES",

@@ -1,5 +1,5 @@
 """A static identity directory: people given by the host as a list (or loaded from a file
-by `coplib.adapters.directory_file`, in a later issue)."""
+by `coplib.adapters.identity.directory_file`, in a later issue)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from coplib.domain.errors import InvalidInputError
 from coplib.domain.people import AttributeRule, Person
-from coplib.hookspecs import hookimpl
+from coplib.ports.hookspecs import hookimpl
 
 
 class StaticDirectory:

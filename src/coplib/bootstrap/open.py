@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from coplib.adapters.directory import StaticDirectory
-from coplib.adapters.memory import MemoryStorePlugin
-from coplib.adapters.postgres import PostgresStorePlugin
-from coplib.adapters.recording import RecordingNotifier
-from coplib.adapters.sqlite import SQLiteStorePlugin
+from coplib.adapters.identity.static import StaticDirectory
+from coplib.adapters.notification.recording import RecordingNotifier
+from coplib.adapters.storage.memory import MemoryStorePlugin
+from coplib.adapters.storage.postgres import PostgresStorePlugin
+from coplib.adapters.storage.sqlite import SQLiteStorePlugin
+from coplib.bootstrap.plugins import make_plugin_manager
 from coplib.domain.clock import Clock
 from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
 from coplib.domain.people import Person
-from coplib.engine import Engine
-from coplib.plugins import make_plugin_manager
 from coplib.policies.badges import BadgesPlugin
 from coplib.policies.guarantee import AnswerGuaranteePlugin
 from coplib.policies.levels import ParticipationLevelsPlugin
 from coplib.policies.notices import Notices
 from coplib.policies.recognition import RecognitionPlugin
-from coplib.ports import Store
+from coplib.ports.storage import Store
+from coplib.service.engine import Engine
 
 #: The embedded SQLite file in the working directory: what `open` uses when given no URL.
 DEFAULT_URL = "sqlite:///coplib.db"

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 from coplib.domain.errors import InvalidInputError
 from coplib.domain.people import Person
-from coplib.hookspecs import hookimpl
-from coplib.messages import CATALOGUE, check_channel, one_line, render_message
-from coplib.ports import OutboxMessage
+from coplib.notification.messages import CATALOGUE, check_channel, one_line, render_message
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.storage import OutboxMessage
 
 LOGGER_NAME = "coplib.notify"
 CHANNEL = "log"

@@ -20,13 +20,13 @@ from typing import Any
 
 import attrs
 
-from coplib.adapters.directory import StaticDirectory
+from coplib.adapters.identity.static import StaticDirectory
 from coplib.domain import validation as v
 from coplib.domain.clock import Clock, SystemClock
 from coplib.domain.errors import ConfigurationError, FieldError, InvalidInputError
 from coplib.domain.people import KNOWN_ATTRIBUTES, LOCALES, AttributeRule, Person
-from coplib.hookspecs import hookimpl
-from coplib.messages import check_email_address
+from coplib.notification.messages import check_email_address
+from coplib.ports.hookspecs import hookimpl
 
 #: The only version of the file format so far (the optional root key ``version``).
 FORMAT_VERSION = 1

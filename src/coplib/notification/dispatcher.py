@@ -28,13 +28,13 @@ from coplib.domain.ids import name_based_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, Preferences
-from coplib.messages import CATALOGUE, DIGEST_TOPIC, DeliveryError, check_channel, one_line, render
-from coplib.ports import DeliveryStatus, OutboxEntry, OutboxMessage, Outcome
+from coplib.notification.messages import CATALOGUE, DIGEST_TOPIC, DeliveryError, check_channel, one_line, render
+from coplib.ports.storage import DeliveryStatus, OutboxEntry, OutboxMessage, Outcome
 
 if TYPE_CHECKING:
-    from coplib.engine import Engine
+    from coplib.service.engine import Engine
 
-log = logging.getLogger("coplib.delivery")
+log = logging.getLogger("coplib.notification.dispatcher")
 
 #: The channel of a person who chose none.
 DEFAULT_CHANNEL: Final = "email"
@@ -356,7 +356,7 @@ class Dispatcher:
         except NotImplementedError as exc:
             raise StorageError(
                 f"the store {store.url or type(store).__name__} cannot claim outbox messages ({exc}): "
-                "its adapter must implement the outbox methods of coplib.ports.Store to dispatch"
+                "its adapter must implement the outbox methods of coplib.ports.storage.Store to dispatch"
             ) from exc
         tally = _Tally(claimed=len(entries))
         round_ = _Round(self)

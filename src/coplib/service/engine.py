@@ -68,9 +68,9 @@ from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
 from coplib.domain.permissions import Action, decide
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
-from coplib.messages import MessageDraft, check_channel
-from coplib.policies.base import Policy, PolicyContext
-from coplib.ports import (
+from coplib.notification.messages import MessageDraft, check_channel
+from coplib.ports.policy import Policy, PolicyContext
+from coplib.ports.storage import (
     ACTIVE_ONLY,
     Changeset,
     DeliveryStatus,
@@ -84,10 +84,10 @@ from coplib.ports import (
 )
 
 if TYPE_CHECKING:
-    from coplib.delivery import DeliveryPolicy, DispatchReport
-    from coplib.directory_sync import SyncReport
+    from coplib.notification.dispatcher import DeliveryPolicy, DispatchReport
+    from coplib.service.directory_sync import SyncReport
 
-log = logging.getLogger("coplib.engine")
+log = logging.getLogger("coplib.service.engine")
 
 R = TypeVar("R")
 
@@ -1526,7 +1526,7 @@ class Engine:
         return len(recorded)
 
     # -- delivery ---------------------------------------------------------------------------------
-    # The delivery side lives in coplib.delivery and coplib.directory_sync; these methods are
+    # The delivery side lives in coplib.notification.dispatcher and coplib.service.directory_sync; these methods are
     # thin entry points. Their imports are local so that this region stays self-contained.
 
     def dispatch(
@@ -1538,7 +1538,7 @@ class Engine:
         random: Callable[[], float] | None = None,
     ) -> DispatchReport:
         """Deliver the due outbox messages (up to `limit`) through the notifier plugins,
-        outside any unit of work, as one round of a `coplib.delivery.Dispatcher`.
+        outside any unit of work, as one round of a `coplib.notification.dispatcher.Dispatcher`.
 
         Each message is claimed under a lease, then dropped (recipient unknown, inactive,
         gone or unsubscribed, with the reason kept), deferred (quiet hours, digests), or
@@ -1546,7 +1546,7 @@ class Engine:
         jitter drawn from `random`) and ends dead after too many attempts. Returns the
         report of the round, true when it handled any message.
         """
-        from coplib.delivery import Dispatcher
+        from coplib.notification.dispatcher import Dispatcher
 
         return Dispatcher(self, policy=policy, worker=worker, random=random).dispatch(limit=limit)
 
@@ -1675,7 +1675,7 @@ class Engine:
         """Bring memberships in step with the identity directory, as `SYSTEM`: people matching
         a community's rule join it, rule members who no longer match leave, and anyone the
         directory says has left the organisation (or does not know) leaves every community.
-        Idempotent: a second run changes nothing. See `coplib.directory_sync`."""
-        from coplib.directory_sync import sync_directory
+        Idempotent: a second run changes nothing. See `coplib.service.directory_sync`."""
+        from coplib.service.directory_sync import sync_directory
 
         return sync_directory(self)

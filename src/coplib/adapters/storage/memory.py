@@ -14,14 +14,14 @@ from typing import Any
 
 import attrs
 
-from coplib.adapters._index import IndexRow, index_row
+from coplib.adapters.storage._index import IndexRow, index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConflictError, StorageError
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
-from coplib.hookspecs import hookimpl
-from coplib.ports import (
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.storage import (
     ACTIVE_ONLY,
     Changeset,
     DeliveryStatus,

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 from coplib.domain.clock import Clock, SystemClock, ensure_utc
 from coplib.domain.errors import CoplibError, FieldError, InvalidInputError
 from coplib.domain.people import Person
-from coplib.hookspecs import hookimpl
-from coplib.messages import CATALOGUE, DeliveryError, check_channel, one_line, render_message
-from coplib.ports import OutboxMessage
+from coplib.notification.messages import CATALOGUE, DeliveryError, check_channel, one_line, render_message
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.storage import OutboxMessage
 
 log = logging.getLogger("coplib.notifier.webhook")
 
@@ -159,7 +159,7 @@ class WebhookNotifier:
     :param proxies: scheme -> proxy URL; None (default) takes them from the environment,
         ``{}`` uses none.
     :param clock: gives the signature's timestamp.
-    :param catalogue: message texts (default `coplib.messages.CATALOGUE`).
+    :param catalogue: message texts (default `coplib.notification.messages.CATALOGUE`).
     :param channel: the delivery channel this notifier answers (default ``"webhook"``).
 
     The JSON body holds ``version``, ``id`` (the idempotency key, also in the

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 
 import pluggy
 
-from coplib import hookspecs
 from coplib.domain.errors import PluginError
+from coplib.ports import hookspecs
 
 ENTRY_POINT_GROUP = "coplib"
 #: Set to 1 to refuse entry-point loading whatever the host asked (e.g. in a locked-down CI).

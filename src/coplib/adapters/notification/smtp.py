@@ -1,7 +1,7 @@
 """Deliver outbox messages by e-mail through an SMTP server, with the standard `smtplib`.
 
 Register an `SmtpNotifier` as a plugin. Each message becomes one e-mail (see
-`coplib.messages.build_email`) whose ``Message-ID`` is the message's idempotency key.
+`coplib.notification.messages.build_email`) whose ``Message-ID`` is the message's idempotency key.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from types import TracebackType
 from coplib.domain.clock import Clock, SystemClock
 from coplib.domain.errors import FieldError, InvalidInputError
 from coplib.domain.people import Person
-from coplib.hookspecs import hookimpl
-from coplib.messages import (
+from coplib.notification.messages import (
     CATALOGUE,
     DeliveryError,
     build_email,
@@ -29,7 +28,8 @@ from coplib.messages import (
     check_email_address,
     one_line,
 )
-from coplib.ports import OutboxMessage
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.storage import OutboxMessage
 
 log = logging.getLogger("coplib.notifier.smtp")
 
@@ -97,7 +97,7 @@ class SmtpNotifier:
         domain).
     :param reply_to: an optional ``Reply-To`` address.
     :param clock: gives the ``Date`` header.
-    :param catalogue: message texts by topic and locale (default `coplib.messages.CATALOGUE`).
+    :param catalogue: message texts by topic and locale (default `coplib.notification.messages.CATALOGUE`).
     :param channel: the delivery channel this notifier answers (default ``"email"``).
 
     Raises `InvalidInputError` listing every bad setting. A recipient who is unknown to the

@@ -18,11 +18,11 @@ from coplib.domain.community import Community
 from coplib.domain.errors import FieldError, InvalidInputError
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.ids import derived_id
-from coplib.ports import OutboxMessage
+from coplib.ports.storage import OutboxMessage
 
 if TYPE_CHECKING:
-    from coplib.engine import Engine, UnitOfWork
-    from coplib.ports import Store
+    from coplib.ports.storage import Store
+    from coplib.service.engine import Engine, UnitOfWork
 
 #: The actor id policies act as (same as `coplib.SYSTEM`).
 POLICY_ACTOR = "coplib:system"

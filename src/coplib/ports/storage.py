@@ -299,7 +299,7 @@ class Store(ABC):
     # -- timers (issue "engagement and benefit policies") --------------------------------------
 
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
-        """Aggregates of `kind` whose ``due_at`` (see `coplib.adapters._index`) is set and
+        """Aggregates of `kind` whose ``due_at`` (see `coplib.adapters.storage._index`) is set and
         ``<= before``, earliest first (then id). Cost follows the rows returned."""
         raise NotImplementedError(f"{type(self).__name__} does not support timers yet")
 

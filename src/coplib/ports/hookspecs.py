@@ -17,11 +17,11 @@ import pluggy
 if TYPE_CHECKING:
     from coplib.domain.events import DomainEvent
     from coplib.domain.people import AttributeRule, Person
-    from coplib.engine import Engine
-    from coplib.messages import MessageDraft
+    from coplib.notification.messages import MessageDraft
     from coplib.policies.badges import BadgeRule
-    from coplib.policies.base import Policy
-    from coplib.ports import OutboxMessage, RecordedEvent, Store
+    from coplib.ports.policy import Policy
+    from coplib.ports.storage import OutboxMessage, RecordedEvent, Store
+    from coplib.service.engine import Engine
 
 PROJECT = "coplib"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -37,7 +37,7 @@ def coplib_open_store(url: str, options: Mapping[str, Any]) -> Store | None:
 
     :param url: the storage URL given to `coplib.open` (``sqlite:///path.db``, ``memory://``...).
     :param options: extra settings passed through by the host (adapter-specific).
-    :return: an open `coplib.ports.Store`, or None when the scheme is not this plugin's.
+    :return: an open `coplib.ports.storage.Store`, or None when the scheme is not this plugin's.
     Combination: stops at the first non-None result.
     Errors: raise `coplib.StorageError` when the scheme is yours but the store cannot open.
     """
@@ -118,7 +118,7 @@ def coplib_deliver(message: OutboxMessage, recipient: Person, channel: str) -> b
         (``"email"``).
     :return: True once delivered; None when `channel` is not this plugin's.
     Combination: stops at the first non-None result. No plugin answering makes the message
-    dead. Raise a `coplib.messages.DeliveryError` (``permanent=True`` when trying again
+    dead. Raise a `coplib.notification.messages.DeliveryError` (``permanent=True`` when trying again
     cannot help) to have it retried with backoff, or dead at once; any other exception is
     recorded against the message and retried too.
     """
@@ -129,7 +129,7 @@ def coplib_deliver(message: OutboxMessage, recipient: Person, channel: str) -> b
 
 @hookspec
 def coplib_policies() -> Iterable[Policy]:  # type: ignore[empty-body]
-    """The policies this plugin provides (see `coplib.policies.base.Policy`).
+    """The policies this plugin provides (see `coplib.ports.policy.Policy`).
 
     :return: policy objects, each with a unique ``name``.
     Combination: every plugin's policies are gathered, host plugins first; two policies
@@ -165,6 +165,6 @@ def coplib_events_committed(engine: Engine, events: Sequence[RecordedEvent]) -> 
     :param engine: the engine that committed them (to read, or to run further commands).
     :param events: the events, in position order.
     Combination: every plugin is called. An exception does not undo the commit: it is logged
-    on the ``coplib.engine`` logger and, if the engine is strict, raised as `PluginError`
+    on the ``coplib.service.engine`` logger and, if the engine is strict, raised as `PluginError`
     after every subscriber has run.
     """

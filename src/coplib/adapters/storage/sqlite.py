@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 
-from coplib.adapters._index import IndexRow, find_where, index_row
+from coplib.adapters.storage._index import IndexRow, find_where, index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import (
@@ -37,8 +37,8 @@ from coplib.domain.errors import (
 from coplib.domain.events import DomainEvent
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
-from coplib.hookspecs import hookimpl
-from coplib.ports import (
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.storage import (
     ACTIVE_ONLY,
     Changeset,
     DeliveryStatus,

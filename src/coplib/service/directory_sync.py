@@ -20,10 +20,10 @@ from coplib.domain.errors import CoplibError, PluginError
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import AttributeRule, Person
-from coplib.engine import SYSTEM
+from coplib.service.engine import SYSTEM
 
 if TYPE_CHECKING:
-    from coplib.engine import Engine, UnitOfWork
+    from coplib.service.engine import Engine, UnitOfWork
 
 #: Memberships a person who left the organisation loses.
 _OPEN_STATUSES = (MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING)

@@ -9,9 +9,9 @@ import attrs
 
 from coplib.domain.errors import InvalidInputError
 from coplib.domain.people import Person
-from coplib.hookspecs import hookimpl
-from coplib.messages import RenderedMessage, render
-from coplib.ports import OutboxMessage
+from coplib.notification.messages import RenderedMessage, render
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.storage import OutboxMessage
 
 
 @attrs.frozen

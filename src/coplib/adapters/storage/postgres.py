@@ -29,15 +29,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
-from coplib.adapters._index import find_where, index_row
+from coplib.adapters.storage._index import find_where, index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, CoplibError, StorageError
 from coplib.domain.events import DomainEvent
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
-from coplib.hookspecs import hookimpl
-from coplib.ports import (
+from coplib.ports.hookspecs import hookimpl
+from coplib.ports.storage import (
     ACTIVE_ONLY,
     Changeset,
     DeliveryStatus,

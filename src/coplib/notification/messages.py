@@ -22,7 +22,7 @@ import attrs
 
 from coplib.domain.errors import AdapterError, FieldError, InvalidInputError
 from coplib.domain.people import Person
-from coplib.ports import OutboxMessage
+from coplib.ports.storage import OutboxMessage
 
 DEFAULT_LOCALE = "en"
 #: The topic of a digest: several messages to one person delivered as one.

@@ -1,0 +1,1 @@
+"""Built-in identity adapters: a static list of people, a directory file."""

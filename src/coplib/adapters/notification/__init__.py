@@ -1,0 +1,1 @@
+"""Built-in notifiers: recording (tests), logging, SMTP, webhook."""

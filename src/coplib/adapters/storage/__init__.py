@@ -1,0 +1,1 @@
+"""Built-in storage adapters: in-memory, embedded SQLite, PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Opening an engine: plugin loading and the wiring of store, clock, ids and policies."""

@@ -1,0 +1,1 @@
+"""The `coplib` command line."""

@@ -1,0 +1,1 @@
+"""Community health: indicators computed from a community's history (issue "Community health")."""

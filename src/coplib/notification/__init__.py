@@ -1,0 +1,1 @@
+"""Reaching people: the message catalogue (French and English) and the outbox dispatcher."""
