@@ -50,6 +50,7 @@ from coplib.domain.errors import (
     ConfigurationError,
     ConflictError,
     CoplibError,
+    DeliveryError,
     FieldError,
     InvalidInputError,
     NotFoundError,
@@ -61,18 +62,14 @@ from coplib.domain.events import EVENT_TYPES, DomainEvent
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import AttributeCondition, AttributeRule, Person
-from coplib.domain.permissions import Action, Decision, decide
+from coplib.domain.permissions import SYSTEM, Action, Decision, decide
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
 from coplib.domain.recognition import PointsBalance, PointsEntry
 from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher, DispatchReport
-from coplib.notification.messages import DeliveryError, MessageDraft
 from coplib.policies.badges import SimpleBadgeRule
-from coplib.policies.benefits import community_benefits, person_benefits
-from coplib.policies.guarantee import WatchItem, watch_list
-from coplib.policies.guarantee_measures import AnswerMeasures, answer_measures
-from coplib.policies.levels import level_of, pin_level
-from coplib.policies.recognition_export import recognition_csv, recognition_json
+from coplib.policies.levels import level_of
 from coplib.ports.hookspecs import hookimpl
+from coplib.ports.notification import MessageDraft
 from coplib.ports.policy import BasePolicy, Policy, PolicyContext
 from coplib.ports.storage import (
     Changeset,
@@ -85,9 +82,16 @@ from coplib.ports.storage import (
     Versioned,
     Write,
 )
+from coplib.runtime import TickReport
 from coplib.serialization import make_converter
+from coplib.service.benefits import community_benefits, person_benefits
 from coplib.service.directory_sync import SyncReport
-from coplib.service.engine import SYSTEM, Engine, QuestionThread, TickReport
+from coplib.service.engine import Engine
+from coplib.service.guarantee_measures import AnswerMeasures, answer_measures
+from coplib.service.help_space import WatchItem, watch_list
+from coplib.service.participation import pin_level
+from coplib.service.queries import QuestionThread
+from coplib.service.recognition_export import recognition_csv, recognition_json
 
 open = open_engine  # noqa: A001 - `coplib.open(url)` is the documented entry point
 

@@ -14,7 +14,7 @@ import pytest
 
 from coplib import AdapterError, InvalidInputError, ManualClock, Person
 from coplib.adapters.notification.smtp import SmtpDeliveryError, SmtpMode, SmtpNotifier
-from coplib.notification.messages import DeliveryError
+from coplib.domain.errors import DeliveryError
 
 from .conftest import (
     ALICE,

@@ -21,7 +21,7 @@ from coplib.adapters.notification.webhook import (
     sign,
     verify_signature,
 )
-from coplib.notification.messages import DeliveryError
+from coplib.domain.errors import DeliveryError
 
 from .conftest import ALICE, BOB, LOOPBACK, HttpServer, outbox_message
 

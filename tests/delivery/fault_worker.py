@@ -17,8 +17,8 @@ from pathlib import Path
 
 import coplib
 from coplib import SYSTEM, Person, StaticDirectory, hookimpl
+from coplib.domain.errors import DeliveryError
 from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher
-from coplib.notification.messages import DeliveryError
 from coplib.ports.storage import DeliveryStatus, OutboxMessage
 
 from .support import OTHER_POLICIES, PEOPLE

@@ -12,8 +12,8 @@ import attrs
 import coplib
 from coplib import SYSTEM, Community, Engine, ManualClock, Person, RecordingNotifier, StaticDirectory, hookimpl
 from coplib.bootstrap.open import default_plugins
+from coplib.domain.errors import DeliveryError
 from coplib.notification.dispatcher import DeliveryPolicy, DispatchReport
-from coplib.notification.messages import DeliveryError
 from coplib.ports.storage import DeliveryStatus, OutboxEntry, OutboxMessage
 
 #: The built-in policies (the answer guarantee, recognition...) write messages of their own:

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coplib import SYSTEM, Person, hookimpl
-from coplib.notification.messages import DIGEST_TOPIC, DeliveryError
+from coplib.domain.errors import DeliveryError
+from coplib.notification.messages import DIGEST_TOPIC
 from coplib.ports.storage import DeliveryStatus, OutboxMessage
 
 from .support import POLICY, make_world

@@ -83,7 +83,7 @@ def test_the_host_sets_anyones_preferences_but_a_person_only_their_own() -> None
 def test_a_person_who_left_the_organisation_cannot_set_preferences() -> None:
     world = make_world()
     world.directory.put(Person("dev", "Dev Patel", active=False))
-    with pytest.raises(PermissionDeniedError, match="no longer in the organisation"):
+    with pytest.raises(PermissionDeniedError, match="has left the organisation"):
         world.engine.set_preferences("dev", "dev", frequency="never")
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from coplib import SYSTEM, InvalidInputError, PermissionDeniedError, Person, StorageError, hookimpl
 from coplib.adapters.storage.memory import MemoryStore
+from coplib.domain.errors import DeliveryError
 from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher
-from coplib.notification.messages import DeliveryError
 from coplib.ports.storage import DeliveryStatus, OutboxMessage, Store
 
 from .support import POLICY, ScriptedNotifier, draws, make_world, outage

@@ -15,15 +15,8 @@ from coplib.domain import events as ev
 from coplib.domain.history import Ref
 from coplib.domain.recognition import PROGRESS_ITEMS_MAX, BadgeProgress, badge_progress_id
 from coplib.notification.messages import render
-from coplib.policies.badges import (
-    BUILT_IN_NAMES,
-    BadgeRule,
-    BadgesPolicy,
-    BadgeView,
-    SimpleBadgeRule,
-    badge_rules,
-    badges_of,
-)
+from coplib.policies.badges import BUILT_IN_NAMES, BadgesPolicy, SimpleBadgeRule, badge_rules, badges_of
+from coplib.ports.policy import BadgeRule, BadgeView
 from tests.unit.support import PEOPLE, START, counting_ids
 
 

@@ -20,7 +20,7 @@ from coplib.domain.benefits import (
     Cell,
 )
 from coplib.domain.events import EVENT_TYPES
-from coplib.policies.benefits import community_benefits, person_benefits
+from coplib.service.benefits import community_benefits, person_benefits
 from tests.unit.support import PEOPLE, START, counting_ids
 
 WEEK = timedelta(days=7)

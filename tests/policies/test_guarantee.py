@@ -29,9 +29,10 @@ from coplib.domain import events as ev
 from coplib.domain.guarantee import POLICY_NAME, CloseReason, Route, Watch
 from coplib.domain.history import Ref, replay
 from coplib.notification.messages import render_message
-from coplib.policies.guarantee import TOPICS, watch_list
+from coplib.policies.guarantee import TOPICS
 from coplib.ports.policy import BasePolicy
 from coplib.ports.storage import OutboxMessage
+from coplib.service.help_space import watch_list
 from tests.unit.support import counting_ids
 
 PARIS = ZoneInfo("Europe/Paris")

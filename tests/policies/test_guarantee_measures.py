@@ -18,7 +18,7 @@ from coplib import (
     Role,
     Visibility,
 )
-from coplib.policies.guarantee_measures import AnswerMeasures, Durations, answer_measures
+from coplib.service.guarantee_measures import AnswerMeasures, Durations, answer_measures
 from tests.policies.test_guarantee import COMMUNITY, found_community, open_engine, paris
 
 #: Months are counted in UTC, as the store counts events per month.

@@ -23,7 +23,8 @@ from coplib.domain import events as ev
 from coplib.domain.history import Ref
 from coplib.domain.participation import LevelSettings, Participation, ParticipationLevel
 from coplib.notification.messages import render
-from coplib.policies.levels import ParticipationLevelsPolicy, level_of, levels, pin_level
+from coplib.policies.levels import ParticipationLevelsPolicy, level_of, levels
+from coplib.service.participation import pin_level
 from tests.unit.support import PEOPLE, START, counting_ids
 
 CORE, ACTIVE, OCCASIONAL, PERIPHERAL, OUTSIDER = (

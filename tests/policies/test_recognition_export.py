@@ -12,7 +12,7 @@ import pytest
 
 import coplib
 from coplib import SYSTEM, Engine, InvalidInputError, ManualClock, NotFoundError, PermissionDeniedError, Person, Role
-from coplib.policies.recognition_export import ENTRY_COLUMNS, recognition_csv, recognition_json
+from coplib.service.recognition_export import ENTRY_COLUMNS, recognition_csv, recognition_json
 from tests.unit.support import PEOPLE, START, counting_ids
 
 #: A person whose id a spreadsheet would take for a formula.

@@ -246,7 +246,8 @@ def unchanged(engine: Engine, world: World) -> Iterator[None]:
 
 
 def test_every_public_command_of_the_engine_is_covered() -> None:
-    public = {name for name in vars(Engine) if not name.startswith("_") and callable(getattr(Engine, name))}
+    # Every public method, wherever the use-case classes `Engine` gathers define it.
+    public = {name for name in dir(Engine) if not name.startswith("_") and callable(getattr(Engine, name))}
 
     assert public - QUERIES_AND_PLUMBING == set(COMMANDS)
 
@@ -287,6 +288,19 @@ QUERIES_AND_PLUMBING = {
     "outbox",
     "requeue",
     "sync_directory",
+    # the policies' reads and their one command, each with its own tests
+    "watch_list",
+    "answer_measures",
+    "community_benefits",
+    "person_benefits",
+    "recognition_csv",
+    "recognition_json",
+    "level_of",
+    "levels",
+    "pin_level",
+    "points_balance",
+    "points_balances",
+    "badges_of",
 }
 
 

@@ -67,6 +67,14 @@ ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
     Action.SCHEDULE_MEETING: "schedule a meeting or a call to all",
     Action.RECORD_ATTENDANCE: "record who attended a meeting",
     Action.WITHDRAW_CONTRIBUTION: "take a contribution back",
+    Action.WATCH_HELP_SPACE: "see the watch list of unanswered questions, most urgent first",
+    Action.PIN_LEVEL: "pin or unpin a member's level of participation",
+    Action.EXPORT_RECOGNITION: "export the recognition ledger (CSV, JSON)",
+    Action.READ_MEMBER_BENEFITS: "see what a member gave and received",
+    Action.SET_PREFERENCES: "set how a person is reached (channel, frequency, quiet hours)",
+    Action.READ_PREFERENCES: "read how a person is reached",
+    Action.READ_OUTBOX: "list the outbox and its dead letters",
+    Action.REQUEUE_MESSAGES: "put dead or dropped messages back in the queue",
 }
 
 _T0: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -172,9 +180,13 @@ def _general_rules() -> list[str]:
         f"anything else: “{closed.reason}”.",
         f"6. **Own contributions.** Nobody endorses their own contribution: “{own.reason}”.",
         "7. **The `SYSTEM` actor.** `coplib.SYSTEM` (`coplib:system`) is the actor of the host's own "
-        "trusted jobs: imports, directory synchronisation, policies. The engine does not ask "
-        "`decide` about it: it may take every action, and needs no directory entry. Never map a "
-        "user to it.",
+        "trusted jobs: imports, directory synchronisation, policies. `decide` allows it every "
+        "action, first of all, and it needs no directory entry. No identity source may hand it "
+        "out: a person, a directory alias or an identity plugin's answer with an id under "
+        "`coplib:` is refused, so only the host's own code can pass it as an actor.",
+        "8. **Scope.** Most actions are taken in a community. Those of scope `organisation` need "
+        "no membership; those of scope `person` are allowed to a person for themselves only "
+        "(their own preferences); those of scope `host` to `SYSTEM` only (the outbox).",
         "",
     ]
 
@@ -187,6 +199,7 @@ def _rule_table() -> list[str]:
             [
                 f"`{action.value}`",
                 ACTION_DESCRIPTIONS[action],
+                rule.scope,
                 "yes" if rule.members else "no",
                 ", ".join(sorted(r.value for r in rule.roles)) or "-",
                 "yes" if rule.owner else "no",
@@ -209,6 +222,7 @@ def _rule_table() -> list[str]:
             [
                 "action",
                 "covers",
+                "scope",
                 "every active member",
                 "or one of these roles",
                 "or the author",

@@ -119,3 +119,17 @@ class PluginError(AdapterError):
 
 class ConfigurationError(CoplibError, ValueError):
     """The engine was opened with settings that cannot work (bad URL, unknown scheme...)."""
+
+
+class DeliveryError(AdapterError):
+    """A notifier could not deliver a message. The engine keeps the message pending and tries
+    again; `permanent` says that trying again cannot help (an address the server refuses...)."""
+
+    def __init__(self, reason: str, *, message_id: str = "", channel: str = "", permanent: bool = False) -> None:
+        self.reason = reason
+        self.message_id = message_id
+        self.channel = channel
+        self.permanent = permanent
+        where = f"{channel} delivery" if channel else "delivery"
+        which = f" of message {message_id}" if message_id else ""
+        super().__init__(f"{where}{which} failed: {reason}")

@@ -19,6 +19,21 @@ from coplib.domain.errors import PermissionDeniedError
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.people import Person
 
+#: The actor id of the host's own trusted jobs (imports, directory synchronisation, policies):
+#: `decide` allows it every action, and it needs no directory entry. No identity source may
+#: hand it out (`is_reserved_person_id`): the only way to act as it is for the host's own code
+#: to pass it as the actor of a command.
+SYSTEM: Final = "coplib:system"
+
+#: Ids under this prefix are coplib's own: no person may have one.
+RESERVED_PREFIX: Final = "coplib:"
+
+
+def is_reserved_person_id(person_id: object) -> bool:
+    """Whether `person_id` is coplib's own (the system actor, or any ``coplib:`` id), which no
+    identity source may give a person."""
+    return isinstance(person_id, str) and person_id.strip().lower().startswith(RESERVED_PREFIX)
+
 
 class Action(enum.StrEnum):
     """What a person may try to do; `decide` rules on each."""
@@ -41,6 +56,14 @@ class Action(enum.StrEnum):
     SCHEDULE_MEETING = "schedule_meeting"
     RECORD_ATTENDANCE = "record_attendance"
     WITHDRAW_CONTRIBUTION = "withdraw_contribution"
+    WATCH_HELP_SPACE = "watch_help_space"  # the answer guarantee's watch list
+    PIN_LEVEL = "pin_level"  # pin or unpin a member's participation level
+    EXPORT_RECOGNITION = "export_recognition"  # the recognition ledger as CSV or JSON
+    READ_MEMBER_BENEFITS = "read_member_benefits"  # what one member gave and received
+    SET_PREFERENCES = "set_preferences"  # how a person is reached
+    READ_PREFERENCES = "read_preferences"
+    READ_OUTBOX = "read_outbox"  # outbox entries and dead letters
+    REQUEUE_MESSAGES = "requeue_messages"
 
 
 STEWARDS: Final = frozenset({Role.FACILITATOR, Role.SPONSOR})
@@ -59,6 +82,8 @@ class Rule:
     outsiders: frozenset[Visibility] = frozenset()  # active non-members may, in these visibilities
     in_closed: bool = False  # still allowed once the community is closed
     summary: str = ""
+    scope: str = "community"  # or "organisation", "person" (their own only), "host" (`SYSTEM` only)
+    refusal: str = ""  # the reason given when the action is refused for want of a role, a scope
 
 
 PERMISSION_TABLE: Final[dict[Action, Rule]] = {
@@ -75,7 +100,7 @@ PERMISSION_TABLE: Final[dict[Action, Rule]] = {
         in_closed=True,
         summary="open communities are read by everyone; restricted and private ones by active members",
     ),
-    Action.CREATE_COMMUNITY: Rule(members=True, summary="any active person of the organisation"),
+    Action.CREATE_COMMUNITY: Rule(members=True, scope="organisation", summary="any active person of the organisation"),
     Action.JOIN: Rule(
         members=False,
         summary="when admission is open (not in a private community), or to accept an invitation, "
@@ -98,12 +123,44 @@ PERMISSION_TABLE: Final[dict[Action, Rule]] = {
     Action.SCHEDULE_MEETING: Rule(members=False, roles=ORGANISERS),
     Action.RECORD_ATTENDANCE: Rule(members=False, roles=GATEKEEPERS, owner=True),
     Action.WITHDRAW_CONTRIBUTION: Rule(members=False, roles=MODERATORS, owner=True),
+    Action.WATCH_HELP_SPACE: Rule(
+        members=False,
+        roles=ORGANISERS,
+        in_closed=True,
+        refusal="the watch list is for the community's " + ", ".join(sorted(r.value for r in ORGANISERS)),
+    ),
+    Action.PIN_LEVEL: Rule(members=False, roles=STEWARDS),
+    Action.EXPORT_RECOGNITION: Rule(members=False, roles=STEWARDS, in_closed=True),
+    Action.READ_MEMBER_BENEFITS: Rule(
+        members=False, roles=STEWARDS, owner=True, in_closed=True, summary="the member themselves, or a steward"
+    ),
+    Action.SET_PREFERENCES: Rule(
+        members=False,
+        scope="person",
+        summary="a person sets their own only",
+        refusal="a person sets their own preferences only",
+    ),
+    Action.READ_PREFERENCES: Rule(
+        members=False,
+        scope="person",
+        summary="a person reads their own only",
+        refusal="only the person themselves may",
+    ),
+    Action.READ_OUTBOX: Rule(
+        members=False,
+        scope="host",
+        summary="the host's operators, as `SYSTEM`, only",
+        refusal=f"only the host ({SYSTEM}) may",
+    ),
+    Action.REQUEUE_MESSAGES: Rule(
+        members=False,
+        scope="host",
+        summary="the host's operators, as `SYSTEM`, only",
+        refusal=f"only the host ({SYSTEM}) may replay messages",
+    ),
 }
 
 _Verdict = Callable[[bool, str], "Decision"]
-
-#: Actions that need no community (they act on the organisation).
-_ORGANISATION_ACTIONS: Final = frozenset({Action.CREATE_COMMUNITY})
 
 
 @attrs.frozen
@@ -135,21 +192,33 @@ def decide(
     owner_id: str | None = None,
     target_author_id: str | None = None,
 ) -> Decision:
-    """Whether `actor` may take `action` in `community`; the decision carries its reason."""
+    """Whether `actor` may take `action` in `community`; the decision carries its reason.
+
+    `owner_id` is the author of the contribution concerned (the asker, for accepting an
+    answer), or for the actions on a person (`scope` "person", the benefits of a member) the
+    person concerned."""
     community_id = community.id if community else None
 
     def verdict(allowed: bool, reason: str) -> Decision:
         return Decision(allowed, reason, action, actor_id, community_id)
 
+    rule = PERMISSION_TABLE[action]
+    if actor_id == SYSTEM:
+        return verdict(True, "the host's trusted jobs may")
     if actor is None:
         return verdict(False, "this person is unknown to the identity directory")
     if not actor.active:
         return verdict(False, "this person has left the organisation or is inactive")
-    if action in _ORGANISATION_ACTIONS:
+    if rule.scope == "host":
+        return verdict(False, rule.refusal or f"only the host ({SYSTEM}) may")
+    if rule.scope == "organisation":
         return verdict(True, "any active person of the organisation may")
+    if rule.scope == "person":
+        if owner_id == actor_id:
+            return verdict(True, "a person may for themselves")
+        return verdict(False, rule.refusal or "a person may for themselves only")
     if community is None:
         return verdict(False, "the community does not exist")
-    rule = PERMISSION_TABLE[action]
     status = membership.status if membership else None
     if status is MembershipStatus.REMOVED:
         return verdict(False, "this person was removed from the community and holds no right in it")
@@ -184,7 +253,7 @@ def decide(
     if rule.roles and is_member:
         needed = " or ".join(sorted(r.value for r in rule.roles))
         owner = " (or be its author)" if rule.owner else ""
-        return verdict(False, f"needs the role {needed}{owner}")
+        return verdict(False, rule.refusal or f"needs the role {needed}{owner}")
     if not is_member:
         if community.visibility is Visibility.PRIVATE and action in (Action.SEE, Action.READ):
             return verdict(False, "the community is private: only its members may")

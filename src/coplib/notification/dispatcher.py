@@ -17,22 +17,21 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
+import pluggy
 
-from coplib.domain.errors import CoplibError, InvalidInputError, StorageError
+from coplib.domain.clock import Clock
+from coplib.domain.errors import CoplibError, DeliveryError, InvalidInputError, StorageError
 from coplib.domain.history import Ref
 from coplib.domain.ids import name_based_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, Preferences
-from coplib.notification.messages import CATALOGUE, DIGEST_TOPIC, DeliveryError, check_channel, one_line, render
-from coplib.ports.storage import DeliveryStatus, OutboxEntry, OutboxMessage, Outcome
-
-if TYPE_CHECKING:
-    from coplib.service.engine import Engine
+from coplib.notification.messages import CATALOGUE, DIGEST_TOPIC, check_channel, one_line, render
+from coplib.ports.storage import DeliveryStatus, OutboxEntry, OutboxMessage, Outcome, Store
 
 log = logging.getLogger("coplib.notification.dispatcher")
 
@@ -294,6 +293,20 @@ class _Round:
         return attrs.evolve(message, params=params) if params != message.params else message
 
 
+class DispatchHost(Protocol):
+    """What the dispatcher uses of an engine (or of its runtime): the store, the plugins and
+    the clock."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
 class Dispatcher:
     """Delivers the outbox of an engine's store through its notifier plugins.
 
@@ -309,7 +322,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: DispatchHost,
         *,
         policy: DeliveryPolicy | None = None,
         worker: str | None = None,

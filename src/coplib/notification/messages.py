@@ -20,7 +20,7 @@ from email.utils import format_datetime
 
 import attrs
 
-from coplib.domain.errors import AdapterError, FieldError, InvalidInputError
+from coplib.domain.errors import FieldError, InvalidInputError
 from coplib.domain.people import Person
 from coplib.ports.storage import OutboxMessage
 
@@ -32,15 +32,6 @@ _CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 
 
 @attrs.frozen
-class MessageDraft:
-    """A message a policy wants sent: to whom, on which topic, with which parameters."""
-
-    recipient_id: str
-    topic: str
-    params: dict[str, str] = attrs.field(factory=dict, hash=False)
-
-
-@attrs.frozen
 class RenderedMessage:
     """A message in one locale: a one-line `subject`, a plain-text `body`, and `html`, the
     same body as an HTML fragment (``<p>`` elements) with every parameter escaped."""
@@ -49,20 +40,6 @@ class RenderedMessage:
     body: str
     locale: str
     html: str = ""
-
-
-class DeliveryError(AdapterError):
-    """A notifier could not deliver a message. The engine keeps the message pending and tries
-    again; `permanent` says that trying again cannot help (an address the server refuses...)."""
-
-    def __init__(self, reason: str, *, message_id: str = "", channel: str = "", permanent: bool = False) -> None:
-        self.reason = reason
-        self.message_id = message_id
-        self.channel = channel
-        self.permanent = permanent
-        where = f"{channel} delivery" if channel else "delivery"
-        which = f" of message {message_id}" if message_id else ""
-        super().__init__(f"{where}{which} failed: {reason}")
 
 
 #: topic -> locale -> (subject, body). Placeholders are ``$name`` (string.Template).

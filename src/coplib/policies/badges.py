@@ -16,7 +16,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final, Protocol, cast, runtime_checkable
+from typing import Final, cast
 
 import attrs
 
@@ -24,12 +24,12 @@ from coplib.domain import events as ev
 from coplib.domain.community import Role
 from coplib.domain.contributions import Answer, ContributionKind, Meeting, Question
 from coplib.domain.errors import FieldError, PluginError
-from coplib.domain.history import Aggregate, Ref
-from coplib.domain.membership import Membership, membership_id
+from coplib.domain.history import Ref
+from coplib.domain.membership import membership_id
+from coplib.domain.permissions import SYSTEM
 from coplib.domain.recognition import (
     PROGRESS_ITEMS_MAX,
     BadgeAward,
-    BadgeProgress,
     SettingsReader,
     badge_award_id,
     badge_progress_id,
@@ -38,105 +38,21 @@ from coplib.domain.recognition import (
     token,
 )
 from coplib.ports.hookspecs import hookimpl
-from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
+from coplib.ports.policy import (
+    BADGES_POLICY,
+    POLICY_ACTOR,
+    BadgeRule,
+    BadgeView,
+    BasePolicy,
+    Policy,
+    PolicyContext,
+    PolicyRuntime,
+    SettingsMemo,
+)
 from coplib.ports.storage import Store
-from coplib.service.engine import SYSTEM, Engine
 
 TOPIC: Final = "badge_awarded"
 _NOT_MEMBERS: Final = frozenset({POLICY_ACTOR, SYSTEM})
-
-
-def _fields(ctx: PolicyContext, community_id: str) -> dict[str, Any]:
-    """`PolicyContext.event_fields`, typed for the event constructors."""
-    return ctx.event_fields(community_id)
-
-
-class BadgeView:
-    """What a badge rule sees: the state as the unit of work sees it (`get`), the store's
-    queries (`store`, committed data only), the time, and the ``badges`` policy's settings
-    for the community (`setting`)."""
-
-    def __init__(self, ctx: PolicyContext, community_id: str, settings: Mapping[str, str]) -> None:
-        self._ctx = ctx
-        self.community_id = community_id
-        self.settings = settings
-
-    @property
-    def store(self) -> Store:
-        return self._ctx.store
-
-    @property
-    def now(self) -> datetime:
-        return self._ctx.now
-
-    def get(self, ref: Ref) -> Aggregate | None:
-        return self._ctx.get(ref)
-
-    def has_badge(self, person_id: str, badge: str) -> bool:
-        return self.get(Ref("badge_award", badge_award_id(self.community_id, person_id, badge))) is not None
-
-    def membership(self, person_id: str) -> Membership | None:
-        found = self.get(Ref("membership", membership_id(self.community_id, person_id)))
-        return found if isinstance(found, Membership) else None
-
-    def prefetch(self, refs: Iterable[Ref]) -> None:
-        """Read `refs` in one batch, for the `get` calls that follow."""
-        self._ctx.prefetch(refs)
-
-    def progress(self, person_id: str, badge: str) -> BadgeProgress | None:
-        """What a person's progress toward `badge` holds (None before the first step)."""
-        found = self.get(Ref("badge_progress", badge_progress_id(self.community_id, person_id, badge)))
-        return found if isinstance(found, BadgeProgress) else None
-
-    def note_progress(
-        self, person_id: str, badge: str, key: str, items: Iterable[str], *, withdrawn: bool = False
-    ) -> None:
-        """Record, in this unit of work, that `items` show progress under `key` (or no longer
-        do, when `withdrawn`): a rule that counts things keeps its count this way instead of
-        reading the person's whole history each time (`BadgeProgressed`)."""
-        self._ctx.record(
-            ev.BadgeProgressed(
-                **_fields(self._ctx, self.community_id),
-                person_id=person_id,
-                badge=badge,
-                key=key,
-                items=tuple(items),
-                withdrawn=withdrawn,
-            )
-        )
-
-    def setting(self, key: str, default: int, *, minimum: int = 1, maximum: int = 100_000) -> int:
-        """A whole-number setting (``"<badge>.<name>"``); a bad one raises `InvalidInputError`
-        naming it, so the reaction is retried once the charter is fixed."""
-        reader = SettingsReader(self.settings)
-        value = reader.whole(key, default, minimum=minimum, maximum=maximum)
-        if reader.errors:
-            raise invalid_settings(BadgesPolicy.name, self.community_id, reader.errors)
-        return value
-
-
-@runtime_checkable
-class BadgeRule(Protocol):
-    """A badge and who earns it: returned by the ``coplib_badge_rules`` hook."""
-
-    @property
-    def name(self) -> str:
-        """Stable name (lower-case letters, digits, ``_.-``): the badge's id, never renamed."""
-        ...
-
-    @property
-    def titles(self) -> Mapping[str, str]:
-        """The badge's title by locale; ``en`` is required (and used where a locale is missing)."""
-        ...
-
-    @property
-    def interests(self) -> frozenset[type[ev.DomainEvent]]:
-        """The event types the rule looks at."""
-        ...
-
-    def earners(self, view: BadgeView, event: ev.DomainEvent) -> Iterable[str]:
-        """The people who earn the badge by `event` (those who hold it already are skipped)."""
-        ...
 
 
 @attrs.frozen
@@ -359,11 +275,11 @@ _BUILT_IN_SETTINGS: Final[Mapping[str, tuple[int, int]]] = {
 # -- the policy ---------------------------------------------------------------------------------
 
 
-def badge_rules(engine: Engine) -> tuple[BadgeRule, ...]:
+def badge_rules(runtime: PolicyRuntime) -> tuple[BadgeRule, ...]:
     """Every rule the engine's plugins provide, host plugins first; `PluginError` for a rule
     that is not one, or for two rules with the same badge name."""
     found: list[BadgeRule] = []
-    for group in engine.plugin_manager.hook.coplib_badge_rules():
+    for group in runtime.plugin_manager.hook.coplib_badge_rules():
         for rule in group or ():
             if not isinstance(rule, BadgeRule) or not is_token(rule.name):
                 raise PluginError(
@@ -389,16 +305,16 @@ class BadgesPolicy(BasePolicy):
     badge (``<its name>.<setting>``) are the host rule's to check.
     """
 
-    name = "badges"
+    name = BADGES_POLICY
 
     def __init__(self) -> None:
         # Per engine: its rules, and those interested in each event type met so far.
         self._rules: weakref.WeakKeyDictionary[
-            Engine, tuple[tuple[BadgeRule, ...], dict[type[ev.DomainEvent], tuple[BadgeRule, ...]]]
+            PolicyRuntime, tuple[tuple[BadgeRule, ...], dict[type[ev.DomainEvent], tuple[BadgeRule, ...]]]
         ] = weakref.WeakKeyDictionary()
         self._read = SettingsMemo(self._parse)
 
-    def rules(self, engine: Engine) -> tuple[BadgeRule, ...]:
+    def rules(self, engine: PolicyRuntime) -> tuple[BadgeRule, ...]:
         """The engine's badge rules, gathered once."""
         if engine not in self._rules:
             self._rules[engine] = (badge_rules(engine), {})
@@ -435,7 +351,7 @@ class BadgesPolicy(BasePolicy):
     def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
         return list(self._read(settings)[0])
 
-    def _rules_for(self, engine: Engine, event_type: type[ev.DomainEvent]) -> tuple[BadgeRule, ...]:
+    def _rules_for(self, engine: PolicyRuntime, event_type: type[ev.DomainEvent]) -> tuple[BadgeRule, ...]:
         """The engine's rules interested in events of `event_type` (found once per type)."""
         rules = self.rules(engine)
         by_type = self._rules[engine][1]
@@ -469,7 +385,9 @@ class BadgesPolicy(BasePolicy):
         ctx: PolicyContext, rule: BadgeRule, cause: ev.DomainEvent, community_id: str, person_id: str, notify: bool
     ) -> None:
         ctx.record(
-            ev.BadgeAwarded(**_fields(ctx, community_id), person_id=person_id, badge=rule.name, cause_event_id=cause.id)
+            ev.BadgeAwarded(
+                **ctx.event_fields(community_id), person_id=person_id, badge=rule.name, cause_event_id=cause.id
+            )
         )
         if not notify:
             return

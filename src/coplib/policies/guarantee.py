@@ -11,15 +11,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
-
-import attrs
 
 from coplib.domain import events as ev
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import ContributionKind, Question
-from coplib.domain.errors import FieldError, InvalidInputError, NotFoundError, PermissionDeniedError
+from coplib.domain.errors import FieldError, InvalidInputError, NotFoundError
 from coplib.domain.guarantee import (
     EXPERTS,
     POLICY_NAME,
@@ -32,17 +30,13 @@ from coplib.domain.guarantee import (
 )
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
-from coplib.domain.permissions import ORGANISERS, Action, decide
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
-from coplib.service.engine import SYSTEM, Engine
 
 __all__ = [
     "AnswerGuarantee",
     "AnswerGuaranteePlugin",
-    "WatchItem",
     "guarantee_settings",
-    "watch_list",
 ]
 
 log = logging.getLogger("coplib.policies.guarantee")
@@ -380,92 +374,3 @@ class AnswerGuaranteePlugin:
     def coplib_policies(self) -> list[Policy]:
         # `Policy.name` is an instance attribute in the protocol, a class variable here.
         return [cast(Policy, AnswerGuarantee())]
-
-
-# -- the watch list ---------------------------------------------------------------------------
-
-
-@attrs.frozen
-class WatchItem:
-    """An unanswered question on the watch list, with how urgent it is."""
-
-    question: Question
-    #: Time since it was asked, on the wall clock and in working time.
-    waited: timedelta
-    waited_working: timedelta
-    #: The promised time to a first answer (e.g. ``4wh``), and when it falls for this question.
-    target: str
-    target_at: datetime
-    #: Time waited over the target (measured as the target is): 1.0 when it falls now.
-    urgency: float
-    #: Ladder steps taken, of how many; when the next one falls (None: none to come).
-    steps_taken: int
-    steps: int
-    next_step_at: datetime | None
-    #: The people it was routed to (empty when the guarantee never saw it).
-    routed_to: tuple[str, ...]
-    #: Whether the guarantee is still escalating it.
-    watched: bool
-
-    @property
-    def overdue(self) -> bool:
-        return self.urgency >= 1.0
-
-
-def _require_watcher(engine: Engine, viewer: str, community: Community) -> None:
-    if viewer == SYSTEM:
-        return
-    found = engine.store.get(Ref("membership", membership_id(community.id, viewer)))
-    membership = found.value if found is not None and isinstance(found.value, Membership) else None
-    person = engine.person(viewer)
-    decide(Action.READ, actor_id=viewer, actor=person, community=community, membership=membership).require()
-    if membership is None or not membership.holds_any(ORGANISERS):
-        roles = ", ".join(sorted(r.value for r in ORGANISERS))
-        raise PermissionDeniedError(
-            "see the watch list", viewer, community.id, f"the watch list is for the community's {roles}"
-        )
-
-
-def watch_list(engine: Engine, viewer: str, community_id: str, limit: int = 50) -> list[WatchItem]:
-    """The unanswered questions of a community, most urgent first (the longest wait in
-    working time against the target; then the oldest), for its facilitators, coaches,
-    sponsors, coordinators and core group. Cost follows `limit`, not the number of questions."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= WATCH_LIST_MAX:
-        raise InvalidInputError.field(
-            "$.limit", f"must be a whole number from 1 to {WATCH_LIST_MAX}, got {limit!r:.30}", context="watch_list"
-        )
-    if not isinstance(viewer, str) or not viewer:
-        raise InvalidInputError.field("$.viewer", f"must be an id string, got {viewer!r:.60}", context="watch_list")
-    community = engine.community(viewer, community_id)
-    _require_watcher(engine, viewer, community)
-    settings = guarantee_settings(community)
-    calendar = settings.calendar
-    now = engine.clock.now()
-    # Working time waited grows with age, so the oldest open questions are the most urgent:
-    # the store's oldest-first page is the page we want.
-    questions = engine.store.unanswered_questions(community.id, limit=limit)
-    watches = engine.store.get_many(Ref("answer_watch", q.id) for q in questions)
-    items = []
-    for question in questions:
-        found = watches.get(Ref("answer_watch", question.id))
-        watch = found.value if found is not None and isinstance(found.value, Watch) else None
-        target_at = settings.target_at(question.created_at)
-        target_length = calendar.elapsed(question.created_at, target_at, settings.target)
-        waited_as_target = calendar.elapsed(question.created_at, now, settings.target)
-        items.append(
-            WatchItem(
-                question=question,
-                waited=now - question.created_at,
-                waited_working=calendar.working_time_between(question.created_at, now),
-                target=str(settings.target),
-                target_at=target_at,
-                urgency=waited_as_target / target_length if target_length else float("inf"),
-                steps_taken=watch.steps_taken if watch else 0,
-                steps=len(settings.ladder),
-                next_step_at=watch.due_at if watch else None,
-                routed_to=watch.experts if watch else (),
-                watched=watch is not None and watch.open,
-            )
-        )
-    items.sort(key=lambda i: (-i.urgency, i.question.created_at, i.question.id))
-    return items

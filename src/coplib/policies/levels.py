@@ -13,8 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from coplib.domain import events as ev
-from coplib.domain.community import Community
-from coplib.domain.errors import ConflictError, FieldError, InvalidInputError, NotFoundError, PermissionDeniedError
+from coplib.domain.errors import FieldError, InvalidInputError
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.participation import (
@@ -25,12 +24,11 @@ from coplib.domain.participation import (
     ParticipationLevel,
     participation_id,
 )
-from coplib.domain.permissions import STEWARDS
+from coplib.domain.permissions import SYSTEM
 from coplib.domain.recognition import invalid_settings
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
 from coplib.ports.storage import Store
-from coplib.service.engine import SYSTEM, Engine, UnitOfWork
 
 log = logging.getLogger("coplib.policies.levels")
 
@@ -66,7 +64,7 @@ def _fields(ctx: PolicyContext, community_id: str) -> dict[str, Any]:
     return ctx.event_fields(community_id)
 
 
-def _record(get: Callable[[Ref], object], community_id: str, person_id: str) -> Participation | None:
+def participation_record(get: Callable[[Ref], object], community_id: str, person_id: str) -> Participation | None:
     found = get(Ref("participation", participation_id(community_id, person_id)))
     return found if isinstance(found, Participation) else None
 
@@ -76,7 +74,7 @@ def _active_member(ctx: PolicyContext, community_id: str, person_id: str) -> boo
     return isinstance(found, Membership) and found.active
 
 
-def _notice(
+def notify_level_change(
     ctx: PolicyContext, event: ev.DomainEvent, person_id: str, level: ParticipationLevel, previous: ParticipationLevel
 ) -> None:
     community = ctx.community(event.community_id)
@@ -173,7 +171,7 @@ class ParticipationLevelsPolicy(BasePolicy):
         """Promote at once if the score earns a higher level (never demote here)."""
         assert cause.community_id is not None
         community_id = cause.community_id
-        record = _record(ctx.get, community_id, person_id)
+        record = participation_record(ctx.get, community_id, person_id)
         if record is not None and record.pinned:
             return
         if (
@@ -208,7 +206,7 @@ class ParticipationLevelsPolicy(BasePolicy):
 
     def _left(self, ctx: PolicyContext, cause: ev.DomainEvent, person_id: str) -> None:
         assert cause.community_id is not None
-        record = _record(ctx.get, cause.community_id, person_id)
+        record = participation_record(ctx.get, cause.community_id, person_id)
         if record is None or record.level is ParticipationLevel.OUTSIDER:
             return
         if record.pinned:
@@ -246,7 +244,7 @@ class ParticipationLevelsPolicy(BasePolicy):
         # occasional member, and its badge already says thank you.
         raised = level.rank > previous.rank and level.rank >= ParticipationLevel.ACTIVE.rank
         if level is not ParticipationLevel.OUTSIDER and (notify == "all" or (notify == "promotions" and raised)):
-            _notice(ctx, event, person_id, level, previous)
+            notify_level_change(ctx, event, person_id, level, previous)
 
     # -- the passage of time --------------------------------------------------------------------
 
@@ -255,7 +253,7 @@ class ParticipationLevelsPolicy(BasePolicy):
         for found in ctx.store.find_due("participation", before=ctx.now, limit=self.batch):
             if not isinstance(found, Participation):
                 continue
-            record = _record(ctx.get, found.community_id, found.person_id)
+            record = participation_record(ctx.get, found.community_id, found.person_id)
             if record is None or record.pinned or record.due_at is None or record.due_at > ctx.now:
                 continue  # another worker got to it first
             self._review(ctx, record)
@@ -302,7 +300,7 @@ def level_of(store: Store, community_id: str, person_id: str) -> ParticipationLe
     found = store.get(Ref("membership", membership_id(community_id, person_id)))
     if found is None or not isinstance(found.value, Membership) or not found.value.active:
         return ParticipationLevel.OUTSIDER
-    record = _record(lambda ref: _stored(store, ref), community_id, person_id)
+    record = participation_record(lambda ref: _stored(store, ref), community_id, person_id)
     if record is None or record.level is ParticipationLevel.OUTSIDER:
         return ParticipationLevel.PERIPHERAL
     return record.level
@@ -324,89 +322,6 @@ def levels(store: Store, community_id: str) -> dict[str, ParticipationLevel]:
         ):
             out[record.person_id] = record.level
     return out
-
-
-def pin_level(
-    engine: Engine,
-    actor: str,
-    community_id: str,
-    person_id: str,
-    level: ParticipationLevel | str | None,
-    *,
-    reason: str = "",
-) -> Participation | None:
-    """Fix a member's level (a facilitator or the sponsor of the community only), or give
-    `level` None to let it be computed again from the next tick. Returns the record."""
-    context = "pin_level"
-    if level is not None:
-        try:
-            level = ParticipationLevel(level)
-        except ValueError:
-            choices = ", ".join(lv.value for lv in ParticipationLevel if lv is not ParticipationLevel.OUTSIDER)
-            raise InvalidInputError.field(
-                "$.level", f"must be one of {choices}, or None; got {level!r:.60}", context=context
-            ) from None
-        if level is ParticipationLevel.OUTSIDER:
-            raise InvalidInputError.field(
-                "$.level",
-                "a member cannot be pinned as an outsider: remove them from the community instead",
-                context=context,
-            )
-    if not isinstance(reason, str):
-        raise InvalidInputError.field("$.reason", f"must be a string, got {type(reason).__name__}", context=context)
-    for path, value in (("$.actor", actor), ("$.community_id", community_id), ("$.person_id", person_id)):
-        if not isinstance(value, str) or not value or any(c.isspace() for c in value):
-            raise InvalidInputError.field(path, f"must be an id string, got {value!r:.60}", context=context)
-    pinned = level if isinstance(level, ParticipationLevel) else None
-
-    def body(uow: UnitOfWork) -> Participation | None:
-        community = uow.get(Ref("community", community_id))
-        if not isinstance(community, Community):
-            raise NotFoundError("community", community_id)
-        _require_steward(engine, uow, community, actor)
-        membership = uow.get(Ref("membership", membership_id(community_id, person_id)))
-        if not isinstance(membership, Membership) or not membership.active:
-            raise ConflictError(f"{person_id!r} is not an active member of {community_id!r}: levels are for members")
-        record = _record(uow.get, community_id, person_id)
-        previous = record.level if record is not None else ParticipationLevel.PERIPHERAL
-        if pinned is None and (record is None or not record.pinned):
-            return record
-        if pinned is not None and record is not None and record.pinned and record.level is pinned:
-            return record
-        now = engine.clock.now()
-        event = ev.ParticipationLevelPinned(
-            id=engine.new_id(),
-            actor_id=actor,
-            community_id=community_id,
-            occurred_at=now,
-            person_id=person_id,
-            level=pinned,
-            previous=previous,
-            reason=reason,
-            review_at=now if pinned is None else None,
-        )
-        uow.record(event)
-        if pinned is not None and pinned is not previous:
-            policy = engine.policy(ParticipationLevelsPolicy.name) or cast(Policy, ParticipationLevelsPolicy())
-            _notice(PolicyContext(engine, uow, policy, now), event, person_id, pinned, previous)
-        return _record(uow.get, community_id, person_id)
-
-    # A policy-level command: it runs as the engine's own commands do (one unit of work,
-    # policies reacting inside it, retried on a concurrent write).
-    return engine.transact(body)
-
-
-def _require_steward(engine: Engine, uow: UnitOfWork, community: Community, actor: str) -> None:
-    if actor == SYSTEM:
-        return
-    action = "pin a participation level"
-    person = engine.person(actor)
-    if person is None or not person.active:
-        raise PermissionDeniedError(action, actor, community.id, "this person is unknown or no longer active")
-    membership = uow.get(Ref("membership", membership_id(community.id, actor)))
-    if not isinstance(membership, Membership) or not membership.holds_any(STEWARDS):
-        needed = " or ".join(sorted(r.value for r in STEWARDS))
-        raise PermissionDeniedError(action, actor, community.id, f"needs the role {needed}")
 
 
 class ParticipationLevelsPlugin:

@@ -9,8 +9,8 @@ from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.history import Ref
 from coplib.domain.permissions import GATEKEEPERS
-from coplib.notification.messages import MessageDraft
 from coplib.ports.hookspecs import hookimpl
+from coplib.ports.notification import MessageDraft
 from coplib.ports.storage import Store
 
 

@@ -3,7 +3,7 @@
 It reacts to contributions inside their unit of work and credits the people concerned from
 the charter's points table, within a daily cap; a withdrawn contribution or a moved
 acceptance is reversed by a new entry. Read balances with `balance` and entries with
-`entries`; export them for HR with `coplib.policies.recognition_export`.
+`entries`; export them for HR with `coplib.service.recognition_export`.
 """
 
 from __future__ import annotations

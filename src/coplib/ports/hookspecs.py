@@ -17,11 +17,9 @@ import pluggy
 if TYPE_CHECKING:
     from coplib.domain.events import DomainEvent
     from coplib.domain.people import AttributeRule, Person
-    from coplib.notification.messages import MessageDraft
-    from coplib.policies.badges import BadgeRule
-    from coplib.ports.policy import Policy
+    from coplib.ports.notification import MessageDraft
+    from coplib.ports.policy import BadgeRule, Policy
     from coplib.ports.storage import OutboxMessage, RecordedEvent, Store
-    from coplib.service.engine import Engine
 
 PROJECT = "coplib"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -142,7 +140,7 @@ def coplib_policies() -> Iterable[Policy]:  # type: ignore[empty-body]
 
 @hookspec
 def coplib_badge_rules() -> Iterable[BadgeRule]:  # type: ignore[empty-body]
-    """The badge rules this plugin provides (see `coplib.policies.badges.BadgeRule`).
+    """The badge rules this plugin provides (see `coplib.ports.policy.BadgeRule`).
 
     Called once per engine, when the ``badges`` policy first meets an event. A rule names its
     badge (a stable name such as ``first_answer``, never renamed), gives its title by locale
@@ -159,12 +157,12 @@ def coplib_badge_rules() -> Iterable[BadgeRule]:  # type: ignore[empty-body]
 
 
 @hookspec
-def coplib_events_committed(engine: Engine, events: Sequence[RecordedEvent]) -> None:
+def coplib_events_committed(engine: Any, events: Sequence[RecordedEvent]) -> None:
     """React to events once their unit of work is committed.
 
-    :param engine: the engine that committed them (to read, or to run further commands).
+    :param engine: the `coplib.Engine` that committed them (to read, or to run further commands).
     :param events: the events, in position order.
     Combination: every plugin is called. An exception does not undo the commit: it is logged
-    on the ``coplib.service.engine`` logger and, if the engine is strict, raised as `PluginError`
+    on the ``coplib.runtime`` logger and, if the engine is strict, raised as `PluginError`
     after every subscriber has run.
     """

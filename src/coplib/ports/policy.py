@@ -1,4 +1,5 @@
-"""The policy runtime's contract: what a policy is, and what it may do.
+"""The policy port: what a policy plugin is, what it sees (`PolicyContext`), and what a
+badge rule is.
 
 A policy reacts to the events a command records, inside that command's unit of work (so its
 reaction commits atomically with the change, or not at all), and acts on what is due when
@@ -11,21 +12,30 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+
+import pluggy
 
 from coplib.domain import events as ev
+from coplib.domain.clock import Clock
 from coplib.domain.community import Community
 from coplib.domain.errors import FieldError, InvalidInputError
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.ids import derived_id
-from coplib.ports.storage import OutboxMessage
+from coplib.domain.membership import Membership, membership_id
+from coplib.domain.people import Person
+from coplib.domain.permissions import SYSTEM
+from coplib.domain.recognition import (
+    BadgeProgress,
+    SettingsReader,
+    badge_award_id,
+    badge_progress_id,
+    invalid_settings,
+)
+from coplib.ports.storage import OutboxMessage, Store
 
-if TYPE_CHECKING:
-    from coplib.ports.storage import Store
-    from coplib.service.engine import Engine, UnitOfWork
-
-#: The actor id policies act as (same as `coplib.SYSTEM`).
-POLICY_ACTOR = "coplib:system"
+#: The actor id policies act as: the system actor, `coplib.SYSTEM` (kept as an alias).
+POLICY_ACTOR = SYSTEM
 
 _POLICY_MESSAGE_NAMESPACE = uuid.UUID("2f7f6a4e-0c55-4f53-9d1e-7f1a33b8c6d2")
 
@@ -116,15 +126,58 @@ class BasePolicy:
         return ()
 
 
+class PolicyRuntime(Protocol):
+    """What of the runtime a policy may use (`coplib.runtime.Runtime` provides it)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager: ...
+
+    @property
+    def strict(self) -> bool: ...
+
+    def person(self, person_id: str) -> Person | None: ...
+
+    def new_id(self) -> str: ...
+
+
+class Staging(Protocol):
+    """What of a unit of work a policy may use (`coplib.runtime.UnitOfWork` provides it)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    def get(self, ref: Ref) -> Aggregate | None: ...
+
+    def prefetch(self, refs: Iterable[Ref]) -> None: ...
+
+    def record(self, event: ev.DomainEvent) -> None: ...
+
+    def add_message(self, message: OutboxMessage) -> None: ...
+
+
 class PolicyContext:
     """What a policy sees and may do: read (through the unit of work, so it sees what the
-    command staged), record events (as `POLICY_ACTOR`), and leave messages in the outbox."""
+    command staged), record events (as the system actor), and leave messages in the outbox.
 
-    def __init__(self, engine: Engine, uow: UnitOfWork, policy: Policy, now: datetime) -> None:
-        self.engine = engine
+    `runtime` is what the policy may use of the runtime (the identity directory, the id
+    factory, the plugins); `engine` is an alias of it kept for plugins written before the
+    runtime had its own name."""
+
+    def __init__(self, runtime: PolicyRuntime, uow: Staging, policy: Policy, now: datetime) -> None:
+        self.runtime = runtime
         self._uow = uow
         self.policy = policy
         self.now = now
+
+    @property
+    def engine(self) -> PolicyRuntime:
+        return self.runtime
 
     @property
     def store(self) -> Store:
@@ -163,11 +216,11 @@ class PolicyContext:
         return community.charter.policy_settings.get(self.policy.name, {})
 
     def new_id(self) -> str:
-        return self.engine.new_id()
+        return self.runtime.new_id()
 
     def event_fields(self, community_id: str | None) -> dict[str, Any]:
         """The common fields of an event recorded by this policy now."""
-        return {"id": self.new_id(), "actor_id": POLICY_ACTOR, "community_id": community_id, "occurred_at": self.now}
+        return {"id": self.new_id(), "actor_id": SYSTEM, "community_id": community_id, "occurred_at": self.now}
 
     def record(self, event: ev.DomainEvent) -> None:
         """Record an event: its state change and the reactions it causes join this unit of work."""
@@ -202,3 +255,102 @@ class PolicyContext:
                 created_at=self.now,
             )
         )
+
+
+# -- badge rules -------------------------------------------------------------------------------
+
+#: The name of the policy that awards badges (its settings are what `BadgeView.setting` reads).
+BADGES_POLICY = "badges"
+
+
+def _badge_event_fields(ctx: PolicyContext, community_id: str) -> dict[str, Any]:
+    """`PolicyContext.event_fields`, typed for the event constructors."""
+    return ctx.event_fields(community_id)
+
+
+class BadgeView:
+    """What a badge rule sees: the state as the unit of work sees it (`get`), the store's
+    queries (`store`, committed data only), the time, and the ``badges`` policy's settings
+    for the community (`setting`)."""
+
+    def __init__(self, ctx: PolicyContext, community_id: str, settings: Mapping[str, str]) -> None:
+        self._ctx = ctx
+        self.community_id = community_id
+        self.settings = settings
+
+    @property
+    def store(self) -> Store:
+        return self._ctx.store
+
+    @property
+    def now(self) -> datetime:
+        return self._ctx.now
+
+    def get(self, ref: Ref) -> Aggregate | None:
+        return self._ctx.get(ref)
+
+    def has_badge(self, person_id: str, badge: str) -> bool:
+        return self.get(Ref("badge_award", badge_award_id(self.community_id, person_id, badge))) is not None
+
+    def membership(self, person_id: str) -> Membership | None:
+        found = self.get(Ref("membership", membership_id(self.community_id, person_id)))
+        return found if isinstance(found, Membership) else None
+
+    def prefetch(self, refs: Iterable[Ref]) -> None:
+        """Read `refs` in one batch, for the `get` calls that follow."""
+        self._ctx.prefetch(refs)
+
+    def progress(self, person_id: str, badge: str) -> BadgeProgress | None:
+        """What a person's progress toward `badge` holds (None before the first step)."""
+        found = self.get(Ref("badge_progress", badge_progress_id(self.community_id, person_id, badge)))
+        return found if isinstance(found, BadgeProgress) else None
+
+    def note_progress(
+        self, person_id: str, badge: str, key: str, items: Iterable[str], *, withdrawn: bool = False
+    ) -> None:
+        """Record, in this unit of work, that `items` show progress under `key` (or no longer
+        do, when `withdrawn`): a rule that counts things keeps its count this way instead of
+        reading the person's whole history each time (`BadgeProgressed`)."""
+        self._ctx.record(
+            ev.BadgeProgressed(
+                **_badge_event_fields(self._ctx, self.community_id),
+                person_id=person_id,
+                badge=badge,
+                key=key,
+                items=tuple(items),
+                withdrawn=withdrawn,
+            )
+        )
+
+    def setting(self, key: str, default: int, *, minimum: int = 1, maximum: int = 100_000) -> int:
+        """A whole-number setting (``"<badge>.<name>"``); a bad one raises `InvalidInputError`
+        naming it, so the reaction is retried once the charter is fixed."""
+        reader = SettingsReader(self.settings)
+        value = reader.whole(key, default, minimum=minimum, maximum=maximum)
+        if reader.errors:
+            raise invalid_settings(BADGES_POLICY, self.community_id, reader.errors)
+        return value
+
+
+@runtime_checkable
+class BadgeRule(Protocol):
+    """A badge and who earns it: returned by the ``coplib_badge_rules`` hook."""
+
+    @property
+    def name(self) -> str:
+        """Stable name (lower-case letters, digits, ``_.-``): the badge's id, never renamed."""
+        ...
+
+    @property
+    def titles(self) -> Mapping[str, str]:
+        """The badge's title by locale; ``en`` is required (and used where a locale is missing)."""
+        ...
+
+    @property
+    def interests(self) -> frozenset[type[ev.DomainEvent]]:
+        """The event types the rule looks at."""
+        ...
+
+    def earners(self, view: BadgeView, event: ev.DomainEvent) -> Iterable[str]:
+        """The people who earn the badge by `event` (those who hold it already are skipped)."""
+        ...

@@ -1,4 +1,4 @@
-"""Keeping memberships in step with the identity directory (`Engine.sync_directory`).
+"""Keeping memberships in step with the identity directory (`Engine.sync_directory`, on the runtime).
 
 Run by the host as a trusted job (cron, or after its directory changed): people matching a
 community's attribute rule join it, rule members who no longer match leave, and a person
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import attrs
 
@@ -20,10 +19,8 @@ from coplib.domain.errors import CoplibError, PluginError
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import AttributeRule, Person
-from coplib.service.engine import SYSTEM
-
-if TYPE_CHECKING:
-    from coplib.service.engine import Engine, UnitOfWork
+from coplib.domain.permissions import SYSTEM
+from coplib.runtime import Runtime, UnitOfWork
 
 #: Memberships a person who left the organisation loses.
 _OPEN_STATUSES = (MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING)
@@ -54,14 +51,14 @@ class _Directory:
     """The identity hooks, asked once per person and rule in a sync. A plugin that raises
     stops the sync with a `PluginError` before anything is decided from a wrong answer."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
         self._people: dict[str, Person | None] = {}
 
     def person(self, person_id: str) -> Person | None:
         if person_id not in self._people:
             try:
-                found = self._engine.person(person_id)
+                found = self._runtime.person(person_id)
             except CoplibError:
                 raise
             except Exception as exc:
@@ -74,7 +71,7 @@ class _Directory:
 
     def matching(self, community: Community, rule: AttributeRule) -> set[str] | None:
         try:
-            found = self._engine.plugin_manager.hook.coplib_find_people(rule=rule)
+            found = self._runtime.plugin_manager.hook.coplib_find_people(rule=rule)
         except CoplibError:
             raise
         except Exception as exc:
@@ -88,22 +85,22 @@ class _Directory:
         return {p.id for p in found if isinstance(p, Person) and rule.matches(p)}
 
 
-def sync_directory(engine: Engine) -> SyncReport:
-    """See `Engine.sync_directory`. Each change commits on its own, so a sync stopped half
+def sync_directory(runtime: Runtime) -> SyncReport:
+    """See `Engine.sync_directory`, on the runtime. Each change commits on its own, so a sync stopped half
     way (a directory that fails) keeps what it did, and the next run does the rest."""
-    directory = _Directory(engine)
+    directory = _Directory(runtime)
     joined: list[tuple[str, str]] = []
     left: list[tuple[str, str]] = []
     deactivated: list[tuple[str, str]] = []
     unanswered: list[str] = []
-    for community in engine.store.communities():
+    for community in runtime.store.communities():
         gone: set[str] = set()
-        for membership in engine.store.members(community.id, statuses=_OPEN_STATUSES):
+        for membership in runtime.store.members(community.id, statuses=_OPEN_STATUSES):
             person = directory.person(membership.person_id)
             if person is not None and person.active:
                 continue
             why = "unknown to the directory" if person is None else "left the organisation"
-            if _leave(engine, community.id, membership.person_id, _OPEN_STATUSES, via=None, reason=why):
+            if _leave(runtime, community.id, membership.person_id, _OPEN_STATUSES, via=None, reason=why):
                 deactivated.append((community.id, membership.person_id))
             gone.add(membership.person_id)
         policy = community.charter.membership_policy
@@ -114,14 +111,14 @@ def sync_directory(engine: Engine) -> SyncReport:
             unanswered.append(community.id)
             continue
         for pid in sorted(matching - gone):
-            if _join_by_rule(engine, community.id, pid):
+            if _join_by_rule(runtime, community.id, pid):
                 joined.append((community.id, pid))
-        for membership in engine.store.members(community.id):
+        for membership in runtime.store.members(community.id):
             pid = membership.person_id
             if membership.via != "rule" or pid in matching or pid in gone:
                 continue
             if _leave(
-                engine, community.id, pid, (MembershipStatus.ACTIVE,), via="rule", reason="no longer matches the rule"
+                runtime, community.id, pid, (MembershipStatus.ACTIVE,), via="rule", reason="no longer matches the rule"
             ):
                 left.append((community.id, pid))
     return SyncReport(tuple(joined), tuple(left), tuple(deactivated), tuple(unanswered))
@@ -133,7 +130,7 @@ def _membership(uow: UnitOfWork, community_id: str, person_id: str) -> Membershi
 
 
 def _leave(
-    engine: Engine,
+    runtime: Runtime,
     community_id: str,
     person_id: str,
     statuses: Sequence[MembershipStatus],
@@ -148,13 +145,13 @@ def _leave(
         current = _membership(uow, community_id, person_id)
         if current is None or current.status not in statuses or (via is not None and current.via != via):
             return False
-        uow.record(ev.MemberLeft(**engine._event_base(SYSTEM, community_id), person_id=person_id, reason=reason))
+        uow.record(ev.MemberLeft(**runtime.event_base(SYSTEM, community_id), person_id=person_id, reason=reason))
         return True
 
-    return engine.transact(body)
+    return runtime.run(body)
 
 
-def _join_by_rule(engine: Engine, community_id: str, person_id: str) -> bool:
+def _join_by_rule(runtime: Runtime, community_id: str, person_id: str) -> bool:
     """Record that `person_id` joins by rule, unless they are active already, were removed
     (a steward's decision a rule does not overturn) or left of their own accord."""
 
@@ -163,18 +160,18 @@ def _join_by_rule(engine: Engine, community_id: str, person_id: str) -> bool:
         if current is not None:
             if current.active or current.status is MembershipStatus.REMOVED:
                 return False
-            if current.status is MembershipStatus.LEFT and _left_of_own_accord(engine, current):
+            if current.status is MembershipStatus.LEFT and _left_of_own_accord(runtime, current):
                 return False
-        uow.record(ev.MemberJoined(**engine._event_base(SYSTEM, community_id), person_id=person_id, via="rule"))
+        uow.record(ev.MemberJoined(**runtime.event_base(SYSTEM, community_id), person_id=person_id, via="rule"))
         return True
 
-    return engine.transact(body)
+    return runtime.run(body)
 
 
-def _left_of_own_accord(engine: Engine, membership: Membership) -> bool:
+def _left_of_own_accord(runtime: Runtime, membership: Membership) -> bool:
     """Whether the person themselves recorded the departure (not the sync, nor a host job):
     their own ``member_left`` event at the moment the membership changed last."""
-    events = engine.store.activity(
+    events = runtime.store.activity(
         membership.person_id,
         since=membership.since,
         until=membership.since + timedelta(microseconds=1),

@@ -36,9 +36,10 @@ from coplib.domain.contributions import ContributionKind, ExperienceKind, Questi
 from coplib.domain.errors import CharterViolationError, ConflictError, NotFoundError, PermissionDeniedError
 from coplib.domain.membership import MembershipStatus
 from coplib.domain.people import Person
+from coplib.domain.permissions import SYSTEM
 from coplib.notification.messages import render
 from coplib.ports.storage import Period
-from coplib.service.engine import SYSTEM, Engine
+from coplib.service.engine import Engine
 
 #: The demo's first day: a Monday, so that its weeks are the store's weeks (which start on Monday).
 DEMO_START: Final = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)

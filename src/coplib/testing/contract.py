@@ -40,8 +40,9 @@ from coplib.domain.errors import (
 from coplib.domain.events import EVENT_TYPES
 from coplib.domain.history import AGGREGATE_KINDS, Ref, apply, replay
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.domain.permissions import SYSTEM
 from coplib.ports.storage import Changeset, DeliveryStatus, OutboxEntry, Outcome, Period, RecordedEvent, Store, Write
-from coplib.service.engine import SYSTEM, Engine
+from coplib.service.engine import Engine
 from coplib.testing.samples import MONDAY, SampleHistory, sample_people
 
 StoreFactory = Callable[[], Store]

@@ -32,8 +32,9 @@ from coplib.domain.contributions import ContributionKind
 from coplib.domain.errors import CoplibError
 from coplib.domain.history import replay
 from coplib.domain.membership import MembershipStatus
+from coplib.domain.permissions import SYSTEM
 from coplib.ports.storage import DeliveryStatus, Outcome, Period, Store
-from coplib.service.engine import SYSTEM, Engine
+from coplib.service.engine import Engine
 from coplib.testing.contract import every_event
 from coplib.testing.samples import MONDAY, IdSequence, sample_people
 

@@ -141,7 +141,7 @@ class IdentityContract:
 
     def test_the_engine_acts_for_known_people_and_syncs_a_rule_community(self, directory: Any) -> None:
         from coplib.bootstrap.open import open_engine
-        from coplib.service.engine import SYSTEM
+        from coplib.domain.permissions import SYSTEM
 
         engine = open_engine(
             "memory://", plugins=[directory], clock=ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))

@@ -40,8 +40,9 @@ import pytest
 
 from coplib.bootstrap.plugins import make_plugin_manager
 from coplib.domain.clock import ManualClock
+from coplib.domain.errors import DeliveryError
 from coplib.domain.people import Person
-from coplib.notification.messages import DIGEST_TOPIC, DeliveryError, render
+from coplib.notification.messages import DIGEST_TOPIC, render
 from coplib.ports.storage import OutboxMessage
 
 __all__ = ["Arrival", "NotifierContract", "sample_message"]
@@ -218,8 +219,8 @@ class NotifierContract:
         self, notifier: Any, channel: str, arrivals: Callable[[], list[Arrival]]
     ) -> None:
         from coplib.bootstrap.open import open_engine
+        from coplib.domain.permissions import SYSTEM
         from coplib.notification.dispatcher import DeliveryPolicy
-        from coplib.service.engine import SYSTEM
 
         engine = open_engine(
             "memory://",

@@ -17,11 +17,10 @@ from email.message import EmailMessage
 from types import TracebackType
 
 from coplib.domain.clock import Clock, SystemClock
-from coplib.domain.errors import FieldError, InvalidInputError
+from coplib.domain.errors import DeliveryError, FieldError, InvalidInputError
 from coplib.domain.people import Person
 from coplib.notification.messages import (
     CATALOGUE,
-    DeliveryError,
     build_email,
     check_channel,
     check_domain,

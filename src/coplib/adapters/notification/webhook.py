@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from coplib.domain.clock import Clock, SystemClock, ensure_utc
-from coplib.domain.errors import CoplibError, FieldError, InvalidInputError
+from coplib.domain.errors import CoplibError, DeliveryError, FieldError, InvalidInputError
 from coplib.domain.people import Person
-from coplib.notification.messages import CATALOGUE, DeliveryError, check_channel, one_line, render_message
+from coplib.notification.messages import CATALOGUE, check_channel, one_line, render_message
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import OutboxMessage
 

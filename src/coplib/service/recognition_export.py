@@ -19,13 +19,12 @@ import attrs
 
 from coplib.domain.clock import ensure_utc
 from coplib.domain.community import Community
-from coplib.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from coplib.domain.errors import InvalidInputError, NotFoundError
 from coplib.domain.history import Ref
-from coplib.domain.membership import Membership, membership_id
-from coplib.domain.permissions import STEWARDS
+from coplib.domain.permissions import Action
 from coplib.domain.recognition import PointsEntry
 from coplib.serialization import format_timestamp
-from coplib.service.engine import SYSTEM, Engine
+from coplib.service.queries import Queries
 
 ENTRY_COLUMNS: Final = (
     "created_at",
@@ -68,7 +67,7 @@ class LedgerExport:
     totals: tuple[PersonTotal, ...]
 
 
-def ledger_export(engine: Engine, viewer: str, community_id: str, *, since: datetime, until: datetime) -> LedgerExport:
+def ledger_export(engine: Queries, viewer: str, community_id: str, *, since: datetime, until: datetime) -> LedgerExport:
     """The entries created in [since, until), oldest first, and the totals per person (highest
     first). `PermissionDeniedError` unless `viewer` is a facilitator or the sponsor."""
     start = ensure_utc(since, "$.since")
@@ -101,18 +100,8 @@ def ledger_export(engine: Engine, viewer: str, community_id: str, *, since: date
     return LedgerExport(community_id, start, end, entries, totals)
 
 
-def _require_steward(engine: Engine, viewer: str, community: Community) -> None:
-    if viewer == SYSTEM:
-        return
-    action = "export recognition"
-    person = engine.person(viewer)
-    if person is None or not person.active:
-        raise PermissionDeniedError(action, viewer, community.id, "this person is unknown or no longer active")
-    found = engine.store.get(Ref("membership", membership_id(community.id, viewer)))
-    membership = found.value if found is not None else None
-    if not isinstance(membership, Membership) or not membership.holds_any(STEWARDS):
-        needed = " or ".join(sorted(r.value for r in STEWARDS))
-        raise PermissionDeniedError(action, viewer, community.id, f"needs the role {needed}")
+def _require_steward(engine: Queries, viewer: str, community: Community) -> None:
+    engine.runtime.authorise(None, Action.EXPORT_RECOGNITION, viewer, community)
 
 
 def _entry_row(entry: PointsEntry) -> dict[str, Any]:
@@ -150,7 +139,7 @@ def _csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
 
 
 def recognition_csv(
-    engine: Engine, viewer: str, community_id: str, *, since: datetime, until: datetime, totals: bool = False
+    engine: Queries, viewer: str, community_id: str, *, since: datetime, until: datetime, totals: bool = False
 ) -> str:
     """The period's ledger as CSV (RFC 4180, header first): one row per entry, or with
     `totals` one row per person."""
@@ -161,7 +150,7 @@ def recognition_csv(
     return _csv(ENTRY_COLUMNS, [_entry_row(e) for e in export.entries])
 
 
-def recognition_json(engine: Engine, viewer: str, community_id: str, *, since: datetime, until: datetime) -> str:
+def recognition_json(engine: Queries, viewer: str, community_id: str, *, since: datetime, until: datetime) -> str:
     """The period's ledger as one JSON document: the community, the period, the entries and
     the totals per person."""
     export = ledger_export(engine, viewer, community_id, since=since, until=until)
@@ -173,3 +162,17 @@ def recognition_json(engine: Engine, viewer: str, community_id: str, *, since: d
         "totals": [attrs.asdict(t) for t in export.totals],
     }
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False)
+
+
+class RecognitionExports(Queries):
+    """The recognition ledger's exports, as engine methods."""
+
+    def recognition_csv(
+        self, viewer: str, community_id: str, *, since: datetime, until: datetime, totals: bool = False
+    ) -> str:
+        """The period's ledger as CSV, for a steward (see `recognition_csv`)."""
+        return recognition_csv(self, viewer, community_id, since=since, until=until, totals=totals)
+
+    def recognition_json(self, viewer: str, community_id: str, *, since: datetime, until: datetime) -> str:
+        """The period's ledger as JSON, for a steward (see `recognition_json`)."""
+        return recognition_json(self, viewer, community_id, since=since, until=until)

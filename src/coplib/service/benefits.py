@@ -20,13 +20,13 @@ from coplib.domain.benefits import BenefitMatrix
 from coplib.domain.clock import ensure_utc
 from coplib.domain.community import Community
 from coplib.domain.contributions import Answer, Comment, Endorsement, Question
-from coplib.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from coplib.domain.errors import InvalidInputError, NotFoundError
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
-from coplib.domain.permissions import STEWARDS, Action, decide
+from coplib.domain.permissions import Action
 from coplib.domain.recognition import BadgeAward, PointsBalance, PointsEntry, points_balance_id
 from coplib.ports.storage import Period, Store
-from coplib.service.engine import SYSTEM, Engine
+from coplib.service.queries import Queries
 
 #: The contributions that count as help given (as the charter's give-before-receive rule counts them).
 HELP_GIVEN: Final = ("answer_posted", "resource_shared", "experience_recorded")
@@ -133,7 +133,7 @@ def _membership(store: Store, community_id: str, person_id: str) -> Membership |
 
 
 def person_benefits(
-    engine: Engine,
+    engine: Queries,
     viewer: str,
     community_id: str,
     person_id: str,
@@ -146,13 +146,7 @@ def person_benefits(
     start, end = _period(since, until)
     store = engine.store
     community = _community(store, community_id)
-    if viewer not in (SYSTEM, person_id):
-        membership = _membership(store, community.id, viewer)
-        person = engine.person(viewer)
-        if person is None or not person.active or membership is None or not membership.holds_any(STEWARDS):
-            raise PermissionDeniedError(
-                "see the benefits of another member", viewer, community.id, "needs the role facilitator or sponsor"
-            )
+    engine.runtime.authorise(None, Action.READ_MEMBER_BENEFITS, viewer, community, owner_id=person_id)
     matrix = matrix or BenefitMatrix.default()
     cid = community.id
 
@@ -232,7 +226,7 @@ def person_benefits(
 
 
 def community_benefits(
-    engine: Engine,
+    engine: Queries,
     viewer: str,
     community_id: str,
     *,
@@ -244,14 +238,7 @@ def community_benefits(
     start, end = _period(since, until)
     store = engine.store
     community = _community(store, community_id)
-    if viewer != SYSTEM:
-        decide(
-            Action.READ,
-            actor_id=viewer,
-            actor=engine.person(viewer),
-            community=community,
-            membership=_membership(store, community.id, viewer),
-        ).require()
+    engine.runtime.authorise(None, Action.READ, viewer, community)
     matrix = matrix or BenefitMatrix.default()
     cid = community.id
     placed = sorted(t for t, cell in matrix.placements.items() if cell is not None)
@@ -290,3 +277,32 @@ def _count_types(
         for t in types
         if t not in known
     }
+
+
+class BenefitReads(Queries):
+    """The benefit matrix's reads, as engine methods."""
+
+    def person_benefits(
+        self,
+        viewer: str,
+        community_id: str,
+        person_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        matrix: BenefitMatrix | None = None,
+    ) -> PersonBenefits:
+        """What a member gave and received in [since, until): their own, or anyone's for a steward."""
+        return person_benefits(self, viewer, community_id, person_id, since=since, until=until, matrix=matrix)
+
+    def community_benefits(
+        self,
+        viewer: str,
+        community_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        matrix: BenefitMatrix | None = None,
+    ) -> CommunityBenefits:
+        """A community's benefits in [since, until), for whoever may read the community."""
+        return community_benefits(self, viewer, community_id, since=since, until=until, matrix=matrix)

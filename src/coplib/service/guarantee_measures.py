@@ -22,11 +22,10 @@ from coplib.domain.errors import InvalidInputError
 from coplib.domain.events import QuestionEscalated
 from coplib.domain.guarantee import Route, Watch
 from coplib.domain.history import Ref
-from coplib.domain.membership import Membership, membership_id
-from coplib.domain.permissions import Action, decide
+from coplib.domain.permissions import Action
 from coplib.policies.guarantee import guarantee_settings
 from coplib.ports.storage import Period
-from coplib.service.engine import SYSTEM, Engine
+from coplib.service.queries import Queries
 
 __all__ = ["AnswerMeasures", "Durations", "MonthOfAnswers", "answer_measures"]
 
@@ -110,7 +109,7 @@ def _months(since: datetime, until: datetime) -> list[date]:
 
 
 def answer_measures(
-    engine: Engine, viewer: str, community_id: str, *, since: datetime, until: datetime
+    engine: Queries, viewer: str, community_id: str, *, since: datetime, until: datetime
 ) -> AnswerMeasures:
     """The answer guarantee's measures for the questions asked and answers given in
     [since, until), for anyone who may read the community.
@@ -126,12 +125,7 @@ def answer_measures(
     if not isinstance(viewer, str) or not viewer:
         raise InvalidInputError.field("$.viewer", f"must be an id string, got {viewer!r:.60}", context=ctx)
     community = engine.community(viewer, community_id)
-    if viewer != SYSTEM:
-        found = engine.store.get(Ref("membership", membership_id(community.id, viewer)))
-        membership = found.value if found is not None and isinstance(found.value, Membership) else None
-        decide(
-            Action.READ, actor_id=viewer, actor=engine.person(viewer), community=community, membership=membership
-        ).require()
+    engine.runtime.authorise(None, Action.READ, viewer, community)
     settings = guarantee_settings(community)
     calendar = settings.calendar
     now = engine.clock.now()
@@ -200,3 +194,11 @@ def answer_measures(
         settled=settled,
         months=months,
     )
+
+
+class GuaranteeMeasureReads(Queries):
+    """The answer guarantee's measures, as an engine method."""
+
+    def answer_measures(self, viewer: str, community_id: str, *, since: datetime, until: datetime) -> AnswerMeasures:
+        """The answer guarantee's measures for [since, until) (see `answer_measures`)."""
+        return answer_measures(self, viewer, community_id, since=since, until=until)

@@ -1,0 +1,183 @@
+"""The runtime: one store and its plugins, the clock and the id factory, the unit-of-work loop
+with its retries, the policy reactor, message composition, event subscribers and the one
+permission decision point. Use cases (`coplib.service`) run on it; so do policies, the
+dispatcher and directory synchronisation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pluggy
+
+from coplib.domain.clock import Clock, SystemClock
+from coplib.domain.community import Community
+from coplib.domain.errors import ConcurrencyConflictError, InvalidInputError, PluginError
+from coplib.domain.history import Ref
+from coplib.domain.ids import time_ordered_id
+from coplib.domain.membership import Membership, membership_id
+from coplib.domain.people import Person
+from coplib.domain.permissions import Action, decide, is_reserved_person_id
+from coplib.ports.storage import RecordedEvent, Store
+from coplib.runtime.compose import compose_messages
+from coplib.runtime.reactor import PolicyReactor
+from coplib.runtime.unit_of_work import UnitOfWork
+
+log = logging.getLogger("coplib.runtime")
+
+R = TypeVar("R")
+
+
+class Runtime:
+    """Everything a use case runs on (see the module docstring). Thread-safe if the store is."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        plugin_manager: pluggy.PluginManager,
+        clock: Clock | None = None,
+        id_factory: Callable[[], str] | None = None,
+        max_attempts: int = 3,
+        strict: bool = False,
+        engine: object = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise InvalidInputError.field("$.max_attempts", "must be at least 1")
+        self._store = store
+        self._pm = plugin_manager
+        self.clock: Clock = clock or SystemClock()
+        self._new_id = id_factory or time_ordered_id
+        self.max_attempts = max_attempts
+        self.strict = strict
+        #: What event subscribers receive as ``engine`` (the façade that owns this runtime).
+        self.engine: object = engine if engine is not None else self
+        self.reactor = PolicyReactor(self)
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager:
+        return self._pm
+
+    def new_id(self) -> str:
+        """A new unique id from the id factory."""
+        return self._new_id()
+
+    def event_base(self, actor: str, community_id: str | None) -> dict[str, Any]:
+        """The common fields of an event `actor` records now."""
+        return {"id": self._new_id(), "actor_id": actor, "community_id": community_id, "occurred_at": self.clock.now()}
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def person(self, person_id: str) -> Person | None:
+        """The person as the identity plugins know them, or None. An identity plugin that
+        hands out a person with one of coplib's own ids is refused (`PluginError`)."""
+        if is_reserved_person_id(person_id):
+            return None
+        found: Person | None = self._pm.hook.coplib_get_person(person_id=person_id)
+        if found is not None and is_reserved_person_id(getattr(found, "id", None)):
+            raise PluginError(f"an identity plugin returned a person with coplib's own id {found.id!r}: refused")
+        return found
+
+    def authenticate(self, principal: str) -> str | None:
+        """The coplib person id for the host's authenticated user name, or None. No principal
+        authenticates as the system actor: an identity plugin that maps one to an id under
+        ``coplib:`` is refused (`PluginError`)."""
+        found: str | None = self._pm.hook.coplib_authenticate(principal=principal)
+        if found is not None and is_reserved_person_id(found):
+            raise PluginError(
+                f"an identity plugin mapped the principal {principal!r:.60} to coplib's own id {found!r}: refused"
+            )
+        return found
+
+    # -- the one permission decision point ---------------------------------------------------
+
+    def authorise(
+        self,
+        uow: UnitOfWork | None,
+        action: Action,
+        actor: str,
+        community: Community | None,
+        *,
+        owner_id: str | None = None,
+        target_author_id: str | None = None,
+    ) -> Membership | None:
+        """Refuse with `PermissionDeniedError` unless `actor` may take `action` (in
+        `community`, when it is taken in one); return the actor's membership there. Every
+        command and every read asks here; `uow` is None for a read outside a unit of work."""
+        membership = None
+        if community is not None:
+            ref = Ref("membership", membership_id(community.id, actor))
+            if uow is not None:
+                found = uow.get(ref)
+            else:
+                stored = self._store.get(ref)
+                found = stored.value if stored is not None else None
+            membership = found if isinstance(found, Membership) else None
+        decide(
+            action,
+            actor_id=actor,
+            actor=self.person(actor),
+            community=community,
+            membership=membership,
+            owner_id=owner_id,
+            target_author_id=target_author_id,
+        ).require()
+        return membership
+
+    def may(self, action: Action, actor: str, community: Community) -> bool:
+        """Whether `actor` may take `action` in `community` (a read's filter, outside any unit of work)."""
+        ref = Ref("membership", membership_id(community.id, actor))
+        stored = self._store.get(ref)
+        membership = stored.value if stored is not None and isinstance(stored.value, Membership) else None
+        person = self.person(actor)
+        return decide(action, actor_id=actor, actor=person, community=community, membership=membership).allowed
+
+    # -- the unit-of-work loop ----------------------------------------------------------------
+
+    def run(self, body: Callable[[UnitOfWork], R]) -> R:
+        """Run `body` as one unit of work: what it records commits atomically with the
+        policies' reactions and the outbox messages; the whole body runs again from scratch on
+        a concurrent write (every body re-reads and re-decides, so a retry is always safe)."""
+        for attempt in range(1, self.max_attempts + 1):
+            uow = UnitOfWork(self._store)
+            result = body(uow)
+            if not uow.events:
+                return result
+            self.reactor.react(uow)
+            messages = compose_messages(self._pm, uow)
+            try:
+                recorded = self._store.commit(uow.changeset(messages))
+            except ConcurrencyConflictError:
+                if attempt == self.max_attempts:
+                    raise
+                log.debug("concurrent write, retrying (attempt %d of %d)", attempt + 1, self.max_attempts)
+                continue
+            self.notify_subscribers(recorded)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def commit_batch(self, uow: UnitOfWork) -> int:
+        """Commit a bulk unit of work as it is (no reactions, no messages); return how many
+        events were stored. Subscribers hear of them as of any commit."""
+        recorded = self._store.commit(uow.changeset(()))
+        self.notify_subscribers(recorded)
+        return len(recorded)
+
+    def notify_subscribers(self, recorded: list[RecordedEvent]) -> None:
+        """Hand committed events to the ``coplib_events_committed`` subscribers (see the
+        hookspec for what happens when one fails)."""
+        errors: list[BaseException] = []
+        offered = {"engine": self.engine, "events": recorded}
+        for impl in reversed(self._pm.hook.coplib_events_committed.get_hookimpls()):
+            try:
+                impl.function(**{name: offered[name] for name in impl.argnames})
+            except Exception as exc:  # the commit stands; see the hookspec for the policy
+                log.exception("subscriber %s failed on events %s", impl.plugin_name, [r.position for r in recorded])
+                errors.append(exc)
+        if errors and self.strict:
+            raise PluginError(f"{len(errors)} event subscriber(s) failed: {errors[0]!r}") from errors[0]

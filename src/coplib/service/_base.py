@@ -1,0 +1,226 @@
+"""What the use-case modules share: input checks, the runtime's services, and the reads
+every command starts with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import pluggy
+
+from coplib.domain import validation as v
+from coplib.domain.clock import Clock
+from coplib.domain.community import (
+    Charter,
+    CollaborationMode,
+    Community,
+    Role,
+)
+from coplib.domain.contributions import (
+    CONTRIBUTION_CLASSES,
+    Contribution,
+    ContributionKind,
+)
+from coplib.domain.errors import (
+    CharterViolationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
+from coplib.domain.history import Ref
+from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.domain.people import Person
+from coplib.domain.permissions import SYSTEM, Action
+from coplib.ports.storage import (
+    Store,
+)
+from coplib.runtime import Runtime, UnitOfWork
+
+#: The statuses one can leave: a membership, an invitation, a pending request.
+LEAVABLE = frozenset({MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING})
+
+R = TypeVar("R")
+
+
+def prefetch_first_reads(uow: UnitOfWork, community_id: str, actor: str, *new: Ref) -> None:
+    """Read in one batch what a command reads first: its community, the actor's membership
+    there, and the refs of what it creates (found absent: they are new)."""
+    uow.prefetch([Ref("community", community_id), Ref("membership", membership_id(community_id, actor)), *new])
+
+
+def need(uow: UnitOfWork, kind: str, id: str, cls: type[R]) -> R:
+    value = uow.get(Ref(kind, id))
+    if not isinstance(value, cls):
+        raise NotFoundError(kind, id)
+    return value
+
+
+def check_id(path: str, value: object, context: str) -> str:
+    if not v.is_identifier(value):
+        raise InvalidInputError.field(path, f"must be an id string, got {value!r:.60}", context=context)
+    return value
+
+
+def check_enum(path: str, value: object, enum_type: type[R], context: str) -> R:
+    try:
+        return enum_type(value)  # type: ignore[call-arg]
+    except (ValueError, TypeError):
+        choices = ", ".join(str(m.value) for m in enum_type)  # type: ignore[attr-defined]
+        raise InvalidInputError.field(path, f"must be one of {choices}; got {value!r:.60}", context=context) from None
+
+
+def check_str(path: str, value: object, context: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInputError.field(path, f"must be a string, got {type(value).__name__}", context=context)
+    return value
+
+
+def check_strings(path: str, value: object, context: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidInputError.field(path, f"must be a list of strings, got {type(value).__name__}", context=context)
+    items = tuple(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise InvalidInputError.field(
+                f"{path}[{i}]", f"must be a string, got {type(item).__name__}", context=context
+            )
+    return items
+
+
+ENDORSABLE = frozenset(
+    {ContributionKind.QUESTION, ContributionKind.ANSWER, ContributionKind.RESOURCE, ContributionKind.EXPERIENCE}
+)
+COMMENTABLE = ENDORSABLE | {ContributionKind.MEETING}
+
+
+class UseCases:
+    """What every use-case module's methods reach: the runtime, and the checks they share.
+    `Engine` gathers the use-case classes; each reaches the runtime as ``self.runtime``."""
+
+    runtime: Runtime
+
+    @property
+    def store(self) -> Store:
+        return self.runtime.store
+
+    @property
+    def _store(self) -> Store:
+        return self.runtime.store
+
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager:
+        return self.runtime.plugin_manager
+
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        self.runtime.clock = clock
+
+    def person(self, person_id: str) -> Person | None:
+        """The person as the identity plugins know them, or None."""
+        return self.runtime.person(person_id)
+
+    def _run(self, unit: Callable[[UnitOfWork], R]) -> R:
+        return self.runtime.run(unit)
+
+    def _event_base(self, actor: str, community_id: str | None) -> dict[str, Any]:
+        return self.runtime.event_base(actor, community_id)
+
+    def _new_id(self) -> str:
+        return self.runtime.new_id()
+
+    def _check_policy_settings(self, charter: Charter, context: str) -> None:
+        self.runtime.reactor.check_settings(charter, context)
+
+    def _authorise(
+        self,
+        uow: UnitOfWork,
+        action: Action,
+        actor: str,
+        community: Community | None,
+        *,
+        owner_id: str | None = None,
+        target_author_id: str | None = None,
+    ) -> Membership | None:
+        """Refuse with `PermissionDeniedError` unless `actor` may; return their membership."""
+        return self.runtime.authorise(
+            uow, action, actor, community, owner_id=owner_id, target_author_id=target_author_id
+        )
+
+    def _open_community(self, uow: UnitOfWork, community_id: object, context: str, actor: str, *new: Ref) -> Community:
+        """The community a command acts in (`NotFoundError` if there is none), read in one
+        batch with `actor`'s membership there, which the permission check reads next, and the
+        refs of what the command creates (found absent: they are new)."""
+        cid = check_id("$.community_id", community_id, context)
+        prefetch_first_reads(uow, cid, actor, *new)
+        return need(uow, "community", cid, Community)
+
+    def _require_mode(self, community: Community, mode: CollaborationMode) -> None:
+        if not community.charter.allows(mode):
+            raise CharterViolationError(
+                community.id, mode.value, f"the charter does not provide for {mode.value}: amend it to allow this"
+            )
+
+    def _membership(self, uow: UnitOfWork, community: Community, person_id: str) -> Membership | None:
+        found = uow.get(Ref("membership", membership_id(community.id, person_id)))
+        return found if isinstance(found, Membership) else None
+
+    def _require_person(self, person_id: str) -> Person:
+        person = self.person(person_id)
+        if person is None:
+            raise NotFoundError("person", person_id)
+        if not person.active:
+            raise ConflictError(f"{person_id!r} has left the organisation or is inactive", kind="person", id=person_id)
+        return person
+
+    def _guard_last_facilitator(self, community: Community, leaving: Membership, actor: str) -> None:
+        if actor == SYSTEM or not leaving.holds(Role.FACILITATOR):
+            return
+        others = [
+            m for m in self._store.members(community.id, role=Role.FACILITATOR) if m.person_id != leaving.person_id
+        ]
+        if not others:
+            raise ConflictError(
+                f"{leaving.person_id!r} is the last facilitator of {community.id!r}: "
+                "assign the role to someone else first",
+                kind="community",
+                id=community.id,
+            )
+
+    def _target(
+        self,
+        uow: UnitOfWork,
+        kind: object,
+        target_id: object,
+        allowed: frozenset[ContributionKind],
+        ctx: str,
+        *,
+        paths: tuple[str, str] = ("$.target_kind", "$.target_id"),
+    ) -> Contribution:
+        kind_path, id_path = paths  # named as the command's parameters are
+        kind_ = check_enum(kind_path, kind, ContributionKind, ctx)
+        tid = check_id(id_path, target_id, ctx)
+        if kind_ not in allowed:
+            choices = ", ".join(sorted(k.value for k in allowed))
+            raise InvalidInputError.field(kind_path, f"must be one of {choices}; got {kind_.value}", context=ctx)
+        found = uow.get(Ref(kind_.value, tid))
+        if found is None:
+            raise NotFoundError(kind_.value, tid)
+        assert isinstance(found, CONTRIBUTION_CLASSES)
+        if getattr(found, "withdrawn", False):
+            raise ConflictError(f"{kind_.value} {tid!r} was withdrawn", kind=kind_.value, id=tid)
+        return found
+
+    def _readable(self, viewer: str, community: Community, action: Action = Action.READ) -> None:
+        """Refuse (`PermissionDeniedError`) unless `viewer` may take `action` on `community`."""
+        self.runtime.authorise(None, action, viewer, community)
+
+    def _community(self, community_id: object, ctx: str) -> Community:
+        cid = check_id("$.community_id", community_id, ctx)
+        found = self._store.get(Ref("community", cid))
+        if found is None or not isinstance(found.value, Community):
+            raise NotFoundError("community", cid)
+        return found.value

@@ -1,0 +1,293 @@
+"""Contributions: questions and answers, comments, endorsements, the shared repertoire, withdrawal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from coplib.domain import events as ev
+from coplib.domain import validation as v
+from coplib.domain.community import (
+    GIVE_BEFORE_RECEIVE_GRACE,
+    CharterRule,
+    CollaborationMode,
+    Community,
+)
+from coplib.domain.contributions import (
+    CONTRIBUTION_CLASSES,
+    Answer,
+    Comment,
+    Contribution,
+    ContributionKind,
+    Endorsement,
+    Experience,
+    ExperienceKind,
+    Question,
+    Resource,
+    ResourceKind,
+)
+from coplib.domain.errors import (
+    CharterViolationError,
+    ConflictError,
+)
+from coplib.domain.history import Ref
+from coplib.domain.ids import name_based_id
+from coplib.domain.permissions import SYSTEM, Action
+from coplib.runtime import UnitOfWork
+from coplib.service._base import (
+    COMMENTABLE,
+    ENDORSABLE,
+    UseCases,
+    check_enum,
+    check_id,
+    check_str,
+    check_strings,
+    need,
+    prefetch_first_reads,
+)
+
+_ENDORSEMENT_NAMESPACE = uuid.UUID("0f4b8d62-41a5-4f0e-8a43-5f3c9e2d7a90")
+
+
+class ContributionCommands(UseCases):
+    """Commands by which members contribute."""
+
+    def _check_give_before_receive(self, community: Community, actor: str) -> None:
+        if CharterRule.GIVE_BEFORE_RECEIVE not in community.charter.rules or actor == SYSTEM:
+            return
+        asked = self._store.count("question", community_id=community.id, person_id=actor)
+        given = sum(
+            self._store.count(kind, community_id=community.id, person_id=actor)
+            for kind in ("answer", "resource", "experience")
+        )
+        if asked >= given + GIVE_BEFORE_RECEIVE_GRACE:
+            raise CharterViolationError(
+                community.id,
+                CharterRule.GIVE_BEFORE_RECEIVE.value,
+                f"{actor!r} has asked {asked} question(s) and given {given} contribution(s): "
+                "answer a question or share a resource before asking again",
+            )
+
+    def ask(self, actor: str, community_id: str, *, title: str, body: str, tags: Iterable[str] = ()) -> Question:
+        """Ask a question: the promise of the community is a fast answer."""
+        ctx = "ask"
+        actor = check_id("$.actor", actor, ctx)
+        fields = v.check_fields(Question, ctx, title=title, body=body, tags=check_strings("$.tags", tags, ctx))
+        qid = self._new_id()
+
+        def unit(uow: UnitOfWork) -> Question:
+            community = self._open_community(uow, community_id, ctx, actor, Ref("question", qid))
+            self._authorise(uow, Action.CONTRIBUTE, actor, community)
+            self._require_mode(community, CollaborationMode.QUESTIONS)
+            self._check_give_before_receive(community, actor)
+            uow.record(ev.QuestionAsked(**self._event_base(actor, community.id), question_id=qid, **fields))
+            return need(uow, "question", qid, Question)
+
+        return self._run(unit)
+
+    def answer(self, actor: str, question_id: str, *, body: str) -> Answer:
+        """Answer a question."""
+        ctx = "answer"
+        actor = check_id("$.actor", actor, ctx)
+        qid = check_id("$.question_id", question_id, ctx)
+        fields = v.check_fields(Answer, ctx, body=body)
+        aid = self._new_id()
+
+        def unit(uow: UnitOfWork) -> Answer:
+            question = need(uow, "question", qid, Question)
+            prefetch_first_reads(uow, question.community_id, actor, Ref("answer", aid))
+            community = need(uow, "community", question.community_id, Community)
+            self._authorise(uow, Action.CONTRIBUTE, actor, community)
+            self._require_mode(community, CollaborationMode.QUESTIONS)
+            if question.withdrawn:
+                raise ConflictError(f"question {qid!r} was withdrawn", kind="question", id=qid)
+            uow.record(
+                ev.AnswerPosted(
+                    **self._event_base(actor, community.id),
+                    answer_id=aid,
+                    question_id=qid,
+                    asker_id=question.author_id,
+                    **fields,
+                )
+            )
+            return need(uow, "answer", aid, Answer)
+
+        return self._run(unit)
+
+    def accept(self, actor: str, answer_id: str) -> Question:
+        """Mark an answer as accepted (the asker or a facilitator); another one can replace it."""
+        ctx = "accept"
+        actor = check_id("$.actor", actor, ctx)
+        aid = check_id("$.answer_id", answer_id, ctx)
+
+        def unit(uow: UnitOfWork) -> Question:
+            answer = need(uow, "answer", aid, Answer)
+            question = need(uow, "question", answer.question_id, Question)
+            community = need(uow, "community", question.community_id, Community)
+            self._authorise(uow, Action.ACCEPT_ANSWER, actor, community, owner_id=question.author_id)
+            if answer.withdrawn or question.withdrawn:
+                raise ConflictError("a withdrawn answer or question cannot be accepted", kind="answer", id=aid)
+            if question.accepted_answer_id == aid:
+                return question
+            previous = question.accepted_answer_id
+            previous_author = None
+            if previous is not None:
+                prev = uow.get(Ref("answer", previous))
+                previous_author = prev.author_id if isinstance(prev, Answer) else None
+            uow.record(
+                ev.AnswerAccepted(
+                    **self._event_base(actor, community.id),
+                    question_id=question.id,
+                    answer_id=aid,
+                    answer_author_id=answer.author_id,
+                    asker_id=question.author_id,
+                    previous_answer_id=previous,
+                    previous_answer_author_id=previous_author,
+                )
+            )
+            return need(uow, "question", question.id, Question)
+
+        return self._run(unit)
+
+    def comment(self, actor: str, target_kind: ContributionKind | str, target_id: str, *, body: str) -> Comment:
+        """Comment on a question, an answer, a resource, an experience or a meeting."""
+        ctx = "comment"
+        actor = check_id("$.actor", actor, ctx)
+        fields = v.check_fields(Comment, ctx, body=body)
+        comment_id = self._new_id()
+
+        def unit(uow: UnitOfWork) -> Comment:
+            target = self._target(uow, target_kind, target_id, COMMENTABLE, ctx)
+            community = need(uow, "community", target.community_id, Community)
+            self._authorise(uow, Action.CONTRIBUTE, actor, community)
+            uow.record(
+                ev.CommentPosted(
+                    **self._event_base(actor, community.id),
+                    comment_id=comment_id,
+                    target_id=target.id,
+                    target_kind=target.KIND,
+                    target_author_id=target.author_id,
+                    **fields,
+                )
+            )
+            return need(uow, "comment", comment_id, Comment)
+
+        return self._run(unit)
+
+    def endorse(self, actor: str, target_kind: ContributionKind | str, target_id: str) -> Endorsement:
+        """Vouch for someone else's contribution (once per person and contribution)."""
+        ctx = "endorse"
+        actor = check_id("$.actor", actor, ctx)
+
+        def unit(uow: UnitOfWork) -> Endorsement:
+            target = self._target(uow, target_kind, target_id, ENDORSABLE, ctx)
+            community = need(uow, "community", target.community_id, Community)
+            self._authorise(uow, Action.ENDORSE, actor, community, target_author_id=target.author_id)
+            eid = name_based_id(_ENDORSEMENT_NAMESPACE.bytes, f"{target.KIND.value}\x00{target.id}\x00{actor}")
+            if uow.get(Ref("endorsement", eid)) is not None:
+                raise ConflictError(f"{actor!r} has already endorsed {target.KIND.value} {target.id!r}")
+            uow.record(
+                ev.ContributionEndorsed(
+                    **self._event_base(actor, community.id),
+                    endorsement_id=eid,
+                    target_id=target.id,
+                    target_kind=target.KIND,
+                    target_author_id=target.author_id,
+                )
+            )
+            return need(uow, "endorsement", eid, Endorsement)
+
+        return self._run(unit)
+
+    def share_resource(
+        self,
+        actor: str,
+        community_id: str,
+        *,
+        title: str,
+        location: str,
+        kind: ResourceKind | str = ResourceKind.LINK,
+        description: str = "",
+        tags: Iterable[str] = (),
+    ) -> Resource:
+        """Add a document or a link to the shared repertoire."""
+        ctx = "share_resource"
+        actor = check_id("$.actor", actor, ctx)
+        kind_ = check_enum("$.kind", kind, ResourceKind, ctx)
+        fields = v.check_fields(
+            Resource,
+            ctx,
+            title=title,
+            location=location,
+            description=description,
+            tags=check_strings("$.tags", tags, ctx),
+        )
+        rid = self._new_id()
+
+        def unit(uow: UnitOfWork) -> Resource:
+            community = self._open_community(uow, community_id, ctx, actor)
+            self._authorise(uow, Action.CONTRIBUTE, actor, community)
+            self._require_mode(community, CollaborationMode.SHARED_REPERTOIRE)
+            uow.record(
+                ev.ResourceShared(**self._event_base(actor, community.id), resource_id=rid, kind=kind_, **fields)
+            )
+            return need(uow, "resource", rid, Resource)
+
+        return self._run(unit)
+
+    def record_experience(
+        self,
+        actor: str,
+        community_id: str,
+        *,
+        title: str,
+        body: str,
+        kind: ExperienceKind | str = ExperienceKind.LESSON,
+        tags: Iterable[str] = (),
+    ) -> Experience:
+        """Tell a lesson learned or a case for the others."""
+        ctx = "record_experience"
+        actor = check_id("$.actor", actor, ctx)
+        kind_ = check_enum("$.kind", kind, ExperienceKind, ctx)
+        fields = v.check_fields(Experience, ctx, title=title, body=body, tags=check_strings("$.tags", tags, ctx))
+        xid = self._new_id()
+
+        def unit(uow: UnitOfWork) -> Experience:
+            community = self._open_community(uow, community_id, ctx, actor)
+            self._authorise(uow, Action.CONTRIBUTE, actor, community)
+            self._require_mode(community, CollaborationMode.EXPERIENCES)
+            uow.record(
+                ev.ExperienceRecorded(**self._event_base(actor, community.id), experience_id=xid, kind=kind_, **fields)
+            )
+            return need(uow, "experience", xid, Experience)
+
+        return self._run(unit)
+
+    def withdraw(
+        self, actor: str, kind: ContributionKind | str, contribution_id: str, *, reason: str = ""
+    ) -> Contribution:
+        """Take a contribution back (its author, a facilitator or the documentalist)."""
+        ctx = "withdraw"
+        actor = check_id("$.actor", actor, ctx)
+        check_str("$.reason", reason, ctx)
+        withdrawable = frozenset(ContributionKind) - {ContributionKind.ENDORSEMENT}
+
+        def unit(uow: UnitOfWork) -> Contribution:
+            target = self._target(uow, kind, contribution_id, withdrawable, ctx, paths=("$.kind", "$.contribution_id"))
+            community = need(uow, "community", target.community_id, Community)
+            self._authorise(uow, Action.WITHDRAW_CONTRIBUTION, actor, community, owner_id=target.author_id)
+            uow.record(
+                ev.ContributionWithdrawn(
+                    **self._event_base(actor, community.id),
+                    contribution_id=target.id,
+                    contribution_kind=target.KIND,
+                    author_id=target.author_id,
+                    question_id=target.question_id if isinstance(target, Answer) else None,
+                    reason=reason,
+                )
+            )
+            found = uow.get(Ref(target.KIND.value, target.id))
+            assert isinstance(found, CONTRIBUTION_CLASSES)
+            return found
+
+        return self._run(unit)

@@ -1,0 +1,235 @@
+"""The read side: communities, charters, the portfolio, members, threads, the help space,
+history. Every read takes a viewer and asks the permission decision point."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+import attrs
+
+from coplib.domain import validation as v
+from coplib.domain.clock import ensure_utc
+from coplib.domain.community import (
+    CharterVersion,
+    Community,
+    Organisation,
+    Role,
+)
+from coplib.domain.contributions import (
+    CONTRIBUTION_CLASSES,
+    Answer,
+    Comment,
+    Contribution,
+    ContributionKind,
+    Question,
+)
+from coplib.domain.errors import (
+    CoplibError,
+    InvalidInputError,
+    NotFoundError,
+)
+from coplib.domain.history import Ref
+from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.domain.permissions import Action
+from coplib.ports.storage import (
+    ACTIVE_ONLY,
+    Period,
+    RecordedEvent,
+)
+from coplib.service._base import UseCases, check_enum, check_id, check_str
+
+
+@attrs.frozen
+class QuestionThread:
+    """A question with its live answers and the comments on them, oldest first."""
+
+    question: Question
+    answers: tuple[Answer, ...]
+    comments: tuple[Comment, ...]
+
+    @property
+    def accepted_answer(self) -> Answer | None:
+        return next((a for a in self.answers if a.id == self.question.accepted_answer_id), None)
+
+
+class Queries(UseCases):
+    """Reads, each filtered by what the viewer may see."""
+
+    def community(self, viewer: str, community_id: str) -> Community:
+        """A community with its current charter, if the viewer may see it."""
+        community = self._community(community_id, "community")
+        self._readable(check_id("$.viewer", viewer, "community"), community, Action.SEE)
+        return community
+
+    def charter_history(self, viewer: str, community_id: str) -> list[CharterVersion]:
+        """Every version of the charter, oldest first."""
+        community = self.community(viewer, community_id)
+        versions = [
+            c for c in self._store.find("charter_version", community_id=community.id) if isinstance(c, CharterVersion)
+        ]
+        return sorted(versions, key=lambda c: c.number)
+
+    def organisation(self, organisation_id: str) -> Organisation:
+        oid = check_id("$.organisation_id", organisation_id, "organisation")
+        found = self._store.get(Ref("organisation", oid))
+        if found is None or not isinstance(found.value, Organisation):
+            raise NotFoundError("organisation", oid)
+        return found.value
+
+    def portfolio(self, viewer: str, organisation_id: str) -> list[Community]:
+        """The organisation's communities that the viewer may see, by name."""
+        viewer = check_id("$.viewer", viewer, "portfolio")
+        org = self.organisation(organisation_id)
+        visible = []
+        for community in self._store.communities(org.id):
+            try:
+                self._readable(viewer, community, Action.SEE)
+            except CoplibError:
+                continue
+            visible.append(community)
+        return visible
+
+    def members(
+        self,
+        viewer: str,
+        community_id: str,
+        *,
+        role: Role | str | None = None,
+        tag: str | None = None,
+        statuses: Sequence[MembershipStatus | str] = ACTIVE_ONLY,
+    ) -> list[Membership]:
+        """Members of a community, by role and by expertise tag."""
+        ctx = "members"
+        role_ = check_enum("$.role", role, Role, ctx) if role is not None else None
+        statuses_ = [check_enum(f"$.statuses[{i}]", s, MembershipStatus, ctx) for i, s in enumerate(statuses)]
+        tag_ = v.normalise_tag(check_str("$.tag", tag, ctx)) if tag is not None else None
+        community = self._community(community_id, ctx)
+        self._readable(check_id("$.viewer", viewer, ctx), community)
+        return self._store.members(community.id, role=role_, tag=tag_, statuses=statuses_)
+
+    def membership(self, viewer: str, community_id: str, person_id: str) -> Membership | None:
+        community = self._community(community_id, "membership")
+        pid = check_id("$.person_id", person_id, "membership")
+        if viewer != pid:
+            self._readable(check_id("$.viewer", viewer, "membership"), community)
+        found = self._store.get(Ref("membership", membership_id(community.id, pid)))
+        return found.value if found and isinstance(found.value, Membership) else None
+
+    def question(self, viewer: str, question_id: str) -> QuestionThread:
+        """A question with its live answers and the comments on question and answers."""
+        ctx = "question"
+        qid = check_id("$.question_id", question_id, ctx)
+        found = self._store.get(Ref("question", qid))
+        if found is None or not isinstance(found.value, Question):
+            raise NotFoundError("question", qid)
+        question = found.value
+        self._readable(check_id("$.viewer", viewer, ctx), self._community(question.community_id, ctx))
+        answers = tuple(
+            a for a in self._store.find("answer", parent_id=qid) if isinstance(a, Answer) and not a.withdrawn
+        )
+        comments: list[Comment] = []
+        for target in (qid, *(a.id for a in answers)):
+            comments.extend(
+                c for c in self._store.find("comment", parent_id=target) if isinstance(c, Comment) and not c.withdrawn
+            )
+        comments.sort(key=lambda c: (c.created_at, c.id))
+        return QuestionThread(question, answers, tuple(comments))
+
+    def unanswered_questions(
+        self,
+        viewer: str,
+        community_id: str,
+        *,
+        tag: str | None = None,
+        older_than: timedelta = timedelta(0),
+        limit: int = 50,
+    ) -> list[Question]:
+        """Open questions of a community (optionally of a tag), at least `older_than` old,
+        oldest first: the help space to watch."""
+        ctx = "unanswered_questions"
+        if not isinstance(older_than, timedelta) or older_than < timedelta(0):
+            raise InvalidInputError.field("$.older_than", "must be a timedelta >= 0", context=ctx)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInputError.field(
+                "$.limit", f"must be a whole number from 1 to 10000, got {limit!r}", context=ctx
+            )
+        tag_ = v.normalise_tag(check_str("$.tag", tag, ctx)) if tag is not None else None
+        community = self._community(community_id, ctx)
+        self._readable(check_id("$.viewer", viewer, ctx), community)
+        cutoff = self.clock.now() - older_than if older_than else None
+        return self._store.unanswered_questions(community.id, tag=tag_, asked_before=cutoff, limit=limit)
+
+    def contributions_of(
+        self,
+        viewer: str,
+        person_id: str,
+        *,
+        community_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Iterable[ContributionKind | str] | None = None,
+    ) -> list[Contribution]:
+        """What a person contributed, oldest first, in the communities the viewer may read."""
+        ctx = "contributions_of"
+        pid = check_id("$.person_id", person_id, ctx)
+        viewer = check_id("$.viewer", viewer, ctx)
+        since_ = ensure_utc(since, "$.since") if since is not None else None
+        until_ = ensure_utc(until, "$.until") if until is not None else None
+        chosen = (
+            [check_enum(f"$.kinds[{i}]", k, ContributionKind, ctx) for i, k in enumerate(kinds)]
+            if kinds is not None
+            else list(ContributionKind)
+        )
+        cid = None
+        if community_id is not None:
+            community = self._community(community_id, ctx)
+            self._readable(viewer, community)
+            cid = community.id
+        found: list[Contribution] = []
+        for kind in chosen:
+            for item in self._store.find(kind.value, community_id=cid, person_id=pid, since=since_, until=until_):
+                assert isinstance(item, CONTRIBUTION_CLASSES)
+                found.append(item)
+        readable: dict[str, bool] = {}
+        out = []
+        for item in sorted(found, key=lambda c: (c.created_at, c.id)):
+            if item.community_id not in readable:
+                try:
+                    self._readable(viewer, self._community(item.community_id, ctx))
+                    readable[item.community_id] = True
+                except CoplibError:
+                    readable[item.community_id] = False
+            if readable[item.community_id]:
+                out.append(item)
+        return out
+
+    def history(self, viewer: str, community_id: str, *, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """A community's events in order (page with `after` = the last position seen)."""
+        ctx = "history"
+        community = self._community(community_id, ctx)
+        self._readable(check_id("$.viewer", viewer, ctx), community)
+        return self._store.events(community_id=community.id, after=after, limit=limit)
+
+    def count_events(
+        self,
+        viewer: str,
+        community_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        period: Period | str = Period.WEEK,
+        types: Sequence[str] | None = None,
+    ) -> dict[date, int]:
+        """Events per period (day, week, month) in [since, until)."""
+        ctx = "count_events"
+        period_ = check_enum("$.period", period, Period, ctx)
+        community = self._community(community_id, ctx)
+        self._readable(check_id("$.viewer", viewer, ctx), community)
+        return self._store.count_events(
+            community.id,
+            since=ensure_utc(since, "$.since"),
+            until=ensure_utc(until, "$.until"),
+            period=period_,
+            types=types,
+        )
