@@ -168,10 +168,10 @@ def next_digest_slot(moment: datetime, frequency: Frequency, *, at: time, weekda
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
-@attrs.frozen
+@attrs.define
 class DispatchReport:
-    """What one dispatch round did. True when it handled any message, so that
-    ``while engine.dispatch(): pass`` drains what is due."""
+    """What one dispatch round did (the dispatcher counts into it as the round goes). True
+    when it handled any message, so that ``while engine.dispatch(): pass`` drains what is due."""
 
     #: The dispatcher's worker id (its leases carry it).
     worker: str = attrs.field(eq=False)
@@ -196,24 +196,8 @@ class DispatchReport:
     def __bool__(self) -> bool:
         return self.claimed > 0
 
-
-def default_worker_id() -> str:
-    """A worker id unique to this dispatcher: host, process and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
-@attrs.define
-class _Tally:
-    claimed: int = 0
-    delivered: int = 0
-    retried: int = 0
-    dead: int = 0
-    dropped: int = 0
-    deferred: int = 0
-    digests: int = 0
-    lost: int = 0
-
     def count(self, outcome: Outcome, times: int = 1) -> None:
+        """Count `times` messages settled with `outcome`."""
         match outcome.status:
             case DeliveryStatus.DELIVERED:
                 self.delivered += times
@@ -225,6 +209,11 @@ class _Tally:
                 self.retried += times
             case _:
                 self.deferred += times
+
+
+def default_worker_id() -> str:
+    """A worker id unique to this dispatcher: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 @attrs.frozen
@@ -371,7 +360,7 @@ class Dispatcher:
                 f"the store {store.url or type(store).__name__} cannot claim outbox messages ({exc}): "
                 "its adapter must implement the outbox methods of coplib.ports.storage.Store to dispatch"
             ) from exc
-        tally = _Tally(claimed=len(entries))
+        report = DispatchReport(worker=self.worker, claimed=len(entries))
         round_ = _Round(self)
         settled_now: list[Outcome] = []
         deliveries: list[_Now] = []
@@ -384,18 +373,18 @@ class Dispatcher:
                 deliveries.append(decision)
             else:
                 digests.setdefault(entry.message.recipient_id, []).append(decision)
-        self._settle(settled_now, tally)
+        self._settle(settled_now, report)
         for delivery in deliveries:
-            if self._lease_kept(delivery.entry, tally):
+            if self._lease_kept(delivery.entry, report):
                 outcomes = self._attempt([delivery.entry], round_.displayed(delivery.entry.message), delivery)
-                self._settle(outcomes, tally)
+                self._settle(outcomes, report)
         for group in digests.values():
-            kept = [d for d in group if self._lease_kept(d.entry, tally)]
+            kept = [d for d in group if self._lease_kept(d.entry, report)]
             if kept:
                 outcomes = self._attempt([d.entry for d in kept], self._digest(round_, kept), kept[0])
-                if self._settle(outcomes, tally) and outcomes[0].status is DeliveryStatus.DELIVERED:
-                    tally.digests += 1
-        return DispatchReport(worker=self.worker, **attrs.asdict(tally))
+                if self._settle(outcomes, report) and outcomes[0].status is DeliveryStatus.DELIVERED:
+                    report.digests += 1
+        return report
 
     def _decide(self, round_: _Round, entry: OutboxEntry, now: datetime) -> _Decision:
         message = entry.message
@@ -460,23 +449,23 @@ class Dispatcher:
         log.warning("message %s will be tried again at %s: %s", entry.message.id, retry_at.isoformat(), error)
         return Outcome(entry.message.id, DeliveryStatus.PENDING, now, next_attempt_at=retry_at, error=error)
 
-    def _lease_kept(self, entry: OutboxEntry, tally: _Tally) -> bool:
+    def _lease_kept(self, entry: OutboxEntry, report: DispatchReport) -> bool:
         """False (and the message left alone) when its lease ran out during the round:
         another dispatcher may have it by now."""
         if entry.claimed_until is not None and self.engine.clock.now() >= entry.claimed_until:
             log.warning("lease on message %s ran out before its delivery: left to the next claim", entry.message.id)
-            tally.lost += 1
+            report.lost += 1
             return False
         return True
 
-    def _settle(self, outcomes: Sequence[Outcome], tally: _Tally) -> bool:
+    def _settle(self, outcomes: Sequence[Outcome], report: DispatchReport) -> bool:
         """Record `outcomes` in one transaction; True when all of them applied."""
         if not outcomes:
             return True
         applied = self.engine.store.settle_messages(outcomes, worker=self.worker)
         if applied == len(outcomes):
             for outcome in outcomes:
-                tally.count(outcome)
+                report.count(outcome)
             return True
         log.warning(
             "%d of %d outcomes of %s came after their lease ran out: another dispatcher may repeat them",
@@ -484,10 +473,10 @@ class Dispatcher:
             len(outcomes),
             self.worker,
         )
-        tally.lost += len(outcomes) - applied
+        report.lost += len(outcomes) - applied
         # The store does not say which ones applied: they can be counted only when alike.
         if len({(o.status, o.count_attempt) for o in outcomes}) == 1:
-            tally.count(outcomes[0], applied)
+            report.count(outcomes[0], applied)
         return False
 
     # -- delivery ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from coplib.domain import events as ev
 from coplib.domain import validation as v
@@ -46,11 +47,41 @@ from coplib.service._base import (
     prefetch_first_reads,
 )
 
+C = TypeVar("C", bound=Contribution)
+
 _ENDORSEMENT_NAMESPACE = uuid.UUID("0f4b8d62-41a5-4f0e-8a43-5f3c9e2d7a90")
 
 
 class ContributionCommands(UseCases):
     """Commands by which members contribute."""
+
+    def _contribute(
+        self,
+        context: str,
+        actor: str,
+        community_id: object,
+        mode: CollaborationMode,
+        new: Ref,
+        cls: type[C],
+        event: Callable[[Community], ev.DomainEvent],
+        *,
+        check: Callable[[Community], None] | None = None,
+    ) -> C:
+        """The skeleton of a contribution to a community: open it (with the actor's membership
+        and the new contribution's ref in one read), ask the decision point, check that the
+        charter provides for `mode` (and `check`, a charter rule), record `event`, and return
+        the contribution it created, all as one unit of work."""
+
+        def unit(uow: UnitOfWork) -> C:
+            community = self._open_community(uow, community_id, context, actor, new)
+            self._authorise(uow, Action.CONTRIBUTE, actor, community)
+            self._require_mode(community, mode)
+            if check is not None:
+                check(community)
+            uow.record(event(community))
+            return need(uow, new.kind, new.id, cls)
+
+        return self._run(unit)
 
     def _check_give_before_receive(self, community: Community, actor: str) -> None:
         if CharterRule.GIVE_BEFORE_RECEIVE not in community.charter.rules or actor == SYSTEM:
@@ -75,15 +106,16 @@ class ContributionCommands(UseCases):
         fields = v.check_fields(Question, ctx, title=title, body=body, tags=check_strings("$.tags", tags, ctx))
         qid = self._new_id()
 
-        def unit(uow: UnitOfWork) -> Question:
-            community = self._open_community(uow, community_id, ctx, actor, Ref("question", qid))
-            self._authorise(uow, Action.CONTRIBUTE, actor, community)
-            self._require_mode(community, CollaborationMode.QUESTIONS)
-            self._check_give_before_receive(community, actor)
-            uow.record(ev.QuestionAsked(**self._event_base(actor, community.id), question_id=qid, **fields))
-            return need(uow, "question", qid, Question)
-
-        return self._run(unit)
+        return self._contribute(
+            ctx,
+            actor,
+            community_id,
+            CollaborationMode.QUESTIONS,
+            Ref("question", qid),
+            Question,
+            lambda community: ev.QuestionAsked(**self._event_base(actor, community.id), question_id=qid, **fields),
+            check=lambda community: self._check_give_before_receive(community, actor),
+        )
 
     def answer(self, actor: str, question_id: str, *, body: str) -> Answer:
         """Answer a question."""
@@ -224,16 +256,17 @@ class ContributionCommands(UseCases):
         )
         rid = self._new_id()
 
-        def unit(uow: UnitOfWork) -> Resource:
-            community = self._open_community(uow, community_id, ctx, actor)
-            self._authorise(uow, Action.CONTRIBUTE, actor, community)
-            self._require_mode(community, CollaborationMode.SHARED_REPERTOIRE)
-            uow.record(
-                ev.ResourceShared(**self._event_base(actor, community.id), resource_id=rid, kind=kind_, **fields)
-            )
-            return need(uow, "resource", rid, Resource)
-
-        return self._run(unit)
+        return self._contribute(
+            ctx,
+            actor,
+            community_id,
+            CollaborationMode.SHARED_REPERTOIRE,
+            Ref("resource", rid),
+            Resource,
+            lambda community: ev.ResourceShared(
+                **self._event_base(actor, community.id), resource_id=rid, kind=kind_, **fields
+            ),
+        )
 
     def record_experience(
         self,
@@ -252,16 +285,17 @@ class ContributionCommands(UseCases):
         fields = v.check_fields(Experience, ctx, title=title, body=body, tags=check_strings("$.tags", tags, ctx))
         xid = self._new_id()
 
-        def unit(uow: UnitOfWork) -> Experience:
-            community = self._open_community(uow, community_id, ctx, actor)
-            self._authorise(uow, Action.CONTRIBUTE, actor, community)
-            self._require_mode(community, CollaborationMode.EXPERIENCES)
-            uow.record(
-                ev.ExperienceRecorded(**self._event_base(actor, community.id), experience_id=xid, kind=kind_, **fields)
-            )
-            return need(uow, "experience", xid, Experience)
-
-        return self._run(unit)
+        return self._contribute(
+            ctx,
+            actor,
+            community_id,
+            CollaborationMode.EXPERIENCES,
+            Ref("experience", xid),
+            Experience,
+            lambda community: ev.ExperienceRecorded(
+                **self._event_base(actor, community.id), experience_id=xid, kind=kind_, **fields
+            ),
+        )
 
     def withdraw(
         self, actor: str, kind: ContributionKind | str, contribution_id: str, *, reason: str = ""

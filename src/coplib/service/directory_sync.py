@@ -141,21 +141,21 @@ def _leave(
     """Record that `person_id` leaves, if their membership is still in `statuses` (and began
     `via`, when given): the unit of work re-reads it, so a concurrent change is respected."""
 
-    def body(uow: UnitOfWork) -> bool:
+    def unit(uow: UnitOfWork) -> bool:
         current = _membership(uow, community_id, person_id)
         if current is None or current.status not in statuses or (via is not None and current.via != via):
             return False
         uow.record(ev.MemberLeft(**runtime.event_base(SYSTEM, community_id), person_id=person_id, reason=reason))
         return True
 
-    return runtime.run(body)
+    return runtime.run(unit)
 
 
 def _join_by_rule(runtime: Runtime, community_id: str, person_id: str) -> bool:
     """Record that `person_id` joins by rule, unless they are active already, were removed
     (a steward's decision a rule does not overturn) or left of their own accord."""
 
-    def body(uow: UnitOfWork) -> bool:
+    def unit(uow: UnitOfWork) -> bool:
         current = _membership(uow, community_id, person_id)
         if current is not None:
             if current.active or current.status is MembershipStatus.REMOVED:
@@ -165,7 +165,7 @@ def _join_by_rule(runtime: Runtime, community_id: str, person_id: str) -> bool:
         uow.record(ev.MemberJoined(**runtime.event_base(SYSTEM, community_id), person_id=person_id, via="rule"))
         return True
 
-    return runtime.run(body)
+    return runtime.run(unit)
 
 
 def _left_of_own_accord(runtime: Runtime, membership: Membership) -> bool:

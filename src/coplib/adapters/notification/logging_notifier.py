@@ -6,17 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from coplib.adapters.notification._channel import ChannelNotifier
 from coplib.domain.errors import InvalidInputError
 from coplib.domain.people import Person
 from coplib.notification.messages import CATALOGUE, check_channel, one_line, render_message
-from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import OutboxMessage
 
 LOGGER_NAME = "coplib.notify"
 CHANNEL = "log"
 
 
-class LoggingNotifier:
+class LoggingNotifier(ChannelNotifier):
     """Logs one record per delivered message on the ``coplib.notify`` logger (or `logger`).
 
     The record reads ``message <id> to <recipient> [<locale>] <topic>: <subject>``, all on
@@ -45,13 +45,6 @@ class LoggingNotifier:
         self.level = level
         self.include_body = include_body
         self._catalogue = catalogue if catalogue is not None else CATALOGUE
-
-    @hookimpl
-    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None, channel: str) -> bool | None:
-        if channel != self.channel:
-            return None
-        self.deliver(message, recipient)
-        return True
 
     def deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
         """Write the record for `message` (whatever the channel)."""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from types import TracebackType
 
+from coplib.adapters.notification._channel import ChannelNotifier
 from coplib.domain.clock import Clock, SystemClock
 from coplib.domain.errors import DeliveryError, FieldError, InvalidInputError
 from coplib.domain.people import Person
@@ -27,7 +28,6 @@ from coplib.notification.messages import (
     check_email_address,
     one_line,
 )
-from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import OutboxMessage
 
 log = logging.getLogger("coplib.notifier.smtp")
@@ -73,7 +73,7 @@ def _reply_text(value: bytes | str) -> str:
     return one_line(text, max_chars=200)
 
 
-class SmtpNotifier:
+class SmtpNotifier(ChannelNotifier):
     """Sends each outbox message as an e-mail to its recipient.
 
     :param host: the SMTP server's host name or address.
@@ -232,13 +232,6 @@ class SmtpNotifier:
         )
 
     # -- the hook ---------------------------------------------------------------------------
-
-    @hookimpl
-    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None, channel: str) -> bool | None:
-        if channel != self.channel:
-            return None
-        self.deliver(message, recipient)
-        return True
 
     def deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
         """Send `message` to `recipient` by e-mail now (whatever the channel)."""

@@ -20,11 +20,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from coplib.adapters.notification._channel import ChannelNotifier
 from coplib.domain.clock import Clock, SystemClock, ensure_utc
 from coplib.domain.errors import CoplibError, DeliveryError, FieldError, InvalidInputError
 from coplib.domain.people import Person
 from coplib.notification.messages import CATALOGUE, check_channel, one_line, render_message
-from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import OutboxMessage
 
 log = logging.getLogger("coplib.notifier.webhook")
@@ -147,7 +147,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class WebhookNotifier:
+class WebhookNotifier(ChannelNotifier):
     """POSTs each outbox message as JSON to `url`, signed with `secret`.
 
     :param url: the endpoint, ``https://...``; ``http://`` only for a loopback host unless
@@ -275,13 +275,6 @@ class WebhookNotifier:
             "params": dict(message.params),
             "rendered": text,
         }
-
-    @hookimpl
-    def coplib_deliver(self, message: OutboxMessage, recipient: Person | None, channel: str) -> bool | None:
-        if channel != self.channel:
-            return None
-        self.deliver(message, recipient)
-        return True
 
     def deliver(self, message: OutboxMessage, recipient: Person | None) -> None:
         """POST `message` now (whatever the channel)."""
