@@ -67,7 +67,6 @@ from coplib.domain.preferences import Frequency, Preferences, QuietHours
 from coplib.domain.recognition import PointsBalance, PointsEntry
 from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher, DispatchReport
 from coplib.policies.badges import SimpleBadgeRule
-from coplib.policies.levels import level_of
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.notification import MessageDraft
 from coplib.ports.policy import BasePolicy, Policy, PolicyContext
@@ -89,7 +88,7 @@ from coplib.service.directory_sync import SyncReport
 from coplib.service.engine import Engine
 from coplib.service.guarantee_measures import AnswerMeasures, answer_measures
 from coplib.service.help_space import WatchItem, watch_list
-from coplib.service.participation import pin_level
+from coplib.service.participation import level_of, pin_level
 from coplib.service.queries import QuestionThread
 from coplib.service.recognition_export import recognition_csv, recognition_json
 

@@ -1,0 +1,133 @@
+"""Every read of the engine goes through the permission decision point: generated from the
+list of every public method that takes a viewer, so that no read can be added without its
+outsider test."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from coplib import (
+    SYSTEM,
+    Admission,
+    Charter,
+    CoplibError,
+    Engine,
+    MembershipPolicy,
+    ParticipationLevel,
+    PermissionDeniedError,
+    Visibility,
+)
+from tests.unit.support import START, open_engine
+
+SINCE = START - timedelta(days=1)
+UNTIL = START + timedelta(days=30)
+
+#: Every read, called by `viewer` on the private community "managers" (or what is in it).
+READS: dict[str, Callable[[Engine, str, str], Any]] = {
+    "community": lambda e, v, q: e.community(v, "managers"),
+    "charter_history": lambda e, v, q: e.charter_history(v, "managers"),
+    "members": lambda e, v, q: e.members(v, "managers"),
+    "membership": lambda e, v, q: e.membership(v, "managers", "ana"),
+    "question": lambda e, v, q: e.question(v, q),
+    "unanswered_questions": lambda e, v, q: e.unanswered_questions(v, "managers"),
+    "contributions_of": lambda e, v, q: e.contributions_of(v, "ana", community_id="managers"),
+    "history": lambda e, v, q: e.history(v, "managers"),
+    "count_events": lambda e, v, q: e.count_events(v, "managers", since=SINCE, until=UNTIL),
+    "watch_list": lambda e, v, q: e.watch_list(v, "managers"),
+    "answer_measures": lambda e, v, q: e.answer_measures(v, "managers", since=SINCE, until=UNTIL),
+    "community_benefits": lambda e, v, q: e.community_benefits(v, "managers", since=SINCE, until=UNTIL),
+    "person_benefits": lambda e, v, q: e.person_benefits(v, "managers", "ana", since=SINCE, until=UNTIL),
+    "recognition_csv": lambda e, v, q: e.recognition_csv(v, "managers", since=SINCE, until=UNTIL),
+    "recognition_json": lambda e, v, q: e.recognition_json(v, "managers", since=SINCE, until=UNTIL),
+    "level_of": lambda e, v, q: e.level_of(v, "managers", "ana"),
+    "levels": lambda e, v, q: e.levels(v, "managers"),
+    "points_balance": lambda e, v, q: e.points_balance(v, "managers", "ana"),
+    "points_balances": lambda e, v, q: e.points_balances(v, "managers"),
+    "badges_of": lambda e, v, q: e.badges_of(v, "managers", "ana"),
+    "preferences": lambda e, v, q: e.preferences(v, "ana"),
+    "outbox": lambda e, v, q: e.outbox(v),
+}
+
+#: Reads whose answer an outsider may get without reading the community: `contributions_of`
+#: leaves out what the viewer may not read (tested apart below), `portfolio` lists only what
+#: the viewer may see.
+FILTERING_READS = {"portfolio"}
+
+
+def _reads_of_the_engine() -> set[str]:
+    names = set()
+    for name in dir(Engine):
+        member = getattr(Engine, name)
+        if name.startswith("_") or not callable(member):
+            continue
+        parameters = list(inspect.signature(member).parameters)
+        if parameters[:2] == ["self", "viewer"]:
+            names.add(name)
+    return names
+
+
+@pytest.fixture
+def engine() -> Engine:
+    engine = open_engine()
+    engine.create_organisation("eve", "Acme", organisation_id="acme")
+    charter = Charter(vocation="Plant managers compare notes", membership_policy=MembershipPolicy(Admission.INVITATION))
+    engine.create_community(
+        "ana", "acme", name="Plant managers", charter=charter, visibility=Visibility.PRIVATE, community_id="managers"
+    )
+    return engine
+
+
+@pytest.fixture
+def question(engine: Engine) -> str:
+    """The id of a question asked in the private community."""
+    return engine.ask("ana", "managers", title="Which press?", body="For the new line").id
+
+
+def test_every_read_of_the_engine_has_its_outsider_test() -> None:
+    assert _reads_of_the_engine() - FILTERING_READS == set(READS)
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_an_outsider_reads_nothing_of_a_private_community(engine: Engine, question: str, read: str) -> None:
+    with pytest.raises(PermissionDeniedError):
+        READS[read](engine, "chloe", question)
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_the_host_reads_everything(engine: Engine, question: str, read: str) -> None:
+    READS[read](engine, SYSTEM, question)  # raises nothing
+
+
+def test_an_outsider_finds_no_private_contribution_among_a_persons_contributions(engine: Engine, question: str) -> None:
+    assert engine.contributions_of("chloe", "ana") == []
+    assert [c.id for c in engine.contributions_of("ana", "ana")] == [question]
+
+
+def test_an_outsider_does_not_see_a_private_community_in_the_portfolio(engine: Engine) -> None:
+    assert engine.portfolio("chloe", "acme") == []
+    assert [c.id for c in engine.portfolio("ana", "acme")] == ["managers"]
+
+
+def test_a_member_reads_levels_points_and_badges_of_their_community(engine: Engine, question: str) -> None:
+    engine.invite("ana", "managers", "ben")
+    engine.join("ben", "managers")
+    engine.answer("ben", question, body="The hydraulic one")
+
+    assert engine.level_of("ana", "managers", "ben") is not ParticipationLevel.OUTSIDER
+    assert engine.level_of("ana", "managers", "chloe") is ParticipationLevel.OUTSIDER
+    assert set(engine.levels("ben", "managers")) == {"ana", "ben"}
+    assert engine.badges_of("ana", "managers", "ben") == ["first_answer"]
+    balance = engine.points_balance("ana", "managers", "ben")
+    assert balance is not None
+    assert balance.points > 0
+    assert {b.person_id for b in engine.points_balances("ana", "managers")} >= {"ben"}
+
+
+def test_a_read_of_an_unknown_community_is_a_coplib_error(engine: Engine) -> None:
+    with pytest.raises(CoplibError):
+        engine.level_of("ana", "nowhere", "ana")
