@@ -70,20 +70,29 @@ def fresh_postgres_url(postgres_url: str, _postgres_admin: Any) -> Iterator[str]
 _postgres_passed = 0
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Mark the report of a test that was handed the server (it asked for `postgres_url`,
+    directly or through another fixture): only those count for the guard below. A report's
+    user properties travel from an xdist worker to the controller."""
+    report = yield
+    if "postgres_url" in getattr(item, "fixturenames", ()):
+        report.user_properties.append(("used_postgres", True))
+    return report
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     global _postgres_passed
-    if report.when == "call" and report.passed and "postgres" in report.keywords:
+    if report.when == "call" and report.passed and ("used_postgres", True) in report.user_properties:
         _postgres_passed += 1
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """In CI, a whole-suite run in which no PostgreSQL test passed is a failure, whatever
-    else happened: a missing server must never turn into a green run."""
+    """In CI, a run in which no test that used the PostgreSQL server passed is a failure,
+    whatever else happened and whatever was selected (``-m``, ``-k``, paths): a missing server,
+    or a command that leaves the PostgreSQL tests out, must never turn into a green run."""
     if not os.environ.get("CI") or hasattr(session.config, "workerinput"):
         return  # only the controller of a CI run decides
-    selective = session.config.getoption("markexpr") or session.config.getoption("keyword")
-    if selective or session.config.args not in ([], ["tests"], [str(session.config.rootpath / "tests")]):
-        return
     if _postgres_passed == 0 and session.testscollected > 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print("\nCI: no PostgreSQL test passed in this run: the PostgreSQL suite must run in CI")
+        print("\nCI: no test that used the PostgreSQL server passed in this run: the PostgreSQL suite must run in CI")

@@ -81,7 +81,7 @@ from coplib.ports.storage import (
     Versioned,
     Write,
 )
-from coplib.runtime import TickReport
+from coplib.runtime import RetryPolicy, TickReport
 from coplib.serialization import make_converter
 from coplib.service.benefits import community_benefits, person_benefits
 from coplib.service.directory_sync import SyncReport
@@ -171,6 +171,7 @@ __all__ = [
     "RecordingNotifier",
     "Resource",
     "ResourceKind",
+    "RetryPolicy",
     "Role",
     "SQLiteStore",
     "SignatureError",

@@ -16,6 +16,7 @@ from coplib import Charter, Engine, ManualClock
 from coplib.domain.history import Ref, replay
 from coplib.domain.recognition import PROGRESS_ITEMS_MAX, BadgeProgress, badge_progress_id
 from coplib.policies.badges import badges_of
+from tests.scale import examples
 from tests.unit.support import START, open_engine
 
 #: ben answers; chloe and dev joined long ago (chloe is no newcomer, dev holds the newcomer
@@ -54,7 +55,7 @@ class World:
         return dict(found.value.progress)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(needed=st.integers(1, 3), sequence=steps)
 def test_the_mentor_progress_counts_the_newcomers_answered_by_a_standing_answer(
     needed: int, sequence: list[tuple[str, int, int]]

@@ -27,6 +27,7 @@ from coplib.domain.events import EVENT_TYPES
 from coplib.domain.history import AGGREGATE_KINDS
 from coplib.simulation.demo import run_demo
 from coplib.testing import strategies as cst
+from tests.scale import examples
 
 #: JSON values as the dumpers make them: no floats (no domain type holds one, see below).
 json_values = st.recursive(
@@ -53,7 +54,7 @@ def test_any_json_value_is_written_the_same_text_and_read_back_the_same(value: A
 
 
 @pytest.mark.parametrize("type_name", sorted(EVENT_TYPES))
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(data=st.data())
 def test_every_event_is_written_the_same_text(type_name: str, data: st.DataObject) -> None:
     event = data.draw(cst.EVENT_STRATEGIES[type_name]())
@@ -63,7 +64,7 @@ def test_every_event_is_written_the_same_text(type_name: str, data: st.DataObjec
 
 
 @pytest.mark.parametrize("kind", sorted(AGGREGATE_KINDS))
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(data=st.data())
 def test_every_aggregate_is_written_the_same_text(kind: str, data: st.DataObject) -> None:
     value = data.draw(cst.aggregates_of(kind))

@@ -23,6 +23,7 @@ from coplib.serialization import (
     unstructure,
 )
 from coplib.testing import strategies as cst
+from tests.scale import examples
 
 
 def test_there_is_a_strategy_for_every_event_type() -> None:
@@ -30,7 +31,7 @@ def test_there_is_a_strategy_for_every_event_type() -> None:
 
 
 @pytest.mark.parametrize("type_name", sorted(EVENT_TYPES))
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(data=st.data())
 def test_every_event_round_trips_through_the_converter(type_name: str, data: st.DataObject) -> None:
     event = data.draw(cst.events([type_name]))
@@ -82,7 +83,7 @@ def test_there_is_a_strategy_for_every_aggregate_kind() -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(AGGREGATE_STRATEGIES))
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(data=st.data())
 def test_every_aggregate_round_trips_through_the_converter(kind: str, data: st.DataObject) -> None:
     value: Aggregate = data.draw(AGGREGATE_STRATEGIES[kind]())
@@ -101,7 +102,7 @@ VALUE_STRATEGIES: dict[str, Any] = {
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_STRATEGIES))
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(data=st.data())
 def test_every_value_object_round_trips_through_the_converter(name: str, data: st.DataObject) -> None:
     value = data.draw(VALUE_STRATEGIES[name]())

@@ -26,6 +26,7 @@ from coplib.serialization import (
     unstructure,
 )
 from coplib.testing import strategies as cst
+from tests.scale import examples
 
 AGGREGATE_STRATEGIES = {
     "organisation": cst.organisations,
@@ -70,7 +71,7 @@ def assert_identical(found: Any, expected: Any, path: str = "$") -> None:
 
 
 @pytest.mark.parametrize("type_name", sorted(cst.EVENT_STRATEGIES))
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(data=st.data())
 def test_a_stored_event_reads_back_identical_without_revalidation(type_name: str, data: st.DataObject) -> None:
     event = data.draw(cst.EVENT_STRATEGIES[type_name]())
@@ -80,7 +81,7 @@ def test_a_stored_event_reads_back_identical_without_revalidation(type_name: str
 
 
 @pytest.mark.parametrize("kind", sorted(AGGREGATE_STRATEGIES))
-@settings(max_examples=20)
+@settings(max_examples=examples(20))
 @given(data=st.data())
 def test_a_stored_aggregate_reads_back_identical_without_revalidation(kind: str, data: st.DataObject) -> None:
     value: Aggregate = data.draw(AGGREGATE_STRATEGIES[kind]())
@@ -104,7 +105,7 @@ def _damaged(text: str, change: str) -> str:
 
 
 @pytest.mark.parametrize("change", ["unknown field", "missing field", "wrong type", "naive time"])
-@settings(max_examples=5)
+@settings(max_examples=examples(5))
 @given(event=cst.events(["question_asked"]), question=cst.questions())
 def test_a_damaged_document_is_refused_as_the_validating_path_refuses_it(
     change: str, event: Any, question: Any

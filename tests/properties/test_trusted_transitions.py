@@ -22,6 +22,7 @@ from coplib.domain.errors import ConflictError
 from coplib.domain.history import _CREATORS, _TRANSITIONS, AGGREGATE_KINDS, Ref, apply
 from coplib.testing import strategies as cst
 from tests.properties.test_stored_loading import assert_identical
+from tests.scale import examples
 
 WHEN = datetime(2025, 1, 6, 9, tzinfo=UTC)
 TRANSITIONS = sorted(_TRANSITIONS, key=lambda key: (key[0], key[1].__name__))
@@ -34,7 +35,7 @@ def rebuilt(value: Any) -> Any:
 
 
 @pytest.mark.parametrize(("kind", "event_type"), TRANSITIONS, ids=lambda x: getattr(x, "__name__", x))
-@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_every_transition_builds_what_the_validating_constructor_builds(
     kind: str, event_type: type, data: st.DataObject
@@ -75,7 +76,7 @@ def test_a_name_that_is_no_field_is_refused_as_init_would() -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(AGGREGATE_KINDS))
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(data=st.data())
 def test_the_fast_index_rows_are_the_generic_ones(kind: str, data: st.DataObject) -> None:
     value = data.draw(cst.aggregates_of(kind))

@@ -14,6 +14,7 @@ from coplib.adapters.storage.postgres import PostgresStore
 from coplib.ports.storage import Store
 from coplib.testing.differential import differential_machine
 from coplib.testing.pgserver import with_search_path
+from tests.scale import examples
 
 pytestmark = pytest.mark.postgres
 
@@ -48,7 +49,7 @@ PostgresMatchesMemory = differential_machine(PostgresSchema, "PostgresMatchesMem
 TestPostgresStoreBehavesLikeTheMemoryStore = PostgresMatchesMemory.TestCase
 # Fewer examples than SQLite's: every invariant check is a few dozen round trips to the server.
 TestPostgresStoreBehavesLikeTheMemoryStore.settings = settings(
-    max_examples=10,
+    max_examples=examples(10),
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -6,12 +6,13 @@ from __future__ import annotations
 from hypothesis import HealthCheck, settings
 
 from coplib.testing.differential import SQLiteDatabase, differential_machine
+from tests.scale import examples
 
 SQLiteMatchesMemory = differential_machine(SQLiteDatabase, "SQLiteMatchesMemory")
 
 TestSQLiteStoreBehavesLikeTheMemoryStore = SQLiteMatchesMemory.TestCase
 TestSQLiteStoreBehavesLikeTheMemoryStore.settings = settings(
-    max_examples=30,
+    max_examples=examples(30),
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

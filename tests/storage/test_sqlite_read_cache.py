@@ -20,6 +20,7 @@ from coplib.domain.community import Role
 from coplib.domain.history import Ref
 from coplib.domain.membership import membership_id
 from coplib.testing.samples import SampleHistory
+from tests.scale import examples
 
 PEOPLE = ("ben", "chloe", "dev", "eve")
 
@@ -121,7 +122,7 @@ def test_the_holders_of_a_role_are_remembered_until_a_membership_changes_here_or
     assert experts() == ["chloe"] and statements.reads() == 2
 
 
-@settings(max_examples=40, stateful_step_count=30, deadline=None)
+@settings(max_examples=examples(40), stateful_step_count=30, deadline=None)
 class TwoConnections(RuleBasedStateMachine):
     """Two stores on one file write and read in any order; every read equals what a fresh
     connection reads from the file (version and state), and absent is absent there too."""

@@ -20,6 +20,7 @@ from coplib.policies.levels import ParticipationLevelsPlugin
 from coplib.policies.notices import Notices
 from coplib.policies.recognition import RecognitionPlugin
 from coplib.ports.storage import Store
+from coplib.runtime.retry import RetryPolicy
 from coplib.service.engine import Engine
 
 #: The embedded SQLite file in the working directory: what `open` uses when given no URL.
@@ -54,6 +55,7 @@ def open_engine(
     block: Sequence[str] = (),
     id_factory: Callable[[], str] | None = None,
     strict: bool = False,
+    retry: RetryPolicy | None = None,
 ) -> Engine:
     """Open an engine on the store at `url` (by default `DEFAULT_URL`, the SQLite file
     ``coplib.db`` in the working directory; ``memory://`` for tests).
@@ -63,6 +65,8 @@ def open_engine(
     `load_entrypoints`, filtered by `allow` and `block`. `id_factory` makes the ids of new
     events and aggregates; by default `coplib.domain.ids.time_ordered_id` (UUID version 7 as
     32 hex digits: ordered by time, so that a store appends new rows to its indexes).
+    `retry` says how a command that lost a race with another writer is tried again (see
+    `coplib.RetryPolicy`; by default up to 100 tries within 10 seconds, with jittered pauses).
     """
     if url is None:
         url = DEFAULT_URL
@@ -87,4 +91,4 @@ def open_engine(
         raise ConfigurationError(
             f"no storage plugin opens URLs of scheme {scheme!r}; known schemes: {', '.join(schemes)}"
         )
-    return Engine(store, plugin_manager=pm, clock=clock, id_factory=id_factory, strict=strict)
+    return Engine(store, plugin_manager=pm, clock=clock, id_factory=id_factory, strict=strict, retry=retry)

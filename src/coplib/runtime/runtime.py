@@ -6,6 +6,8 @@ dispatcher and directory synchronisation."""
 from __future__ import annotations
 
 import logging
+import random as _random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -22,6 +24,7 @@ from coplib.domain.permissions import Action, decide, is_reserved_person_id
 from coplib.ports.storage import RecordedEvent, Store
 from coplib.runtime.compose import compose_messages
 from coplib.runtime.reactor import PolicyReactor
+from coplib.runtime.retry import RetryPolicy
 from coplib.runtime.unit_of_work import UnitOfWork
 
 log = logging.getLogger("coplib.runtime")
@@ -39,17 +42,26 @@ class Runtime:
         plugin_manager: pluggy.PluginManager,
         clock: Clock | None = None,
         id_factory: Callable[[], str] | None = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         strict: bool = False,
         engine: object = None,
+        retry: RetryPolicy | None = None,
+        random: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
-        if max_attempts < 1:
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InvalidInputError.field("$.retry", f"must be a RetryPolicy, got {type(retry).__name__}")
+        if max_attempts is not None and max_attempts < 1:
             raise InvalidInputError.field("$.max_attempts", "must be at least 1")
+        #: How a unit of work that lost a race is tried again (see `coplib.runtime.retry`).
+        self.retry = retry or RetryPolicy()
+        self._random = random or _random.random
+        self._sleep = sleep or time.sleep
         self._store = store
         self._pm = plugin_manager
         self.clock: Clock = clock or SystemClock()
         self._new_id = id_factory or time_ordered_id
-        self.max_attempts = max_attempts
+        self.max_attempts = max_attempts if max_attempts is not None else self.retry.attempts
         self.strict = strict
         #: What event subscribers receive as ``engine`` (the façade that owns this runtime).
         self.engine: object = engine if engine is not None else self
@@ -141,9 +153,15 @@ class Runtime:
 
     def run(self, body: Callable[[UnitOfWork], R]) -> R:
         """Run `body` as one unit of work: what it records commits atomically with the
-        policies' reactions and the outbox messages; the whole body runs again from scratch on
-        a concurrent write (every body re-reads and re-decides, so a retry is always safe)."""
-        for attempt in range(1, self.max_attempts + 1):
+        policies' reactions and the outbox messages. When a concurrent write wins the race,
+        the whole body runs again from scratch (every body re-reads and re-decides, so a retry
+        is always safe), after a jittered pause (`retry`), until `max_attempts` tries or the
+        policy's deadline; only then does `ConcurrencyConflictError` reach the caller."""
+        started = time.monotonic()
+        deadline = self.retry.deadline.total_seconds()
+        attempt = 0
+        while True:
+            attempt += 1
             uow = UnitOfWork(self._store)
             result = body(uow)
             if not uow.events:
@@ -153,13 +171,15 @@ class Runtime:
             try:
                 recorded = self._store.commit(uow.changeset(messages))
             except ConcurrencyConflictError:
-                if attempt == self.max_attempts:
+                if attempt >= self.max_attempts or time.monotonic() - started >= deadline:
                     raise
                 log.debug("concurrent write, retrying (attempt %d of %d)", attempt + 1, self.max_attempts)
+                pause = self.retry.pause(attempt, self._random())
+                if pause:
+                    self._sleep(pause)
                 continue
             self.notify_subscribers(recorded)
             return result
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def commit_batch(self, uow: UnitOfWork) -> int:
         """Commit a bulk unit of work as it is (no reactions, no messages); return how many

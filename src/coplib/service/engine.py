@@ -18,6 +18,7 @@ from coplib.domain.clock import Clock
 from coplib.ports.policy import Policy
 from coplib.ports.storage import Store
 from coplib.runtime import Runtime, UnitOfWork
+from coplib.runtime.retry import RetryPolicy
 from coplib.service._base import check_str
 from coplib.service.benefits import BenefitReads
 from coplib.service.bulk import BulkImport
@@ -62,8 +63,9 @@ class Engine(
         plugin_manager: pluggy.PluginManager,
         clock: Clock | None = None,
         id_factory: Callable[[], str] | None = None,
-        max_attempts: int = 3,
+        max_attempts: int | None = None,
         strict: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.runtime = Runtime(
             store,
@@ -73,6 +75,7 @@ class Engine(
             max_attempts=max_attempts,
             strict=strict,
             engine=self,
+            retry=retry,
         )
 
     @property
