@@ -14,7 +14,7 @@ from coplib import (
     InvalidInputError,
     ManualClock,
     MembershipPolicy,
-    PermissionDeniedError,
+    NotFoundError,
     Role,
     Visibility,
 )
@@ -160,5 +160,5 @@ def test_a_private_community_is_measured_for_its_members_only(engine: Engine) ->
     )
 
     assert answer_measures(engine, "ana", "managers", since=JANUARY, until=MARCH).asked == 0
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(NotFoundError):  # to an outsider, a private community is not there
         answer_measures(engine, "hal", "managers", since=JANUARY, until=MARCH)

@@ -86,6 +86,14 @@ class Model:
             return PermissionDeniedError
         return None
 
+    def seen_by(self, c: str, p: str, outcome: type[CoplibError] | None) -> type[CoplibError] | None:
+        """A refusal in a private community that `p` may not see is the answer an unknown id
+        gets: to them the community and what it holds do not exist."""
+        sees = p in ACTIVE_PEOPLE and self.status.get((c, p)) in ("active", "invited", "pending")
+        if outcome is PermissionDeniedError and COMMUNITIES[c][0] == "private" and not sees:
+            return NotFoundError
+        return outcome
+
     def needs(self, c: str, p: str, wanted: set[str], *, owner: bool = False) -> type[CoplibError] | None:
         refused = self.refusal_of_person(c, p)
         if refused or self.holds(c, p, wanted) or (owner and self.active(c, p)):
@@ -206,11 +214,12 @@ class Model:
     def withdraw_answer(self, p: str, a: str) -> type[CoplibError] | None:
         answer = self.answers[a]
         question = self.questions[answer.question]
-        if answer.withdrawn:
-            return ConflictError
+        # The permission first: what a community holds is nobody else's business.
         refused = self.needs(question.community, p, MODERATORS, owner=p == answer.author)
         if refused:
             return refused
+        if answer.withdrawn:
+            return ConflictError
         answer.withdrawn = True
         if question.accepted == a:
             question.accepted = None
@@ -218,11 +227,11 @@ class Model:
 
     def withdraw_question(self, p: str, q: str) -> type[CoplibError] | None:
         question = self.questions[q]
-        if question.withdrawn:
-            return ConflictError
         refused = self.needs(question.community, p, MODERATORS, owner=p == question.author)
         if refused:
             return refused
+        if question.withdrawn:
+            return ConflictError
         question.withdrawn = True
         return DONE
 
@@ -327,47 +336,58 @@ class EngineAgainstModel(RuleBasedStateMachine):
     # -- the commands, each run on both sides ----------------------------------------------------
 
     def join(self, p: str, c: str) -> None:
-        self.both(self.model.join(p, c), lambda: self.engine.join(p, c))
+        self.both(self.model.seen_by(c, p, self.model.join(p, c)), lambda: self.engine.join(p, c))
 
     def request(self, p: str, c: str) -> None:
-        self.both(self.model.request(p, c), lambda: self.engine.request_membership(p, c))
+        self.both(self.model.seen_by(c, p, self.model.request(p, c)), lambda: self.engine.request_membership(p, c))
 
     def approve(self, actor: str, c: str, p: str) -> None:
-        self.both(self.model.approve(actor, c, p), lambda: self.engine.approve(actor, c, p))
+        self.both(
+            self.model.seen_by(c, actor, self.model.approve(actor, c, p)), lambda: self.engine.approve(actor, c, p)
+        )
 
     def invite(self, actor: str, c: str, p: str) -> None:
-        self.both(self.model.invite(actor, c, p), lambda: self.engine.invite(actor, c, p))
+        self.both(self.model.seen_by(c, actor, self.model.invite(actor, c, p)), lambda: self.engine.invite(actor, c, p))
 
     def leave(self, p: str, c: str) -> None:
-        self.both(self.model.leave(p, c), lambda: self.engine.leave(p, c))
+        self.both(self.model.seen_by(c, p, self.model.leave(p, c)), lambda: self.engine.leave(p, c))
 
     def remove(self, actor: str, c: str, p: str) -> None:
-        self.both(self.model.remove(actor, c, p), lambda: self.engine.remove(actor, c, p))
+        self.both(self.model.seen_by(c, actor, self.model.remove(actor, c, p)), lambda: self.engine.remove(actor, c, p))
 
     def assign_role(self, actor: str, c: str, p: str, role: str) -> None:
-        self.both(self.model.assign_role(actor, c, p, role), lambda: self.engine.assign_role(actor, c, p, role))
+        expected = self.model.seen_by(c, actor, self.model.assign_role(actor, c, p, role))
+        self.both(expected, lambda: self.engine.assign_role(actor, c, p, role))
 
     def withdraw_role(self, actor: str, c: str, p: str, role: str) -> None:
-        self.both(self.model.withdraw_role(actor, c, p, role), lambda: self.engine.withdraw_role(actor, c, p, role))
+        expected = self.model.seen_by(c, actor, self.model.withdraw_role(actor, c, p, role))
+        self.both(expected, lambda: self.engine.withdraw_role(actor, c, p, role))
 
     def ask(self, p: str, c: str) -> None:
-        question = self.both(self.model.ask(p, c), lambda: self.engine.ask(p, c, title="Which rod?", body="Help"))
+        expected = self.model.seen_by(c, p, self.model.ask(p, c))
+        question = self.both(expected, lambda: self.engine.ask(p, c, title="Which rod?", body="Help"))
         if question is not None:
             self.model.questions[question.id] = QuestionRow(c, p, self.clock.now())
 
     def answer(self, p: str, q: str) -> None:
-        answer = self.both(self.model.answer(p, q), lambda: self.engine.answer(p, q, body="Nickel rods"))
+        expected = self.model.seen_by(self.model.questions[q].community, p, self.model.answer(p, q))
+        answer = self.both(expected, lambda: self.engine.answer(p, q, body="Nickel rods"))
         if answer is not None:
             self.model.answers[answer.id] = AnswerRow(q, p)
 
     def accept(self, p: str, a: str) -> None:
-        self.both(self.model.accept(p, a), lambda: self.engine.accept(p, a))
+        c = self.model.questions[self.model.answers[a].question].community
+        self.both(self.model.seen_by(c, p, self.model.accept(p, a)), lambda: self.engine.accept(p, a))
 
     def withdraw_answer(self, p: str, a: str) -> None:
-        self.both(self.model.withdraw_answer(p, a), lambda: self.engine.withdraw(p, "answer", a))
+        c = self.model.questions[self.model.answers[a].question].community
+        expected = self.model.seen_by(c, p, self.model.withdraw_answer(p, a))
+        self.both(expected, lambda: self.engine.withdraw(p, "answer", a))
 
     def withdraw_question(self, p: str, q: str) -> None:
-        self.both(self.model.withdraw_question(p, q), lambda: self.engine.withdraw(p, "question", q))
+        c = self.model.questions[q].community
+        expected = self.model.seen_by(c, p, self.model.withdraw_question(p, q))
+        self.both(expected, lambda: self.engine.withdraw(p, "question", q))
 
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(timedelta(minutes=minutes))

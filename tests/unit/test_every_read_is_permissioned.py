@@ -18,6 +18,7 @@ from coplib import (
     CoplibError,
     Engine,
     MembershipPolicy,
+    NotFoundError,
     ParticipationLevel,
     PermissionDeniedError,
     Visibility,
@@ -27,30 +28,30 @@ from tests.unit.support import START, open_engine
 SINCE = START - timedelta(days=1)
 UNTIL = START + timedelta(days=30)
 
-#: Every read, called by `viewer` on the private community "managers" (or what is in it).
-READS: dict[str, Callable[[Engine, str, str], Any]] = {
-    "community": lambda e, v, q: e.community(v, "managers"),
-    "charter_history": lambda e, v, q: e.charter_history(v, "managers"),
-    "members": lambda e, v, q: e.members(v, "managers"),
-    "membership": lambda e, v, q: e.membership(v, "managers", "ana"),
-    "question": lambda e, v, q: e.question(v, q),
-    "unanswered_questions": lambda e, v, q: e.unanswered_questions(v, "managers"),
-    "contributions_of": lambda e, v, q: e.contributions_of(v, "ana", community_id="managers"),
-    "history": lambda e, v, q: e.history(v, "managers"),
-    "count_events": lambda e, v, q: e.count_events(v, "managers", since=SINCE, until=UNTIL),
-    "watch_list": lambda e, v, q: e.watch_list(v, "managers"),
-    "answer_measures": lambda e, v, q: e.answer_measures(v, "managers", since=SINCE, until=UNTIL),
-    "community_benefits": lambda e, v, q: e.community_benefits(v, "managers", since=SINCE, until=UNTIL),
-    "person_benefits": lambda e, v, q: e.person_benefits(v, "managers", "ana", since=SINCE, until=UNTIL),
-    "recognition_csv": lambda e, v, q: e.recognition_csv(v, "managers", since=SINCE, until=UNTIL),
-    "recognition_json": lambda e, v, q: e.recognition_json(v, "managers", since=SINCE, until=UNTIL),
-    "level_of": lambda e, v, q: e.level_of(v, "managers", "ana"),
-    "levels": lambda e, v, q: e.levels(v, "managers"),
-    "points_balance": lambda e, v, q: e.points_balance(v, "managers", "ana"),
-    "points_balances": lambda e, v, q: e.points_balances(v, "managers"),
-    "badges_of": lambda e, v, q: e.badges_of(v, "managers", "ana"),
-    "preferences": lambda e, v, q: e.preferences(v, "ana"),
-    "outbox": lambda e, v, q: e.outbox(v),
+#: Every read, called by `viewer` on the private community c (or what is in it).
+READS: dict[str, Callable[[Engine, str, str, str], Any]] = {
+    "community": lambda e, v, q, c: e.community(v, c),
+    "charter_history": lambda e, v, q, c: e.charter_history(v, c),
+    "members": lambda e, v, q, c: e.members(v, c),
+    "membership": lambda e, v, q, c: e.membership(v, c, "ana"),
+    "question": lambda e, v, q, c: e.question(v, q),
+    "unanswered_questions": lambda e, v, q, c: e.unanswered_questions(v, c),
+    "contributions_of": lambda e, v, q, c: e.contributions_of(v, "ana", community_id=c),
+    "history": lambda e, v, q, c: e.history(v, c),
+    "count_events": lambda e, v, q, c: e.count_events(v, c, since=SINCE, until=UNTIL),
+    "watch_list": lambda e, v, q, c: e.watch_list(v, c),
+    "answer_measures": lambda e, v, q, c: e.answer_measures(v, c, since=SINCE, until=UNTIL),
+    "community_benefits": lambda e, v, q, c: e.community_benefits(v, c, since=SINCE, until=UNTIL),
+    "person_benefits": lambda e, v, q, c: e.person_benefits(v, c, "ana", since=SINCE, until=UNTIL),
+    "recognition_csv": lambda e, v, q, c: e.recognition_csv(v, c, since=SINCE, until=UNTIL),
+    "recognition_json": lambda e, v, q, c: e.recognition_json(v, c, since=SINCE, until=UNTIL),
+    "level_of": lambda e, v, q, c: e.level_of(v, c, "ana"),
+    "levels": lambda e, v, q, c: e.levels(v, c),
+    "points_balance": lambda e, v, q, c: e.points_balance(v, c, "ana"),
+    "points_balances": lambda e, v, q, c: e.points_balances(v, c),
+    "badges_of": lambda e, v, q, c: e.badges_of(v, c, "ana"),
+    "preferences": lambda e, v, q, c: e.preferences(v, "ana"),
+    "outbox": lambda e, v, q, c: e.outbox(v),
 }
 
 #: Reads whose answer an outsider may get without reading the community: `contributions_of`
@@ -92,15 +93,40 @@ def test_every_read_of_the_engine_has_its_outsider_test() -> None:
     assert _reads_of_the_engine() - FILTERING_READS == set(READS)
 
 
-@pytest.mark.parametrize("read", sorted(READS))
-def test_an_outsider_reads_nothing_of_a_private_community(engine: Engine, question: str, read: str) -> None:
+#: Reads of a person or of the host, not of a community: refused as such.
+PERSONAL_READS = {"preferences", "outbox"}
+
+
+@pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS))
+def test_a_private_community_is_unknown_to_an_outsider_whatever_they_read_of_it(
+    engine: Engine, question: str, read: str
+) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        READS[read](engine, "chloe", question, "managers")
+
+    # It names what the outsider asked for, never the private community behind it.
+    assert caught.value.id in ("managers", question)
+    if read == "question":
+        assert "managers" not in str(caught.value)
+
+
+@pytest.mark.parametrize("read", sorted(PERSONAL_READS))
+def test_someone_elses_preferences_and_the_outbox_are_refused(engine: Engine, question: str, read: str) -> None:
     with pytest.raises(PermissionDeniedError):
-        READS[read](engine, "chloe", question)
+        READS[read](engine, "chloe", question, "managers")
+
+
+@pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS - {"question", "contributions_of"}))
+def test_an_unknown_community_gets_the_same_answer_as_a_private_one(engine: Engine, read: str) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        READS[read](engine, "chloe", "q-nowhere", "nowhere")
+
+    assert (caught.value.kind, caught.value.id) == ("community", "nowhere")
 
 
 @pytest.mark.parametrize("read", sorted(READS))
 def test_the_host_reads_everything(engine: Engine, question: str, read: str) -> None:
-    READS[read](engine, SYSTEM, question)  # raises nothing
+    READS[read](engine, SYSTEM, question, "managers")  # raises nothing
 
 
 def test_an_outsider_finds_no_private_contribution_among_a_persons_contributions(engine: Engine, question: str) -> None:

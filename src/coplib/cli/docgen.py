@@ -187,6 +187,11 @@ def _general_rules() -> list[str]:
         "8. **Scope.** Most actions are taken in a community. Those of scope `organisation` need "
         "no membership; those of scope `person` are allowed to a person for themselves only "
         "(their own preferences); those of scope `host` to `SYSTEM` only (the outbox).",
+        "9. **A private community is unknown to whoever may not see it.** The engine's decision "
+        "point (`Runtime.authorise`) answers an outsider, a removed member or a person who left, "
+        "asking for a private community or anything in it, with the `NotFoundError` an unknown "
+        "id gets, naming only what they asked for (the question, not its community). Members, "
+        "invited and pending people get the ordinary refusals below.",
         "",
     ]
 

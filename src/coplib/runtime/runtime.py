@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import pluggy
 
 from coplib.domain.clock import Clock, SystemClock
-from coplib.domain.community import Community
-from coplib.domain.errors import ConcurrencyConflictError, InvalidInputError, PluginError
+from coplib.domain.community import Community, Visibility
+from coplib.domain.errors import ConcurrencyConflictError, InvalidInputError, NotFoundError, PluginError
 from coplib.domain.history import Ref
 from coplib.domain.ids import time_ordered_id
 from coplib.domain.membership import Membership, membership_id
@@ -117,10 +117,16 @@ class Runtime:
         *,
         owner_id: str | None = None,
         target_author_id: str | None = None,
+        subject: Ref | None = None,
     ) -> Membership | None:
         """Refuse with `PermissionDeniedError` unless `actor` may take `action` (in
         `community`, when it is taken in one); return the actor's membership there. Every
-        command and every read asks here; `uow` is None for a read outside a unit of work."""
+        command and every read asks here; `uow` is None for a read outside a unit of work.
+
+        A private community is indistinguishable from one that does not exist for whoever
+        may not see it: they get the `NotFoundError` an unknown id gets, naming `subject` (what
+        they asked for: the question, the answer...; the community by default) and nothing
+        else, not even the community's id."""
         membership = None
         if community is not None:
             ref = Ref("membership", membership_id(community.id, actor))
@@ -130,15 +136,26 @@ class Runtime:
                 stored = self._store.get(ref)
                 found = stored.value if stored is not None else None
             membership = found if isinstance(found, Membership) else None
-        decide(
+        person = self.person(actor)
+        decision = decide(
             action,
             actor_id=actor,
-            actor=self.person(actor),
+            actor=person,
             community=community,
             membership=membership,
             owner_id=owner_id,
             target_author_id=target_author_id,
-        ).require()
+        )
+        if not decision.allowed and community is not None and community.visibility is Visibility.PRIVATE:
+            seen = (
+                decision
+                if action is Action.SEE
+                else decide(Action.SEE, actor_id=actor, actor=person, community=community, membership=membership)
+            )
+            if not seen.allowed:
+                hidden = subject or Ref("community", community.id)
+                raise NotFoundError(hidden.kind, hidden.id)
+        decision.require()
         return membership
 
     def may(self, action: Action, actor: str, community: Community) -> bool:

@@ -144,10 +144,12 @@ class UseCases:
         *,
         owner_id: str | None = None,
         target_author_id: str | None = None,
+        subject: Ref | None = None,
     ) -> Membership | None:
-        """Refuse with `PermissionDeniedError` unless `actor` may; return their membership."""
+        """Refuse with `PermissionDeniedError` unless `actor` may; return their membership
+        (`NotFoundError` naming `subject` for a private community the actor may not see)."""
         return self.runtime.authorise(
-            uow, action, actor, community, owner_id=owner_id, target_author_id=target_author_id
+            uow, action, actor, community, owner_id=owner_id, target_author_id=target_author_id, subject=subject
         )
 
     def _open_community(self, uow: UnitOfWork, community_id: object, context: str, actor: str, *new: Ref) -> Community:
@@ -210,13 +212,22 @@ class UseCases:
         if found is None:
             raise NotFoundError(kind_.value, tid)
         assert isinstance(found, CONTRIBUTION_CLASSES)
-        if getattr(found, "withdrawn", False):
-            raise ConflictError(f"{kind_.value} {tid!r} was withdrawn", kind=kind_.value, id=tid)
         return found
 
-    def _readable(self, viewer: str, community: Community, action: Action = Action.READ) -> None:
-        """Refuse (`PermissionDeniedError`) unless `viewer` may take `action` on `community`."""
-        self.runtime.authorise(None, action, viewer, community)
+    @staticmethod
+    def _require_live(target: Contribution) -> None:
+        """Refuse a withdrawn contribution (asked after the permission check, so that an
+        outsider learns nothing of what a private community holds)."""
+        if getattr(target, "withdrawn", False):
+            kind = target.KIND.value
+            raise ConflictError(f"{kind} {target.id!r} was withdrawn", kind=kind, id=target.id)
+
+    def _readable(
+        self, viewer: str, community: Community, action: Action = Action.READ, *, subject: Ref | None = None
+    ) -> None:
+        """Refuse (`PermissionDeniedError`) unless `viewer` may take `action` on `community`
+        (`NotFoundError` naming `subject` for a private community the viewer may not see)."""
+        self.runtime.authorise(None, action, viewer, community, subject=subject)
 
     def _community(self, community_id: object, ctx: str) -> Community:
         cid = check_id("$.community_id", community_id, ctx)

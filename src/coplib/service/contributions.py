@@ -129,7 +129,7 @@ class ContributionCommands(UseCases):
             question = need(uow, "question", qid, Question)
             prefetch_first_reads(uow, question.community_id, actor, Ref("answer", aid))
             community = need(uow, "community", question.community_id, Community)
-            self._authorise(uow, Action.CONTRIBUTE, actor, community)
+            self._authorise(uow, Action.CONTRIBUTE, actor, community, subject=Ref("question", qid))
             self._require_mode(community, CollaborationMode.QUESTIONS)
             if question.withdrawn:
                 raise ConflictError(f"question {qid!r} was withdrawn", kind="question", id=qid)
@@ -156,7 +156,9 @@ class ContributionCommands(UseCases):
             answer = need(uow, "answer", aid, Answer)
             question = need(uow, "question", answer.question_id, Question)
             community = need(uow, "community", question.community_id, Community)
-            self._authorise(uow, Action.ACCEPT_ANSWER, actor, community, owner_id=question.author_id)
+            self._authorise(
+                uow, Action.ACCEPT_ANSWER, actor, community, owner_id=question.author_id, subject=Ref("answer", aid)
+            )
             if answer.withdrawn or question.withdrawn:
                 raise ConflictError("a withdrawn answer or question cannot be accepted", kind="answer", id=aid)
             if question.accepted_answer_id == aid:
@@ -191,7 +193,8 @@ class ContributionCommands(UseCases):
         def unit(uow: UnitOfWork) -> Comment:
             target = self._target(uow, target_kind, target_id, COMMENTABLE, ctx)
             community = need(uow, "community", target.community_id, Community)
-            self._authorise(uow, Action.CONTRIBUTE, actor, community)
+            self._authorise(uow, Action.CONTRIBUTE, actor, community, subject=Ref(target.KIND.value, target.id))
+            self._require_live(target)
             uow.record(
                 ev.CommentPosted(
                     **self._event_base(actor, community.id),
@@ -214,7 +217,15 @@ class ContributionCommands(UseCases):
         def unit(uow: UnitOfWork) -> Endorsement:
             target = self._target(uow, target_kind, target_id, ENDORSABLE, ctx)
             community = need(uow, "community", target.community_id, Community)
-            self._authorise(uow, Action.ENDORSE, actor, community, target_author_id=target.author_id)
+            self._authorise(
+                uow,
+                Action.ENDORSE,
+                actor,
+                community,
+                target_author_id=target.author_id,
+                subject=Ref(target.KIND.value, target.id),
+            )
+            self._require_live(target)
             eid = name_based_id(_ENDORSEMENT_NAMESPACE.bytes, f"{target.KIND.value}\x00{target.id}\x00{actor}")
             if uow.get(Ref("endorsement", eid)) is not None:
                 raise ConflictError(f"{actor!r} has already endorsed {target.KIND.value} {target.id!r}")
@@ -309,7 +320,15 @@ class ContributionCommands(UseCases):
         def unit(uow: UnitOfWork) -> Contribution:
             target = self._target(uow, kind, contribution_id, withdrawable, ctx, paths=("$.kind", "$.contribution_id"))
             community = need(uow, "community", target.community_id, Community)
-            self._authorise(uow, Action.WITHDRAW_CONTRIBUTION, actor, community, owner_id=target.author_id)
+            self._authorise(
+                uow,
+                Action.WITHDRAW_CONTRIBUTION,
+                actor,
+                community,
+                owner_id=target.author_id,
+                subject=Ref(target.KIND.value, target.id),
+            )
+            self._require_live(target)
             uow.record(
                 ev.ContributionWithdrawn(
                     **self._event_base(actor, community.id),

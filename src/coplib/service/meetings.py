@@ -19,6 +19,7 @@ from coplib.domain.errors import (
     ConflictError,
     InvalidInputError,
 )
+from coplib.domain.history import Ref
 from coplib.domain.permissions import Action
 from coplib.runtime import UnitOfWork
 from coplib.service._base import UseCases, check_id, check_strings, need
@@ -81,7 +82,9 @@ class MeetingCommands(UseCases):
         def unit(uow: UnitOfWork) -> Meeting:
             meeting = need(uow, "meeting", mid, Meeting)
             community = need(uow, "community", meeting.community_id, Community)
-            self._authorise(uow, Action.RECORD_ATTENDANCE, actor, community, owner_id=meeting.author_id)
+            self._authorise(
+                uow, Action.RECORD_ATTENDANCE, actor, community, owner_id=meeting.author_id, subject=Ref("meeting", mid)
+            )
             if meeting.withdrawn:
                 raise ConflictError(f"meeting {mid!r} was withdrawn", kind="meeting", id=mid)
             outsiders = sorted(p for p in people if not (m := self._membership(uow, community, p)) or not m.active)

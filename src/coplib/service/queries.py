@@ -109,12 +109,19 @@ class Queries(UseCases):
         return self._store.members(community.id, role=role_, tag=tag_, statuses=statuses_)
 
     def membership(self, viewer: str, community_id: str, person_id: str) -> Membership | None:
+        """A person's membership of a community (None: never a member, invited or pending).
+        Anyone who may read the community reads it; a person always reads their own, except
+        in a private community they cannot see, which stays unknown to them."""
         community = self._community(community_id, "membership")
         pid = check_id("$.person_id", person_id, "membership")
-        if viewer != pid:
-            self._readable(check_id("$.viewer", viewer, "membership"), community)
+        viewer = check_id("$.viewer", viewer, "membership")
         found = self._store.get(Ref("membership", membership_id(community.id, pid)))
-        return found.value if found and isinstance(found.value, Membership) else None
+        membership = found.value if found and isinstance(found.value, Membership) else None
+        if viewer != pid:
+            self._readable(viewer, community)
+        elif membership is None:
+            self._readable(viewer, community, Action.SEE)
+        return membership
 
     def question(self, viewer: str, question_id: str) -> QuestionThread:
         """A question with its live answers and the comments on question and answers."""
@@ -124,7 +131,9 @@ class Queries(UseCases):
         if found is None or not isinstance(found.value, Question):
             raise NotFoundError("question", qid)
         question = found.value
-        self._readable(check_id("$.viewer", viewer, ctx), self._community(question.community_id, ctx))
+        self._readable(
+            check_id("$.viewer", viewer, ctx), self._community(question.community_id, ctx), subject=Ref("question", qid)
+        )
         answers = tuple(
             a for a in self._store.find("answer", parent_id=qid) if isinstance(a, Answer) and not a.withdrawn
         )
