@@ -469,6 +469,21 @@ def test_a_closed_community_stops_escalating(engine: Engine) -> None:
     assert watch_of(engine, question.id).due_at is None
 
 
+def test_a_removed_members_open_question_stops_climbing_the_escalation_ladder(engine: Engine) -> None:
+    question = engine.ask("dev", COMMUNITY, title="Q", body="B", tags=["tig"])
+    kept = engine.ask("hal", COMMUNITY, title="Q2", body="B", tags=["tig"])
+    engine.remove("ana", COMMUNITY, "dev", reason="Left the team")
+    before = last_position(engine)
+
+    engine.tick(paris(1, 12, 12))
+
+    closed = [e for e in guarantee_events(engine, after=before) if isinstance(e, ev.WatchClosed)]
+    assert [(e.question_id, e.reason) for e in closed] == [(question.id, CloseReason.ASKER_REMOVED)]
+    assert watch_of(engine, question.id).due_at is None
+    escalated = [e for e in guarantee_events(engine, after=before) if isinstance(e, ev.QuestionEscalated)]
+    assert [e.question_id for e in escalated] == [kept.id]  # the other member's question climbs on
+
+
 def test_experts_who_left_the_community_are_replaced_when_the_reminder_comes(engine: Engine) -> None:
     engine.ask("dev", COMMUNITY, title="Q", body="B", tags=["welding"])  # routed to ben alone
     engine.leave("ben", COMMUNITY)

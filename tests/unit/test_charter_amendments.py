@@ -186,3 +186,36 @@ def test_give_before_receive_lets_a_newcomer_ask_once_then_asks_them_to_give(
     assert "answer a question or share a resource" in str(caught.value)
     engine.answer("dev", first.id, body="I found it myself")
     assert engine.ask("dev", community.id, title="Second question", body="Now allowed").author_id == "dev"
+
+
+GIVINGS = {
+    "an answer": lambda engine, cid, question: engine.answer("dev", question, body="Try a lower current"),
+    "a resource": lambda engine, cid, question: engine.share_resource(
+        "dev", cid, title="Welding chart", location="https://example.org/chart"
+    ),
+    "an experience": lambda engine, cid, question: engine.record_experience(
+        "dev", cid, title="What I learnt", body="Preheat thick pieces"
+    ),
+}
+
+
+@pytest.mark.parametrize("giving", sorted(GIVINGS))
+def test_each_kind_of_giving_unlocks_the_next_question_under_give_before_receive(
+    engine: Engine, community: Community, giving: str
+) -> None:
+    engine.amend_charter(
+        "ana",
+        community.id,
+        attrs.evolve(community.charter, rules={CharterRule.GIVE_BEFORE_RECEIVE}),
+        reason="Reciprocity",
+    )
+    engine.join("dev", community.id)
+    first = engine.ask("dev", community.id, title="First question", body="Allowed")
+    with pytest.raises(CharterViolationError):
+        engine.ask("dev", community.id, title="Second question", body="Not yet")
+
+    GIVINGS[giving](engine, community.id, first.id)
+
+    assert engine.ask("dev", community.id, title="Second question", body="Now allowed").author_id == "dev"
+    with pytest.raises(CharterViolationError):  # one giving unlocks one question, not more
+        engine.ask("dev", community.id, title="Third question", body="Not yet")

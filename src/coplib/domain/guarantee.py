@@ -51,6 +51,7 @@ class CloseReason(enum.StrEnum):
     EXHAUSTED = "exhausted"  # every step of the ladder was taken
     DISABLED = "disabled"  # the community switched the policy off
     COMMUNITY_CLOSED = "community_closed"
+    ASKER_REMOVED = "asker_removed"  # the asker was removed from the community: nobody owes them an answer
 
 
 @attrs.frozen

@@ -29,7 +29,7 @@ from coplib.domain.guarantee import (
     settings_errors,
 )
 from coplib.domain.history import Ref
-from coplib.domain.membership import Membership, membership_id
+from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
 
@@ -253,6 +253,8 @@ class AnswerGuarantee(BasePolicy):
             reason = CloseReason.WITHDRAWN
         elif not question.open:
             reason = CloseReason.ANSWERED
+        elif self._asker_removed(ctx, community.id, question.author_id):
+            reason = CloseReason.ASKER_REMOVED
         if reason is not None:
             return self._close(ctx, watch.question_id, reason)
         assert community is not None and isinstance(question, Question)
@@ -271,6 +273,13 @@ class AnswerGuarantee(BasePolicy):
             if watch.due_at is None:
                 done += self._close(ctx, watch.question_id, CloseReason.EXHAUSTED)
         return done
+
+    @staticmethod
+    def _asker_removed(ctx: PolicyContext, community_id: str, asker_id: str) -> bool:
+        """Whether the asker was removed from the community: their question stops climbing
+        the ladder (the charter gives a removed member no right there, a fast answer included)."""
+        membership = ctx.get(Ref("membership", membership_id(community_id, asker_id)))
+        return isinstance(membership, Membership) and membership.status is MembershipStatus.REMOVED
 
     def _escalate(
         self,
