@@ -53,18 +53,21 @@ def url(tmp_path: Path, directory: Path) -> str:
     return url
 
 
-def test_dispatch_delivers_the_due_outbox_and_says_what_it_did(url: str, directory: Path) -> None:
+def test_dispatch_without_a_notifier_keeps_the_outbox_queued_and_says_so(url: str, directory: Path) -> None:
     with coplib.open(url) as engine:
         pending = len(engine.store.pending_messages(limit=1000))
     assert pending > 0
 
     done = run("dispatch", "--db", url, "--directory", str(directory), "--no-entry-points")
 
+    # No notifier was asked for, so none is registered: nothing is marked delivered that
+    # nobody sent, and the messages wait, counted, for a notifier of their channel.
     assert done.returncode == 0, done.stderr
-    assert f"dispatched: {pending} delivered" in done.stdout
+    assert "dispatched: 0 delivered" in done.stdout
+    assert f"warning: {pending} message(s) stay queued: no notifier serves their channel" in done.stderr
     with coplib.open(url) as engine:
-        assert engine.store.pending_messages() == []
-        assert len(engine.store.outbox(status=DeliveryStatus.DELIVERED, limit=1000)) == pending
+        assert len(engine.store.outbox(status=DeliveryStatus.PENDING, limit=1000)) == pending
+        assert engine.store.outbox(status=DeliveryStatus.DELIVERED, limit=1000) == []
 
 
 def test_tick_escalates_the_question_left_unanswered_for_a_week(url: str, directory: Path) -> None:

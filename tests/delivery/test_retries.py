@@ -123,18 +123,19 @@ def test_a_permanent_error_makes_the_message_dead_at_once() -> None:
     assert entry.last_error is not None and "550 no such mailbox" in entry.last_error
 
 
-def test_a_message_no_notifier_takes_is_dead_with_an_error_naming_the_channel() -> None:
+def test_a_message_no_notifier_takes_stays_queued_counted_with_an_error_naming_the_channel() -> None:
     world = make_world(ScriptedNotifier("email"), catch_all=False)
     world.engine.set_preferences("ana", "ana", channel="sms")
     message = world.answered()
 
     report = world.dispatch()
 
-    assert report.dead == 1
+    assert (report.dead, report.delivered, report.unserved, report.deferred) == (0, 0, 1, 1)
     entry = world.entry(message.id)
-    assert entry.status is DeliveryStatus.DEAD
+    assert (entry.status, entry.attempts) == (DeliveryStatus.PENDING, 0)
     assert entry.last_error is not None
     assert entry.last_error.startswith("no notifier delivers on channel 'sms': register a plugin")
+    assert entry.next_attempt_at == world.engine.clock.now() + world.engine.delivery.unserved_retry
 
 
 # -- plugins that raise -------------------------------------------------------------------------

@@ -33,8 +33,7 @@ def engine(clock: ManualClock) -> Iterator[Engine]:
 
 @pytest.fixture
 def notifier(engine: Engine) -> RecordingNotifier:
-    plugin = engine.plugin_manager.get_plugin("coplib.notifier.recording")
-    assert isinstance(plugin, RecordingNotifier)
+    [plugin] = [p for p in engine.plugin_manager.get_plugins() if isinstance(p, RecordingNotifier)]
     return plugin
 
 

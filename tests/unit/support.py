@@ -35,10 +35,15 @@ def counting_ids(prefix: str = "id") -> Any:
 
 
 def open_engine(clock: ManualClock | None = None, people: Iterable[Person] = PEOPLE, **kwargs: Any) -> Engine:
-    """An engine on a fresh memory store, with a manual clock and deterministic ids."""
+    """An engine on a fresh memory store, with a manual clock, deterministic ids and a
+    recording notifier (first of the plugins)."""
+    plugins = list(kwargs.pop("plugins", ()))
+    if not any(isinstance(p, coplib.RecordingNotifier) for p in plugins):
+        plugins.append(coplib.RecordingNotifier())
     return coplib.open(
         "memory://",
         people=people,
+        plugins=plugins,
         clock=clock or ManualClock(START),
         id_factory=counting_ids(),
         **kwargs,

@@ -85,9 +85,33 @@ def test_every_engine_has_its_own_plugin_manager() -> None:
 
 
 def test_the_built_in_defaults_are_registered_by_name() -> None:
-    names = {name for name, _ in open_engine().plugin_manager.list_name_plugin()}
+    names = {name for name, _ in coplib.open("memory://").plugin_manager.list_name_plugin()}
 
-    assert {"coplib.store.memory", "coplib.directory", "coplib.notifier.recording", "coplib.notices"} <= names
+    assert {"coplib.store.memory", "coplib.directory", "coplib.notices"} <= names
+    assert "coplib.notifier.recording" not in names  # no notifier the host did not ask for
+
+
+def test_an_engine_opened_without_any_notifier_warns_that_messages_will_stay_queued(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="coplib.bootstrap"):
+        coplib.open("memory://")
+
+    assert "no notifier is registered: messages will stay queued" in caplog.text
+
+
+def test_a_hosts_own_recording_notifier_gets_the_deliveries() -> None:
+    mine = coplib.RecordingNotifier()
+    people = [coplib.Person("ana", "Ana"), coplib.Person("ben", "Ben")]
+    engine = coplib.open("memory://", people=people, plugins=[mine])
+    org = engine.create_organisation("ana", "Acme")
+    community = engine.create_community("ana", org.id, name="Welding", vocation="Help each other")
+    engine.invite("ana", community.id, "ben")
+
+    report = engine.dispatch()
+
+    assert report.delivered >= 1
+    assert [(d.message.recipient_id, d.message.topic) for d in mine.deliveries] == [("ben", "member_invited")]
 
 
 @pytest.mark.usefixtures("distribution")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from coplib.adapters.identity.static import StaticDirectory
-from coplib.adapters.notification.recording import RecordingNotifier
 from coplib.adapters.storage.memory import MemoryStorePlugin
 from coplib.adapters.storage.postgres import PostgresStorePlugin
 from coplib.adapters.storage.sqlite import SQLiteStorePlugin
@@ -14,6 +14,7 @@ from coplib.bootstrap.plugins import make_plugin_manager
 from coplib.domain.clock import Clock
 from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
 from coplib.domain.people import Person
+from coplib.notification.dispatcher import DeliveryPolicy
 from coplib.policies.badges import BadgesPlugin
 from coplib.policies.guarantee import AnswerGuaranteePlugin
 from coplib.policies.levels import ParticipationLevelsPlugin
@@ -22,6 +23,8 @@ from coplib.policies.recognition import RecognitionPlugin
 from coplib.ports.storage import Store
 from coplib.runtime.retry import RetryPolicy
 from coplib.service.engine import Engine
+
+log = logging.getLogger("coplib.bootstrap")
 
 #: The embedded SQLite file in the working directory: what `open` uses when given no URL.
 DEFAULT_URL = "sqlite:///coplib.db"
@@ -34,7 +37,6 @@ def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
         ("coplib.store.sqlite", SQLiteStorePlugin()),
         ("coplib.store.postgres", PostgresStorePlugin()),
         ("coplib.directory", StaticDirectory(people)),
-        ("coplib.notifier.recording", RecordingNotifier()),
         ("coplib.notices", Notices()),
         ("coplib.policy.answer_guarantee", AnswerGuaranteePlugin()),
         ("coplib.policy.recognition", RecognitionPlugin()),
@@ -56,6 +58,7 @@ def open_engine(
     id_factory: Callable[[], str] | None = None,
     strict: bool = False,
     retry: RetryPolicy | None = None,
+    delivery: DeliveryPolicy | None = None,
 ) -> Engine:
     """Open an engine on the store at `url` (by default `DEFAULT_URL`, the SQLite file
     ``coplib.db`` in the working directory; ``memory://`` for tests).
@@ -67,6 +70,12 @@ def open_engine(
     32 hex digits: ordered by time, so that a store appends new rows to its indexes).
     `retry` says how a command that lost a race with another writer is tried again (see
     `coplib.RetryPolicy`; by default up to 100 tries within 10 seconds, with jittered pauses).
+    `delivery` sets how `engine.dispatch()` delivers the outbox (attempts, backoff, digests:
+    `coplib.DeliveryPolicy`).
+
+    No notifier is registered that the host did not ask for: with none, messages stay queued
+    (visible in `engine.outbox`) and a warning says so; tests and simulations register a
+    `coplib.RecordingNotifier` themselves.
     """
     if url is None:
         url = DEFAULT_URL
@@ -91,4 +100,17 @@ def open_engine(
         raise ConfigurationError(
             f"no storage plugin opens URLs of scheme {scheme!r}; known schemes: {', '.join(schemes)}"
         )
-    return Engine(store, plugin_manager=pm, clock=clock, id_factory=id_factory, strict=strict, retry=retry)
+    if not pm.hook.coplib_deliver.get_hookimpls():
+        log.warning(
+            "no notifier is registered: messages will stay queued in the outbox until one is "
+            "(pass an SmtpNotifier, a WebhookNotifier... in plugins=, or load them from entry points)"
+        )
+    return Engine(
+        store,
+        plugin_manager=pm,
+        clock=clock,
+        id_factory=id_factory,
+        strict=strict,
+        retry=retry,
+        delivery=delivery,
+    )

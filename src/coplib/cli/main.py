@@ -151,7 +151,7 @@ def _job(args: argparse.Namespace) -> int:
                 if args.loop:
                     from coplib.notification.dispatcher import Dispatcher
 
-                    claimed = Dispatcher(engine).run(idle=args.idle, limit=args.limit)
+                    claimed = Dispatcher(engine, policy=engine.delivery).run(idle=args.idle, limit=args.limit)
                     print(f"dispatched: {claimed} message(s) handled")
                 else:
                     report = engine.dispatch(limit=args.limit)
@@ -159,6 +159,12 @@ def _job(args: argparse.Namespace) -> int:
                         f"dispatched: {report.delivered} delivered, {report.retried} to retry, {report.dead} dead, "
                         f"{report.dropped} dropped, {report.deferred} deferred"
                     )
+                    if report.unserved:
+                        print(
+                            f"coplib dispatch: warning: {report.unserved} message(s) stay queued: no notifier "
+                            "serves their channel (register one: see docs/notifications.md)",
+                            file=sys.stderr,
+                        )
             elif args.command == "tick":
                 tick = engine.tick()
                 done = ", ".join(f"{name} {count}" for name, count in sorted(tick.done.items())) or "nothing"

@@ -124,6 +124,9 @@ class DeliveryPolicy:
     digest_time: time = attrs.field(default=time(8, 0), validator=_wall_time)
     digest_weekday: int = attrs.field(default=0, validator=_whole(0, 6))
     digest_timezone: str = attrs.field(default="UTC", validator=_zone)
+    #: How long a message whose channel no notifier serves waits before it is offered again
+    #: (it stays pending, visible and counted: register the channel's notifier and it goes).
+    unserved_retry: timedelta = attrs.field(default=timedelta(hours=1), validator=_positive)
     #: The texts digest items are rendered from (each in the recipient's language).
     catalogue: Catalogue = attrs.field(default=CATALOGUE, eq=False, hash=False, repr=False)
 
@@ -181,7 +184,7 @@ class DispatchReport:
     delivered: int = 0
     #: Messages whose attempt failed and that wait for their next one.
     retried: int = 0
-    #: Messages given up: too many attempts, a permanent error, or no notifier for the channel.
+    #: Messages given up: too many attempts, or a permanent error.
     dead: int = 0
     #: Messages deliberately not sent: recipient unknown, inactive, gone, or unsubscribed.
     dropped: int = 0
@@ -192,6 +195,8 @@ class DispatchReport:
     #: Messages whose lease ran out before their outcome was recorded (another dispatcher
     #: takes them over).
     lost: int = 0
+    #: Messages left pending because no notifier serves their channel (also in `deferred`).
+    unserved: int = 0
 
     def __bool__(self) -> bool:
         return self.claimed > 0
@@ -207,6 +212,9 @@ class DispatchReport:
                 self.dropped += times
             case DeliveryStatus.PENDING if outcome.count_attempt:
                 self.retried += times
+            case DeliveryStatus.PENDING if outcome.error is not None:  # no notifier serves its channel
+                self.deferred += times
+                self.unserved += times
             case _:
                 self.deferred += times
 
@@ -499,10 +507,21 @@ class Dispatcher:
         if result is None:
             error = (
                 f"no notifier delivers on channel {channel!r}: register a plugin whose coplib_deliver "
-                "answers this channel, or change the recipient's channel, then requeue the message"
+                "answers this channel, or change the recipient's channel; the message stays queued"
             )
-            log.error("message %s is dead: %s", message.id, error)
-            return [Outcome(entry.message.id, DeliveryStatus.DEAD, now, error=error) for entry in entries]
+            log.warning("message %s stays queued: %s", message.id, error)
+            later = now + self.policy.unserved_retry
+            return [
+                Outcome(
+                    entry.message.id,
+                    DeliveryStatus.PENDING,
+                    now,
+                    next_attempt_at=later,
+                    error=error,
+                    count_attempt=False,
+                )
+                for entry in entries
+            ]
         what = (
             f"a coplib_deliver implementation returned {result!r:.60} on channel {channel!r}, "
             "instead of True (delivered) or None (not its channel)"

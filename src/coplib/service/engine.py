@@ -15,6 +15,8 @@ from typing import TypeVar
 import pluggy
 
 from coplib.domain.clock import Clock
+from coplib.domain.errors import InvalidInputError
+from coplib.notification.dispatcher import DeliveryPolicy
 from coplib.ports.policy import Policy
 from coplib.ports.storage import Store
 from coplib.runtime import Runtime, UnitOfWork
@@ -66,7 +68,12 @@ class Engine(
         max_attempts: int | None = None,
         strict: bool = False,
         retry: RetryPolicy | None = None,
+        delivery: DeliveryPolicy | None = None,
     ) -> None:
+        if delivery is not None and not isinstance(delivery, DeliveryPolicy):
+            raise InvalidInputError.field("$.delivery", f"must be a DeliveryPolicy, got {type(delivery).__name__}")
+        #: How `dispatch` delivers the outbox when it is given no policy of its own.
+        self.delivery = delivery or DeliveryPolicy()
         self.runtime = Runtime(
             store,
             plugin_manager=plugin_manager,

@@ -24,6 +24,9 @@ from coplib.service.directory_sync import SyncReport, sync_directory
 class HostOperations(UseCases):
     """Jobs a host runs from cron or a worker."""
 
+    #: How `dispatch` delivers the outbox when given no policy (`coplib.open(delivery=...)`).
+    delivery: DeliveryPolicy
+
     def tick(self, now: datetime | None = None, *, limit: int = 500) -> TickReport:
         """Let every policy act on what is due at `now` (the clock's time by default), and
         retry failed policy reactions that are due. Idempotent: a second tick at the same
@@ -48,7 +51,8 @@ class HostOperations(UseCases):
         jitter drawn from `random`) and ends dead after too many attempts. Returns the
         report of the round, true when it handled any message.
         """
-        return Dispatcher(self, policy=policy, worker=worker, random=random).dispatch(limit=limit)
+        chosen = policy if policy is not None else self.delivery
+        return Dispatcher(self, policy=chosen, worker=worker, random=random).dispatch(limit=limit)
 
     def outbox(
         self,

@@ -51,12 +51,14 @@ __all__ = ["StoreContract", "StoreFactory", "every_event", "open_engine_on"]
 
 
 def open_engine_on(store: Store, *, clock: Any = None, id_factory: Callable[[], str] | None = None) -> Engine:
-    """An engine over `store` with the default plugins and the sample people."""
+    """An engine over `store` with the default plugins, the sample people and a recording
+    notifier."""
+    from coplib.adapters.notification.recording import RecordingNotifier
     from coplib.bootstrap.open import default_plugins
     from coplib.bootstrap.plugins import make_plugin_manager
     from coplib.domain.clock import ManualClock
 
-    pm = make_plugin_manager(defaults=default_plugins(sample_people()))
+    pm = make_plugin_manager([RecordingNotifier()], defaults=default_plugins(sample_people()))
     return Engine(store, plugin_manager=pm, clock=clock or ManualClock(MONDAY), id_factory=id_factory)
 
 
