@@ -74,6 +74,7 @@ from coplib.ports.policy import BasePolicy, Policy, PolicyContext
 from coplib.ports.storage import (
     Changeset,
     DeliveryStatus,
+    Filter,
     OutboxEntry,
     OutboxMessage,
     Period,
@@ -139,6 +140,7 @@ __all__ = [
     "Experience",
     "ExperienceKind",
     "FieldError",
+    "Filter",
     "Frequency",
     "InvalidInputError",
     "LifecycleStage",

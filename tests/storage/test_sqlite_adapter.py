@@ -27,7 +27,7 @@ from coplib.adapters.storage.sqlite import (
 from coplib.domain import events as ev
 from coplib.domain.community import Role
 from coplib.domain.history import Ref
-from coplib.ports.storage import Changeset
+from coplib.ports.storage import Changeset, Filter
 from coplib.serialization import aggregate_to_json, event_to_json, format_timestamp
 from coplib.testing.contract import every_event
 from coplib.testing.samples import MONDAY, SampleHistory
@@ -383,9 +383,9 @@ def test_the_other_queries_search_an_index_rather_than_scan(store: SQLiteStore) 
 
     store._conn = Spy()  # type: ignore[assignment]
     try:
-        store.find("answer", parent_id="q")
-        store.find("question", community_id="c", since=MONDAY, limit=5)
-        store.find("question", person_id="ana")
+        store.find("answer", Filter(parent_id="q"))
+        store.find("question", Filter(community_id="c", since=MONDAY), limit=5)
+        store.find("question", Filter(person_id="ana"))
         store.members("c", role=Role.EXPERT)
         store.members("c", tag="aluminium")
         store.members("c")
@@ -398,7 +398,7 @@ def test_the_other_queries_search_an_index_rather_than_scan(store: SQLiteStore) 
         store.outbox(status=coplib.DeliveryStatus.DEAD)
         store.outbox(recipient_id="chloe")
         store.find_due("policy_failure", before=MONDAY)
-        store.count("question", community_id="c", person_id="ana")
+        store.count("question", Filter(community_id="c", person_id="ana"))
         store.get_many([Ref("question", "q"), Ref("community", "c"), Ref("membership", "c/ana")])
     finally:
         store._conn = original

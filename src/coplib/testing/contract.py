@@ -41,7 +41,17 @@ from coplib.domain.events import EVENT_TYPES
 from coplib.domain.history import AGGREGATE_KINDS, Ref, apply, replay
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.permissions import SYSTEM
-from coplib.ports.storage import Changeset, DeliveryStatus, OutboxEntry, Outcome, Period, RecordedEvent, Store, Write
+from coplib.ports.storage import (
+    Changeset,
+    DeliveryStatus,
+    Filter,
+    OutboxEntry,
+    Outcome,
+    Period,
+    RecordedEvent,
+    Store,
+    Write,
+)
 from coplib.service.engine import Engine
 from coplib.testing.samples import MONDAY, SampleHistory, sample_people
 
@@ -297,7 +307,7 @@ class StoreContract(StoreFixtures):
         assert every_event(store) == events_before
         assert store.pending_messages() == []
         assert _ids(store.unanswered_questions(cid)) == [qid]
-        assert store.find("answer", parent_id=qid) == []
+        assert store.find("answer", Filter(parent_id=qid)) == []
         # And the same unit of work without the bad write goes through afterwards.
         recorded = store.commit(good)
         assert [r.position for r in recorded] == [events_before[-1].position + 1]
@@ -659,24 +669,24 @@ class StoreContract(StoreFixtures):
         c1 = history.comment(store, ContributionKind.ANSWER, a1, "ana")
         c2 = history.comment(store, ContributionKind.QUESTION, q1, "ben")
         assert _ids(store.find("question")) == [q1, q2, q3]
-        assert _ids(store.find("question", community_id=welding)) == [q1, q3]
-        assert _ids(store.find("question", person_id="ana")) == [q1, q2]
-        assert _ids(store.find("question", community_id=welding, person_id="ana")) == [q1]
-        assert _ids(store.find("answer", parent_id=q1)) == [a1, a2]
-        assert _ids(store.find("answer", person_id="ben")) == [a1, a3]
-        assert _ids(store.find("comment", parent_id=a1)) == [c1]
-        assert _ids(store.find("comment", parent_id=q1)) == [c2]
-        assert store.find("answer", parent_id=q3) == []
-        assert store.find("question", community_id="nowhere") == []
-        memberships = store.find("membership", person_id="ben")
+        assert _ids(store.find("question", Filter(community_id=welding))) == [q1, q3]
+        assert _ids(store.find("question", Filter(person_id="ana"))) == [q1, q2]
+        assert _ids(store.find("question", Filter(community_id=welding, person_id="ana"))) == [q1]
+        assert _ids(store.find("answer", Filter(parent_id=q1))) == [a1, a2]
+        assert _ids(store.find("answer", Filter(person_id="ben"))) == [a1, a3]
+        assert _ids(store.find("comment", Filter(parent_id=a1))) == [c1]
+        assert _ids(store.find("comment", Filter(parent_id=q1))) == [c2]
+        assert store.find("answer", Filter(parent_id=q3)) == []
+        assert store.find("question", Filter(community_id="nowhere")) == []
+        memberships = store.find("membership", Filter(person_id="ben"))
         assert memberships == [
             history.get("membership", membership_id(welding, "ben")),
             history.get("membership", membership_id(brazing, "ben")),
         ]
-        assert store.find("answer", parent_id=q1)[0] == history.get("answer", a1)
+        assert store.find("answer", Filter(parent_id=q1))[0] == history.get("answer", a1)
         # a community is its own community; charter versions belong to it
-        assert _ids(store.find("community", community_id=brazing)) == [brazing]
-        assert len(store.find("charter_version", community_id=welding)) == 1
+        assert _ids(store.find("community", Filter(community_id=brazing))) == [brazing]
+        assert len(store.find("charter_version", Filter(community_id=welding))) == 1
 
     @pytest.mark.parametrize("limit", [-1, True, "5", 2.5], ids=["negative", "bool", "text", "float"])
     def test_a_query_refuses_a_limit_that_is_no_whole_number_and_changes_nothing(
@@ -725,9 +735,9 @@ class StoreContract(StoreFixtures):
         ]
         for kind in ("question", "answer", "membership"):
             for where in filters:
-                assert store.count(kind, **where) == len(store.find(kind, **where)), (kind, where)
-        assert store.count("question", community_id=welding) == 2
-        assert store.count("answer", parent_id=q1) == 2
+                assert store.count(kind, Filter(**where)) == len(store.find(kind, Filter(**where))), (kind, where)
+        assert store.count("question", Filter(community_id=welding)) == 2
+        assert store.count("answer", Filter(parent_id=q1)) == 2
 
     def test_find_bounds_creation_time_since_inclusive_until_exclusive(
         self, store: Store, history: SampleHistory
@@ -736,10 +746,12 @@ class StoreContract(StoreFixtures):
         cid = history.found_community(store, oid)
         t = MONDAY + timedelta(days=2)
         q = [history.ask(store, cid, "ana", at=t + timedelta(hours=n)) for n in range(4)]
-        assert _ids(store.find("question", since=t + timedelta(hours=1))) == q[1:]
-        assert _ids(store.find("question", until=t + timedelta(hours=2))) == q[:2]
-        assert _ids(store.find("question", since=t + timedelta(hours=1), until=t + timedelta(hours=3))) == q[1:3]
-        assert store.find("question", since=t + timedelta(hours=2), until=t + timedelta(hours=2)) == []
+        assert _ids(store.find("question", Filter(since=t + timedelta(hours=1)))) == q[1:]
+        assert _ids(store.find("question", Filter(until=t + timedelta(hours=2)))) == q[:2]
+        assert (
+            _ids(store.find("question", Filter(since=t + timedelta(hours=1), until=t + timedelta(hours=3)))) == q[1:3]
+        )
+        assert store.find("question", Filter(since=t + timedelta(hours=2), until=t + timedelta(hours=2))) == []
 
     def test_find_orders_by_creation_time_then_id_and_applies_the_limit(
         self, store: Store, history: SampleHistory
@@ -1286,7 +1298,7 @@ class StoreContract(StoreFixtures):
         found = store.get(Ref("question", question.id))
         assert found is not None and isinstance(found.value, Question)
         assert found.value.answer_count == 2 * per_engine
-        assert len(store.find("answer", parent_id=question.id)) == 2 * per_engine
+        assert len(store.find("answer", Filter(parent_id=question.id))) == 2 * per_engine
         assert found.version == 1 + 2 * per_engine
         assert len([r for r in every_event(store) if r.event.TYPE == "answer_posted"]) == 2 * per_engine
 

@@ -13,6 +13,7 @@ from coplib.domain.community import CharterVersion, Community, Organisation
 from coplib.domain.contributions import Answer, Comment, Endorsement, Question
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership
+from coplib.ports.storage import Filter
 
 
 @attrs.frozen
@@ -110,29 +111,24 @@ def generic_index_row(ref: Ref, value: Aggregate) -> IndexRow:
     )
 
 
-def find_where(
-    mark: str,
-    time: Callable[[datetime], Any],
-    kind: str,
-    community_id: str | None,
-    person_id: str | None,
-    parent_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> tuple[str, list[Any]]:
+def find_where(mark: str, time: Callable[[datetime], Any], kind: str, where: Filter) -> tuple[str, list[Any]]:
     """The WHERE clause of a SQL store's `find` and `count` over its aggregates table, with
     its parameters: `mark` is the driver's placeholder, `time` turns a datetime into the value
     the `created_at` column holds."""
-    where = [f"kind = {mark}"]
+    clauses = [f"kind = {mark}"]
     params: list[Any] = [kind]
-    for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
+    for column, value in (
+        ("community_id", where.community_id),
+        ("person_id", where.person_id),
+        ("parent_id", where.parent_id),
+    ):
         if value is not None:
-            where.append(f"{column} = {mark}")
+            clauses.append(f"{column} = {mark}")
             params.append(value)
-    if since is not None:
-        where.append(f"created_at >= {mark}")
-        params.append(time(since))
-    if until is not None:
-        where.append(f"created_at < {mark}")
-        params.append(time(until))
-    return " AND ".join(where), params
+    if where.since is not None:
+        clauses.append(f"created_at >= {mark}")
+        params.append(time(where.since))
+    if where.until is not None:
+        clauses.append(f"created_at < {mark}")
+        params.append(time(where.until))
+    return " AND ".join(clauses), params

@@ -39,8 +39,10 @@ from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
     ACTIVE_ONLY,
+    EVERYTHING,
     Changeset,
     DeliveryStatus,
+    Filter,
     OutboxEntry,
     OutboxMessage,
     Outcome,
@@ -786,40 +788,21 @@ class PostgresStore(Store):
                 for kind, key, version, data in rows
             }
 
-    def find(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Aggregate]:
+    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
         check_limit(limit)
-        where, params = find_where("%s", _same, kind, community_id, person_id, parent_id, since, until)
+        clause, params = find_where("%s", _same, kind, where)
         query = (
-            f"SELECT kind, id, version, data FROM coplib_aggregates WHERE {where} ORDER BY created_at NULLS FIRST, id"
+            f"SELECT kind, id, version, data FROM coplib_aggregates WHERE {clause} ORDER BY created_at NULLS FIRST, id"
         )
         if limit is not None:
             query += " LIMIT %s"
             params.append(limit)
         return self._aggregates(f"finding {kind} aggregates", query, params)
 
-    def count(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> int:
-        where, params = find_where("%s", _same, kind, community_id, person_id, parent_id, since, until)
+    def count(self, kind: str, where: Filter = EVERYTHING) -> int:
+        clause, params = find_where("%s", _same, kind, where)
         rows = self._fetch(
-            f"counting {kind} aggregates", f"SELECT count(*) FROM coplib_aggregates WHERE {where}", params
+            f"counting {kind} aggregates", f"SELECT count(*) FROM coplib_aggregates WHERE {clause}", params
         )
         return int(rows[0][0])
 

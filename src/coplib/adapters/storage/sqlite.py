@@ -40,8 +40,10 @@ from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
     ACTIVE_ONLY,
+    EVERYTHING,
     Changeset,
     DeliveryStatus,
+    Filter,
     OutboxEntry,
     OutboxMessage,
     Outcome,
@@ -877,37 +879,18 @@ class SQLiteStore(Store):
             self._learnt(wanted, found)
         return found
 
-    def find(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Aggregate]:
+    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
         check_limit(limit)
-        where, params = find_where("?", format_timestamp, kind, community_id, person_id, parent_id, since, until)
-        sql = f"SELECT kind, id, version, data FROM aggregates WHERE {where} ORDER BY created_at, id"
+        clause, params = find_where("?", format_timestamp, kind, where)
+        sql = f"SELECT kind, id, version, data FROM aggregates WHERE {clause} ORDER BY created_at, id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         return self._aggregates(sql, params)
 
-    def count(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> int:
-        where, params = find_where("?", format_timestamp, kind, community_id, person_id, parent_id, since, until)
-        return int(self._query(f"SELECT count(*) FROM aggregates WHERE {where}", params)[0][0])
+    def count(self, kind: str, where: Filter = EVERYTHING) -> int:
+        clause, params = find_where("?", format_timestamp, kind, where)
+        return int(self._query(f"SELECT count(*) FROM aggregates WHERE {clause}", params)[0][0])
 
     def unanswered_questions(
         self,
