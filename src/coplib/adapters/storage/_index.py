@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -13,7 +12,6 @@ from coplib.domain.community import CharterVersion, Community, Organisation
 from coplib.domain.contributions import Answer, Comment, Endorsement, Question
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership
-from coplib.ports.storage import Filter
 
 
 @attrs.frozen
@@ -109,26 +107,3 @@ def generic_index_row(ref: Ref, value: Aggregate) -> IndexRow:
         sort_name=sort_name,
         due_at=getattr(value, "due_at", None),
     )
-
-
-def find_where(mark: str, time: Callable[[datetime], Any], kind: str, where: Filter) -> tuple[str, list[Any]]:
-    """The WHERE clause of a SQL store's `find` and `count` over its aggregates table, with
-    its parameters: `mark` is the driver's placeholder, `time` turns a datetime into the value
-    the `created_at` column holds."""
-    clauses = [f"kind = {mark}"]
-    params: list[Any] = [kind]
-    for column, value in (
-        ("community_id", where.community_id),
-        ("person_id", where.person_id),
-        ("parent_id", where.parent_id),
-    ):
-        if value is not None:
-            clauses.append(f"{column} = {mark}")
-            params.append(value)
-    if where.since is not None:
-        clauses.append(f"created_at >= {mark}")
-        params.append(time(where.since))
-    if where.until is not None:
-        clauses.append(f"created_at < {mark}")
-        params.append(time(where.until))
-    return " AND ".join(clauses), params
