@@ -43,7 +43,7 @@ from coplib import (
 )
 from coplib.adapters.storage.memory import MemoryStore
 from coplib.domain.history import Aggregate, Ref
-from coplib.ports.storage import ACTIVE_ONLY, DeliveryStatus, OutboxEntry, Outcome, check_limit
+from coplib.ports.storage import ACTIVE_ONLY, EVERYTHING, DeliveryStatus, Filter, OutboxEntry, Outcome, check_limit
 from coplib.serialization import (
     aggregate_from_json,
     aggregate_to_json,
@@ -265,27 +265,13 @@ class JsonLinesStore(Store):
         with self._locked(exclusive=False):
             return self._index.get_many(refs)
 
-    def find(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Aggregate]:
+    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
         with self._locked(exclusive=False):
-            return self._index.find(
-                kind,
-                community_id=community_id,
-                person_id=person_id,
-                parent_id=parent_id,
-                since=since,
-                until=until,
-                limit=limit,
-            )
+            return self._index.find(kind, where, limit=limit)
+
+    def count(self, kind: str, where: Filter = EVERYTHING) -> int:
+        with self._locked(exclusive=False):
+            return self._index.count(kind, where)
 
     def unanswered_questions(
         self,

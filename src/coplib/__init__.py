@@ -73,6 +73,7 @@ from coplib.ports.policy import BasePolicy, Policy, PolicyContext
 from coplib.ports.storage import (
     Changeset,
     DeliveryStatus,
+    Filter,
     OutboxEntry,
     OutboxMessage,
     Period,
@@ -138,6 +139,7 @@ __all__ = [
     "Experience",
     "ExperienceKind",
     "FieldError",
+    "Filter",
     "Frequency",
     "InvalidInputError",
     "LifecycleStage",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import coplib
-from coplib import Charter, Engine, InvalidInputError, ManualClock, PluginError, Role, hookimpl
+from coplib import Charter, Engine, Filter, InvalidInputError, ManualClock, PluginError, Role, hookimpl
 from coplib.domain import events as ev
 from coplib.domain.history import Ref
 from coplib.domain.recognition import PROGRESS_ITEMS_MAX, BadgeProgress, badge_progress_id
@@ -198,7 +198,7 @@ def test_a_mentor_check_reads_as_much_after_a_hundred_answers_as_after_two() -> 
     store: Any = engine.store
     find = store.find
     listed: list[str] = []
-    store.find = lambda kind, **kw: listed.append(kind) or find(kind, **kw)
+    store.find = lambda kind, *args, **kw: listed.append(kind) or find(kind, *args, **kw)
 
     def answering_reads() -> int:
         before = len(listed)
@@ -264,7 +264,7 @@ def first_question(view: BadgeView, event: ev.DomainEvent) -> Iterable[str]:
     """A host's rule: asking is taking part too. Its threshold is its own setting."""
     if not isinstance(event, ev.QuestionAsked):
         return []
-    asked = len(view.store.find("question", community_id=view.community_id, person_id=event.actor_id)) + 1
+    asked = len(view.store.find("question", Filter(community_id=view.community_id, person_id=event.actor_id))) + 1
     return [event.actor_id] if asked >= view.setting("curious.questions", 1) else []
 
 

@@ -668,8 +668,8 @@ class CountingStore(coplib.MemoryStore):
         self.reads += 1 + len(found)
         return found
 
-    def find(self, kind: str, **kwargs: Any) -> Any:
-        found = super().find(kind, **kwargs)
+    def find(self, kind: str, *args: Any, **kwargs: Any) -> Any:
+        found = super().find(kind, *args, **kwargs)
         self.reads += 1 + len(found)
         return found
 

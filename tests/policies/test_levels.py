@@ -14,6 +14,7 @@ from coplib import (
     Charter,
     ConflictError,
     Engine,
+    Filter,
     InvalidInputError,
     ManualClock,
     PermissionDeniedError,
@@ -339,7 +340,7 @@ def test_each_community_has_its_own_thresholds_and_may_switch_levels_off() -> No
 
     assert level_of(engine.store, "strict", "ben") is PERIPHERAL  # 3 < 6
     assert level_of(engine.store, "off", "ben") is PERIPHERAL
-    assert engine.store.find("participation", community_id="off") == []
+    assert engine.store.find("participation", Filter(community_id="off")) == []
 
 
 def test_switching_levels_off_parks_the_timers_due_in_that_community() -> None:

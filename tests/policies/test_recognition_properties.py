@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import coplib
-from coplib import Charter, CoplibError, Engine, ManualClock, PluginError
+from coplib import Charter, CoplibError, Engine, Filter, ManualClock, PluginError
 from coplib.domain.contributions import Answer, Question
 from coplib.domain.history import AGGREGATE_KINDS, Ref, ref_of, replay
 from coplib.domain.recognition import PointsBalance, PointsEntry, day_of
@@ -138,7 +138,7 @@ def check_ledger(scenario: Scenario) -> None:
     live = [e for e in entries if not e.is_reversal and e.id not in reversed_ids]
     for question in stored(engine, "question"):
         assert isinstance(question, Question)
-        for answer in engine.store.find("answer", parent_id=question.id):
+        for answer in engine.store.find("answer", Filter(parent_id=question.id)):
             assert isinstance(answer, Answer)
             paid = [e for e in live if e.reason == "answer_accepted" and e.subject_id == answer.id]
             accepted = question.accepted_answer_id == answer.id and answer.author_id != question.author_id

@@ -16,7 +16,7 @@ from coplib.adapters.storage.sqlite import SQLiteStore
 from coplib.domain import events as ev
 from coplib.domain.contributions import Question
 from coplib.domain.history import Ref
-from coplib.ports.storage import Store
+from coplib.ports.storage import Filter, Store
 from coplib.testing.contract import every_event
 from coplib.testing.samples import SampleHistory
 
@@ -74,7 +74,7 @@ def _check_nothing_lost(store: Store, question_id: str) -> None:
     question = store.get(Ref("question", question_id))
     assert question is not None and isinstance(question.value, Question)
     assert question.value.answer_count == expected
-    assert store.count("answer", parent_id=question_id) == expected
+    assert store.count("answer", Filter(parent_id=question_id)) == expected
     recorded = every_event(store)
     assert [r.position for r in recorded] == list(range(1, len(recorded) + 1))
     assert sum(isinstance(r.event, ev.AnswerPosted) for r in recorded) == expected

@@ -24,7 +24,7 @@ from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, StorageError
 from coplib.domain.history import Ref
 from coplib.ports.hookspecs import hookimpl
-from coplib.ports.storage import Changeset, DeliveryStatus, Outcome, Store, Write
+from coplib.ports.storage import Changeset, DeliveryStatus, Filter, Outcome, Store, Write
 from coplib.service.engine import Engine
 from coplib.testing.contract import every_event, open_engine_on
 from coplib.testing.pgserver import with_search_path
@@ -374,7 +374,7 @@ def test_two_processes_answering_one_question_at_once_lose_nothing(
     question = store.get(Ref("question", qid))
     assert question is not None and isinstance(question.value, Question)
     assert question.value.answer_count == 2 * per_process
-    assert len(store.find("answer", parent_id=qid)) == 2 * per_process
+    assert len(store.find("answer", Filter(parent_id=qid))) == 2 * per_process
     recorded = every_event(store)
     assert [r.position for r in recorded] == list(range(1, len(recorded) + 1))
     assert sum(isinstance(r.event, ev.AnswerPosted) for r in recorded) == 2 * per_process

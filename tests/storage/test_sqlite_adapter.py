@@ -12,22 +12,23 @@ from pathlib import Path
 import pytest
 
 import coplib
+from coplib.adapters.storage import _sql
 from coplib.adapters.storage import sqlite as sqlite_adapter
 from coplib.adapters.storage._index import index_row
 from coplib.adapters.storage.memory import MemoryStore
 from coplib.adapters.storage.sqlite import (
     LATEST_SCHEMA_VERSION,
     MIGRATIONS,
+    SQLITE,
     NetworkFileSystemWarning,
     SQLiteStore,
     migrate,
     network_filesystem,
-    unanswered_sql,
 )
 from coplib.domain import events as ev
 from coplib.domain.community import Role
 from coplib.domain.history import Ref
-from coplib.ports.storage import Changeset
+from coplib.ports.storage import Changeset, Filter
 from coplib.serialization import aggregate_to_json, event_to_json, format_timestamp
 from coplib.testing.contract import every_event
 from coplib.testing.samples import MONDAY, SampleHistory
@@ -353,14 +354,14 @@ def test_a_database_written_by_a_newer_coplib_is_refused_naming_both_versions(db
 def test_the_unanswered_query_walks_the_partial_index_of_open_questions(store: SQLiteStore) -> None:
     SampleHistory().every_kind(store)
     conn = store._connection()
-    plan = _plan(conn, *unanswered_sql("c-1", asked_before=MONDAY, limit=10, after=(MONDAY, "q")))
+    plan = _plan(conn, *_sql.unanswered_questions(SQLITE, "c-1", asked_before=MONDAY, limit=10, after=(MONDAY, "q")))
     assert "USING INDEX aggregates_open_questions (community_id=?" in plan
     assert "TEMP B-TREE" not in plan and "SCAN" not in plan
-    tagged = _plan(conn, *unanswered_sql("c-1", tag="aluminium", limit=10))
+    tagged = _plan(conn, *_sql.unanswered_questions(SQLITE, "c-1", tag="aluminium", limit=10))
     assert "tags_lookup (kind=? AND community_id=? AND tag=?" in tagged
     assert "TEMP B-TREE" not in tagged and "SCAN" not in tagged
     # Of every community: still the open questions only (their index, read whole).
-    everywhere = _plan(conn, *unanswered_sql(None, limit=10))
+    everywhere = _plan(conn, *_sql.unanswered_questions(SQLITE, None, limit=10))
     assert "aggregates_open_questions" in everywhere
 
 
@@ -383,9 +384,9 @@ def test_the_other_queries_search_an_index_rather_than_scan(store: SQLiteStore) 
 
     store._conn = Spy()  # type: ignore[assignment]
     try:
-        store.find("answer", parent_id="q")
-        store.find("question", community_id="c", since=MONDAY, limit=5)
-        store.find("question", person_id="ana")
+        store.find("answer", Filter(parent_id="q"))
+        store.find("question", Filter(community_id="c", since=MONDAY), limit=5)
+        store.find("question", Filter(person_id="ana"))
         store.members("c", role=Role.EXPERT)
         store.members("c", tag="aluminium")
         store.members("c")
@@ -398,7 +399,7 @@ def test_the_other_queries_search_an_index_rather_than_scan(store: SQLiteStore) 
         store.outbox(status=coplib.DeliveryStatus.DEAD)
         store.outbox(recipient_id="chloe")
         store.find_due("policy_failure", before=MONDAY)
-        store.count("question", community_id="c", person_id="ana")
+        store.count("question", Filter(community_id="c", person_id="ana"))
         store.get_many([Ref("question", "q"), Ref("community", "c"), Ref("membership", "c/ana")])
     finally:
         store._conn = original
@@ -411,7 +412,7 @@ def test_the_other_queries_search_an_index_rather_than_scan(store: SQLiteStore) 
 
 def test_claiming_walks_the_index_of_pending_messages_by_due_time(store: SQLiteStore) -> None:
     now = "2026-01-05T00:00:00.000000Z"
-    plan = _plan(store._connection(), sqlite_adapter.DUE_MESSAGES, [now, now, 10])
+    plan = _plan(store._connection(), _sql.due_messages(SQLITE), [now, now, 10])
     assert "USING INDEX outbox_due (next_attempt_at<?)" in plan and "TEMP B-TREE" not in plan
 
 

@@ -24,7 +24,7 @@ import attrs
 import pluggy
 
 from coplib.domain.clock import Clock
-from coplib.domain.errors import CoplibError, DeliveryError, InvalidInputError, StorageError
+from coplib.domain.errors import CoplibError, DeliveryError, InvalidInputError
 from coplib.domain.history import Ref
 from coplib.domain.ids import name_based_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
@@ -361,13 +361,7 @@ class Dispatcher:
             )
         store = self.engine.store
         now = self.engine.clock.now()
-        try:
-            entries = store.claim_messages(worker=self.worker, now=now, lease=self.policy.lease, limit=limit)
-        except NotImplementedError as exc:
-            raise StorageError(
-                f"the store {store.url or type(store).__name__} cannot claim outbox messages ({exc}): "
-                "its adapter must implement the outbox methods of coplib.ports.storage.Store to dispatch"
-            ) from exc
+        entries = store.claim_messages(worker=self.worker, now=now, lease=self.policy.lease, limit=limit)
         report = DispatchReport(worker=self.worker, claimed=len(entries))
         round_ = _Round(self)
         settled_now: list[Outcome] = []

@@ -49,7 +49,7 @@ from coplib.ports.policy import (
     PolicyRuntime,
     SettingsMemo,
 )
-from coplib.ports.storage import Store
+from coplib.ports.storage import Filter, Store
 
 TOPIC: Final = "badge_awarded"
 _NOT_MEMBERS: Final = frozenset({POLICY_ACTOR, SYSTEM})
@@ -97,7 +97,7 @@ def _helpful_answer(view: BadgeView, event: ev.DomainEvent) -> Iterable[str]:
         if view.has_badge(event.target_author_id, HELPFUL_ANSWER):
             return []
         needed = view.setting(f"{HELPFUL_ANSWER}.endorsements", 3)
-        endorsements = {e.id for e in view.store.find("endorsement", parent_id=event.target_id)}
+        endorsements = {e.id for e in view.store.find("endorsement", Filter(parent_id=event.target_id))}
         if len(endorsements | {event.endorsement_id}) >= needed:
             return [event.target_author_id]
     return []
@@ -164,7 +164,7 @@ def _newcomers_helped(view: BadgeView, mentor: str, days: int, *, leaving_out: s
     questions they answered, with those answers (withdrawn ones left out)."""
     answers = [
         a
-        for a in view.store.find("answer", community_id=view.community_id, person_id=mentor)
+        for a in view.store.find("answer", Filter(community_id=view.community_id, person_id=mentor))
         if isinstance(a, Answer) and not a.withdrawn and a.id != leaving_out
     ]
     questions = view.store.get_many(Ref("question", qid) for qid in {a.question_id for a in answers})
@@ -219,7 +219,9 @@ def _regular_attendee(view: BadgeView, event: ev.DomainEvent) -> Iterable[str]:
     if not candidates:
         return []
     needed = view.setting(f"{REGULAR_ATTENDEE}.meetings", 3)
-    meetings = {m.id: m for m in view.store.find("meeting", community_id=view.community_id) if isinstance(m, Meeting)}
+    meetings = {
+        m.id: m for m in view.store.find("meeting", Filter(community_id=view.community_id)) if isinstance(m, Meeting)
+    }
     current = view.get(Ref("meeting", event.meeting_id))
     if isinstance(current, Meeting):
         meetings[current.id] = current
@@ -405,7 +407,7 @@ class BadgesPolicy(BasePolicy):
 
 def badges_of(store: Store, community_id: str, person_id: str) -> list[str]:
     """The badges a person holds in a community, in the order earned."""
-    found = store.find("badge_award", community_id=community_id, person_id=person_id)
+    found = store.find("badge_award", Filter(community_id=community_id, person_id=person_id))
     return [b.badge for b in found if isinstance(b, BadgeAward)]
 
 

@@ -28,7 +28,7 @@ from coplib.domain.permissions import SYSTEM
 from coplib.domain.recognition import invalid_settings
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
-from coplib.ports.storage import Store
+from coplib.ports.storage import Filter, Store
 
 log = logging.getLogger("coplib.policies.levels")
 
@@ -314,7 +314,7 @@ def _stored(store: Store, ref: Ref) -> object:
 def levels(store: Store, community_id: str) -> dict[str, ParticipationLevel]:
     """Every active member's level, by person id."""
     out = {m.person_id: ParticipationLevel.PERIPHERAL for m in store.members(community_id)}
-    for record in store.find("participation", community_id=community_id):
+    for record in store.find("participation", Filter(community_id=community_id)):
         if (
             isinstance(record, Participation)
             and record.person_id in out

@@ -20,7 +20,7 @@ from coplib.domain.history import Ref
 from coplib.domain.recognition import PointsBalance, PointsEntry, RecognitionSettings
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import POLICY_ACTOR, BasePolicy, Policy, PolicyContext, SettingsMemo
-from coplib.ports.storage import Store
+from coplib.ports.storage import Filter, Store
 
 #: Past this many awards for one reason, subject and person, something is wrong: stop.
 _MAX_GENERATIONS = 1_000
@@ -230,7 +230,7 @@ class RecognitionPolicy(BasePolicy):
             meeting = ctx.get(Ref("meeting", cid))
             for person in sorted(meeting.attendees if isinstance(meeting, Meeting) else ()):
                 ledger.reverse(rc.MEETING_ATTENDED, cid, person, why)
-        for endorsement in ctx.store.find("endorsement", parent_id=cid):
+        for endorsement in ctx.store.find("endorsement", Filter(parent_id=cid)):
             if isinstance(endorsement, Endorsement):
                 ledger.reverse(rc.ENDORSEMENT_RECEIVED, endorsement.id, endorsement.target_author_id, why)
 
@@ -253,13 +253,13 @@ def entries(
     until: datetime | None = None,
 ) -> list[PointsEntry]:
     """Ledger entries of a community (of one person), oldest first, created in [since, until)."""
-    found = store.find("points_entry", community_id=community_id, person_id=person_id, since=since, until=until)
+    found = store.find("points_entry", Filter(community_id=community_id, person_id=person_id, since=since, until=until))
     return [e for e in found if isinstance(e, PointsEntry)]
 
 
 def balances(store: Store, community_id: str) -> list[PointsBalance]:
     """Every balance of a community, highest first (then by person)."""
-    found = [b for b in store.find("points_balance", community_id=community_id) if isinstance(b, PointsBalance)]
+    found = [b for b in store.find("points_balance", Filter(community_id=community_id)) if isinstance(b, PointsBalance)]
     return sorted(found, key=lambda b: (-b.points, b.person_id))
 
 

@@ -1,7 +1,18 @@
-"""The ports a host application fills through plugins: storage, notification and identity.
+"""The storage port: what the engine asks of a store, split by capability.
 
-A storage adapter is a `Store`; the engine finds one through the ``coplib_open_store`` hook.
-Every method's semantics is pinned down by the conformance kit (`coplib.testing`).
+- `AggregateStore`: the aggregates by key, with their versions;
+- `EventLog`: the events in their one global order, and counts of them per period;
+- `Outbox`: the messages written with the change that caused them, and their delivery;
+- `Timers`: the aggregates that come due;
+- `ReadQueries`: the indexed queries (`find` and `count` with a `Filter`, the unanswered
+  questions, members, the portfolio);
+- `Store`: all of them, plus `commit`, the unit of work that writes aggregates, events and
+  messages in one transaction. It is what an adapter implements and what the engine needs.
+
+Every method is abstract: a store that lacks one cannot be built, rather than failing when
+the engine first calls it. The engine finds a store through the ``coplib_open_store`` hook;
+the conformance kit (`coplib.testing.contract`) pins down each method, one test class per
+capability.
 """
 
 from __future__ import annotations
@@ -10,10 +21,11 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
+from coplib.domain import validation
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import InvalidInputError
@@ -133,12 +145,63 @@ def check_limit(limit: int | None, path: str = "$.limit") -> None:
         raise InvalidInputError.field(path, f"must be a whole number >= 0, got {limit!r}")
 
 
-class Store(ABC):
-    """A storage adapter. All methods are safe to call from one thread at a time per store;
-    several stores (processes) may share one database where the adapter says so."""
+# -- the filter of `find` and `count` --------------------------------------------------------------
 
-    #: The URL the store was opened with, with any password masked.
-    url: str = ""
+
+def _in_filter(check: validation.Validator) -> validation.Validator:
+    """`check`, its refusal naming the `Filter` it was given to."""
+
+    def run(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        try:
+            check(instance, attribute, value)
+        except InvalidInputError as exc:
+            raise InvalidInputError(exc.errors, context="Filter") from None
+
+    return run
+
+
+_ID = _in_filter(validation.instance_of(str))
+_TIME = _in_filter(validation.utc_datetime)
+
+
+@attrs.frozen
+class Filter:
+    """Which aggregates of a kind `ReadQueries.find` and `count` return: those whose indexed
+    fields (`coplib.adapters.storage._index.index_row`) match every field set here; a field
+    left None matches anything.
+
+    `community_id` is the aggregate's community (a community is its own); `person_id` a
+    contribution's author or a membership's person; `parent_id` the question of an answer or
+    the target of a comment or endorsement; `since` (inclusive) and `until` (exclusive) bound
+    the creation time. Ids are strings and times timezone-aware UTC: anything else raises
+    `InvalidInputError` naming the field (``invalid Filter: must be in UTC, ... @ $.since``).
+    """
+
+    community_id: str | None = attrs.field(default=None, validator=_ID, kw_only=True)
+    person_id: str | None = attrs.field(default=None, validator=_ID, kw_only=True)
+    parent_id: str | None = attrs.field(default=None, validator=_ID, kw_only=True)
+    since: datetime | None = attrs.field(default=None, validator=_TIME, kw_only=True)
+    until: datetime | None = attrs.field(default=None, validator=_TIME, kw_only=True)
+
+
+#: The filter that keeps every aggregate of the kind: the default of `find` and `count`.
+EVERYTHING: Final = Filter()
+
+
+def count_by_finding(queries: ReadQueries, kind: str, where: Filter = EVERYTHING) -> int:
+    """How many aggregates ``queries.find(kind, where)`` returns, by calling it: a correct
+    `ReadQueries.count` for an adapter without a counting query of its own (its cost follows
+    the rows counted, where a counting query's follows the index it walks)."""
+    return len(queries.find(kind, where))
+
+
+# -- the capabilities -------------------------------------------------------------------------------
+
+
+class AggregateStore(ABC):
+    """The aggregates (communities, memberships, questions...) by key, with their versions."""
 
     @abstractmethod
     def get(self, ref: Ref) -> Versioned[Aggregate] | None:
@@ -148,51 +211,106 @@ class Store(ABC):
     def get_many(self, refs: Iterable[Ref]) -> dict[Ref, Versioned[Aggregate]]:
         """The aggregates that exist among `refs` (missing ones are left out)."""
 
-    @abstractmethod
-    def commit(self, changes: Changeset) -> list[RecordedEvent]:
-        """Apply the writes, append the events and queue the messages in one transaction.
 
-        Raises `ConcurrencyConflictError` (and writes nothing) when any write's expected
-        version is not the stored one. Returns the events with their positions.
+class EventLog(ABC):
+    """The events, each at its position in one global order (1, 2, 3... never reused)."""
+
+    @abstractmethod
+    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Events in position order, after position `after`, of one community or all."""
+
+    @abstractmethod
+    def activity(
+        self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
+    ) -> list[RecordedEvent]:
+        """Events a person was the actor of, in [since, until), in position order."""
+
+    @abstractmethod
+    def count_events(
+        self,
+        community_id: str | None,
+        *,
+        since: datetime,
+        until: datetime,
+        period: Period,
+        types: Sequence[str] | None = None,
+    ) -> dict[date, int]:
+        """How many events (of `types`, or all) fell in each period of [since, until).
+
+        Keys are the first day of each period that has events (UTC).
+        """
+
+
+class Outbox(ABC):
+    """The messages a unit of work wrote with its change, and their delivery: dispatchers
+    claim due messages under a lease and settle each with its outcome."""
+
+    @abstractmethod
+    def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
+        """Outbox messages not yet delivered, oldest first."""
+
+    @abstractmethod
+    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
+        """Record that these messages were delivered (idempotent)."""
+
+    @abstractmethod
+    def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        """Atomically claim up to `limit` due messages for `worker`.
+
+        Due: status PENDING, ``next_attempt_at <= now``, and unclaimed or with an expired lease
+        (``claimed_until <= now``). Claimed messages get ``claimed_by = worker`` and
+        ``claimed_until = now + lease``, oldest ``next_attempt_at`` first (then creation, id).
+        While a lease runs, no other worker can claim the message.
         """
 
     @abstractmethod
-    def find(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Aggregate]:
-        """Aggregates of `kind` filtered by the indexed fields, oldest first (then by id).
+    def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
+        """Record the outcome of claimed messages, in one transaction.
 
-        `person_id` is a contribution's author or a membership's person; `parent_id` the
-        question of an answer or the target of a comment or endorsement; `since` (inclusive)
-        and `until` (exclusive) bound the creation time.
+        An outcome applies only while the message is still claimed by `worker` (a worker
+        whose lease ran out changes nothing); the claim is released. DELIVERED, DEAD and
+        DROPPED set ``settled_at = at``; ``last_error`` takes `error`; ``attempts`` grows by
+        one when `count_attempt`. Returns how many outcomes applied.
         """
 
-    def count(
+    @abstractmethod
+    def outbox(
         self,
-        kind: str,
         *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> int:
-        """How many aggregates `find` would return with the same filters, without reading
-        them. Stores override it with a counting query; this default counts what `find` gives
-        (correct, but its cost follows the rows counted)."""
-        return len(
-            self.find(
-                kind, community_id=community_id, person_id=person_id, parent_id=parent_id, since=since, until=until
-            )
-        )
+        status: DeliveryStatus | None = None,
+        recipient_id: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxEntry]:
+        """Outbox entries (e.g. the dead letters), oldest first (creation time, then id)."""
+
+    @abstractmethod
+    def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
+        """Put DEAD or DROPPED messages back to PENDING, due `now`, attempts reset to 0.
+        Returns how many were requeued (others are left as they are)."""
+
+
+class Timers(ABC):
+    """The aggregates that need attention at a time of their own (a ``due_at`` attribute,
+    such as a failed policy reaction waiting for its retry)."""
+
+    @abstractmethod
+    def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
+        """Aggregates of `kind` whose ``due_at`` (see `coplib.adapters.storage._index`) is set and
+        ``<= before``, earliest first (then id). Cost follows the rows returned."""
+
+
+class ReadQueries(ABC):
+    """The queries on the aggregates' indexed fields. Each runs as an indexed query in a
+    database store: its cost follows the rows it returns, not the size of the history."""
+
+    @abstractmethod
+    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
+        """Aggregates of `kind` that match `where`, oldest first (then by id), at most `limit`."""
+
+    @abstractmethod
+    def count(self, kind: str, where: Filter = EVERYTHING) -> int:
+        """How many aggregates ``find(kind, where)`` would return, without reading them.
+        An adapter without a counting query may answer with `count_by_finding`."""
 
     @abstractmethod
     def unanswered_questions(
@@ -225,83 +343,28 @@ class Store(ABC):
     def communities(self, organisation_id: str | None = None) -> list[Community]:
         """The portfolio: communities of an organisation (or all), ordered by name then id."""
 
-    @abstractmethod
-    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        """Events in position order, after position `after`, of one community or all."""
 
-    @abstractmethod
-    def activity(
-        self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
-    ) -> list[RecordedEvent]:
-        """Events a person was the actor of, in [since, until), in position order."""
+class Store(AggregateStore, EventLog, Outbox, Timers, ReadQueries):
+    """A storage adapter: every capability, and `commit`, which writes to all of them at once.
 
-    @abstractmethod
-    def count_events(
-        self,
-        community_id: str | None,
-        *,
-        since: datetime,
-        until: datetime,
-        period: Period,
-        types: Sequence[str] | None = None,
-    ) -> dict[date, int]:
-        """How many events (of `types`, or all) fell in each period of [since, until).
+    All methods are safe to call from one thread at a time per store; several stores
+    (processes) may share one database where the adapter says so.
+    """
 
-        Keys are the first day of each period that has events (UTC).
+    #: The URL the store was opened with, with any password masked.
+    url: str = ""
+
+    # `commit` lives here, not on one capability: a unit of work's aggregates, events and
+    # messages go in one transaction, which only the store that holds all three can promise.
+    @abstractmethod
+    def commit(self, changes: Changeset) -> list[RecordedEvent]:
+        """Apply the writes, append the events and queue the messages in one transaction.
+
+        Raises `ConcurrencyConflictError` (and writes nothing) when any write's expected
+        version is not the stored one. Returns the events with their positions.
         """
 
     @abstractmethod
-    def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
-        """Outbox messages not yet delivered, oldest first."""
-
-    @abstractmethod
-    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
-        """Record that these messages were delivered (idempotent)."""
-
-    # -- outbox delivery (issue "reaching people") -------------------------------------------
-    # Not abstract yet while the SQL adapters catch up; the conformance kit covers them.
-
-    def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
-        """Atomically claim up to `limit` due messages for `worker`.
-
-        Due: status PENDING, ``next_attempt_at <= now``, and unclaimed or with an expired lease
-        (``claimed_until <= now``). Claimed messages get ``claimed_by = worker`` and
-        ``claimed_until = now + lease``, oldest ``next_attempt_at`` first (then creation, id).
-        While a lease runs, no other worker can claim the message.
-        """
-        raise NotImplementedError(f"{type(self).__name__} does not support outbox claims yet")
-
-    def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
-        """Record the outcome of claimed messages, in one transaction.
-
-        An outcome applies only while the message is still claimed by `worker` (a worker
-        whose lease ran out changes nothing); the claim is released. DELIVERED, DEAD and
-        DROPPED set ``settled_at = at``; ``last_error`` takes `error`; ``attempts`` grows by
-        one when `count_attempt`. Returns how many outcomes applied.
-        """
-        raise NotImplementedError(f"{type(self).__name__} does not support outbox outcomes yet")
-
-    def outbox(
-        self,
-        *,
-        status: DeliveryStatus | None = None,
-        recipient_id: str | None = None,
-        limit: int = 100,
-    ) -> list[OutboxEntry]:
-        """Outbox entries (e.g. the dead letters), oldest first (creation time, then id)."""
-        raise NotImplementedError(f"{type(self).__name__} does not list the outbox yet")
-
-    def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
-        """Put DEAD or DROPPED messages back to PENDING, due `now`, attempts reset to 0.
-        Returns how many were requeued (others are left as they are)."""
-        raise NotImplementedError(f"{type(self).__name__} does not requeue yet")
-
-    # -- timers (issue "engagement and benefit policies") --------------------------------------
-
-    def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
-        """Aggregates of `kind` whose ``due_at`` (see `coplib.adapters.storage._index`) is set and
-        ``<= before``, earliest first (then id). Cost follows the rows returned."""
-        raise NotImplementedError(f"{type(self).__name__} does not support timers yet")
-
-    def close(self) -> None:  # noqa: B027 - optional: stores without resources need nothing
-        """Release connections and files. The store cannot be used afterwards."""
+    def close(self) -> None:
+        """Release connections and files; the store cannot be used afterwards (it raises
+        `StorageError`). Closing twice is harmless."""

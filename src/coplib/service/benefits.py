@@ -25,7 +25,7 @@ from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.permissions import Action
 from coplib.domain.recognition import BadgeAward, PointsBalance, PointsEntry, points_balance_id
-from coplib.ports.storage import Period, Store
+from coplib.ports.storage import Filter, Period, Store
 from coplib.service.queries import Queries
 
 #: The contributions that count as help given (as the charter's give-before-receive rule counts them).
@@ -163,11 +163,11 @@ def person_benefits(
 
     received: Counter[str] = Counter()
     contributions = {
-        kind: store.find(kind, community_id=cid, person_id=person_id, until=end) for kind in _RECEIVING_KINDS
+        kind: store.find(kind, Filter(community_id=cid, person_id=person_id, until=end)) for kind in _RECEIVING_KINDS
     }
     help_received = 0
     for question in contributions["question"]:
-        for answer in store.find("answer", parent_id=question.id, since=start, until=end):
+        for answer in store.find("answer", Filter(parent_id=question.id, since=start, until=end)):
             if isinstance(answer, Answer) and answer.author_id != person_id:
                 received["answer_posted"] += 1
                 help_received += 1
@@ -183,22 +183,22 @@ def person_benefits(
                 received["answer_accepted"] += 1
     for items in contributions.values():
         for item in items:
-            for endorsement in store.find("endorsement", parent_id=item.id, since=start, until=end):
+            for endorsement in store.find("endorsement", Filter(parent_id=item.id, since=start, until=end)):
                 if isinstance(endorsement, Endorsement):
                     received["contribution_endorsed"] += 1
-            for comment in store.find("comment", parent_id=item.id, since=start, until=end):
+            for comment in store.find("comment", Filter(parent_id=item.id, since=start, until=end)):
                 if isinstance(comment, Comment) and comment.author_id != person_id and not comment.withdrawn:
                     received["comment_posted"] += 1
 
     entries = [
         e
-        for e in store.find("points_entry", community_id=cid, person_id=person_id, since=start, until=end)
+        for e in store.find("points_entry", Filter(community_id=cid, person_id=person_id, since=start, until=end))
         if isinstance(e, PointsEntry)
     ]
     received["points_awarded"] += sum(not e.is_reversal for e in entries)
     badges = tuple(
         b.badge
-        for b in store.find("badge_award", community_id=cid, person_id=person_id, since=start, until=end)
+        for b in store.find("badge_award", Filter(community_id=cid, person_id=person_id, since=start, until=end))
         if isinstance(b, BadgeAward)
     )
     received["badge_awarded"] += len(badges)
@@ -243,9 +243,13 @@ def community_benefits(
     cid = community.id
     placed = sorted(t for t, cell in matrix.placements.items() if cell is not None)
     events = {t: n for t, n in _count_types(store, cid, start, end, placed, known={}).items() if n}
-    questions = [q for q in store.find("question", community_id=cid, since=start, until=end) if isinstance(q, Question)]
+    questions = [
+        q for q in store.find("question", Filter(community_id=cid, since=start, until=end)) if isinstance(q, Question)
+    ]
     entries = [
-        e for e in store.find("points_entry", community_id=cid, since=start, until=end) if isinstance(e, PointsEntry)
+        e
+        for e in store.find("points_entry", Filter(community_id=cid, since=start, until=end))
+        if isinstance(e, PointsEntry)
     ]
     counts = {**_count_types(store, cid, start, end, (*HELP_GIVEN, "badge_awarded"), known=events), **events}
     return CommunityBenefits(

@@ -34,6 +34,7 @@ from coplib.domain.errors import (
 from coplib.domain.history import Ref
 from coplib.domain.ids import name_based_id
 from coplib.domain.permissions import SYSTEM, Action
+from coplib.ports.storage import Filter
 from coplib.runtime import UnitOfWork
 from coplib.service._base import (
     COMMENTABLE,
@@ -86,9 +87,9 @@ class ContributionCommands(UseCases):
     def _check_give_before_receive(self, community: Community, actor: str) -> None:
         if CharterRule.GIVE_BEFORE_RECEIVE not in community.charter.rules or actor == SYSTEM:
             return
-        asked = self._store.count("question", community_id=community.id, person_id=actor)
+        asked = self._store.count("question", Filter(community_id=community.id, person_id=actor))
         given = sum(
-            self._store.count(kind, community_id=community.id, person_id=actor)
+            self._store.count(kind, Filter(community_id=community.id, person_id=actor))
             for kind in ("answer", "resource", "experience")
         )
         if asked >= given + GIVE_BEFORE_RECEIVE_GRACE:

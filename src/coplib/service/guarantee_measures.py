@@ -24,7 +24,7 @@ from coplib.domain.guarantee import Route, Watch
 from coplib.domain.history import Ref
 from coplib.domain.permissions import Action
 from coplib.policies.guarantee import guarantee_settings
-from coplib.ports.storage import Period
+from coplib.ports.storage import Filter, Period
 from coplib.service.queries import Queries
 
 __all__ = ["AnswerMeasures", "Durations", "MonthOfAnswers", "answer_measures"]
@@ -133,7 +133,7 @@ def answer_measures(
 
     questions = [
         q
-        for q in store.find("question", community_id=community.id, since=since_, until=until_)
+        for q in store.find("question", Filter(community_id=community.id, since=since_, until=until_))
         if isinstance(q, Question) and not q.withdrawn
     ]
     waits: list[timedelta] = []
@@ -151,7 +151,7 @@ def answer_measures(
 
     answers = [
         a
-        for a in store.find("answer", community_id=community.id, since=since_, until=until_)
+        for a in store.find("answer", Filter(community_id=community.id, since=since_, until=until_))
         if isinstance(a, Answer) and not a.withdrawn
     ]
     experts = {m.person_id for m in store.members(community.id, role=Role.EXPERT)}

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from coplib.domain.errors import (
     InvalidInputError,
-    StorageError,
 )
 from coplib.domain.permissions import Action
 from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher, DispatchReport
@@ -74,10 +73,7 @@ class HostOperations(UseCases):
                 "$.limit", f"must be a whole number from 1 to 10000, got {limit!r}", context=ctx
             )
         self.runtime.authorise(None, Action.READ_OUTBOX, viewer, None)
-        try:
-            return self._store.outbox(status=status_, recipient_id=rid, limit=limit)
-        except NotImplementedError as exc:
-            raise StorageError(f"the store {self._store.url} cannot list its outbox: {exc}") from exc
+        return self._store.outbox(status=status_, recipient_id=rid, limit=limit)
 
     def requeue(self, actor: str, message_ids: Iterable[str]) -> int:
         """Put dead (or dropped) messages back in the queue, due now with their attempts
@@ -92,10 +88,7 @@ class HostOperations(UseCases):
         if len(ids) > 10_000:
             raise InvalidInputError.field("$.message_ids", f"at most 10000 ids at once, got {len(ids)}", context=ctx)
         self.runtime.authorise(None, Action.REQUEUE_MESSAGES, actor, None)
-        try:
-            return self._store.requeue(ids, now=self.clock.now())
-        except NotImplementedError as exc:
-            raise StorageError(f"the store {self._store.url} cannot requeue messages: {exc}") from exc
+        return self._store.requeue(ids, now=self.clock.now())
 
     def sync_directory(self) -> SyncReport:
         """Bring memberships in step with the identity directory, as `SYSTEM`: people matching

@@ -34,6 +34,7 @@ from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.permissions import Action
 from coplib.ports.storage import (
     ACTIVE_ONLY,
+    Filter,
     Period,
     RecordedEvent,
 )
@@ -66,7 +67,9 @@ class Queries(UseCases):
         """Every version of the charter, oldest first."""
         community = self.community(viewer, community_id)
         versions = [
-            c for c in self._store.find("charter_version", community_id=community.id) if isinstance(c, CharterVersion)
+            c
+            for c in self._store.find("charter_version", Filter(community_id=community.id))
+            if isinstance(c, CharterVersion)
         ]
         return sorted(versions, key=lambda c: c.number)
 
@@ -135,12 +138,14 @@ class Queries(UseCases):
             check_id("$.viewer", viewer, ctx), self._community(question.community_id, ctx), subject=Ref("question", qid)
         )
         answers = tuple(
-            a for a in self._store.find("answer", parent_id=qid) if isinstance(a, Answer) and not a.withdrawn
+            a for a in self._store.find("answer", Filter(parent_id=qid)) if isinstance(a, Answer) and not a.withdrawn
         )
         comments: list[Comment] = []
         for target in (qid, *(a.id for a in answers)):
             comments.extend(
-                c for c in self._store.find("comment", parent_id=target) if isinstance(c, Comment) and not c.withdrawn
+                c
+                for c in self._store.find("comment", Filter(parent_id=target))
+                if isinstance(c, Comment) and not c.withdrawn
             )
         comments.sort(key=lambda c: (c.created_at, c.id))
         return QuestionThread(question, answers, tuple(comments))
@@ -197,7 +202,9 @@ class Queries(UseCases):
             cid = community.id
         found: list[Contribution] = []
         for kind in chosen:
-            for item in self._store.find(kind.value, community_id=cid, person_id=pid, since=since_, until=until_):
+            for item in self._store.find(
+                kind.value, Filter(community_id=cid, person_id=pid, since=since_, until=until_)
+            ):
                 assert isinstance(item, CONTRIBUTION_CLASSES)
                 found.append(item)
         readable: dict[str, bool] = {}

@@ -23,6 +23,7 @@ from coplib.domain.errors import InvalidInputError, NotFoundError
 from coplib.domain.history import Ref
 from coplib.domain.permissions import Action
 from coplib.domain.recognition import PointsEntry
+from coplib.ports.storage import Filter
 from coplib.serialization import format_timestamp
 from coplib.service.queries import Queries
 
@@ -80,7 +81,7 @@ def ledger_export(engine: Queries, viewer: str, community_id: str, *, since: dat
     _require_steward(engine, viewer, found.value)
     entries = tuple(
         e
-        for e in engine.store.find("points_entry", community_id=community_id, since=start, until=end)
+        for e in engine.store.find("points_entry", Filter(community_id=community_id, since=start, until=end))
         if isinstance(e, PointsEntry)
     )
     sums: dict[str, list[int]] = {}

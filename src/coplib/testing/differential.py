@@ -33,7 +33,7 @@ from coplib.domain.errors import CoplibError
 from coplib.domain.history import replay
 from coplib.domain.membership import MembershipStatus
 from coplib.domain.permissions import SYSTEM
-from coplib.ports.storage import DeliveryStatus, Outcome, Period, Store
+from coplib.ports.storage import DeliveryStatus, Filter, Outcome, Period, Store
 from coplib.service.engine import Engine
 from coplib.testing.contract import every_event
 from coplib.testing.samples import MONDAY, IdSequence, sample_people
@@ -367,7 +367,7 @@ class StoreDifferential(RuleBasedStateMachine):
                 )
             assert sub.events(community_id=cid, after=2, limit=5) == ref.events(community_id=cid, after=2, limit=5)
             for kind in ContributionKind:
-                assert sub.find(kind.value, community_id=cid) == ref.find(kind.value, community_id=cid)
+                assert sub.find(kind.value, Filter(community_id=cid)) == ref.find(kind.value, Filter(community_id=cid))
             if cid is None:
                 continue
             assert sub.members(cid, statuses=list(MembershipStatus)) == ref.members(
@@ -379,7 +379,7 @@ class StoreDifferential(RuleBasedStateMachine):
                 assert sub.members(cid, tag=tag) == ref.members(cid, tag=tag)
         for person in PEOPLE:
             assert sub.activity(person, since=MONDAY, until=until) == ref.activity(person, since=MONDAY, until=until)
-            assert sub.find("membership", person_id=person) == ref.find("membership", person_id=person)
+            assert sub.find("membership", Filter(person_id=person)) == ref.find("membership", Filter(person_id=person))
         assert sub.pending_messages(limit=1000) == ref.pending_messages(limit=1000)
         assert sub.outbox(limit=1000) == ref.outbox(limit=1000)
         for status in DeliveryStatus:

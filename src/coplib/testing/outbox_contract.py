@@ -1,8 +1,10 @@
-"""The conformance kit for a store's outbox delivery methods: claims and leases, outcomes
-settled only by their claimer, requeueing of dead letters, and listing.
+"""The conformance kit's test class for the `Outbox` capability of a store: messages written
+with their unit of work (pending until delivered, stored once per id), claims and leases,
+outcomes settled only by their claimer, requeueing of dead letters, and listing.
 
-Subclass `OutboxContract` in a test module and override the `make_store` fixture, with the
-same convention as `coplib.testing.contract.StoreContract`::
+`coplib.testing.contract.StoreContract` includes `OutboxContract`, so a store that passes
+the kit passes these. To run them alone (while writing an adapter's outbox), subclass it and
+override the `make_store` fixture, with the same convention as `StoreContract`::
 
     class TestMyStoreOutbox(OutboxContract):
         @pytest.fixture
@@ -27,9 +29,8 @@ import pytest
 
 from coplib.domain import events as ev
 from coplib.ports.storage import Changeset, DeliveryStatus, OutboxEntry, OutboxMessage, Outcome, Store
-from coplib.testing.contract import StoreFixtures
-
-StoreFactory = Callable[[], Store]
+from coplib.testing._fixtures import StoreFactory, StoreFixtures, ids_of
+from coplib.testing.samples import MONDAY, SampleHistory
 
 __all__ = ["OutboxContract", "StoreFactory", "outbox_message", "queue_messages"]
 
@@ -71,7 +72,7 @@ def _ids(entries: list[OutboxEntry]) -> list[str]:
 
 
 class OutboxContract(StoreFixtures):
-    """Test methods every `coplib.ports.storage.Store` passes for its outbox. See the module docstring."""
+    """`Outbox`: what every `coplib.ports.storage.Store` passes for its outbox. See the module docstring."""
 
     @pytest.fixture
     def queue(self, store: Store) -> Callable[..., list[OutboxMessage]]:
@@ -83,6 +84,218 @@ class OutboxContract(StoreFixtures):
             return messages
 
         return queue_
+
+    # -- messages written with their unit of work -------------------------------------------------
+
+    def test_messages_stay_pending_until_delivered_oldest_first(self, store: Store, history: SampleHistory) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        q1 = history.ask(store, cid, "chloe")
+        q2 = history.ask(store, cid, "dev")
+        history.answer(store, q2, "ben")
+        history.answer(store, q1, "ben")
+        pending = store.pending_messages()
+        assert [m.recipient_id for m in pending] == ["dev", "chloe"]
+        assert [m.created_at for m in pending] == sorted(m.created_at for m in pending)
+        assert all(m.topic == "answer_posted" and m.community_id == cid for m in pending)
+        assert store.pending_messages(limit=1) == pending[:1]
+        store.mark_delivered([pending[0].id], at=MONDAY + timedelta(days=1))
+        assert store.pending_messages() == pending[1:]
+        store.mark_delivered([pending[1].id], at=MONDAY + timedelta(days=1))
+        assert store.pending_messages() == []
+
+    def test_a_message_is_read_back_equal_to_what_was_committed(self, store: Store, history: SampleHistory) -> None:
+        event = ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-1", name="Acme")
+        message = history.message(event, "ana", "welcome", name="Ana", note='é ✓ "quoted"')
+        history.commit(store, [event], [message])
+        assert store.pending_messages() == [message]
+        assert store.pending_messages()[0].community_id is None
+
+    def test_messages_with_the_same_time_are_ordered_by_id(self, store: Store, history: SampleHistory) -> None:
+        event = ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-1", name="Acme")
+        messages = [
+            attrs.evolve(history.message(event, person, "welcome"), id=f"m-{n}")
+            for person, n in (("ana", 3), ("ben", 1), ("chloe", 2))
+        ]
+        history.commit(store, [event], messages)
+        assert ids_of(store.pending_messages()) == ["m-1", "m-2", "m-3"]
+
+    def test_marking_messages_delivered_is_idempotent_and_ignores_unknown_ids(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        history.answer(store, history.ask(store, cid, "chloe"), "ben")
+        history.answer(store, history.ask(store, cid, "dev"), "ben")
+        first, second = store.pending_messages()
+        at = MONDAY + timedelta(days=1)
+        store.mark_delivered([first.id, "unknown"], at=at)
+        store.mark_delivered([first.id], at=at + timedelta(hours=1))
+        store.mark_delivered([], at=at)
+        assert store.pending_messages() == [second]
+
+    def test_a_message_committed_twice_under_one_id_is_stored_once(self, store: Store, history: SampleHistory) -> None:
+        event = ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-1", name="Acme")
+        message = history.message(event, "ana", "welcome", version="first")
+        twin = attrs.evolve(message, params={"version": "second"})
+        history.commit(store, [event], [message, twin])
+        assert store.pending_messages() == [message]
+        later = ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-2", name="Globex")
+        history.commit(store, [later], [attrs.evolve(message, params={"version": "third"})])
+        assert store.pending_messages() == [message]
+        store.mark_delivered([message.id], at=MONDAY)
+        history.commit(
+            store,
+            [ev.OrganisationCreated(**history.base("eve", None), organisation_id="o-3", name="Initech")],
+            [message],
+        )
+        assert store.pending_messages() == []  # a delivered message is not queued again
+
+    @pytest.fixture
+    def two_messages(self, store: Store, history: SampleHistory) -> tuple[OutboxEntry, OutboxEntry]:
+        """Two answers, so two messages to their askers: chloe's first, then dev's."""
+        oid = history.found_organisation(store)
+        cid = history.found_community(store, oid)
+        history.answer(store, history.ask(store, cid, "chloe"), "ben")
+        history.answer(store, history.ask(store, cid, "dev"), "ben")
+        first, second = store.outbox()
+        return first, second
+
+    def test_a_new_message_is_a_pending_entry_due_at_its_creation(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        assert first == OutboxEntry(first.message, DeliveryStatus.PENDING, 0, first.message.created_at)
+        assert first.message.recipient_id == "chloe" and second.message.recipient_id == "dev"
+        assert [e.message for e in store.outbox()] == store.pending_messages()
+
+    def test_claims_take_due_messages_oldest_first_and_a_lease_keeps_other_workers_off(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        lease = timedelta(minutes=5)
+        before = first.message.created_at - timedelta(seconds=1)
+        assert store.claim_messages(worker="a", now=before, lease=lease) == []  # nothing due yet
+        now = second.message.created_at
+        taken = store.claim_messages(worker="a", now=now, lease=lease, limit=1)
+        assert taken == [attrs.evolve(first, claimed_by="a", claimed_until=now + lease)]
+        assert [e.message.id for e in store.claim_messages(worker="b", now=now, lease=lease)] == [second.message.id]
+        assert store.claim_messages(worker="c", now=now + lease - timedelta(microseconds=1), lease=lease) == []
+        # Once the leases ran out, another worker may take both.
+        again = store.claim_messages(worker="c", now=now + lease, lease=lease)
+        assert [(e.message.id, e.claimed_by) for e in again] == [(first.message.id, "c"), (second.message.id, "c")]
+        # A claimed message is still pending (not delivered).
+        assert [m.id for m in store.pending_messages()] == [first.message.id, second.message.id]
+
+    def test_settling_records_each_outcome_and_releases_the_claim(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        now = second.message.created_at
+        store.claim_messages(worker="a", now=now, lease=timedelta(minutes=5))
+        later = now + timedelta(minutes=1)
+        retry = later + timedelta(minutes=10)
+        applied = store.settle_messages(
+            [
+                Outcome(first.message.id, DeliveryStatus.DELIVERED, later),
+                Outcome(second.message.id, DeliveryStatus.PENDING, later, next_attempt_at=retry, error="timeout"),
+            ],
+            worker="a",
+        )
+        assert applied == 2
+        delivered, retried = store.outbox()
+        assert delivered == attrs.evolve(first, status=DeliveryStatus.DELIVERED, attempts=1, settled_at=later)
+        assert retried == attrs.evolve(second, attempts=1, next_attempt_at=retry, last_error="timeout")
+        assert store.pending_messages() == [second.message]
+        assert store.claim_messages(worker="a", now=later, lease=timedelta(minutes=5)) == []  # not due before retry
+        assert len(store.claim_messages(worker="a", now=retry, lease=timedelta(minutes=5))) == 1
+
+    def test_a_deferral_does_not_count_as_an_attempt(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, _ = two_messages
+        now = first.message.created_at
+        store.claim_messages(worker="a", now=now, lease=timedelta(minutes=5), limit=1)
+        morning = now + timedelta(hours=9)
+        deferred = Outcome(first.message.id, DeliveryStatus.PENDING, now, next_attempt_at=morning, count_attempt=False)
+        assert store.settle_messages([deferred], worker="a") == 1
+        entry = store.outbox(limit=1)[0]
+        assert (entry.attempts, entry.next_attempt_at, entry.claimed_by, entry.last_error) == (0, morning, None, None)
+
+    def test_an_outcome_applies_only_while_its_worker_holds_the_claim(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        now = second.message.created_at
+        lease = timedelta(minutes=5)
+        store.claim_messages(worker="slow", now=now, lease=lease, limit=1)
+        store.claim_messages(worker="fast", now=now + lease, lease=lease, limit=1)  # the lease ran out
+        done = Outcome(first.message.id, DeliveryStatus.DELIVERED, now + lease)
+        assert store.settle_messages([done], worker="slow") == 0
+        assert store.settle_messages([done, done], worker="fast") == 1  # a repeat finds the claim released
+        unclaimed = Outcome(second.message.id, DeliveryStatus.DELIVERED, now)
+        assert store.settle_messages([unclaimed], worker="fast") == 0
+        assert store.settle_messages([], worker="fast") == 0
+        assert [e.status for e in store.outbox()] == [DeliveryStatus.DELIVERED, DeliveryStatus.PENDING]
+
+    def test_dead_and_dropped_messages_are_listed_and_can_be_requeued(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        now = second.message.created_at
+        store.claim_messages(worker="a", now=now, lease=timedelta(minutes=5))
+        store.settle_messages(
+            [
+                Outcome(first.message.id, DeliveryStatus.DEAD, now, error="mailbox full"),
+                Outcome(second.message.id, DeliveryStatus.DROPPED, now, error="unsubscribed", count_attempt=False),
+            ],
+            worker="a",
+        )
+        assert store.pending_messages() == []
+        assert store.claim_messages(worker="a", now=now + timedelta(days=1), lease=timedelta(minutes=5)) == []
+        dead = store.outbox(status=DeliveryStatus.DEAD)
+        assert dead == [
+            attrs.evolve(first, status=DeliveryStatus.DEAD, attempts=1, last_error="mailbox full", settled_at=now)
+        ]
+        assert [e.message.id for e in store.outbox(status=DeliveryStatus.DROPPED)] == [second.message.id]
+        assert store.outbox(status=DeliveryStatus.DELIVERED) == []
+        store.mark_delivered([first.message.id], at=now)  # settled messages are left as they are
+        assert store.outbox(status=DeliveryStatus.DEAD) == dead
+        later = now + timedelta(hours=1)
+        assert store.requeue([first.message.id, first.message.id, "unknown"], now=later) == 1
+        requeued = store.outbox(status=DeliveryStatus.PENDING)
+        assert requeued == [
+            attrs.evolve(dead[0], status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=later, settled_at=None)
+        ]
+        assert store.requeue([first.message.id], now=later) == 0  # pending already
+        assert store.requeue([], now=later) == 0
+
+    def test_the_outbox_lists_by_status_and_recipient_oldest_first(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, second = two_messages
+        assert store.outbox() == [first, second]
+        assert store.outbox(limit=1) == [first]
+        assert store.outbox(recipient_id="dev") == [second]
+        assert store.outbox(recipient_id="dev", status=DeliveryStatus.DELIVERED) == []
+        store.mark_delivered([second.message.id], at=second.message.created_at)
+        assert [e.message.id for e in store.outbox(status=DeliveryStatus.DELIVERED)] == [second.message.id]
+        assert store.outbox(recipient_id="nobody") == []
+
+    def test_marking_a_claimed_message_delivered_releases_its_claim(
+        self, store: Store, two_messages: tuple[OutboxEntry, OutboxEntry]
+    ) -> None:
+        first, _ = two_messages
+        now = first.message.created_at
+        store.claim_messages(worker="a", now=now, lease=timedelta(minutes=5), limit=1)
+        store.mark_delivered([first.message.id], at=now)
+        entry = store.outbox(limit=1)[0]
+        assert (entry.status, entry.settled_at, entry.claimed_by, entry.claimed_until) == (
+            DeliveryStatus.DELIVERED,
+            now,
+            None,
+            None,
+        )
 
     # -- claims -----------------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -108,31 +107,3 @@ def generic_index_row(ref: Ref, value: Aggregate) -> IndexRow:
         sort_name=sort_name,
         due_at=getattr(value, "due_at", None),
     )
-
-
-def find_where(
-    mark: str,
-    time: Callable[[datetime], Any],
-    kind: str,
-    community_id: str | None,
-    person_id: str | None,
-    parent_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> tuple[str, list[Any]]:
-    """The WHERE clause of a SQL store's `find` and `count` over its aggregates table, with
-    its parameters: `mark` is the driver's placeholder, `time` turns a datetime into the value
-    the `created_at` column holds."""
-    where = [f"kind = {mark}"]
-    params: list[Any] = [kind]
-    for column, value in (("community_id", community_id), ("person_id", person_id), ("parent_id", parent_id)):
-        if value is not None:
-            where.append(f"{column} = {mark}")
-            params.append(value)
-    if since is not None:
-        where.append(f"created_at >= {mark}")
-        params.append(time(since))
-    if until is not None:
-        where.append(f"created_at < {mark}")
-        params.append(time(until))
-    return " AND ".join(where), params

@@ -23,8 +23,10 @@ from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
     ACTIVE_ONLY,
+    EVERYTHING,
     Changeset,
     DeliveryStatus,
+    Filter,
     OutboxEntry,
     OutboxMessage,
     Outcome,
@@ -33,6 +35,7 @@ from coplib.ports.storage import (
     Store,
     Versioned,
     check_limit,
+    count_by_finding,
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -151,18 +154,10 @@ class MemoryStore(Store):
             return list(rows.values())
         return [rows[i] for i in self._by_community.get((kind, community_id), ())]
 
-    def find(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Aggregate]:
+    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
         check_limit(limit)
+        community_id, person_id, parent_id = where.community_id, where.person_id, where.parent_id
+        since, until = where.since, where.until
         with self._lock:
             self._check_open()
             if person_id is not None:  # a person's rows are fewer than a community's
@@ -182,6 +177,9 @@ class MemoryStore(Store):
         rows.sort(key=lambda r: (r[0].created_at or _EPOCH, r[0].id))
         values = [value for _, value in rows]
         return values[:limit] if limit is not None else values
+
+    def count(self, kind: str, where: Filter = EVERYTHING) -> int:
+        return count_by_finding(self, kind, where)
 
     def unanswered_questions(
         self,

@@ -29,7 +29,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
-from coplib.adapters.storage._index import find_where, index_row
+from coplib.adapters.storage import _sql
+from coplib.adapters.storage._index import index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, CoplibError, StorageError
@@ -39,8 +40,10 @@ from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
     ACTIVE_ONLY,
+    EVERYTHING,
     Changeset,
     DeliveryStatus,
+    Filter,
     OutboxEntry,
     OutboxMessage,
     Outcome,
@@ -258,8 +261,6 @@ _INSERT_MESSAGES: Final = """
         AS m(id, event_id, recipient_id, topic, community_id, params, created_at)
     ON CONFLICT (id) DO NOTHING
 """
-_OUTBOX_COLUMNS: Final = """id, event_id, recipient_id, topic, community_id, params, created_at,
-    status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until"""
 # Why an EXCLUSIVE lock: a position must never become visible after a higher one, or a reader
 # paging with `events(after=...)` would skip it for good. A sequence hands out numbers in
 # insert order but transactions commit in any order, so instead the events table is locked
@@ -332,6 +333,33 @@ def _same(value: datetime) -> datetime:
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
+
+
+def _any_of(column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+    return f"{column} = ANY(%b::text[])", [list(values)]
+
+
+def _day(value: date) -> date:
+    return value
+
+
+#: How this store spells the shared statements of `coplib.adapters.storage._sql`.
+POSTGRES: Final = _sql.Dialect(
+    mark="%s",
+    prefix="coplib_",
+    time=_same,
+    read_time=_utc,
+    # date_trunc('week', ...) starts weeks on Monday (ISO), like the memory store.
+    period_start={period: f"date_trunc('{period.value}', occurred_at AT TIME ZONE 'UTC')::date" for period in Period},
+    read_day=_day,
+    by_creation="created_at NULLS FIRST, id",
+    ordered_join="JOIN",
+    tag_time="open_since",
+    any_of=_any_of,
+    # SKIP LOCKED: dispatchers claiming at the same moment take disjoint messages instead of
+    # queueing behind each other's row locks.
+    claim_lock=" FOR UPDATE SKIP LOCKED",
+)
 
 
 @attrs.frozen
@@ -750,12 +778,6 @@ class PostgresStore(Store):
                 rows: list[tuple[Any, ...]] = conn.execute(query, params).fetchall()
                 return rows
 
-    def _execute(self, doing: str, statement: str, params: Sequence[Any] = ()) -> None:
-        with self._lock:
-            conn = self._connection()
-            with self._driver_errors(doing):
-                conn.execute(statement, params)
-
     def get(self, ref: Ref) -> Versioned[Aggregate] | None:
         rows = self._fetch(
             f"reading {ref.kind} {ref.id!r}",
@@ -786,42 +808,12 @@ class PostgresStore(Store):
                 for kind, key, version, data in rows
             }
 
-    def find(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Aggregate]:
+    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
         check_limit(limit)
-        where, params = find_where("%s", _same, kind, community_id, person_id, parent_id, since, until)
-        query = (
-            f"SELECT kind, id, version, data FROM coplib_aggregates WHERE {where} ORDER BY created_at NULLS FIRST, id"
-        )
-        if limit is not None:
-            query += " LIMIT %s"
-            params.append(limit)
-        return self._aggregates(f"finding {kind} aggregates", query, params)
+        return self._aggregates(f"finding {kind} aggregates", *_sql.find(POSTGRES, kind, where, limit))
 
-    def count(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> int:
-        where, params = find_where("%s", _same, kind, community_id, person_id, parent_id, since, until)
-        rows = self._fetch(
-            f"counting {kind} aggregates", f"SELECT count(*) FROM coplib_aggregates WHERE {where}", params
-        )
-        return int(rows[0][0])
+    def count(self, kind: str, where: Filter = EVERYTHING) -> int:
+        return int(self._fetch(f"counting {kind} aggregates", *_sql.count(POSTGRES, kind, where))[0][0])
 
     def unanswered_questions(
         self,
@@ -833,28 +825,10 @@ class PostgresStore(Store):
         after: tuple[datetime, str] | None = None,
     ) -> list[Question]:
         check_limit(limit)
-        # Both shapes walk one partial index of open questions in (open_since, id) order and
-        # stop after `limit` rows: the cost follows the page, not the number stored.
-        source = "coplib_tags t" if tag is not None else "coplib_aggregates t"
-        where = ["t.kind = 'question'", "t.open_since IS NOT NULL"]
-        params: list[Any] = []
-        if tag is not None:
-            where.append("t.tag = %s")
-            params.append(tag)
-        if community_id is not None:
-            where.append("t.community_id = %s")
-            params.append(community_id)
-        if asked_before is not None:
-            where.append("t.open_since < %s")
-            params.append(asked_before)
-        if after is not None:
-            where.append("(t.open_since, t.id) > (%s, %s)")
-            params.extend(after)
-        params.append(limit)
-        row = "a.kind, a.id, a.version, a.data" if tag is not None else "t.kind, t.id, t.version, t.data"
-        join = " JOIN coplib_aggregates a ON a.kind = t.kind AND a.id = t.id" if tag is not None else ""
-        query = f"SELECT {row} FROM {source}{join} WHERE {' AND '.join(where)} ORDER BY t.open_since, t.id LIMIT %s"
-        found = self._aggregates("finding unanswered questions", query, params)
+        sql, params = _sql.unanswered_questions(
+            POSTGRES, community_id, tag=tag, asked_before=asked_before, limit=limit, after=after
+        )
+        found = self._aggregates("finding unanswered questions", sql, params)
         return [q for q in found if isinstance(q, Question)]
 
     def members(
@@ -883,12 +857,7 @@ class PostgresStore(Store):
         return [m for m in found if isinstance(m, Membership)]
 
     def communities(self, organisation_id: str | None = None) -> list[Community]:
-        query = "SELECT kind, id, version, data FROM coplib_aggregates WHERE kind = 'community'"
-        params: list[Any] = []
-        if organisation_id is not None:
-            query += " AND organisation_id = %s"
-            params.append(organisation_id)
-        found = self._aggregates("listing communities", query + " ORDER BY sort_name, id", params)
+        found = self._aggregates("listing communities", *_sql.communities(POSTGRES, organisation_id))
         return [c for c in found if isinstance(c, Community)]
 
     def _recorded(self, rows: list[tuple[Any, ...]]) -> list[RecordedEvent]:
@@ -905,27 +874,13 @@ class PostgresStore(Store):
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         check_limit(limit)
-        query = "SELECT position, data FROM coplib_events WHERE position > %s"
-        params: list[Any] = [max(after, 0)]
-        if community_id is not None:
-            query += " AND community_id = %s"
-            params.append(community_id)
-        params.append(limit)
-        return self._recorded(self._fetch("reading events", query + " ORDER BY position LIMIT %s", params))
+        return self._recorded(self._fetch("reading events", *_sql.events(POSTGRES, community_id, after, limit)))
 
     def activity(
         self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
     ) -> list[RecordedEvent]:
-        query = (
-            "SELECT position, data FROM coplib_events WHERE actor_id = %s AND occurred_at >= %s AND occurred_at < %s"
-        )
-        params: list[Any] = [person_id, since, until]
-        if community_id is not None:
-            query += " AND community_id = %s"
-            params.append(community_id)
-        return self._recorded(
-            self._fetch(f"reading the activity of {person_id!r}", query + " ORDER BY position", params)
-        )
+        sql, params = _sql.activity(POSTGRES, person_id, since, until, community_id)
+        return self._recorded(self._fetch(f"reading the activity of {person_id!r}", sql, params))
 
     def count_events(
         self,
@@ -936,94 +891,40 @@ class PostgresStore(Store):
         period: Period,
         types: Sequence[str] | None = None,
     ) -> dict[date, int]:
-        # date_trunc('week', ...) starts weeks on Monday (ISO), like the memory store.
-        query = """SELECT date_trunc(%s, occurred_at AT TIME ZONE 'UTC')::date AS start, count(*)
-                   FROM coplib_events WHERE occurred_at >= %s AND occurred_at < %s"""
-        params: list[Any] = [Period(period).value, since, until]
-        if community_id is not None:
-            query += " AND community_id = %s"
-            params.append(community_id)
-        if types is not None:
-            query += " AND type = ANY(%b::text[])"
-            params.append(list(types))
-        rows = self._fetch("counting events", query + " GROUP BY start ORDER BY start", params)
-        return {start: int(count) for start, count in rows}
+        sql, params = _sql.count_events(POSTGRES, community_id, since, until, period, types)
+        return {POSTGRES.read_day(start): int(count) for start, count in self._fetch("counting events", sql, params)}
 
     # -- outbox ----------------------------------------------------------------------------------
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         check_limit(limit)
-        rows = self._fetch(
-            "reading pending messages",
-            f"""SELECT {_OUTBOX_COLUMNS} FROM coplib_outbox
-                WHERE status = 'pending' ORDER BY created_at, id LIMIT %s""",
-            (limit,),
-        )
-        return [_outbox_entry(row).message for row in rows]
+        rows = self._fetch("reading pending messages", *_sql.pending_messages(POSTGRES, limit))
+        return [_sql.entry_from_row(POSTGRES, row).message for row in rows]
+
+    def _execute_each(self, doing: str, statement: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run `statement` once per row, in order, in one transaction; the rows changed."""
+        with self._lock:
+            conn = self._connection()
+            if not rows:
+                return 0
+            with self._driver_errors(doing), conn.transaction():
+                cursor = conn.cursor()
+                cursor.executemany(statement, rows)
+                return int(cursor.rowcount)
 
     def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
-        self._execute(
-            "marking messages delivered",
-            """UPDATE coplib_outbox SET status = 'delivered', settled_at = %s, delivered_at = %s,
-                   claimed_by = NULL, claimed_until = NULL
-               WHERE id = ANY(%b::text[]) AND status = 'pending'""",
-            (at, at, list(message_ids)),
-        )
+        self._execute_each("marking messages delivered", *_sql.mark_delivered(POSTGRES, message_ids, at))
 
     def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
         check_limit(limit)
-        # SKIP LOCKED: dispatchers claiming at the same moment take disjoint messages instead
-        # of queueing behind each other's row locks.
-        rows = self._fetch(
-            f"claiming messages for {worker!r}",
-            f"""WITH due AS (
-                    SELECT id FROM coplib_outbox
-                    WHERE status = 'pending' AND next_attempt_at <= %s
-                        AND (claimed_until IS NULL OR claimed_until <= %s)
-                    ORDER BY next_attempt_at, created_at, id LIMIT %s
-                    FOR UPDATE SKIP LOCKED)
-                UPDATE coplib_outbox AS o SET claimed_by = %s, claimed_until = %s
-                FROM due WHERE o.id = due.id
-                RETURNING {", ".join("o." + c.strip() for c in _OUTBOX_COLUMNS.split(","))}""",
-            (now, now, limit, worker, now + lease),
-        )
-        claimed = [_outbox_entry(row) for row in rows]
+        sql, params = _sql.claim_messages(POSTGRES, worker, now, lease, limit)
+        claimed = [
+            _sql.entry_from_row(POSTGRES, row) for row in self._fetch(f"claiming messages for {worker!r}", sql, params)
+        ]
         return sorted(claimed, key=lambda e: (e.next_attempt_at, e.message.created_at, e.message.id))
 
     def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
-        first: dict[str, Outcome] = {}
-        for outcome in outcomes:
-            first.setdefault(outcome.message_id, outcome)  # a repeat finds the claim released
-        if not first:
-            with self._lock:
-                self._connection()
-            return 0
-        chosen = list(first.values())
-        rows = self._fetch(
-            f"settling messages of {worker!r}",
-            """UPDATE coplib_outbox AS o SET
-                   status = s.status,
-                   attempts = o.attempts + CASE WHEN s.count_attempt THEN 1 ELSE 0 END,
-                   next_attempt_at = coalesce(s.next_attempt_at, o.next_attempt_at),
-                   last_error = coalesce(s.error, o.last_error),
-                   settled_at = CASE WHEN s.status = 'pending' THEN NULL ELSE s.at END,
-                   delivered_at = CASE WHEN s.status = 'delivered' THEN s.at ELSE o.delivered_at END,
-                   claimed_by = NULL, claimed_until = NULL
-               FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::text[], %b::boolean[])
-                   AS s(id, status, at, next_attempt_at, error, count_attempt)
-               WHERE o.id = s.id AND o.claimed_by = %s AND o.status = 'pending'
-               RETURNING o.id""",
-            (
-                [o.message_id for o in chosen],
-                [DeliveryStatus(o.status).value for o in chosen],
-                [o.at for o in chosen],
-                [o.next_attempt_at for o in chosen],
-                [o.error for o in chosen],
-                [o.count_attempt for o in chosen],
-                worker,
-            ),
-        )
-        return len(rows)
+        return self._execute_each(f"settling messages of {worker!r}", *_sql.settle_messages(POSTGRES, outcomes, worker))
 
     def outbox(
         self,
@@ -1033,68 +934,17 @@ class PostgresStore(Store):
         limit: int = 100,
     ) -> list[OutboxEntry]:
         check_limit(limit)
-        where = ["TRUE"]
-        params: list[Any] = []
-        if status is not None:
-            where.append("status = %s")
-            params.append(DeliveryStatus(status).value)
-        if recipient_id is not None:
-            where.append("recipient_id = %s")
-            params.append(recipient_id)
-        params.append(limit)
-        rows = self._fetch(
-            "listing the outbox",
-            f"SELECT {_OUTBOX_COLUMNS} FROM coplib_outbox WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT %s",
-            params,
-        )
-        return [_outbox_entry(row) for row in rows]
+        rows = self._fetch("listing the outbox", *_sql.outbox(POSTGRES, status, recipient_id, limit))
+        return [_sql.entry_from_row(POSTGRES, row) for row in rows]
 
     def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
-        rows = self._fetch(
-            "requeueing messages",
-            """UPDATE coplib_outbox SET status = 'pending', attempts = 0, next_attempt_at = %s,
-                   settled_at = NULL, claimed_by = NULL, claimed_until = NULL
-               WHERE id = ANY(%b::text[]) AND status IN ('dead', 'dropped')
-               RETURNING id""",
-            (now, list(message_ids)),
-        )
-        return len(rows)
+        return self._execute_each("requeueing messages", *_sql.requeue(POSTGRES, message_ids, now))
 
     # -- timers ----------------------------------------------------------------------------------
 
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
         check_limit(limit)
-        return self._aggregates(
-            f"finding due {kind} aggregates",
-            """SELECT kind, id, version, data FROM coplib_aggregates
-               WHERE kind = %s AND due_at IS NOT NULL AND due_at <= %s ORDER BY due_at, id LIMIT %s""",
-            (kind, before, limit),
-        )
-
-
-def _outbox_entry(row: Sequence[Any]) -> OutboxEntry:
-    """The named constructor of an outbox entry from a row of `_OUTBOX_COLUMNS`."""
-    (message_id, event_id, recipient_id, topic, community_id, params, created_at) = row[:7]
-    status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until = row[7:]
-    message = OutboxMessage(
-        id=message_id,
-        event_id=event_id,
-        recipient_id=recipient_id,
-        topic=topic,
-        community_id=community_id,
-        params=json.loads(params),
-        created_at=_utc(created_at),
-    )
-    return OutboxEntry(
-        message=message,
-        status=DeliveryStatus(status),
-        attempts=int(attempts),
-        next_attempt_at=_utc(next_attempt_at),
-        last_error=last_error,
-        settled_at=_utc(settled_at) if settled_at is not None else None,
-        claimed_by=claimed_by,
-        claimed_until=_utc(claimed_until) if claimed_until is not None else None,
-    )
+        return self._aggregates(f"finding due {kind} aggregates", *_sql.find_due(POSTGRES, kind, before, limit))
 
 
 class PostgresStorePlugin:

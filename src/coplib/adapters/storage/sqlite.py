@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 
-from coplib.adapters.storage._index import IndexRow, find_where, index_row
+from coplib.adapters.storage import _sql
+from coplib.adapters.storage._index import IndexRow, index_row
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import (
@@ -40,8 +41,10 @@ from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
     ACTIVE_ONLY,
+    EVERYTHING,
     Changeset,
     DeliveryStatus,
+    Filter,
     OutboxEntry,
     OutboxMessage,
     Outcome,
@@ -366,31 +369,35 @@ _INSERT_MESSAGE = (
     "INSERT INTO outbox (id, event_id, recipient_id, topic, community_id, created_at, params, next_attempt_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 )
-_ENTRY_COLUMNS = (
-    "id, event_id, recipient_id, topic, community_id, created_at, params, "
-    "status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until"
-)
-#: The messages a claim takes (parameters: now, now, limit). Forced onto the index of pending
-#: messages by due time: without statistics the planner would rather sort every pending one.
-DUE_MESSAGES = (
-    "SELECT id FROM outbox INDEXED BY outbox_due WHERE status = 'pending' AND next_attempt_at <= ? "
-    "AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, created_at, id LIMIT ?"
-)
-_SETTLE = (
-    "UPDATE outbox SET status = ?, attempts = attempts + ?, next_attempt_at = coalesce(?, next_attempt_at), "
-    "last_error = coalesce(?, last_error), settled_at = ?, delivered_at = ?, claimed_by = NULL, claimed_until = NULL "
-    "WHERE id = ? AND claimed_by = ? AND status = 'pending'"
-)
-_PERIOD_SQL: Final[dict[Period, str]] = {
-    Period.DAY: "substr(occurred_at, 1, 10)",
-    # 'weekday 1' moves forward to a Monday, so step back 6 days first: the Monday on or before.
-    Period.WEEK: "date(substr(occurred_at, 1, 10), '-6 days', 'weekday 1')",
-    Period.MONTH: "substr(occurred_at, 1, 7) || '-01'",
-}
 
 
 def _ts(value: datetime | None) -> str | None:
     return format_timestamp(value) if value is not None else None
+
+
+def _any_of(column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+    return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+
+#: How this store spells the shared statements of `coplib.adapters.storage._sql`.
+SQLITE: Final = _sql.Dialect(
+    mark="?",
+    prefix="",
+    time=format_timestamp,
+    read_time=parse_timestamp,
+    period_start={
+        Period.DAY: "substr(occurred_at, 1, 10)",
+        # 'weekday 1' moves forward to a Monday, so step back 6 days first: the Monday on or before.
+        Period.WEEK: "date(substr(occurred_at, 1, 10), '-6 days', 'weekday 1')",
+        Period.MONTH: "substr(occurred_at, 1, 7) || '-01'",
+    },
+    read_day=date.fromisoformat,
+    by_creation="created_at, id",  # NULL (no creation time) sorts first
+    ordered_join="CROSS JOIN",
+    tag_time="sort_key",
+    any_of=_any_of,
+    hints=True,
+)
 
 
 def _sort_key(row: IndexRow) -> str | None:
@@ -877,37 +884,12 @@ class SQLiteStore(Store):
             self._learnt(wanted, found)
         return found
 
-    def find(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Aggregate]:
+    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
         check_limit(limit)
-        where, params = find_where("?", format_timestamp, kind, community_id, person_id, parent_id, since, until)
-        sql = f"SELECT kind, id, version, data FROM aggregates WHERE {where} ORDER BY created_at, id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return self._aggregates(sql, params)
+        return self._aggregates(*_sql.find(SQLITE, kind, where, limit))
 
-    def count(
-        self,
-        kind: str,
-        *,
-        community_id: str | None = None,
-        person_id: str | None = None,
-        parent_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> int:
-        where, params = find_where("?", format_timestamp, kind, community_id, person_id, parent_id, since, until)
-        return int(self._query(f"SELECT count(*) FROM aggregates WHERE {where}", params)[0][0])
+    def count(self, kind: str, where: Filter = EVERYTHING) -> int:
+        return int(self._query(*_sql.count(SQLITE, kind, where))[0][0])
 
     def unanswered_questions(
         self,
@@ -919,7 +901,9 @@ class SQLiteStore(Store):
         after: tuple[datetime, str] | None = None,
     ) -> list[Question]:
         check_limit(limit)
-        sql, params = unanswered_sql(community_id, tag=tag, asked_before=asked_before, limit=limit, after=after)
+        sql, params = _sql.unanswered_questions(
+            SQLITE, community_id, tag=tag, asked_before=asked_before, limit=limit, after=after
+        )
         return [q for q in self._aggregates(sql, params) if isinstance(q, Question)]
 
     def members(
@@ -980,20 +964,7 @@ class SQLiteStore(Store):
             return list(held)
 
     def communities(self, organisation_id: str | None = None) -> list[Community]:
-        if organisation_id is None:
-            # Named: without statistics the planner would rather sort every community.
-            sql = (
-                "SELECT kind, id, version, data FROM aggregates INDEXED BY aggregates_names "
-                "WHERE kind = 'community' ORDER BY sort_name, id"
-            )
-            params: tuple[Any, ...] = ()
-        else:
-            sql = (
-                "SELECT kind, id, version, data FROM aggregates WHERE kind = 'community' AND organisation_id = ? "
-                "ORDER BY sort_name, id"
-            )
-            params = (organisation_id,)
-        return [c for c in self._aggregates(sql, params) if isinstance(c, Community)]
+        return [c for c in self._aggregates(*_sql.communities(SQLITE, organisation_id)) if isinstance(c, Community)]
 
     def _events(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
         """Rows of (position, data) as recorded events; decoding is the costly part, so a
@@ -1013,29 +984,12 @@ class SQLiteStore(Store):
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         check_limit(limit)
-        if community_id is None:
-            return self._events(
-                "SELECT position, data FROM events WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
-            )
-        return self._events(
-            "SELECT position, data FROM events WHERE community_id = ? AND position > ? ORDER BY position LIMIT ?",
-            (community_id, after, limit),
-        )
+        return self._events(*_sql.events(SQLITE, community_id, after, limit))
 
     def activity(
         self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
     ) -> list[RecordedEvent]:
-        # Forced onto the person's index: left to itself, the planner walks the community's
-        # events in the window instead, a cost that follows the community, not the person.
-        sql = (
-            "SELECT position, data FROM events INDEXED BY events_by_actor "
-            "WHERE actor_id = ? AND occurred_at >= ? AND occurred_at < ?"
-        )
-        params: list[Any] = [person_id, format_timestamp(since), format_timestamp(until)]
-        if community_id is not None:
-            sql += " AND community_id = ?"
-            params.append(community_id)
-        return self._events(sql + " ORDER BY position", params)
+        return self._events(*_sql.activity(SQLITE, person_id, since, until, community_id))
 
     def count_events(
         self,
@@ -1046,33 +1000,14 @@ class SQLiteStore(Store):
         period: Period,
         types: Sequence[str] | None = None,
     ) -> dict[date, int]:
-        bucket = _PERIOD_SQL[Period(period)]
-        where = ["occurred_at >= ?", "occurred_at < ?"]
-        params: list[Any] = [format_timestamp(since), format_timestamp(until)]
-        if community_id is not None:
-            where.insert(0, "community_id = ?")
-            params.insert(0, community_id)
-        if types is not None:
-            wanted = sorted(set(types))
-            if not wanted:
-                with self._lock:
-                    self._connection()
-                return {}
-            where.append(f"type IN ({', '.join('?' * len(wanted))})")
-            params.extend(wanted)
-        sql = f"SELECT {bucket} AS day, count(*) FROM events WHERE {' AND '.join(where)} GROUP BY day ORDER BY day"
-        return {date.fromisoformat(day): count for day, count in self._query(sql, params)}
+        rows = self._query(*_sql.count_events(SQLITE, community_id, since, until, period, types))
+        return {SQLITE.read_day(day): count for day, count in rows}
 
     # -- outbox ------------------------------------------------------------------------------
 
     def pending_messages(self, *, limit: int = 100) -> list[OutboxMessage]:
         check_limit(limit)
-        rows = self._query(
-            "SELECT id, event_id, recipient_id, topic, community_id, created_at, params FROM outbox "
-            "WHERE status = 'pending' ORDER BY created_at, id LIMIT ?",
-            (limit,),
-        )
-        return [_message_from_row(row) for row in rows]
+        return [_sql.entry_from_row(SQLITE, row).message for row in self._query(*_sql.pending_messages(SQLITE, limit))]
 
     def _write(self, action: str, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` in one ``BEGIN IMMEDIATE`` transaction."""
@@ -1091,61 +1026,27 @@ class SQLiteStore(Store):
                 raise self._error(action, exc) from exc
             return result
 
-    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
-        stamp = format_timestamp(at)
-        rows = [(stamp, stamp, mid) for mid in dict.fromkeys(message_ids)]
-        if not rows:
-            with self._lock:
-                self._connection()
-            return
-        self._write(
-            "marking messages delivered",
-            lambda conn: _each(
-                conn,
-                "UPDATE outbox SET status = 'delivered', delivered_at = ?, settled_at = ?, claimed_by = NULL, "
-                "claimed_until = NULL WHERE id = ? AND status = 'pending'",
-                rows,
-            ),
-        )
-
-    def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
-        check_limit(limit)
-        stamp, until = format_timestamp(now), format_timestamp(now + lease)
-
-        def claim(conn: sqlite3.Connection) -> list[Any]:
-            # BEGIN IMMEDIATE makes select-then-update atomic: no other writer runs in between.
-            return conn.execute(
-                f"UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ({DUE_MESSAGES}) "
-                f"RETURNING {_ENTRY_COLUMNS}",
-                (worker, until, stamp, stamp, limit),
-            ).fetchall()
-
-        entries = [_entry_from_row(row) for row in self._write("claiming messages", claim)]
-        return sorted(entries, key=lambda e: (e.next_attempt_at, e.message.created_at, e.message.id))
-
-    def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
-        rows = []
-        for o in outcomes:
-            settled = format_timestamp(o.at) if o.status is not DeliveryStatus.PENDING else None
-            delivered = settled if o.status is DeliveryStatus.DELIVERED else None
-            rows.append(
-                (
-                    DeliveryStatus(o.status).value,
-                    1 if o.count_attempt else 0,
-                    _ts(o.next_attempt_at),
-                    o.error,
-                    settled,
-                    delivered,
-                    o.message_id,
-                    worker,
-                )
-            )
+    def _write_each(self, action: str, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run `sql` once per row, in order, in one transaction; the rows changed."""
         if not rows:
             with self._lock:
                 self._connection()
             return 0
-        # One statement per outcome, in order: a repeated outcome finds the claim released.
-        return self._write("settling messages", lambda conn: _each(conn, _SETTLE, rows))
+        return self._write(action, lambda conn: _each(conn, sql, rows))
+
+    def mark_delivered(self, message_ids: Sequence[str], *, at: datetime) -> None:
+        self._write_each("marking messages delivered", *_sql.mark_delivered(SQLITE, message_ids, at))
+
+    def claim_messages(self, *, worker: str, now: datetime, lease: timedelta, limit: int = 100) -> list[OutboxEntry]:
+        check_limit(limit)
+        sql, params = _sql.claim_messages(SQLITE, worker, now, lease, limit)
+        # BEGIN IMMEDIATE makes select-then-update atomic: no other writer runs in between.
+        rows = self._write("claiming messages", lambda conn: conn.execute(sql, params).fetchall())
+        entries = [_sql.entry_from_row(SQLITE, row) for row in rows]
+        return sorted(entries, key=lambda e: (e.next_attempt_at, e.message.created_at, e.message.id))
+
+    def settle_messages(self, outcomes: Sequence[Outcome], *, worker: str) -> int:
+        return self._write_each("settling messages", *_sql.settle_messages(SQLITE, outcomes, worker))
 
     def outbox(
         self,
@@ -1155,45 +1056,18 @@ class SQLiteStore(Store):
         limit: int = 100,
     ) -> list[OutboxEntry]:
         check_limit(limit)
-        where, params = [], []
-        if status is not None:
-            where.append("status = ?")
-            params.append(DeliveryStatus(status).value)
-        if recipient_id is not None:
-            where.append("recipient_id = ?")
-            params.append(recipient_id)
-        clause = f"WHERE {' AND '.join(where)} " if where else ""
-        rows = self._query(
-            f"SELECT {_ENTRY_COLUMNS} FROM outbox {clause}ORDER BY created_at, id LIMIT ?", (*params, limit)
-        )
-        return [_entry_from_row(row) for row in rows]
+        return [
+            _sql.entry_from_row(SQLITE, row) for row in self._query(*_sql.outbox(SQLITE, status, recipient_id, limit))
+        ]
 
     def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
-        stamp = format_timestamp(now)
-        rows = [(stamp, mid) for mid in dict.fromkeys(message_ids)]
-        if not rows:
-            with self._lock:
-                self._connection()
-            return 0
-        return self._write(
-            "requeueing messages",
-            lambda conn: _each(
-                conn,
-                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, settled_at = NULL, "
-                "claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status IN ('dead', 'dropped')",
-                rows,
-            ),
-        )
+        return self._write_each("requeueing messages", *_sql.requeue(SQLITE, message_ids, now))
 
     # -- timers ------------------------------------------------------------------------------
 
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
         check_limit(limit)
-        return self._aggregates(
-            "SELECT kind, id, version, data FROM aggregates WHERE kind = ? AND due_at IS NOT NULL AND due_at <= ? "
-            "ORDER BY due_at, id LIMIT ?",
-            (kind, format_timestamp(before), limit),
-        )
+        return self._aggregates(*_sql.find_due(SQLITE, kind, before, limit))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -1219,76 +1093,10 @@ class _Conflict(Exception):
     """Internal: a write's version guard did not match (turned into the typed error)."""
 
 
-def unanswered_sql(
-    community_id: str | None,
-    *,
-    tag: str | None = None,
-    asked_before: datetime | None = None,
-    limit: int = 100,
-    after: tuple[datetime, str] | None = None,
-) -> tuple[str, list[Any]]:
-    """The SQL of the unanswered-questions query. It walks, in order, an index holding open
-    questions only (by tag: the tags of open questions only), so its cost follows the page
-    returned, not the questions stored."""
-    params: list[Any]
-    if tag is not None:
-        time, where, params = "t.sort_key", ["t.kind = 'question'", "t.tag = ?"], [tag]
-        if community_id is not None:
-            where.insert(1, "t.community_id = ?")
-            params.insert(0, community_id)
-        source = "tags t CROSS JOIN aggregates a ON a.kind = t.kind AND a.id = t.id"
-        key = "(t.sort_key, t.id)"
-    else:
-        time, where, params = "a.open_since", ["a.open_since IS NOT NULL"], []
-        if community_id is not None:
-            where.append("a.community_id = ?")
-            params.append(community_id)
-        source = "aggregates a"
-        key = "(a.open_since, a.id)"
-    if asked_before is not None:
-        where.append(f"{time} < ?")
-        params.append(format_timestamp(asked_before))
-    if after is not None:
-        where.append(f"{key} > (?, ?)")
-        params.extend([format_timestamp(after[0]), after[1]])
-    sql = (
-        f"SELECT a.kind, a.id, a.version, a.data FROM {source} WHERE {' AND '.join(where)} ORDER BY {key[1:-1]} LIMIT ?"
-    )
-    params.append(limit)
-    return sql, params
-
-
 def _message_row(m: OutboxMessage) -> tuple[Any, ...]:
     params = json.dumps(m.params, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     created = format_timestamp(m.created_at)
     return (m.id, m.event_id, m.recipient_id, m.topic, m.community_id, created, params, created)
-
-
-def _message_from_row(row: Sequence[Any]) -> OutboxMessage:
-    id_, event_id, recipient_id, topic, community_id, created_at, params = row[:7]
-    return OutboxMessage(
-        id=id_,
-        event_id=event_id,
-        recipient_id=recipient_id,
-        topic=topic,
-        community_id=community_id,
-        params=json.loads(params),
-        created_at=parse_timestamp(created_at),
-    )
-
-
-def _entry_from_row(row: Sequence[Any]) -> OutboxEntry:
-    status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until = row[7:]
-    return OutboxEntry(
-        message=_message_from_row(row),
-        status=DeliveryStatus(status),
-        attempts=attempts,
-        next_attempt_at=parse_timestamp(next_attempt_at),
-        last_error=last_error,
-        settled_at=parse_timestamp(settled_at) if settled_at is not None else None,
-        claimed_by=claimed_by,
-        claimed_until=parse_timestamp(claimed_until) if claimed_until is not None else None,
-    )
 
 
 class SQLiteStorePlugin:

@@ -1,0 +1,356 @@
+"""The SQL of the pushed-down queries, shared by the SQLite and PostgreSQL stores: each
+statement is written once, and what the two dialects spell differently (placeholders, table
+names, how a time is held, a period's first day, index hints, row locks) is a parameter of
+`Dialect`.
+
+Every value a caller gives is a parameter of the statement, never formatted into its text:
+only SQL chosen here (names, hints, a period's expression) is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+import attrs
+
+from coplib.ports.storage import DeliveryStatus, Filter, OutboxEntry, OutboxMessage, Outcome, Period
+
+Statement = tuple[str, list[Any]]
+
+
+@attrs.frozen
+class Dialect:
+    """What differs between SQLite's SQL and PostgreSQL's, for the statements of this module."""
+
+    #: The driver's placeholder.
+    mark: str
+    #: Put before every table name (the PostgreSQL store's tables are ``coplib_*``).
+    prefix: str
+    #: A datetime as the time columns hold it, and a time column's value as a UTC datetime.
+    time: Callable[[datetime], Any]
+    read_time: Callable[[Any], datetime]
+    #: SQL giving the first day of the period of ``occurred_at``, and that day as a date.
+    period_start: Mapping[Period, str]
+    read_day: Callable[[Any], date]
+    #: ``ORDER BY`` of `find`: aggregates without a creation time first, then by time and id.
+    by_creation: str
+    #: A join that walks its left side first (SQLite's planner keeps a CROSS JOIN's order).
+    ordered_join: str
+    #: The column of the tags table that holds an open question's ``open_since``.
+    tag_time: str
+    #: ``column IN`` the values, with its parameters.
+    any_of: Callable[[str, Sequence[str]], Statement]
+    #: Appended to the select of the messages a claim takes: its row locks.
+    claim_lock: str = ""
+    #: Whether to name the index a statement must walk (SQLite, whose planner lacks statistics).
+    hints: bool = False
+
+    def table(self, name: str) -> str:
+        return self.prefix + name
+
+    def indexed_by(self, index: str) -> str:
+        return f" INDEXED BY {index}" if self.hints else ""
+
+
+# -- aggregates: find, count, the portfolio, the timers -------------------------------------------
+
+AGGREGATE_ROW: Final = "kind, id, version, data"
+
+
+def _matching(d: Dialect, kind: str, where: Filter) -> Statement:
+    m = d.mark
+    clauses = [f"kind = {m}"]
+    params: list[Any] = [kind]
+    for column, value in (
+        ("community_id", where.community_id),
+        ("person_id", where.person_id),
+        ("parent_id", where.parent_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = {m}")
+            params.append(value)
+    if where.since is not None:
+        clauses.append(f"created_at >= {m}")
+        params.append(d.time(where.since))
+    if where.until is not None:
+        clauses.append(f"created_at < {m}")
+        params.append(d.time(where.until))
+    return " AND ".join(clauses), params
+
+
+def find(d: Dialect, kind: str, where: Filter, limit: int | None) -> Statement:
+    """`ReadQueries.find`: rows of `AGGREGATE_ROW`."""
+    clause, params = _matching(d, kind, where)
+    sql = f"SELECT {AGGREGATE_ROW} FROM {d.table('aggregates')} WHERE {clause} ORDER BY {d.by_creation}"
+    if limit is not None:
+        sql += f" LIMIT {d.mark}"
+        params.append(limit)
+    return sql, params
+
+
+def count(d: Dialect, kind: str, where: Filter) -> Statement:
+    """`ReadQueries.count`: one row, the count, read from the index `find` walks."""
+    clause, params = _matching(d, kind, where)
+    return f"SELECT count(*) FROM {d.table('aggregates')} WHERE {clause}", params
+
+
+def find_due(d: Dialect, kind: str, before: datetime, limit: int) -> Statement:
+    """`Timers.find_due`: rows of `AGGREGATE_ROW`, from the index of set timers."""
+    m = d.mark
+    return (
+        f"SELECT {AGGREGATE_ROW} FROM {d.table('aggregates')} "
+        f"WHERE kind = {m} AND due_at IS NOT NULL AND due_at <= {m} ORDER BY due_at, id LIMIT {m}",
+        [kind, d.time(before), limit],
+    )
+
+
+def communities(d: Dialect, organisation_id: str | None) -> Statement:
+    """`ReadQueries.communities`: rows of `AGGREGATE_ROW`, by name then id."""
+    if organisation_id is None:
+        # Named for SQLite: without statistics its planner would rather sort every community.
+        source = d.table("aggregates") + d.indexed_by("aggregates_names")
+        return f"SELECT {AGGREGATE_ROW} FROM {source} WHERE kind = 'community' ORDER BY sort_name, id", []
+    return (
+        f"SELECT {AGGREGATE_ROW} FROM {d.table('aggregates')} WHERE kind = 'community' AND organisation_id = {d.mark} "
+        "ORDER BY sort_name, id",
+        [organisation_id],
+    )
+
+
+def unanswered_questions(
+    d: Dialect,
+    community_id: str | None,
+    *,
+    tag: str | None = None,
+    asked_before: datetime | None = None,
+    limit: int = 100,
+    after: tuple[datetime, str] | None = None,
+) -> Statement:
+    """`ReadQueries.unanswered_questions`: rows of `AGGREGATE_ROW`. Both shapes walk, in
+    (open_since, id) order, an index holding open questions only (by tag: the tags of open
+    questions only) and stop after `limit` rows: the cost follows the page, not the history."""
+    m = d.mark
+    params: list[Any] = []
+    if tag is not None:
+        t = "t"
+        source = f"{d.table('tags')} t {d.ordered_join} {d.table('aggregates')} a ON a.kind = t.kind AND a.id = t.id"
+        time = f"t.{d.tag_time}"
+        where = ["t.kind = 'question'", f"{time} IS NOT NULL", f"t.tag = {m}"]
+        params.append(tag)
+    else:
+        t = "a"
+        # Named for SQLite: with the kind in the query its planner would take the index by
+        # community and sort; the partial index of open questions is the one that stops early.
+        source = f"{d.table('aggregates')} a{d.indexed_by('aggregates_open_questions')}"
+        time = "a.open_since"
+        where = ["a.kind = 'question'", f"{time} IS NOT NULL"]
+    if community_id is not None:
+        where.append(f"{t}.community_id = {m}")
+        params.append(community_id)
+    if asked_before is not None:
+        where.append(f"{time} < {m}")
+        params.append(d.time(asked_before))
+    if after is not None:
+        where.append(f"({time}, {t}.id) > ({m}, {m})")
+        params.extend([d.time(after[0]), after[1]])
+    params.append(limit)
+    sql = (
+        f"SELECT a.kind, a.id, a.version, a.data FROM {source} WHERE {' AND '.join(where)} "
+        f"ORDER BY {time}, {t}.id LIMIT {m}"
+    )
+    return sql, params
+
+
+# -- the event log ------------------------------------------------------------------------------
+
+EVENT_ROW: Final = "position, data"
+
+
+def events(d: Dialect, community_id: str | None, after: int, limit: int) -> Statement:
+    """`EventLog.events`: rows of `EVENT_ROW`, by the primary key or by community."""
+    m = d.mark
+    where = f"position > {m}"
+    params: list[Any] = [after]
+    if community_id is not None:
+        where = f"community_id = {m} AND {where}"
+        params.insert(0, community_id)
+    params.append(limit)
+    return f"SELECT {EVENT_ROW} FROM {d.table('events')} WHERE {where} ORDER BY position LIMIT {m}", params
+
+
+def activity(d: Dialect, person_id: str, since: datetime, until: datetime, community_id: str | None) -> Statement:
+    """`EventLog.activity`: rows of `EVENT_ROW`, from the index by actor and time."""
+    m = d.mark
+    # Named for SQLite: left to itself, its planner walks the community's events in the window
+    # instead, a cost that follows the community, not the person.
+    sql = (
+        f"SELECT {EVENT_ROW} FROM {d.table('events')}{d.indexed_by('events_by_actor')} "
+        f"WHERE actor_id = {m} AND occurred_at >= {m} AND occurred_at < {m}"
+    )
+    params: list[Any] = [person_id, d.time(since), d.time(until)]
+    if community_id is not None:
+        sql += f" AND community_id = {m}"
+        params.append(community_id)
+    return sql + " ORDER BY position", params
+
+
+def count_events(
+    d: Dialect,
+    community_id: str | None,
+    since: datetime,
+    until: datetime,
+    period: Period,
+    types: Sequence[str] | None,
+) -> Statement:
+    """`EventLog.count_events`: rows of (first day of the period, count), by day."""
+    m = d.mark
+    where = [f"occurred_at >= {m}", f"occurred_at < {m}"]
+    params: list[Any] = [d.time(since), d.time(until)]
+    if community_id is not None:
+        where.insert(0, f"community_id = {m}")
+        params.insert(0, community_id)
+    if types is not None:
+        clause, wanted = d.any_of("type", sorted(set(types)))
+        where.append(clause)
+        params.extend(wanted)
+    bucket = d.period_start[Period(period)]
+    sql = (
+        f"SELECT {bucket} AS first_day, count(*) FROM {d.table('events')} WHERE {' AND '.join(where)} "
+        "GROUP BY first_day ORDER BY first_day"
+    )
+    return sql, params
+
+
+# -- the outbox ---------------------------------------------------------------------------------
+
+#: The columns of an outbox entry, in the order `entry_from_row` reads them.
+ENTRY_ROW: Final = (
+    "id, event_id, recipient_id, topic, community_id, created_at, params, "
+    "status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until"
+)
+
+
+def entry_from_row(d: Dialect, row: Sequence[Any]) -> OutboxEntry:
+    """The named constructor of an outbox entry from a row of `ENTRY_ROW`."""
+    message_id, event_id, recipient_id, topic, community_id, created_at, params = row[:7]
+    status, attempts, next_attempt_at, last_error, settled_at, claimed_by, claimed_until = row[7:]
+    message = OutboxMessage(
+        id=message_id,
+        event_id=event_id,
+        recipient_id=recipient_id,
+        topic=topic,
+        community_id=community_id,
+        params=json.loads(params),
+        created_at=d.read_time(created_at),
+    )
+    return OutboxEntry(
+        message=message,
+        status=DeliveryStatus(status),
+        attempts=int(attempts),
+        next_attempt_at=d.read_time(next_attempt_at),
+        last_error=last_error,
+        settled_at=d.read_time(settled_at) if settled_at is not None else None,
+        claimed_by=claimed_by,
+        claimed_until=d.read_time(claimed_until) if claimed_until is not None else None,
+    )
+
+
+def pending_messages(d: Dialect, limit: int) -> Statement:
+    """`Outbox.pending_messages`: rows of `ENTRY_ROW`, oldest first."""
+    return (
+        f"SELECT {ENTRY_ROW} FROM {d.table('outbox')} WHERE status = 'pending' ORDER BY created_at, id LIMIT {d.mark}",
+        [limit],
+    )
+
+
+def outbox(d: Dialect, status: DeliveryStatus | None, recipient_id: str | None, limit: int) -> Statement:
+    """`Outbox.outbox`: rows of `ENTRY_ROW`, oldest first, by status or recipient."""
+    m = d.mark
+    where: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        where.append(f"status = {m}")
+        params.append(DeliveryStatus(status).value)
+    if recipient_id is not None:
+        where.append(f"recipient_id = {m}")
+        params.append(recipient_id)
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    params.append(limit)
+    return f"SELECT {ENTRY_ROW} FROM {d.table('outbox')} {clause}ORDER BY created_at, id LIMIT {m}", params
+
+
+def due_messages(d: Dialect) -> str:
+    """The ids a claim takes (parameters: now, now, limit), oldest due first, from the index of
+    pending messages by due time (named for SQLite: without statistics its planner would
+    rather sort every pending message), with `Dialect.claim_lock`."""
+    m = d.mark
+    return (
+        f"SELECT id FROM {d.table('outbox')}{d.indexed_by('outbox_due')} WHERE status = 'pending' "
+        f"AND next_attempt_at <= {m} AND (claimed_until IS NULL OR claimed_until <= {m}) "
+        f"ORDER BY next_attempt_at, created_at, id LIMIT {m}{d.claim_lock}"
+    )
+
+
+def claim_messages(d: Dialect, worker: str, now: datetime, lease: timedelta, limit: int) -> Statement:
+    """`Outbox.claim_messages`: one UPDATE of the due messages, returning rows of `ENTRY_ROW`
+    (in no order). Atomic in one statement; SQLite runs it in a ``BEGIN IMMEDIATE``."""
+    m = d.mark
+    stamp = d.time(now)
+    return (
+        f"UPDATE {d.table('outbox')} SET claimed_by = {m}, claimed_until = {m} WHERE id IN ({due_messages(d)}) "
+        f"RETURNING {ENTRY_ROW}",
+        [worker, d.time(now + lease), stamp, stamp, limit],
+    )
+
+
+# The outbox's bookkeeping: one statement run once per row (`executemany`), in order, in one
+# transaction; each returns how many rows it changed.
+
+Rows = tuple[str, list[tuple[Any, ...]]]
+
+
+def mark_delivered(d: Dialect, message_ids: Sequence[str], at: datetime) -> Rows:
+    """`Outbox.mark_delivered`: pending messages only (the others are left as they are)."""
+    m = d.mark
+    stamp = d.time(at)
+    return (
+        f"UPDATE {d.table('outbox')} SET status = 'delivered', delivered_at = {m}, settled_at = {m}, "
+        f"claimed_by = NULL, claimed_until = NULL WHERE id = {m} AND status = 'pending'",
+        [(stamp, stamp, mid) for mid in dict.fromkeys(message_ids)],
+    )
+
+
+def settle_messages(d: Dialect, outcomes: Sequence[Outcome], worker: str) -> Rows:
+    """`Outbox.settle_messages`: each outcome applies while `worker` holds the claim, and
+    releases it, so that a repeated outcome (run after) finds nothing to change."""
+    m = d.mark
+    rows = []
+    for o in outcomes:
+        settled = d.time(o.at) if o.status is not DeliveryStatus.PENDING else None
+        delivered = settled if o.status is DeliveryStatus.DELIVERED else None
+        retry = d.time(o.next_attempt_at) if o.next_attempt_at is not None else None
+        count_attempt = 1 if o.count_attempt else 0
+        rows.append(
+            (DeliveryStatus(o.status).value, count_attempt, retry, o.error, settled, delivered, o.message_id, worker)
+        )
+    return (
+        f"UPDATE {d.table('outbox')} SET status = {m}, attempts = attempts + {m}, "
+        f"next_attempt_at = coalesce({m}, next_attempt_at), last_error = coalesce({m}, last_error), "
+        f"settled_at = {m}, delivered_at = coalesce({m}, delivered_at), claimed_by = NULL, claimed_until = NULL "
+        f"WHERE id = {m} AND claimed_by = {m} AND status = 'pending'",
+        rows,
+    )
+
+
+def requeue(d: Dialect, message_ids: Sequence[str], now: datetime) -> Rows:
+    """`Outbox.requeue`: dead or dropped messages only."""
+    m = d.mark
+    stamp = d.time(now)
+    return (
+        f"UPDATE {d.table('outbox')} SET status = 'pending', attempts = 0, next_attempt_at = {m}, settled_at = NULL, "
+        f"claimed_by = NULL, claimed_until = NULL WHERE id = {m} AND status IN ('dead', 'dropped')",
+        [(stamp, mid) for mid in dict.fromkeys(message_ids)],
+    )
