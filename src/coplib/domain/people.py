@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -12,10 +12,33 @@ from coplib.domain.errors import FieldError, InvalidInputError
 
 PersonId = str
 
+#: The actor id of the host's own trusted jobs (imports, directory synchronisation, policies):
+#: `coplib.decide` allows it every action, and it needs no directory entry. No identity source
+#: may hand it out (`is_reserved_person_id`): the only way to act as it is for the host's own
+#: code to pass it as the actor of a command.
+SYSTEM: Final = "coplib:system"
+
+#: Ids under this prefix are coplib's own: no person may have one.
+RESERVED_PREFIX: Final = "coplib:"
+
 #: Attributes a directory commonly knows; others are allowed too.
 KNOWN_ATTRIBUTES = ("department", "site", "job", "seniority", "skills", "manager")
 
 LOCALES = ("fr", "en")
+
+
+def is_reserved_person_id(person_id: object) -> bool:
+    """Whether `person_id` is coplib's own (the system actor, or any ``coplib:`` id), which no
+    identity source may give a person."""
+    return isinstance(person_id, str) and person_id.strip().lower().startswith(RESERVED_PREFIX)
+
+
+def reserved_id_message(person_id: str) -> str:
+    """Why `person_id` (a reserved one) is refused, for an error message."""
+    return (
+        f"{person_id!r:.60} is reserved: ids under {RESERVED_PREFIX!r} are coplib's own (the system actor "
+        f"{SYSTEM!r}), and no person may have one"
+    )
 
 
 def _to_attributes(value: Any) -> Any:
@@ -46,11 +69,17 @@ def _check_attributes(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
         raise InvalidInputError(errors)
 
 
+def _person_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.identifier(instance, attribute, value)
+    if is_reserved_person_id(value):
+        raise InvalidInputError.field(f"$.{attribute.name}", reserved_id_message(value))
+
+
 @attrs.frozen
 class Person:
     """A person of the organisation, as resolved by the identity adapter."""
 
-    id: PersonId = attrs.field(validator=v.identifier)
+    id: PersonId = attrs.field(validator=_person_id)
     display_name: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
     email: str = attrs.field(default="", validator=v.text(max_chars=320, allow_empty=True))
     locale: str = attrs.field(default="en", validator=attrs.validators.in_(LOCALES))

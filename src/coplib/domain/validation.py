@@ -6,6 +6,7 @@ so that a host can show the message as it is.
 
 from __future__ import annotations
 
+import json
 import re
 import types
 from collections.abc import Callable, Collection
@@ -35,6 +36,14 @@ Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 def _fail(attribute: attrs.Attribute[Any], message: str) -> InvalidInputError:
     return InvalidInputError([FieldError(f"$.{attribute.name}", message)])
+
+
+def key_path(base: str, key: str) -> str:
+    """The path of `key` in the mapping at `base`: ``$.aliases.bkeller``, or quoted when the
+    key is no name (``$.aliases["CORP\\\\amartin"]``)."""
+    if key.isidentifier():
+        return f"{base}.{key}"
+    return f"{base}[{json.dumps(key, ensure_ascii=False)}]"
 
 
 def _short(value: object) -> str:
