@@ -111,6 +111,18 @@ def test_every_limit_the_docs_state_is_the_one_the_validators_enforce(limit: _do
     assert f"`{limit.cls.__name__}.{limit.field}`" in page("limits.md")
 
 
+def test_the_limits_page_states_the_text_rule_and_classifies_every_free_text_field() -> None:
+    text = page("limits.md")
+    assert "## Text people write" in text
+    for stated in ("U+0000 to U+001F", "U+007F to U+009F", "U+202A to U+202E", "U+2066 to U+2069", "category Cs"):
+        assert stated in text
+    rows = {line.split(" | ")[0].strip("| `"): line for line in text.splitlines() if line.startswith("| `")}
+    for cls in _docgen.text_field_classes():
+        one_line, several = rows[cls.__name__].split(" | ")[1:3]
+        for name, rule in validation.text_rules(cls).items():
+            assert f"`{name}`" in (several if rule.multiline else one_line), f"{cls.__name__}.{name}"
+
+
 def test_docgen_check_reports_a_stale_page_and_rewrites_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _docgen.main(["--docs", str(tmp_path)]) == 0
     assert _docgen.main(["--docs", str(tmp_path), "--check"]) == 0

@@ -203,6 +203,43 @@ BAD_FIELDS: list[tuple[str, dict[str, Any], str]] = [
     ("schedule_meeting", {"ends_at": NAIVE}, "$.ends_at"),
 ]
 
+#: Every free-text parameter of the commands: (command, parameter, whether it is multi-line).
+TEXT_PARAMETERS: list[tuple[str, str, bool]] = [
+    ("create_organisation", "name", False),
+    ("create_community", "name", False),
+    ("create_community", "vocation", True),
+    ("update_community", "name", False),
+    ("amend_charter", "reason", False),
+    ("decline", "reason", False),
+    ("remove", "reason", False),
+    ("ask", "title", False),
+    ("ask", "body", True),
+    ("answer", "body", True),
+    ("comment", "body", True),
+    ("share_resource", "title", False),
+    ("share_resource", "location", False),
+    ("share_resource", "description", True),
+    ("record_experience", "title", False),
+    ("record_experience", "body", True),
+    ("schedule_meeting", "title", False),
+    ("schedule_meeting", "location", False),
+    ("schedule_meeting", "description", True),
+    ("withdraw", "reason", False),
+]
+#: Refused in every text: NUL, BEL, an ANSI escape sequence, DEL, a C1 control (NEL), a
+#: lone CR, the bidirectional override and isolate, a lone surrogate.
+REFUSED_EVERYWHERE = ["\x00", "\x07", "\x1b[31m", "\x7f", "\x85", "\r", "\u202e", "\u2067", "\ud800"]
+#: Refused in single-line texts only.
+LINE_BREAKS_AND_TABS = ["\n", "\r\n", "\t", "\u2028", "\u2029"]
+FRENCH = "Soudure à l'arc : qualité, sécurité — « l'œuvre » ça marche ? Ærø ÿ"
+MULTI_LINE = "Première ligne,\n\tdeuxième ligne ;\r\ntroisième. Ligne\u2028suivante."
+
+BAD_FIELDS += [
+    (command, {parameter: f"Mot{bad}dit"}, f"$.{parameter}")
+    for command, parameter, multiline in TEXT_PARAMETERS
+    for bad in REFUSED_EVERYWHERE + ([] if multiline else LINE_BREAKS_AND_TABS)
+]
+
 #: (command, overrides, the kind of thing not found)
 UNKNOWN_IDS: list[tuple[str, dict[str, Any], str]] = [
     ("create_community", {"organisation_id": "nowhere"}, "organisation"),
@@ -344,6 +381,65 @@ def test_several_bad_fields_are_reported_together(engine: Engine, world: World) 
 
     assert [e.path for e in caught.value.errors] == ["$.title", "$.body", "$.tags"]
     assert caught.value.context == "ask"
+
+
+def stored_texts(engine: Engine) -> list[object]:
+    """Every text field of every stored event, and of the charters they carry."""
+    found: list[object] = []
+    for record in engine.store.events(limit=100_000):
+        for value in (record.event, getattr(record.event, "charter", None)):
+            if attrs.has(type(value)):
+                found.extend(getattr(value, a.name) for a in attrs.fields(type(value)))
+    return found
+
+
+@pytest.mark.parametrize(("command", "parameter", "multiline"), TEXT_PARAMETERS)
+def test_ordinary_text_is_accepted_in_every_text_parameter_as_it_is(
+    engine: Engine, world: World, command: str, parameter: str, multiline: bool
+) -> None:
+    text = MULTI_LINE if multiline else FRENCH
+
+    COMMANDS[command](engine, world, **{parameter: text})
+
+    assert text in stored_texts(engine)
+
+
+@pytest.mark.parametrize(("command", "parameter"), [(c, p) for c, p, multiline in TEXT_PARAMETERS if not multiline])
+@pytest.mark.usefixtures("unchanged")
+def test_a_line_break_in_a_single_line_parameter_is_refused_saying_so(
+    engine: Engine, world: World, command: str, parameter: str
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        COMMANDS[command](engine, world, **{parameter: "Eve\r\nBcc: victim@example.org"})
+
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        (f"$.{parameter}", "must be one line without control characters: got U+000D (CARRIAGE RETURN) at character 4")
+    ]
+    assert caught.value.context == command
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_pin_level_refuses_a_control_character_in_its_reason(engine: Engine, world: World) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.pin_level("ana", world.community, "ben", "core_group", reason="Leads\x1b[2J")
+
+    assert [e.path for e in caught.value.errors] == ["$.reason"]
+    assert "U+001B (ESCAPE) at character 6" in str(caught.value)
+
+
+def test_pin_level_keeps_an_ordinary_reason(engine: Engine, world: World) -> None:
+    pinned = engine.pin_level("ana", world.community, "ben", "core_group", reason=FRENCH)
+    assert pinned is not None
+    assert FRENCH in stored_texts(engine)
+
+
+@pytest.mark.parametrize("login", ["ana\x00", "ana\r\nbob", "\u202eana"])
+def test_authenticate_refuses_a_login_no_person_types(engine: Engine, login: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.authenticate(login)
+
+    assert [e.path for e in caught.value.errors] == ["$.principal"]
+    assert caught.value.context == "authenticate"
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ def test_the_static_directory_refuses_an_alias_to_a_reserved_id(target: str) -> 
 
 def test_the_static_directory_checks_every_person_again_and_reports_each_bad_one() -> None:
     forged = attrs.evolve(ALICE, id="bob")
-    object.__setattr__(forged, "display_name", "  ")
+    object.__setattr__(forged, "display_name", "Bob\r\nBcc: everyone")
     with pytest.raises(InvalidInputError) as caught:
         StaticDirectory([ALICE, intruder(), forged, ALICE])
 

@@ -41,18 +41,24 @@ def reserved_id_message(person_id: str) -> str:
     )
 
 
+#: What a person's e-mail address holds at most, in characters.
+EMAIL_MAX: Final = 320
+
+
 def _to_attributes(value: Any) -> Any:
     if not isinstance(value, Mapping):
         return value
-    out: dict[str, tuple[str, ...]] = {}
+    out: dict[Any, Any] = {}
     for key, item in value.items():
         if isinstance(item, str):
             out[key] = (item,)
-        elif isinstance(item, (list, tuple, frozenset, set)):
-            out[key] = tuple(sorted(item)) if isinstance(item, (frozenset, set)) else tuple(item)
+        elif isinstance(item, (frozenset, set)):
+            out[key] = tuple(sorted(item, key=str))
+        elif isinstance(item, (list, tuple)):
+            out[key] = tuple(item)
         else:
             out[key] = item
-    return dict(sorted(out.items()))
+    return dict(sorted(out.items(), key=lambda pair: str(pair[0])))
 
 
 def _check_attributes(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -60,13 +66,29 @@ def _check_attributes(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
         raise InvalidInputError.field("$.attributes", f"must be a mapping, got {type(value).__name__}")
     errors = []
     for key, items in value.items():
-        if not isinstance(key, str) or not key or len(key) > v.NAME_MAX:
-            errors.append(FieldError("$.attributes", f"attribute names are non-empty strings, got {key!r}"))
+        if not isinstance(key, str) or not key or len(key) > v.NAME_MAX or v.text_fault(key):
+            errors.append(
+                FieldError("$.attributes", f"attribute names are non-empty one-line strings, got {key!r:.60}")
+            )
             continue
+        path = v.key_path("$.attributes", key)
         if not isinstance(items, tuple) or not all(isinstance(i, str) and len(i) <= v.NAME_MAX for i in items):
-            errors.append(FieldError(f"$.attributes.{key}", "must be a string or a list of strings"))
+            errors.append(FieldError(path, f"must be a string or a list of strings of at most {v.NAME_MAX} characters"))
+            continue
+        for i, item in enumerate(items):
+            fault = v.text_fault(item)
+            if fault:
+                errors.append(FieldError(f"{path}[{i}]", fault))
     if errors:
         raise InvalidInputError(errors)
+
+
+def _check_locale(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or value not in LOCALES:
+        languages = ", ".join(LOCALES)
+        raise InvalidInputError.field(
+            f"$.{attribute.name}", f"must be one of {languages} (the languages coplib writes), got {value!r:.40}"
+        )
 
 
 def _person_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -81,8 +103,8 @@ class Person:
 
     id: PersonId = attrs.field(validator=_person_id)
     display_name: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
-    email: str = attrs.field(default="", validator=v.text(max_chars=320, allow_empty=True))
-    locale: str = attrs.field(default="en", validator=attrs.validators.in_(LOCALES))
+    email: str = attrs.field(default="", validator=v.text(max_chars=EMAIL_MAX, allow_empty=True))
+    locale: str = attrs.field(default="en", validator=_check_locale)
     active: bool = attrs.field(default=True, validator=v.instance_of(bool))
     attributes: dict[str, tuple[str, ...]] = attrs.field(
         factory=dict, converter=_to_attributes, validator=_check_attributes, hash=False
@@ -103,6 +125,10 @@ class AttributeCondition:
     def _not_empty(self, attribute: attrs.Attribute[Any], value: frozenset[str]) -> None:
         if not value:
             raise InvalidInputError.field("$.values", "a condition needs at least one value")
+        for item in sorted(value):
+            fault = v.text_fault(item)
+            if fault:
+                raise InvalidInputError.field("$.values", f"a value {fault}")
 
     def holds_for(self, person: Person) -> bool:
         return not self.values.isdisjoint(person.attribute(self.attribute))

@@ -19,7 +19,7 @@ from coplib.domain.errors import (
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.permissions import Action
 from coplib.runtime import UnitOfWork
-from coplib.service._base import LEAVABLE, UseCases, check_enum, check_id, check_str, check_strings, need
+from coplib.service._base import LEAVABLE, UseCases, check_enum, check_id, check_strings, need
 
 
 class MembershipCommands(UseCases):
@@ -63,7 +63,7 @@ class MembershipCommands(UseCases):
         ctx = "approve" if approve else "decline"
         actor = check_id("$.actor", actor, ctx)
         pid = check_id("$.person_id", person_id, ctx)
-        check_str("$.reason", reason, ctx)
+        v.check_fields(ev.MembershipDeclined, ctx, reason=reason)
 
         def unit(uow: UnitOfWork) -> Membership:
             community = self._open_community(uow, community_id, ctx, actor)
@@ -131,7 +131,7 @@ class MembershipCommands(UseCases):
         ctx = "remove"
         actor = check_id("$.actor", actor, ctx)
         pid = check_id("$.person_id", person_id, ctx)
-        check_str("$.reason", reason, ctx)
+        v.check_fields(ev.MemberRemoved, ctx, reason=reason)
 
         def unit(uow: UnitOfWork) -> Membership:
             community = self._open_community(uow, community_id, ctx, actor)

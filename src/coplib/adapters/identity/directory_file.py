@@ -13,7 +13,6 @@ import os
 import re
 import threading
 import tomllib
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -59,10 +58,6 @@ def _kind(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _has_controls(text: str) -> bool:
-    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
-
-
 class _Checker:
     """Collects every problem of a document, by path."""
 
@@ -93,8 +88,9 @@ class _Checker:
         if len(value) > max_chars:
             self.fail(path, f"must be at most {max_chars} characters, got {len(value)}")
             return None
-        if _has_controls(value):
-            self.fail(path, f"must be one line without control characters: {value!r:.60}")
+        fault = v.text_fault(value)  # the rule every Person's text holds to
+        if fault is not None:
+            self.fail(path, f"{fault}: {value!r:.60}")
             return None
         return value
 
