@@ -234,6 +234,19 @@ LINE_BREAKS_AND_TABS = ["\n", "\r\n", "\t", "\u2028", "\u2029"]
 FRENCH = "Soudure à l'arc : qualité, sécurité — « l'œuvre » ça marche ? Ærø ÿ"
 MULTI_LINE = "Première ligne,\n\tdeuxième ligne ;\r\ntroisième. Ligne\u2028suivante."
 
+#: Errors name what the caller passed: the parameter (`tags`, not the membership's
+#: `expertise`) and each tag's place in the caller's list (not in the set it becomes).
+BAD_FIELDS += [
+    ("assign_role", {"role": "expert", "tags": ["tig", "Not a tag!"]}, "$.tags[1]"),
+    ("assign_role", {"role": "expert", "tags": [f"tag{i}" for i in range(51)]}, "$.tags"),
+    ("ask", {"tags": ["zeta", "Bad Tag"]}, "$.tags[1]"),
+    ("create_community", {"tags": ["zeta", "alpha", "a b"]}, "$.tags[2]"),
+    ("update_community", {"tags": ["zeta", 3]}, "$.tags[1]"),
+    ("share_resource", {"tags": ["zeta", "-x"]}, "$.tags[1]"),
+    ("record_experience", {"tags": ["zeta", "x" * (limits.TAG_MAX + 1)]}, "$.tags[1]"),
+    ("schedule_meeting", {"tags": ["zeta", "é"]}, "$.tags[1]"),
+]
+
 BAD_FIELDS += [
     (command, {parameter: f"Mot{bad}dit"}, f"$.{parameter}")
     for command, parameter, multiline in TEXT_PARAMETERS
@@ -381,6 +394,26 @@ def test_several_bad_fields_are_reported_together(engine: Engine, world: World) 
 
     assert [e.path for e in caught.value.errors] == ["$.title", "$.body", "$.tags"]
     assert caught.value.context == "ask"
+
+
+@pytest.mark.parametrize(
+    ("tags", "paths"),
+    [
+        (["tig", "Not a tag!"], ["$.tags[1]"]),
+        (["Bad one", "tig", "bad two"], ["$.tags[0]", "$.tags[2]"]),
+        ([], ["$.tags"]),
+    ],
+)
+@pytest.mark.usefixtures("unchanged")
+def test_assign_role_names_the_tags_the_caller_passed(
+    engine: Engine, world: World, tags: list[str], paths: list[str]
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.assign_role("ana", world.community, "ben", "expert", tags=tags)
+
+    assert [e.path for e in caught.value.errors] == paths
+    assert "expertise" not in str(caught.value)
+    assert caught.value.context == "assign_role"
 
 
 def stored_texts(engine: Engine) -> list[object]:

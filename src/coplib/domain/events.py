@@ -32,6 +32,7 @@ from coplib.domain.contributions import (
     ResourceKind,
 )
 from coplib.domain.guarantee import CloseReason, Route, person_ids
+from coplib.domain.membership import EXPERTISE_MAX
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.preferences import Frequency, QuietHours
 from coplib.domain.recognition import token
@@ -154,7 +155,9 @@ class MemberRemoved(MembershipEvent):
 class RoleAssigned(MembershipEvent):
     TYPE: ClassVar[str] = "role_assigned"
     role: Role
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=v.to_tags, validator=v.tags(max_count=50))
+    tags: frozenset[str] = attrs.field(
+        default=frozenset(), converter=v.to_tags, validator=v.tags(max_count=EXPERTISE_MAX)
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -10,7 +10,7 @@ import json
 import re
 import types
 import unicodedata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeGuard
 
@@ -220,24 +220,48 @@ def check_tag(path: str, tag: object) -> None:
         )
 
 
-def tags(*, max_count: int = TAGS_MAX) -> Validator:
-    """A frozenset of well-formed tags, at most `max_count` of them."""
+@attrs.frozen
+class Tags:
+    """attrs validator of a frozenset of well-formed tags, at most `max_count` of them."""
 
-    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    max_count: int = TAGS_MAX
+
+    def __call__(self, _: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, frozenset):
             raise _fail(attribute, f"must be a set of tags, got {type(value).__name__}")
-        if len(value) > max_count:
-            raise _fail(attribute, f"must hold at most {max_count} tags, got {len(value)}")
-        errors: list[FieldError] = []
-        for i, tag in enumerate(sorted(value, key=str)):
-            try:
-                check_tag(f"$.{attribute.name}[{i}]", tag)
-            except InvalidInputError as exc:
-                errors.extend(exc.errors)
+        errors = self.errors(f"$.{attribute.name}", sorted(value, key=str))
         if errors:
             raise InvalidInputError(errors)
 
-    return check
+    def errors(self, path: str, items: Sequence[object]) -> list[FieldError]:
+        """What is wrong with `items`, tags already normalised, each named by its place in
+        `items` (the order the caller gave them in, when there was one): too many distinct
+        ones, or else each malformed one."""
+        distinct = len(set(items)) if all(isinstance(t, Hashable) for t in items) else len(items)
+        if distinct > self.max_count:
+            return [FieldError(path, f"must hold at most {self.max_count} tags, got {distinct}")]
+        errors: list[FieldError] = []
+        for i, tag in enumerate(items):
+            try:
+                check_tag(f"{path}[{i}]", tag)
+            except InvalidInputError as exc:
+                errors.extend(exc.errors)
+        return errors
+
+
+def tags(*, max_count: int = TAGS_MAX) -> Tags:
+    """A frozenset of well-formed tags, at most `max_count` of them."""
+    return Tags(max_count)
+
+
+def check_tags(path: str, value: Sequence[object], *, max_count: int = TAGS_MAX, context: str = "") -> frozenset[str]:
+    """The tags a caller gave, normalised (`to_tags`), or `InvalidInputError` naming each bad
+    one by its place in `value` (``$.tags[1]``)."""
+    items = [normalise_tag(t) if isinstance(t, str) else t for t in value]
+    errors = Tags(max_count).errors(path, items)
+    if errors:
+        raise InvalidInputError(errors, context=context)
+    return frozenset(t for t in items if isinstance(t, str))
 
 
 def to_tags(value: Any) -> Any:
@@ -378,6 +402,14 @@ def check_fields(cls: type[Any], context: str, /, **values: Any) -> dict[str, An
     out: dict[str, Any] = {}
     for name, value in values.items():
         attribute = fields[name]
+        if isinstance(attribute.validator, Tags) and isinstance(value, (list, tuple)):
+            # Tags the caller listed are named by their place in the list, not in the set.
+            items = [normalise_tag(t) if isinstance(t, str) else t for t in value]
+            found = attribute.validator.errors(f"$.{name}", items)
+            if found:
+                errors.extend(found)
+                out[name] = value
+                continue
         try:
             if attribute.converter is not None and callable(attribute.converter):
                 value = attribute.converter(value)

@@ -16,7 +16,7 @@ from coplib.domain.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.domain.membership import EXPERTISE_MAX, Membership, MembershipStatus, membership_id
 from coplib.domain.permissions import Action
 from coplib.runtime import UnitOfWork
 from coplib.service._base import LEAVABLE, UseCases, check_enum, check_id, check_strings, need
@@ -157,8 +157,7 @@ class MembershipCommands(UseCases):
         actor = check_id("$.actor", actor, ctx)
         pid = check_id("$.person_id", person_id, ctx)
         role_ = check_enum("$.role", role, Role, ctx)
-        checked = v.check_fields(Membership, ctx, expertise=check_strings("$.tags", tags, ctx))
-        expertise: frozenset[str] = checked["expertise"]
+        expertise = v.check_tags("$.tags", check_strings("$.tags", tags, ctx), max_count=EXPERTISE_MAX, context=ctx)
         if role_ is Role.EXPERT and not expertise:
             raise InvalidInputError.field(
                 "$.tags", "an expert is an expert of some tags: give at least one", context=ctx
