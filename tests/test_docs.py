@@ -123,6 +123,20 @@ def test_the_limits_page_states_the_text_rule_and_classifies_every_free_text_fie
             assert f"`{name}`" in (several if rule.multiline else one_line), f"{cls.__name__}.{name}"
 
 
+def test_the_limits_page_states_the_limit_of_every_call_that_takes_one() -> None:
+    text = page("limits.md")
+    for name in _docgen.QUERY_LIMITS:
+        assert f"| `engine.{name}` |" in text
+    with_limit = {
+        name
+        for name in dir(coplib.Engine)
+        if not name.startswith("_")
+        and callable(member := getattr(coplib.Engine, name))
+        and "limit" in inspect.signature(member).parameters
+    }
+    assert with_limit == set(_docgen.QUERY_LIMITS)
+
+
 def test_docgen_check_reports_a_stale_page_and_rewrites_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _docgen.main(["--docs", str(tmp_path)]) == 0
     assert _docgen.main(["--docs", str(tmp_path), "--check"]) == 0

@@ -3,6 +3,7 @@ or a naive datetime gets a typed error naming the field, and nothing is stored."
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import attrs
 import pytest
 
 from coplib import (
+    SYSTEM,
     Charter,
     Community,
     CoplibError,
@@ -414,6 +416,55 @@ def test_assign_role_names_the_tags_the_caller_passed(
     assert [e.path for e in caught.value.errors] == paths
     assert "expertise" not in str(caught.value)
     assert caught.value.context == "assign_role"
+
+
+#: Every call with a `limit`, given one: the queries, then the host's jobs.
+LIMITED: dict[str, Callable[[Engine, World, object], object]] = {
+    "unanswered_questions": lambda e, w, limit: e.unanswered_questions("ana", w.community, limit=limit),
+    "history": lambda e, w, limit: e.history("ana", w.community, limit=limit),
+    "outbox": lambda e, w, limit: e.outbox(SYSTEM, limit=limit),
+    "watch_list": lambda e, w, limit: e.watch_list("ana", w.community, limit=limit),
+    "dispatch": lambda e, w, limit: e.dispatch(limit=limit),
+    "tick": lambda e, w, limit: e.tick(limit=limit),
+}
+
+
+def test_every_call_with_a_limit_is_covered() -> None:
+    limited = {
+        name
+        for name in dir(Engine)
+        if not name.startswith("_")
+        and callable(member := getattr(Engine, name))
+        and "limit" in inspect.signature(member).parameters
+    }
+    assert limited == set(LIMITED)
+
+
+@pytest.mark.parametrize("call", sorted(LIMITED))
+def test_a_limit_is_accepted_from_one_to_exactly_the_maximum(engine: Engine, world: World, call: str) -> None:
+    for limit in (1, limits.QUERY_LIMIT_MAX):
+        LIMITED[call](engine, world, limit)
+
+
+@pytest.mark.parametrize("call", sorted(LIMITED))
+@pytest.mark.parametrize("limit", [limits.QUERY_LIMIT_MAX + 1, 0, -1, 10**6, True, 2.0, "10"])
+@pytest.mark.usefixtures("unchanged")
+def test_a_limit_beyond_the_maximum_or_below_one_is_refused_naming_it(
+    engine: Engine, world: World, call: str, limit: object
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        LIMITED[call](engine, world, limit)
+
+    assert [e.path for e in caught.value.errors] == ["$.limit"]
+    assert f"must be a whole number from 1 to {limits.QUERY_LIMIT_MAX}" in caught.value.errors[0].message
+
+
+@pytest.mark.parametrize("after", [-1, True, "0", None])
+def test_history_refuses_a_position_that_is_none(engine: Engine, world: World, after: object) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.history("ana", world.community, after=after)  # type: ignore[arg-type]
+
+    assert [e.path for e in caught.value.errors] == ["$.after"]
 
 
 def stored_texts(engine: Engine) -> list[object]:

@@ -562,6 +562,26 @@ def _text_rule() -> list[str]:
     ]
 
 
+#: Every call of the engine that takes a `limit`, under the one rule of `check_limit`: the
+#: queries, then the host's jobs. tests/test_docs.py checks that none is missing.
+QUERY_LIMITS: Final = ("unanswered_questions", "history", "outbox", "watch_list", "dispatch", "tick")
+
+
+def _spaced(number: int) -> str:
+    """``10 000``: thousands apart, as the tables write them."""
+    return f"{number:,}".replace(",", " ")
+
+
+def _query_limit_rows() -> list[list[str]]:
+    from coplib.service.engine import Engine
+
+    rows = []
+    for name in QUERY_LIMITS:
+        default = inspect.signature(getattr(Engine, name)).parameters["limit"].default
+        rows.append([f"`engine.{name}`", str(default), _spaced(v.QUERY_LIMIT_MAX)])
+    return rows
+
+
 def limit_constants() -> dict[str, int]:
     """The public integer constants of `coplib.domain.validation`: the limits it enforces."""
     return {
@@ -574,7 +594,7 @@ def limit_constants() -> dict[str, int]:
 def limits_markdown() -> str:
     """docs/limits.md, generated from `coplib.domain.validation` and `LIMITS`."""
     constants = limit_constants()
-    undocumented = sorted(set(constants) - {limit.constant for limit in LIMITS})
+    undocumented = sorted(set(constants) - {limit.constant for limit in LIMITS} - {"QUERY_LIMIT_MAX"})
     if undocumented:
         raise KeyError(f"add the limits {', '.join(undocumented)} to coplib.cli.docgen.LIMITS")
     rows = []
@@ -617,6 +637,16 @@ def limits_markdown() -> str:
         "required must not be blank either.",
         "",
         *_table(["what", "field", "at most", "unit", "constant"], rows),
+        "",
+        "## Queries",
+        "",
+        "What a query returns at once is bounded by its `limit`, one rule for all of them: a whole",
+        f"number from 1 to `QUERY_LIMIT_MAX` ({_spaced(v.QUERY_LIMIT_MAX)}), accepted at exactly the maximum. A",
+        "limit below 1 or beyond the maximum refuses the call with `InvalidInputError` naming",
+        "`$.limit`; read further by paging (`history(after=...)`, from the last position seen). The",
+        "host's jobs take the same rule.",
+        "",
+        *_table(["call", "default limit", "at most"], _query_limit_rows()),
         "",
         "## Other rules",
         "",

@@ -28,6 +28,8 @@ TAG_MAX: Final = 50
 ID_MAX: Final = 200
 LIST_MAX: Final = 50
 ATTENDEES_MAX: Final = 10_000
+#: The most a query returns at once (its `limit`); page beyond it.
+QUERY_LIMIT_MAX: Final = 10_000
 
 _TAG_RE: Final = re.compile(r"^[a-z0-9][a-z0-9+#._-]*$")
 
@@ -391,6 +393,23 @@ def instance_of(kind: type[Any] | tuple[type[Any], ...]) -> Validator:
 def non_negative_int(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise _fail(attribute, f"must be a whole number >= 0, got {_short(value)}")
+
+
+def check_limit(value: object, context: str, path: str = "$.limit") -> int:
+    """A query's `limit`: a whole number from 1 to QUERY_LIMIT_MAX, the one rule of every query
+    (docs/limits.md); else `InvalidInputError` naming `path`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= QUERY_LIMIT_MAX:
+        raise InvalidInputError.field(
+            path, f"must be a whole number from 1 to {QUERY_LIMIT_MAX}, got {_short(value)}", context=context
+        )
+    return value
+
+
+def check_position(value: object, context: str, path: str = "$.after") -> int:
+    """A position to page from (0 for the start): a whole number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError.field(path, f"must be a whole number >= 0, got {_short(value)}", context=context)
+    return value
 
 
 def check_fields(cls: type[Any], context: str, /, **values: Any) -> dict[str, Any]:
