@@ -179,6 +179,36 @@ def test_errors_page_describes_every_error_family_and_its_attributes() -> None:
                     assert f"`{parameter}`" in text, f"docs/errors.md omits {family.__name__}.{parameter}"
 
 
+def every_coplib_error() -> list[type[CoplibError]]:
+    """Every error class coplib defines, found from the root (not from the page)."""
+    found: list[type[CoplibError]] = []
+    pending = [CoplibError]
+    while pending:
+        family = pending.pop()
+        found.append(family)
+        pending.extend(c for c in family.__subclasses__() if c.__module__.startswith("coplib."))
+    return found
+
+
+def test_the_errors_tree_places_every_error_under_its_parent_and_says_where_it_lives() -> None:
+    tree = page("errors.md").split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    depth = {line.lstrip("│├└─ ").split()[0]: len(line) - len(line.lstrip("│├└─ ")) for line in tree}
+    for error in every_coplib_error():
+        assert error.__name__ in depth, f"the tree of docs/errors.md leaves out {error.__name__}"
+        line = next(line for line in tree if line.lstrip("│├└─ ").split()[0] == error.__name__)
+        if error is not CoplibError:
+            parent = error.__bases__[0].__name__
+            assert depth[error.__name__] > depth[parent], f"{error.__name__} is not under {parent}"
+        if error.__name__ not in coplib.__all__ or error.__module__ != "coplib.domain.errors":
+            assert error.__module__ in line, f"the tree does not say {error.__name__} lives in {error.__module__}"
+        also = re.search(r"also an? (\w+)", line)
+        assert also is None or also.group(1) in {b.__name__ for b in error.__mro__}, line
+        if error.__bases__[0] is CoplibError:  # a family: the built-in error it also is, stated
+            for builtin in (LookupError, ValueError):
+                if issubclass(error, builtin):
+                    assert f"also a {builtin.__name__}" in line, line
+
+
 def test_dependencies_page_explains_every_dependency_and_extra() -> None:
     text = page("dependencies.md")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
