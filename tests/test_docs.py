@@ -111,6 +111,32 @@ def test_every_limit_the_docs_state_is_the_one_the_validators_enforce(limit: _do
     assert f"`{limit.cls.__name__}.{limit.field}`" in page("limits.md")
 
 
+def test_the_limits_page_states_the_text_rule_and_classifies_every_free_text_field() -> None:
+    text = page("limits.md")
+    assert "## Text people write" in text
+    for stated in ("U+0000 to U+001F", "U+007F to U+009F", "U+202A to U+202E", "U+2066 to U+2069", "category Cs"):
+        assert stated in text
+    rows = {line.split(" | ")[0].strip("| `"): line for line in text.splitlines() if line.startswith("| `")}
+    for cls in _docgen.text_field_classes():
+        one_line, several = rows[cls.__name__].split(" | ")[1:3]
+        for name, rule in validation.text_rules(cls).items():
+            assert f"`{name}`" in (several if rule.multiline else one_line), f"{cls.__name__}.{name}"
+
+
+def test_the_limits_page_states_the_limit_of_every_call_that_takes_one() -> None:
+    text = page("limits.md")
+    for name in _docgen.QUERY_LIMITS:
+        assert f"| `engine.{name}` |" in text
+    with_limit = {
+        name
+        for name in dir(coplib.Engine)
+        if not name.startswith("_")
+        and callable(member := getattr(coplib.Engine, name))
+        and "limit" in inspect.signature(member).parameters
+    }
+    assert with_limit == set(_docgen.QUERY_LIMITS)
+
+
 def test_docgen_check_reports_a_stale_page_and_rewrites_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _docgen.main(["--docs", str(tmp_path)]) == 0
     assert _docgen.main(["--docs", str(tmp_path), "--check"]) == 0
@@ -151,6 +177,36 @@ def test_errors_page_describes_every_error_family_and_its_attributes() -> None:
             for parameter in inspect.signature(family.__init__).parameters:
                 if parameter not in ("self", "message"):
                     assert f"`{parameter}`" in text, f"docs/errors.md omits {family.__name__}.{parameter}"
+
+
+def every_coplib_error() -> list[type[CoplibError]]:
+    """Every error class coplib defines, found from the root (not from the page)."""
+    found: list[type[CoplibError]] = []
+    pending = [CoplibError]
+    while pending:
+        family = pending.pop()
+        found.append(family)
+        pending.extend(c for c in family.__subclasses__() if c.__module__.startswith("coplib."))
+    return found
+
+
+def test_the_errors_tree_places_every_error_under_its_parent_and_says_where_it_lives() -> None:
+    tree = page("errors.md").split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    depth = {line.lstrip("│├└─ ").split()[0]: len(line) - len(line.lstrip("│├└─ ")) for line in tree}
+    for error in every_coplib_error():
+        assert error.__name__ in depth, f"the tree of docs/errors.md leaves out {error.__name__}"
+        line = next(line for line in tree if line.lstrip("│├└─ ").split()[0] == error.__name__)
+        if error is not CoplibError:
+            parent = error.__bases__[0].__name__
+            assert depth[error.__name__] > depth[parent], f"{error.__name__} is not under {parent}"
+        if error.__name__ not in coplib.__all__ or error.__module__ != "coplib.domain.errors":
+            assert error.__module__ in line, f"the tree does not say {error.__name__} lives in {error.__module__}"
+        also = re.search(r"also an? (\w+)", line)
+        assert also is None or also.group(1) in {b.__name__ for b in error.__mro__}, line
+        if error.__bases__[0] is CoplibError:  # a family: the built-in error it also is, stated
+            for builtin in (LookupError, ValueError):
+                if issubclass(error, builtin):
+                    assert f"also a {builtin.__name__}" in line, line
 
 
 def test_dependencies_page_explains_every_dependency_and_extra() -> None:

@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from coplib import OutboxMessage, Person
+from coplib.domain._build import build
 
 LOOPBACK = "127.0.0.1"
 USER = "coplib-notifier"
@@ -30,6 +31,14 @@ PASSWORD = "s3cret-for-tests"
 
 
 # -- shared samples ---------------------------------------------------------------------------
+
+
+def unchecked_person(person_id: str, display_name: str, *, email: str = "", locale: str = "en") -> Person:
+    """A person made without `Person`'s validators (which refuse hostile text), as a careless
+    identity plugin might make one: the renderer keeps its own defences all the same."""
+    return build(
+        Person, id=person_id, display_name=display_name, email=email, locale=locale, active=True, attributes={}
+    )
 
 
 def outbox_message(

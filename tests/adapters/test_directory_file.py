@@ -234,6 +234,77 @@ def test_a_validation_error_names_the_file(tmp_path: Path) -> None:
         load_directory_file(path)
 
 
+# -- coplib's own ids --------------------------------------------------------------------------
+
+ROGUE_TOML = """\
+[[people]]
+id = "alice"
+display_name = "Alice"
+
+[[people]]
+id = "coplib:system"
+display_name = "The system"
+
+[aliases]
+bkeller = "alice"
+"mallory" = "coplib:system"
+"""
+
+
+def test_a_person_with_the_system_id_is_refused_naming_the_file_the_line_and_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "people.toml"
+    path.write_text(ROGUE_TOML, encoding="utf-8")
+    with pytest.raises(InvalidInputError) as caught:
+        DirectoryFile(path)
+
+    assert [(e.path, e.line) for e in caught.value.errors] == [("$.people[1].id", 6), ("$.aliases.mallory", 11)]
+    assert caught.value.context == f"directory file {path}"
+    assert "'coplib:system' is reserved: ids under 'coplib:' are coplib's own" in str(caught.value)
+    assert "@ $.aliases.mallory (line 11)" in str(caught.value)
+
+
+def test_an_alias_to_a_reserved_id_is_refused_in_json_too_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "people.json"
+    document = {"people": [{"id": "alice", "display_name": "Alice"}], "aliases": {"mallory": "coplib:admin"}}
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    with pytest.raises(InvalidInputError) as caught:
+        load_directory_file(path)
+
+    assert [(e.path, e.line) for e in caught.value.errors] == [("$.aliases.mallory", 9)]
+    assert "'coplib:admin' is reserved" in caught.value.errors[0].message
+
+
+@pytest.mark.parametrize("person_id", ["coplib:system", "coplib:x", "COPLIB:System"])
+def test_no_entry_of_a_directory_may_hold_a_reserved_id(person_id: str) -> None:
+    document = {"people": [person(), person(id=person_id)], "aliases": {"al": person_id}}
+    assert [path for path, _ in errors_of(document)] == ["$.people[1].id", "$.aliases.al"]
+
+
+def test_a_reload_that_would_hand_out_the_system_actor_keeps_the_previous_people(toml_file: Path) -> None:
+    directory = DirectoryFile(toml_file)
+    toml_file.write_text(DIRECTORY_TOML.replace('"bkeller" = "bruno"', '"bkeller" = "coplib:system"'))
+    with pytest.raises(InvalidInputError, match=r"@ \$\.aliases\.bkeller \(line \d+\)"):
+        directory.reload()
+    assert directory.coplib_authenticate("bkeller") == "bruno"
+
+
+def test_every_error_of_a_file_gives_the_line_of_its_key_or_of_its_table(tmp_path: Path) -> None:
+    path = tmp_path / "people.toml"
+    path.write_text(
+        '[[people]]\nid = "alice"\ndisplay_name = "Alice"\n\n[[people]]\nid = "bob"\n'
+        'email = "nope"\nskills = ["tig",\n  3]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInputError) as caught:
+        load_directory_file(path)
+
+    assert [(e.path, e.line) for e in caught.value.errors] == [
+        ("$.people[1].display_name", 5),  # missing: the line of its [[people]] table
+        ("$.people[1].email", 7),
+        ("$.people[1].skills[1]", 8),  # inside a value: the line of its key
+    ]
+
+
 # -- validation -------------------------------------------------------------------------------
 
 

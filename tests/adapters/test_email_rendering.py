@@ -25,9 +25,11 @@ from coplib.notification.messages import (
     render_message,
 )
 
-from .conftest import ALICE, BOB, EXPECTED_HEADERS, outbox_message
+from .conftest import ALICE, BOB, EXPECTED_HEADERS, outbox_message, unchecked_person
 
 SENT_AT = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
+
+
 HOSTILE = [
     "Eve\r\nBcc: victim@example.org",
     "Eve\nBcc: victim@example.org",
@@ -210,7 +212,7 @@ def test_a_non_ascii_display_name_is_encoded_and_reads_back_the_same() -> None:
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_no_cr_or_lf_from_a_display_name_reaches_a_header(hostile: str) -> None:
-    person = Person("eve", hostile, email="eve@example.org", locale="en")
+    person = unchecked_person("eve", hostile, email="eve@example.org", locale="en")
     mail = build_email(outbox_message(), person, sender="noreply@example.org", sender_name=hostile, date=SENT_AT)
     received = parsed(mail)
     assert received["Bcc"] is None
@@ -233,7 +235,7 @@ def test_no_cr_or_lf_from_a_title_reaches_the_subject(hostile: str) -> None:
 
 @given(name=st.text(min_size=1, max_size=80).filter(str.strip), title=st.text(max_size=200))
 def test_any_display_name_and_title_give_exactly_the_expected_headers(name: str, title: str) -> None:
-    person = Person("eve", name, email="eve@example.org", locale="en")
+    person = unchecked_person("eve", name, email="eve@example.org", locale="en")
     received = parsed(build_email(outbox_message(title=title), person, sender="noreply@example.org", date=SENT_AT))
     assert [a.addr_spec for a in received["To"].addresses] == ["eve@example.org"]
     assert sorted(received.keys()) == sorted(EXPECTED_HEADERS)
@@ -252,6 +254,6 @@ def test_a_recipient_without_email_and_a_bad_sender_are_both_reported() -> None:
     "address", ["alice@example.org\r\nBcc: v@example.org", "alice", "a@b@c", "<alice@example.org>", "a b@example.org"]
 )
 def test_a_malformed_recipient_address_is_refused(address: str) -> None:
-    person = Person("alice", "Alice", email=address)
+    person = unchecked_person("alice", "Alice", email=address)
     with pytest.raises(InvalidInputError, match=r"@ \$\.recipient\.email"):
         build_email(outbox_message(), person, sender="noreply@example.org")

@@ -16,6 +16,9 @@ from coplib.adapters.identity.directory_file import DirectoryFile
 from coplib.adapters.notification.smtp import SmtpNotifier
 from coplib.adapters.notification.webhook import WebhookNotifier, verify_signature
 from coplib.bootstrap.open import default_plugins
+from coplib.domain import events as ev
+from coplib.domain._build import build
+from coplib.domain.validation import text_fault
 
 from .conftest import LOOPBACK, HttpServer, SmtpServer, SmtpServerFactory
 
@@ -44,12 +47,30 @@ def smtp_notifier(port: int) -> SmtpNotifier:
 
 
 def question_answered(engine: Engine, *, title: str = "Quel gaz pour le TIG <inox> ?") -> str:
-    """Alice asks in her community, Bruno answers: Alice is to be told. Returns the outbox id."""
+    """Alice asks in her community, Bruno answers: Alice is to be told. Returns the outbox id.
+
+    A title the text rule refuses today (a line break...) is put in as a question stored
+    before coplib refused such text: such rows stay readable, and must reach no header."""
     organisation = engine.create_organisation(SYSTEM, "Acme")
     community = engine.create_community("alice", organisation.id, name="Soudeurs de Lyon", vocation="Souder mieux")
     engine.join("bruno", community.id)
-    question = engine.ask("alice", community.id, title=title, body="Argon pur ou mélange ?")
-    engine.answer("bruno", question.id, body="Argon pur.")
+    if text_fault(title) is None:
+        question_id = engine.ask("alice", community.id, title=title, body="Argon pur ou mélange ?").id
+    else:
+        question_id = engine.new_id()
+        stored_long_ago = build(
+            ev.QuestionAsked,
+            id=engine.new_id(),
+            actor_id="alice",
+            community_id=community.id,
+            occurred_at=engine.clock.now(),
+            question_id=question_id,
+            title=title,
+            body="Argon pur ou mélange ?",
+            tags=frozenset(),
+        )
+        engine.import_history([stored_long_ago])
+    engine.answer("bruno", question_id, body="Argon pur.")
     (pending,) = engine.store.pending_messages()
     assert (pending.recipient_id, pending.topic) == ("alice", "answer_posted")
     return pending.id

@@ -29,6 +29,7 @@ from .conftest import (
     TlsFiles,
     check_password,
     outbox_message,
+    unchecked_person,
 )
 
 SENDER = "communities@example.org"
@@ -111,7 +112,7 @@ def test_what_members_typed_is_escaped_in_the_html_part(smtp_server: SmtpServer)
     ],
 )
 def test_a_hostile_name_or_title_adds_no_header_and_no_recipient(smtp_server: SmtpServer, hostile: str) -> None:
-    eve = Person("eve", hostile, email="eve@example.org", locale="en")
+    eve = unchecked_person("eve", hostile, email="eve@example.org", locale="en")
     notifier(smtp_server, sender_name=hostile).deliver(outbox_message(title=hostile), eve)
 
     received = only(smtp_server)
@@ -253,7 +254,7 @@ def test_a_recipient_who_cannot_get_mail_is_a_permanent_error_with_a_logged_reas
 
 
 def test_a_malformed_address_is_a_permanent_error(smtp_server: SmtpServer) -> None:
-    broken = Person("alice", "Alice", email="alice@example.org\r\nBcc: victim@example.org")
+    broken = unchecked_person("alice", "Alice", email="alice@example.org\r\nBcc: victim@example.org")
     with pytest.raises(SmtpDeliveryError, match=r"@ \$\.recipient\.email") as caught:
         notifier(smtp_server).deliver(outbox_message(), broken)
     assert caught.value.permanent

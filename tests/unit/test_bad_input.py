@@ -3,6 +3,7 @@ or a naive datetime gets a typed error naming the field, and nothing is stored."
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import attrs
 import pytest
 
 from coplib import (
+    SYSTEM,
     Charter,
     Community,
     CoplibError,
@@ -203,6 +205,56 @@ BAD_FIELDS: list[tuple[str, dict[str, Any], str]] = [
     ("schedule_meeting", {"ends_at": NAIVE}, "$.ends_at"),
 ]
 
+#: Every free-text parameter of the commands: (command, parameter, whether it is multi-line).
+TEXT_PARAMETERS: list[tuple[str, str, bool]] = [
+    ("create_organisation", "name", False),
+    ("create_community", "name", False),
+    ("create_community", "vocation", True),
+    ("update_community", "name", False),
+    ("amend_charter", "reason", False),
+    ("decline", "reason", False),
+    ("remove", "reason", False),
+    ("ask", "title", False),
+    ("ask", "body", True),
+    ("answer", "body", True),
+    ("comment", "body", True),
+    ("share_resource", "title", False),
+    ("share_resource", "location", False),
+    ("share_resource", "description", True),
+    ("record_experience", "title", False),
+    ("record_experience", "body", True),
+    ("schedule_meeting", "title", False),
+    ("schedule_meeting", "location", False),
+    ("schedule_meeting", "description", True),
+    ("withdraw", "reason", False),
+]
+#: Refused in every text: NUL, BEL, an ANSI escape sequence, DEL, a C1 control (NEL), a
+#: lone CR, the bidirectional override and isolate, a lone surrogate.
+REFUSED_EVERYWHERE = ["\x00", "\x07", "\x1b[31m", "\x7f", "\x85", "\r", "\u202e", "\u2067", "\ud800"]
+#: Refused in single-line texts only.
+LINE_BREAKS_AND_TABS = ["\n", "\r\n", "\t", "\u2028", "\u2029"]
+FRENCH = "Soudure à l'arc : qualité, sécurité — « l'œuvre » ça marche ? Ærø ÿ"
+MULTI_LINE = "Première ligne,\n\tdeuxième ligne ;\r\ntroisième. Ligne\u2028suivante."
+
+#: Errors name what the caller passed: the parameter (`tags`, not the membership's
+#: `expertise`) and each tag's place in the caller's list (not in the set it becomes).
+BAD_FIELDS += [
+    ("assign_role", {"role": "expert", "tags": ["tig", "Not a tag!"]}, "$.tags[1]"),
+    ("assign_role", {"role": "expert", "tags": [f"tag{i}" for i in range(51)]}, "$.tags"),
+    ("ask", {"tags": ["zeta", "Bad Tag"]}, "$.tags[1]"),
+    ("create_community", {"tags": ["zeta", "alpha", "a b"]}, "$.tags[2]"),
+    ("update_community", {"tags": ["zeta", 3]}, "$.tags[1]"),
+    ("share_resource", {"tags": ["zeta", "-x"]}, "$.tags[1]"),
+    ("record_experience", {"tags": ["zeta", "x" * (limits.TAG_MAX + 1)]}, "$.tags[1]"),
+    ("schedule_meeting", {"tags": ["zeta", "é"]}, "$.tags[1]"),
+]
+
+BAD_FIELDS += [
+    (command, {parameter: f"Mot{bad}dit"}, f"$.{parameter}")
+    for command, parameter, multiline in TEXT_PARAMETERS
+    for bad in REFUSED_EVERYWHERE + ([] if multiline else LINE_BREAKS_AND_TABS)
+]
+
 #: (command, overrides, the kind of thing not found)
 UNKNOWN_IDS: list[tuple[str, dict[str, Any], str]] = [
     ("create_community", {"organisation_id": "nowhere"}, "organisation"),
@@ -344,6 +396,134 @@ def test_several_bad_fields_are_reported_together(engine: Engine, world: World) 
 
     assert [e.path for e in caught.value.errors] == ["$.title", "$.body", "$.tags"]
     assert caught.value.context == "ask"
+
+
+@pytest.mark.parametrize(
+    ("tags", "paths"),
+    [
+        (["tig", "Not a tag!"], ["$.tags[1]"]),
+        (["Bad one", "tig", "bad two"], ["$.tags[0]", "$.tags[2]"]),
+        ([], ["$.tags"]),
+    ],
+)
+@pytest.mark.usefixtures("unchanged")
+def test_assign_role_names_the_tags_the_caller_passed(
+    engine: Engine, world: World, tags: list[str], paths: list[str]
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.assign_role("ana", world.community, "ben", "expert", tags=tags)
+
+    assert [e.path for e in caught.value.errors] == paths
+    assert "expertise" not in str(caught.value)
+    assert caught.value.context == "assign_role"
+
+
+#: Every call with a `limit`, given one: the queries, then the host's jobs.
+LIMITED: dict[str, Callable[[Engine, World, object], object]] = {
+    "unanswered_questions": lambda e, w, limit: e.unanswered_questions("ana", w.community, limit=limit),
+    "history": lambda e, w, limit: e.history("ana", w.community, limit=limit),
+    "outbox": lambda e, w, limit: e.outbox(SYSTEM, limit=limit),
+    "watch_list": lambda e, w, limit: e.watch_list("ana", w.community, limit=limit),
+    "dispatch": lambda e, w, limit: e.dispatch(limit=limit),
+    "tick": lambda e, w, limit: e.tick(limit=limit),
+}
+
+
+def test_every_call_with_a_limit_is_covered() -> None:
+    limited = {
+        name
+        for name in dir(Engine)
+        if not name.startswith("_")
+        and callable(member := getattr(Engine, name))
+        and "limit" in inspect.signature(member).parameters
+    }
+    assert limited == set(LIMITED)
+
+
+@pytest.mark.parametrize("call", sorted(LIMITED))
+def test_a_limit_is_accepted_from_one_to_exactly_the_maximum(engine: Engine, world: World, call: str) -> None:
+    for limit in (1, limits.QUERY_LIMIT_MAX):
+        LIMITED[call](engine, world, limit)
+
+
+@pytest.mark.parametrize("call", sorted(LIMITED))
+@pytest.mark.parametrize("limit", [limits.QUERY_LIMIT_MAX + 1, 0, -1, 10**6, True, 2.0, "10"])
+@pytest.mark.usefixtures("unchanged")
+def test_a_limit_beyond_the_maximum_or_below_one_is_refused_naming_it(
+    engine: Engine, world: World, call: str, limit: object
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        LIMITED[call](engine, world, limit)
+
+    assert [e.path for e in caught.value.errors] == ["$.limit"]
+    assert f"must be a whole number from 1 to {limits.QUERY_LIMIT_MAX}" in caught.value.errors[0].message
+
+
+@pytest.mark.parametrize("after", [-1, True, "0", None])
+def test_history_refuses_a_position_that_is_none(engine: Engine, world: World, after: object) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.history("ana", world.community, after=after)  # type: ignore[arg-type]
+
+    assert [e.path for e in caught.value.errors] == ["$.after"]
+
+
+def stored_texts(engine: Engine) -> list[object]:
+    """Every text field of every stored event, and of the charters they carry."""
+    found: list[object] = []
+    for record in engine.store.events(limit=100_000):
+        for value in (record.event, getattr(record.event, "charter", None)):
+            if attrs.has(type(value)):
+                found.extend(getattr(value, a.name) for a in attrs.fields(type(value)))
+    return found
+
+
+@pytest.mark.parametrize(("command", "parameter", "multiline"), TEXT_PARAMETERS)
+def test_ordinary_text_is_accepted_in_every_text_parameter_as_it_is(
+    engine: Engine, world: World, command: str, parameter: str, multiline: bool
+) -> None:
+    text = MULTI_LINE if multiline else FRENCH
+
+    COMMANDS[command](engine, world, **{parameter: text})
+
+    assert text in stored_texts(engine)
+
+
+@pytest.mark.parametrize(("command", "parameter"), [(c, p) for c, p, multiline in TEXT_PARAMETERS if not multiline])
+@pytest.mark.usefixtures("unchanged")
+def test_a_line_break_in_a_single_line_parameter_is_refused_saying_so(
+    engine: Engine, world: World, command: str, parameter: str
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        COMMANDS[command](engine, world, **{parameter: "Eve\r\nBcc: victim@example.org"})
+
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        (f"$.{parameter}", "must be one line without control characters: got U+000D (CARRIAGE RETURN) at character 4")
+    ]
+    assert caught.value.context == command
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_pin_level_refuses_a_control_character_in_its_reason(engine: Engine, world: World) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.pin_level("ana", world.community, "ben", "core_group", reason="Leads\x1b[2J")
+
+    assert [e.path for e in caught.value.errors] == ["$.reason"]
+    assert "U+001B (ESCAPE) at character 6" in str(caught.value)
+
+
+def test_pin_level_keeps_an_ordinary_reason(engine: Engine, world: World) -> None:
+    pinned = engine.pin_level("ana", world.community, "ben", "core_group", reason=FRENCH)
+    assert pinned is not None
+    assert FRENCH in stored_texts(engine)
+
+
+@pytest.mark.parametrize("login", ["ana\x00", "ana\r\nbob", "\u202eana"])
+def test_authenticate_refuses_a_login_no_person_types(engine: Engine, login: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.authenticate(login)
+
+    assert [e.path for e in caught.value.errors] == ["$.principal"]
+    assert caught.value.context == "authenticate"
 
 
 @pytest.mark.parametrize(

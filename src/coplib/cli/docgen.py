@@ -10,7 +10,9 @@ Regenerate after changing `PERMISSION_TABLE`, a limit or a hookspec::
 from __future__ import annotations
 
 import argparse
+import importlib
 import inspect
+import pkgutil
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +22,7 @@ from typing import Any, Final
 
 import attrs
 
+import coplib.domain
 from coplib.domain import validation as v
 from coplib.domain.community import (
     GIVE_BEFORE_RECEIVE_GRACE,
@@ -35,6 +38,7 @@ from coplib.domain.community import (
     Visibility,
 )
 from coplib.domain.contributions import Answer, Comment, Experience, Meeting, Question, Resource
+from coplib.domain.events import DomainEvent
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.people import AttributeCondition, AttributeRule, Person
 from coplib.domain.permissions import PERMISSION_TABLE, Action, Decision, decide
@@ -490,6 +494,99 @@ def _limits() -> tuple[Limit, ...]:
 LIMITS: Final = _limits()
 
 
+def text_field_classes() -> list[type[Any]]:
+    """The attrs classes of `coplib.domain` (values, then events) that have free-text fields,
+    module by module in name order, each module's in the order it defines them."""
+    found = []
+    for info in pkgutil.iter_modules(coplib.domain.__path__):
+        module = importlib.import_module(f"coplib.domain.{info.name}")
+        found += [
+            cls
+            for cls in vars(module).values()
+            if isinstance(cls, type) and attrs.has(cls) and cls.__module__ == module.__name__ and v.text_rules(cls)
+        ]
+    return sorted(found, key=lambda cls: issubclass(cls, DomainEvent))
+
+
+def _escapes(field: attrs.Attribute[Any]) -> bool:
+    """Whether `field` is text coplib writes itself, escaped rather than refused."""
+    converter: object = field.converter
+    return converter is v.escape_refused
+
+
+def _text_rows() -> list[list[str]]:
+    rows = []
+    for cls in text_field_classes():
+        rules = v.text_rules(cls)
+        escaped = {n for n in rules if _escapes(attrs.fields_dict(cls)[n])}
+        one = [f"`{n}`" for n, r in rules.items() if not r.multiline and n not in escaped]
+        several = [f"`{n}`" for n, r in rules.items() if r.multiline]
+        kept = [f"`{n}` (escaped)" for n in escaped]
+        rows.append([f"`{cls.__name__}`", ", ".join(one + kept) or "-", ", ".join(several) or "-"])
+    return rows
+
+
+def _text_rule() -> list[str]:
+    example = v.text_fault("Eve\r\nBcc: victim@example.org")
+    return [
+        "## Text people write",
+        "",
+        "One rule for every free text, in `coplib.domain.validation` (`text_fault`), checked with the",
+        "limits above: a text that breaks it raises `InvalidInputError` naming the field, the",
+        "character and where it is, and nothing is stored:",
+        "",
+        "```text",
+        f"invalid ask: {example} @ $.title",
+        "```",
+        "",
+        "- **Refused in every text:** control characters (Unicode category Cc: U+0000 to U+001F,",
+        "  U+007F to U+009F, so NUL, BEL, ESC and the ANSI escape sequences it starts), which a",
+        "  terminal, a log line or a mail header would act on or split at; the invisible",
+        "  bidirectional embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069),",
+        "  which show a text in another order than the one it is stored, searched and linked in;",
+        "  and lone surrogates (category Cs), which no UTF-8 text can hold.",
+        "- **Single-line fields** take no line break (LF, CR, U+2028, U+2029) and no tab either:",
+        "  names, titles, display names and e-mail addresses, reasons, locations, the items of a",
+        "  charter's lists, a person's attributes, a charter's policy settings.",
+        "- **Multi-line fields** (bodies, descriptions, comments, a charter's vocation and texts)",
+        "  take line breaks (LF, and CR LF as a browser sends a text area; a CR alone is refused)",
+        "  and tabs, and keep them as they are.",
+        "- Other invisible format characters stay allowed: the zero-width joiner (emoji, Indic",
+        "  scripts) and non-joiner (Persian), the left-to-right, right-to-left and Arabic letter",
+        "  marks (U+200E, U+200F, U+061C), which place punctuation without reordering anything.",
+        "- Ids refuse the same characters, and white space. Tags are held by their pattern (below).",
+        "- Text coplib writes itself, a policy's failure kept with its reaction, may quote anything:",
+        "  what the rule refuses is escaped there (`\\n`, `\\x1b`), not refused.",
+        "- The people of an identity source hold to the same rule: `Person` itself, the people given",
+        "  to `coplib.open(people=...)` (checked again) and the directory file.",
+        "",
+        "The free-text fields, by value and event (events are checked when they are made or",
+        "imported):",
+        "",
+        *_table(["class", "one line", "several lines"], _text_rows()),
+    ]
+
+
+#: Every call of the engine that takes a `limit`, under the one rule of `check_limit`: the
+#: queries, then the host's jobs. tests/test_docs.py checks that none is missing.
+QUERY_LIMITS: Final = ("unanswered_questions", "history", "outbox", "watch_list", "dispatch", "tick")
+
+
+def _spaced(number: int) -> str:
+    """``10 000``: thousands apart, as the tables write them."""
+    return f"{number:,}".replace(",", " ")
+
+
+def _query_limit_rows() -> list[list[str]]:
+    from coplib.service.engine import Engine
+
+    rows = []
+    for name in QUERY_LIMITS:
+        default = inspect.signature(getattr(Engine, name)).parameters["limit"].default
+        rows.append([f"`engine.{name}`", str(default), _spaced(v.QUERY_LIMIT_MAX)])
+    return rows
+
+
 def limit_constants() -> dict[str, int]:
     """The public integer constants of `coplib.domain.validation`: the limits it enforces."""
     return {
@@ -502,7 +599,7 @@ def limit_constants() -> dict[str, int]:
 def limits_markdown() -> str:
     """docs/limits.md, generated from `coplib.domain.validation` and `LIMITS`."""
     constants = limit_constants()
-    undocumented = sorted(set(constants) - {limit.constant for limit in LIMITS})
+    undocumented = sorted(set(constants) - {limit.constant for limit in LIMITS} - {"QUERY_LIMIT_MAX"})
     if undocumented:
         raise KeyError(f"add the limits {', '.join(undocumented)} to coplib.cli.docgen.LIMITS")
     rows = []
@@ -546,6 +643,16 @@ def limits_markdown() -> str:
         "",
         *_table(["what", "field", "at most", "unit", "constant"], rows),
         "",
+        "## Queries",
+        "",
+        "What a query returns at once is bounded by its `limit`, one rule for all of them: a whole",
+        f"number from 1 to `QUERY_LIMIT_MAX` ({_spaced(v.QUERY_LIMIT_MAX)}), accepted at exactly the maximum. A",
+        "limit below 1 or beyond the maximum refuses the call with `InvalidInputError` naming",
+        "`$.limit`; read further by paging (`history(after=...)`, from the last position seen). The",
+        "host's jobs take the same rule.",
+        "",
+        *_table(["call", "default limit", "at most"], _query_limit_rows()),
+        "",
         "## Other rules",
         "",
         f"- A tag is 1 to {v.TAG_MAX} lower-case letters, digits or `+ # . _ -`, starting with a letter",
@@ -556,6 +663,8 @@ def limits_markdown() -> str:
         "- Under the charter rule `give_before_receive`, asking is refused with a",
         "  `CharterViolationError` once a member has asked more questions than they have given",
         f"  answers, resources and experiences, plus {GIVE_BEFORE_RECEIVE_GRACE} (so a newcomer may ask first).",
+        "",
+        *_text_rule(),
         "",
     ]
     return "\n".join(lines)

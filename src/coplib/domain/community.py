@@ -118,7 +118,7 @@ def _check_policy_settings(_: Any, attribute: attrs.Attribute[Any], value: Any) 
     if len(value) > v.LIST_MAX:
         raise InvalidInputError.field("$.policy_settings", f"at most {v.LIST_MAX} policies")
     for name, settings in value.items():
-        if not isinstance(name, str) or not name or len(name) > v.NAME_MAX:
+        if not isinstance(name, str) or not name or len(name) > v.NAME_MAX or v.text_fault(name):
             raise InvalidInputError.field("$.policy_settings", f"policy names are non-empty strings, got {name!r:.60}")
         if not isinstance(settings, dict) or len(settings) > v.LIST_MAX:
             raise InvalidInputError.field(f"$.policy_settings.{name}", "must be a mapping of at most 50 settings")
@@ -127,7 +127,21 @@ def _check_policy_settings(_: Any, attribute: attrs.Attribute[Any], value: Any) 
                 raise InvalidInputError.field(
                     f"$.policy_settings.{name}.{key}", "settings are text values of at most 2000 characters"
                 )
+            fault = v.text_fault(key) or v.text_fault(item)
+            if fault:
+                raise InvalidInputError.field(f"$.policy_settings.{name}.{key}", f"a setting {fault}")
 
+
+def _check_policy_names(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.members_of(str)(_, attribute, value)
+    for name in sorted(value):
+        fault = v.text_fault(name)
+        if fault:
+            raise InvalidInputError.field(f"$.{attribute.name}", f"a policy name {fault}")
+
+
+#: A charter's texts other than its vocation, which may be empty; all may run over lines.
+_charter_text = v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True, multiline=True)
 
 ALL_ROLES = frozenset(Role)
 ALL_MODES = frozenset(CollaborationMode)
@@ -137,7 +151,7 @@ ALL_MODES = frozenset(CollaborationMode)
 class Charter:
     """What the community is for and how it works (seeds/002)."""
 
-    vocation: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX))
+    vocation: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX, multiline=True))
     member_profiles: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.short_texts())
     roles: frozenset[Role] = attrs.field(default=ALL_ROLES, converter=v.to_frozenset, validator=v.members_of(Role))
     resources: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.short_texts())
@@ -150,14 +164,14 @@ class Charter:
     membership_policy: MembershipPolicy = attrs.field(
         factory=MembershipPolicy, validator=attrs.validators.instance_of(MembershipPolicy)
     )
-    common_culture: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
-    individual_interest: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+    common_culture: str = attrs.field(default="", validator=_charter_text)
+    individual_interest: str = attrs.field(default="", validator=_charter_text)
     #: Per-policy settings for this community, by policy name (values are text the policy
     #: parses, e.g. ``{"answer_guarantee": {"first_reminder": "4wh"}}``).
     policy_settings: dict[str, dict[str, str]] = attrs.field(factory=dict, validator=_check_policy_settings, hash=False)
     #: Policies switched off in this community.
     disabled_policies: frozenset[str] = attrs.field(
-        default=frozenset(), converter=v.to_frozenset, validator=v.members_of(str)
+        default=frozenset(), converter=v.to_frozenset, validator=_check_policy_names
     )
 
     @roles.validator

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Final
 
 import attrs
 
@@ -41,9 +42,16 @@ class ExperienceKind(enum.StrEnum):
     CASE = "case"  # a case told in full
 
 
-_title = v.text(max_chars=v.TITLE_MAX)
-_body = v.text(max_bytes=v.BODY_MAX_BYTES)
-_optional_body = v.text(max_bytes=v.BODY_MAX_BYTES, allow_empty=True)
+#: The rules of the contributions' texts (their events hold to them too). Titles and
+#: locations are one line; bodies, descriptions and comments take line breaks and tabs.
+TITLE_TEXT: Final = v.text(max_chars=v.TITLE_MAX)
+BODY_TEXT: Final = v.text(max_bytes=v.BODY_MAX_BYTES, multiline=True)
+OPTIONAL_BODY_TEXT: Final = v.text(max_bytes=v.BODY_MAX_BYTES, allow_empty=True, multiline=True)
+#: A comment's body, in characters.
+COMMENT_MAX: Final = v.SHORT_TEXT_MAX * 4
+COMMENT_TEXT: Final = v.text(max_chars=COMMENT_MAX, multiline=True)
+LOCATION_TEXT: Final = v.text(max_chars=v.SHORT_TEXT_MAX)
+OPTIONAL_LOCATION_TEXT: Final = v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True)
 
 
 @attrs.frozen
@@ -53,8 +61,8 @@ class Question:
     id: ContributionId = attrs.field(validator=v.identifier)
     community_id: CommunityId = attrs.field(validator=v.identifier)
     author_id: PersonId = attrs.field(validator=v.identifier)
-    title: str = attrs.field(validator=_title)
-    body: str = attrs.field(validator=_body)
+    title: str = attrs.field(validator=TITLE_TEXT)
+    body: str = attrs.field(validator=BODY_TEXT)
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     answer_count: int = attrs.field(default=0, validator=v.non_negative_int)
@@ -78,7 +86,7 @@ class Answer:
     community_id: CommunityId = attrs.field(validator=v.identifier)
     question_id: ContributionId = attrs.field(validator=v.identifier)
     author_id: PersonId = attrs.field(validator=v.identifier)
-    body: str = attrs.field(validator=_body)
+    body: str = attrs.field(validator=BODY_TEXT)
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
 
@@ -94,7 +102,7 @@ class Comment:
     target_id: ContributionId = attrs.field(validator=v.identifier)
     target_kind: ContributionKind = attrs.field(validator=attrs.validators.instance_of(ContributionKind))
     author_id: PersonId = attrs.field(validator=v.identifier)
-    body: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX * 4))
+    body: str = attrs.field(validator=COMMENT_TEXT)
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
 
@@ -123,10 +131,10 @@ class Resource:
     id: ContributionId = attrs.field(validator=v.identifier)
     community_id: CommunityId = attrs.field(validator=v.identifier)
     author_id: PersonId = attrs.field(validator=v.identifier)
-    title: str = attrs.field(validator=_title)
+    title: str = attrs.field(validator=TITLE_TEXT)
     kind: ResourceKind = attrs.field(validator=attrs.validators.instance_of(ResourceKind))
-    location: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX))
-    description: str = attrs.field(validator=_optional_body)
+    location: str = attrs.field(validator=LOCATION_TEXT)
+    description: str = attrs.field(validator=OPTIONAL_BODY_TEXT)
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
@@ -141,8 +149,8 @@ class Experience:
     id: ContributionId = attrs.field(validator=v.identifier)
     community_id: CommunityId = attrs.field(validator=v.identifier)
     author_id: PersonId = attrs.field(validator=v.identifier)
-    title: str = attrs.field(validator=_title)
-    body: str = attrs.field(validator=_body)
+    title: str = attrs.field(validator=TITLE_TEXT)
+    body: str = attrs.field(validator=BODY_TEXT)
     kind: ExperienceKind = attrs.field(validator=attrs.validators.instance_of(ExperienceKind))
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
     created_at: datetime = attrs.field(validator=v.utc_datetime)
@@ -158,11 +166,11 @@ class Meeting:
     id: ContributionId = attrs.field(validator=v.identifier)
     community_id: CommunityId = attrs.field(validator=v.identifier)
     author_id: PersonId = attrs.field(validator=v.identifier)  # the organiser
-    title: str = attrs.field(validator=_title)
-    description: str = attrs.field(validator=_optional_body)
+    title: str = attrs.field(validator=TITLE_TEXT)
+    description: str = attrs.field(validator=OPTIONAL_BODY_TEXT)
     starts_at: datetime = attrs.field(validator=v.utc_datetime)
     ends_at: datetime = attrs.field(validator=v.utc_datetime)
-    location: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+    location: str = attrs.field(validator=OPTIONAL_LOCATION_TEXT)
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     attendees: frozenset[PersonId] = attrs.field(

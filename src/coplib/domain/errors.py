@@ -38,13 +38,16 @@ class PermissionDeniedError(CoplibError):
 
 @attrs.frozen
 class FieldError:
-    """One bad field: where it is (`path`, e.g. ``$.tags[3]``) and what is wrong with it."""
+    """One bad field: where it is (`path`, e.g. ``$.tags[3]``) and what is wrong with it; for
+    input read from a file, also the `line` it is on (1 for the first), when it is known."""
 
     path: str
     message: str
+    line: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.message} @ {self.path}"
+        where = f"{self.path} (line {self.line})" if self.line is not None else self.path
+        return f"{self.message} @ {where}"
 
 
 class InvalidInputError(CoplibError, ValueError):
@@ -63,7 +66,7 @@ class InvalidInputError(CoplibError, ValueError):
 
     def under(self, prefix: str, *, context: str | None = None) -> InvalidInputError:
         """The same errors with their paths re-rooted under `prefix` (``$`` replaced)."""
-        moved = [FieldError(_reroot(e.path, prefix), e.message) for e in self.errors]
+        moved = [FieldError(_reroot(e.path, prefix), e.message, e.line) for e in self.errors]
         return InvalidInputError(moved, context=self.context if context is None else context)
 
 

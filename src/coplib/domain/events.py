@@ -20,8 +20,19 @@ from coplib.domain.community import (
     Role,
     Visibility,
 )
-from coplib.domain.contributions import ContributionKind, ExperienceKind, ResourceKind
+from coplib.domain.contributions import (
+    BODY_TEXT,
+    COMMENT_TEXT,
+    LOCATION_TEXT,
+    OPTIONAL_BODY_TEXT,
+    OPTIONAL_LOCATION_TEXT,
+    TITLE_TEXT,
+    ContributionKind,
+    ExperienceKind,
+    ResourceKind,
+)
 from coplib.domain.guarantee import CloseReason, Route, person_ids
+from coplib.domain.membership import EXPERTISE_MAX
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.preferences import Frequency, QuietHours
 from coplib.domain.recognition import token
@@ -144,7 +155,9 @@ class MemberRemoved(MembershipEvent):
 class RoleAssigned(MembershipEvent):
     TYPE: ClassVar[str] = "role_assigned"
     role: Role
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=v.to_tags, validator=v.tags(max_count=50))
+    tags: frozenset[str] = attrs.field(
+        default=frozenset(), converter=v.to_tags, validator=v.tags(max_count=EXPERTISE_MAX)
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -160,8 +173,8 @@ class RoleWithdrawn(MembershipEvent):
 class QuestionAsked(DomainEvent):
     TYPE: ClassVar[str] = "question_asked"
     question_id: str = _id()
-    title: str
-    body: str
+    title: str = attrs.field(validator=TITLE_TEXT)
+    body: str = attrs.field(validator=BODY_TEXT)
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
 
 
@@ -171,7 +184,7 @@ class AnswerPosted(DomainEvent):
     answer_id: str = _id()
     question_id: str = _id()
     asker_id: str = _id()
-    body: str
+    body: str = attrs.field(validator=BODY_TEXT)
 
 
 @attrs.frozen(kw_only=True)
@@ -194,7 +207,7 @@ class CommentPosted(DomainEvent):
     target_id: str = _id()
     target_kind: ContributionKind
     target_author_id: str = _id()
-    body: str
+    body: str = attrs.field(validator=COMMENT_TEXT)
 
 
 @attrs.frozen(kw_only=True)
@@ -210,10 +223,10 @@ class ContributionEndorsed(DomainEvent):
 class ResourceShared(DomainEvent):
     TYPE: ClassVar[str] = "resource_shared"
     resource_id: str = _id()
-    title: str
+    title: str = attrs.field(validator=TITLE_TEXT)
     kind: ResourceKind
-    location: str
-    description: str
+    location: str = attrs.field(validator=LOCATION_TEXT)
+    description: str = attrs.field(validator=OPTIONAL_BODY_TEXT)
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
 
 
@@ -221,8 +234,8 @@ class ResourceShared(DomainEvent):
 class ExperienceRecorded(DomainEvent):
     TYPE: ClassVar[str] = "experience_recorded"
     experience_id: str = _id()
-    title: str
-    body: str
+    title: str = attrs.field(validator=TITLE_TEXT)
+    body: str = attrs.field(validator=BODY_TEXT)
     kind: ExperienceKind
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
 
@@ -231,11 +244,11 @@ class ExperienceRecorded(DomainEvent):
 class MeetingScheduled(DomainEvent):
     TYPE: ClassVar[str] = "meeting_scheduled"
     meeting_id: str = _id()
-    title: str
-    description: str
+    title: str = attrs.field(validator=TITLE_TEXT)
+    description: str = attrs.field(validator=OPTIONAL_BODY_TEXT)
     starts_at: datetime = attrs.field(validator=v.utc_datetime)
     ends_at: datetime = attrs.field(validator=v.utc_datetime)
-    location: str
+    location: str = attrs.field(validator=OPTIONAL_LOCATION_TEXT)
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
 
 
@@ -282,7 +295,8 @@ class PolicyReactionFailed(DomainEvent):
     TYPE: ClassVar[str] = "policy_reaction_failed"
     policy: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
     event: DomainEvent
-    error: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX))
+    #: What the policy raised, as coplib words it: characters the text rule refuses are escaped.
+    error: str = attrs.field(converter=v.escape_refused, validator=v.text(max_chars=v.SHORT_TEXT_MAX))
     attempt: int = attrs.field(validator=v.non_negative_int)
     retry_at: datetime = attrs.field(validator=v.utc_datetime)
 

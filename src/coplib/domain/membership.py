@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Final
 
 import attrs
 
@@ -23,6 +24,10 @@ class MembershipStatus(enum.StrEnum):
     DECLINED = "declined"  # the request was turned down
 
 
+#: How many tags an expert may be an expert of.
+EXPERTISE_MAX: Final = 50
+
+
 @attrs.frozen
 class Membership:
     """A person's place in a community. Roles are held only while the membership is active."""
@@ -32,7 +37,9 @@ class Membership:
     status: MembershipStatus = attrs.field(validator=attrs.validators.instance_of(MembershipStatus))
     since: datetime = attrs.field(validator=v.utc_datetime)
     roles: frozenset[Role] = attrs.field(default=frozenset(), converter=v.to_frozenset, validator=v.members_of(Role))
-    expertise: frozenset[str] = attrs.field(default=frozenset(), converter=v.to_tags, validator=v.tags(max_count=50))
+    expertise: frozenset[str] = attrs.field(
+        default=frozenset(), converter=v.to_tags, validator=v.tags(max_count=EXPERTISE_MAX)
+    )
     joined_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
     invited_by: PersonId | None = attrs.field(default=None, validator=v.optional_identifier)
     #: How the person last became active: open, invitation, rule, founder or approval.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -12,24 +12,53 @@ from coplib.domain.errors import FieldError, InvalidInputError
 
 PersonId = str
 
+#: The actor id of the host's own trusted jobs (imports, directory synchronisation, policies):
+#: `coplib.decide` allows it every action, and it needs no directory entry. No identity source
+#: may hand it out (`is_reserved_person_id`): the only way to act as it is for the host's own
+#: code to pass it as the actor of a command.
+SYSTEM: Final = "coplib:system"
+
+#: Ids under this prefix are coplib's own: no person may have one.
+RESERVED_PREFIX: Final = "coplib:"
+
 #: Attributes a directory commonly knows; others are allowed too.
 KNOWN_ATTRIBUTES = ("department", "site", "job", "seniority", "skills", "manager")
 
 LOCALES = ("fr", "en")
 
 
+def is_reserved_person_id(person_id: object) -> bool:
+    """Whether `person_id` is coplib's own (the system actor, or any ``coplib:`` id), which no
+    identity source may give a person."""
+    return isinstance(person_id, str) and person_id.strip().lower().startswith(RESERVED_PREFIX)
+
+
+def reserved_id_message(person_id: str) -> str:
+    """Why `person_id` (a reserved one) is refused, for an error message."""
+    return (
+        f"{person_id!r:.60} is reserved: ids under {RESERVED_PREFIX!r} are coplib's own (the system actor "
+        f"{SYSTEM!r}), and no person may have one"
+    )
+
+
+#: What a person's e-mail address holds at most, in characters.
+EMAIL_MAX: Final = 320
+
+
 def _to_attributes(value: Any) -> Any:
     if not isinstance(value, Mapping):
         return value
-    out: dict[str, tuple[str, ...]] = {}
+    out: dict[Any, Any] = {}
     for key, item in value.items():
         if isinstance(item, str):
             out[key] = (item,)
-        elif isinstance(item, (list, tuple, frozenset, set)):
-            out[key] = tuple(sorted(item)) if isinstance(item, (frozenset, set)) else tuple(item)
+        elif isinstance(item, (frozenset, set)):
+            out[key] = tuple(sorted(item, key=str))
+        elif isinstance(item, (list, tuple)):
+            out[key] = tuple(item)
         else:
             out[key] = item
-    return dict(sorted(out.items()))
+    return dict(sorted(out.items(), key=lambda pair: str(pair[0])))
 
 
 def _check_attributes(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -37,23 +66,45 @@ def _check_attributes(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
         raise InvalidInputError.field("$.attributes", f"must be a mapping, got {type(value).__name__}")
     errors = []
     for key, items in value.items():
-        if not isinstance(key, str) or not key or len(key) > v.NAME_MAX:
-            errors.append(FieldError("$.attributes", f"attribute names are non-empty strings, got {key!r}"))
+        if not isinstance(key, str) or not key or len(key) > v.NAME_MAX or v.text_fault(key):
+            errors.append(
+                FieldError("$.attributes", f"attribute names are non-empty one-line strings, got {key!r:.60}")
+            )
             continue
+        path = v.key_path("$.attributes", key)
         if not isinstance(items, tuple) or not all(isinstance(i, str) and len(i) <= v.NAME_MAX for i in items):
-            errors.append(FieldError(f"$.attributes.{key}", "must be a string or a list of strings"))
+            errors.append(FieldError(path, f"must be a string or a list of strings of at most {v.NAME_MAX} characters"))
+            continue
+        for i, item in enumerate(items):
+            fault = v.text_fault(item)
+            if fault:
+                errors.append(FieldError(f"{path}[{i}]", fault))
     if errors:
         raise InvalidInputError(errors)
+
+
+def _check_locale(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or value not in LOCALES:
+        languages = ", ".join(LOCALES)
+        raise InvalidInputError.field(
+            f"$.{attribute.name}", f"must be one of {languages} (the languages coplib writes), got {value!r:.40}"
+        )
+
+
+def _person_id(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.identifier(instance, attribute, value)
+    if is_reserved_person_id(value):
+        raise InvalidInputError.field(f"$.{attribute.name}", reserved_id_message(value))
 
 
 @attrs.frozen
 class Person:
     """A person of the organisation, as resolved by the identity adapter."""
 
-    id: PersonId = attrs.field(validator=v.identifier)
+    id: PersonId = attrs.field(validator=_person_id)
     display_name: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
-    email: str = attrs.field(default="", validator=v.text(max_chars=320, allow_empty=True))
-    locale: str = attrs.field(default="en", validator=attrs.validators.in_(LOCALES))
+    email: str = attrs.field(default="", validator=v.text(max_chars=EMAIL_MAX, allow_empty=True))
+    locale: str = attrs.field(default="en", validator=_check_locale)
     active: bool = attrs.field(default=True, validator=v.instance_of(bool))
     attributes: dict[str, tuple[str, ...]] = attrs.field(
         factory=dict, converter=_to_attributes, validator=_check_attributes, hash=False
@@ -74,6 +125,10 @@ class AttributeCondition:
     def _not_empty(self, attribute: attrs.Attribute[Any], value: frozenset[str]) -> None:
         if not value:
             raise InvalidInputError.field("$.values", "a condition needs at least one value")
+        for item in sorted(value):
+            fault = v.text_fault(item)
+            if fault:
+                raise InvalidInputError.field("$.values", f"a value {fault}")
 
     def holds_for(self, person: Person) -> bool:
         return not self.values.isdisjoint(person.attribute(self.attribute))

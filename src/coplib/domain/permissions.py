@@ -17,22 +17,13 @@ import attrs
 from coplib.domain.community import Admission, Community, Role, Visibility
 from coplib.domain.errors import PermissionDeniedError
 from coplib.domain.membership import Membership, MembershipStatus
+
+# The system actor's id is a person id (coplib.domain.people refuses it to every person);
+# it is named here too, beside `decide`, which allows it every action.
+from coplib.domain.people import RESERVED_PREFIX as RESERVED_PREFIX
+from coplib.domain.people import SYSTEM as SYSTEM
 from coplib.domain.people import Person
-
-#: The actor id of the host's own trusted jobs (imports, directory synchronisation, policies):
-#: `decide` allows it every action, and it needs no directory entry. No identity source may
-#: hand it out (`is_reserved_person_id`): the only way to act as it is for the host's own code
-#: to pass it as the actor of a command.
-SYSTEM: Final = "coplib:system"
-
-#: Ids under this prefix are coplib's own: no person may have one.
-RESERVED_PREFIX: Final = "coplib:"
-
-
-def is_reserved_person_id(person_id: object) -> bool:
-    """Whether `person_id` is coplib's own (the system actor, or any ``coplib:`` id), which no
-    identity source may give a person."""
-    return isinstance(person_id, str) and person_id.strip().lower().startswith(RESERVED_PREFIX)
+from coplib.domain.people import is_reserved_person_id as is_reserved_person_id
 
 
 class Action(enum.StrEnum):

@@ -51,7 +51,6 @@ TOPICS = (
     "question_escalated",
     "question_still_waiting",
 )
-WATCH_LIST_MAX = 1000
 
 
 def guarantee_settings(community: Community) -> GuaranteeSettings:

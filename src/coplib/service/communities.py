@@ -26,7 +26,7 @@ from coplib.domain.errors import (
 from coplib.domain.history import Ref
 from coplib.domain.permissions import SYSTEM, Action
 from coplib.runtime import UnitOfWork
-from coplib.service._base import UseCases, check_enum, check_id, check_str, check_strings, need
+from coplib.service._base import UseCases, check_enum, check_id, check_strings, need
 
 
 class CommunityCommands(UseCases):
@@ -76,7 +76,7 @@ class CommunityCommands(UseCases):
                 raise InvalidInputError.field(
                     "$.vocation", "give the community a vocation (or a full charter)", context=ctx
                 )
-            charter = Charter(vocation=check_str("$.vocation", vocation, ctx))
+            charter = Charter(vocation=v.check_fields(Charter, ctx, vocation=vocation)["vocation"])
         if not isinstance(charter, Charter):
             raise InvalidInputError.field("$.charter", f"must be a Charter, got {type(charter).__name__}", context=ctx)
         fields = v.check_fields(Community, ctx, name=name, tags=check_strings("$.tags", tags, ctx))

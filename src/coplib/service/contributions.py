@@ -42,7 +42,6 @@ from coplib.service._base import (
     UseCases,
     check_enum,
     check_id,
-    check_str,
     check_strings,
     need,
     prefetch_first_reads,
@@ -315,7 +314,7 @@ class ContributionCommands(UseCases):
         """Take a contribution back (its author, a facilitator or the documentalist)."""
         ctx = "withdraw"
         actor = check_id("$.actor", actor, ctx)
-        check_str("$.reason", reason, ctx)
+        v.check_fields(ev.ContributionWithdrawn, ctx, reason=reason)
         withdrawable = frozenset(ContributionKind) - {ContributionKind.ENDORSEMENT}
 
         def unit(uow: UnitOfWork) -> Contribution:

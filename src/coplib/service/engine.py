@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import pluggy
 
+from coplib.domain import validation as v
 from coplib.domain.clock import Clock
 from coplib.domain.errors import InvalidInputError
 from coplib.notification.dispatcher import DeliveryPolicy
@@ -21,7 +22,6 @@ from coplib.ports.policy import Policy
 from coplib.ports.storage import Store
 from coplib.runtime import Runtime, UnitOfWork
 from coplib.runtime.retry import RetryPolicy
-from coplib.service._base import check_str
 from coplib.service.benefits import BenefitReads
 from coplib.service.bulk import BulkImport
 from coplib.service.communities import CommunityCommands
@@ -109,7 +109,7 @@ class Engine(
     def authenticate(self, principal: str) -> str | None:
         """The coplib person id for the host's authenticated user name, or None. No principal
         ever authenticates as the system actor (`coplib.SYSTEM`)."""
-        check_str("$.principal", principal, "authenticate")
+        v.check_text("$.principal", principal, allow_empty=True, context="authenticate")  # one line, no controls
         return self.runtime.authenticate(principal)
 
     def new_id(self) -> str:

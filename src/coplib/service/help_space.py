@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from coplib.domain import validation as v
 from coplib.domain.contributions import Question
-from coplib.domain.errors import InvalidInputError
 from coplib.domain.guarantee import Watch
 from coplib.domain.history import Ref
 from coplib.domain.permissions import Action
-from coplib.policies.guarantee import WATCH_LIST_MAX, guarantee_settings
-from coplib.service._base import UseCases
+from coplib.policies.guarantee import guarantee_settings
+from coplib.service._base import UseCases, check_id
 
 
 @attrs.frozen
@@ -50,12 +50,8 @@ class HelpSpaceReads(UseCases):
         """The unanswered questions of a community, most urgent first (the longest wait in
         working time against the target; then the oldest), for its facilitators, coaches,
         sponsors, coordinators and core group. Cost follows `limit`, not the number of questions."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= WATCH_LIST_MAX:
-            raise InvalidInputError.field(
-                "$.limit", f"must be a whole number from 1 to {WATCH_LIST_MAX}, got {limit!r:.30}", context="watch_list"
-            )
-        if not isinstance(viewer, str) or not viewer:
-            raise InvalidInputError.field("$.viewer", f"must be an id string, got {viewer!r:.60}", context="watch_list")
+        v.check_limit(limit, "watch_list")
+        viewer = check_id("$.viewer", viewer, "watch_list")
         community = self._community(community_id, "watch_list")
         self._readable(viewer, community, Action.WATCH_HELP_SPACE)
         settings = guarantee_settings(community)

@@ -16,10 +16,10 @@ from coplib.domain.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.domain.membership import EXPERTISE_MAX, Membership, MembershipStatus, membership_id
 from coplib.domain.permissions import Action
 from coplib.runtime import UnitOfWork
-from coplib.service._base import LEAVABLE, UseCases, check_enum, check_id, check_str, check_strings, need
+from coplib.service._base import LEAVABLE, UseCases, check_enum, check_id, check_strings, need
 
 
 class MembershipCommands(UseCases):
@@ -63,7 +63,7 @@ class MembershipCommands(UseCases):
         ctx = "approve" if approve else "decline"
         actor = check_id("$.actor", actor, ctx)
         pid = check_id("$.person_id", person_id, ctx)
-        check_str("$.reason", reason, ctx)
+        v.check_fields(ev.MembershipDeclined, ctx, reason=reason)
 
         def unit(uow: UnitOfWork) -> Membership:
             community = self._open_community(uow, community_id, ctx, actor)
@@ -131,7 +131,7 @@ class MembershipCommands(UseCases):
         ctx = "remove"
         actor = check_id("$.actor", actor, ctx)
         pid = check_id("$.person_id", person_id, ctx)
-        check_str("$.reason", reason, ctx)
+        v.check_fields(ev.MemberRemoved, ctx, reason=reason)
 
         def unit(uow: UnitOfWork) -> Membership:
             community = self._open_community(uow, community_id, ctx, actor)
@@ -157,8 +157,7 @@ class MembershipCommands(UseCases):
         actor = check_id("$.actor", actor, ctx)
         pid = check_id("$.person_id", person_id, ctx)
         role_ = check_enum("$.role", role, Role, ctx)
-        checked = v.check_fields(Membership, ctx, expertise=check_strings("$.tags", tags, ctx))
-        expertise: frozenset[str] = checked["expertise"]
+        expertise = v.check_tags("$.tags", check_strings("$.tags", tags, ctx), max_count=EXPERTISE_MAX, context=ctx)
         if role_ is Role.EXPERT and not expertise:
             raise InvalidInputError.field(
                 "$.tags", "an expert is an expert of some tags: give at least one", context=ctx

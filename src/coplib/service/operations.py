@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from coplib.domain import validation as v
 from coplib.domain.errors import (
     InvalidInputError,
 )
@@ -31,7 +32,7 @@ class HostOperations(UseCases):
         retry failed policy reactions that are due. Idempotent: a second tick at the same
         moment does nothing; safe with several workers (a conflicting worker retries and finds
         the work done). Cost follows the work due, not the size of the communities."""
-        return self.runtime.reactor.tick(now, limit=limit)
+        return self.runtime.reactor.tick(now, limit=v.check_limit(limit, "tick"))
 
     def dispatch(
         self,
@@ -68,10 +69,7 @@ class HostOperations(UseCases):
         viewer = check_id("$.viewer", viewer, ctx)
         status_ = check_enum("$.status", status, DeliveryStatus, ctx) if status is not None else None
         rid = check_id("$.recipient_id", recipient_id, ctx) if recipient_id is not None else None
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise InvalidInputError.field(
-                "$.limit", f"must be a whole number from 1 to 10000, got {limit!r}", context=ctx
-            )
+        v.check_limit(limit, ctx)
         self.runtime.authorise(None, Action.READ_OUTBOX, viewer, None)
         return self._store.outbox(status=status_, recipient_id=rid, limit=limit)
 

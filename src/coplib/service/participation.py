@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import cast
 
 from coplib.domain import events as ev
+from coplib.domain import validation as v
 from coplib.domain.community import Community
 from coplib.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from coplib.domain.history import Ref
@@ -63,11 +64,10 @@ class ParticipationCommands(UseCases):
                     "a member cannot be pinned as an outsider: remove them from the community instead",
                     context=context,
                 )
-        if not isinstance(reason, str):
-            raise InvalidInputError.field("$.reason", f"must be a string, got {type(reason).__name__}", context=context)
-        for path, value in (("$.actor", actor), ("$.community_id", community_id), ("$.person_id", person_id)):
-            if not isinstance(value, str) or not value or any(c.isspace() for c in value):
-                raise InvalidInputError.field(path, f"must be an id string, got {value!r:.60}", context=context)
+        v.check_fields(ev.ParticipationLevelPinned, context, reason=reason)
+        actor = check_id("$.actor", actor, context)
+        community_id = check_id("$.community_id", community_id, context)
+        person_id = check_id("$.person_id", person_id, context)
         pinned = level if isinstance(level, ParticipationLevel) else None
 
         def unit(uow: UnitOfWork) -> Participation | None:

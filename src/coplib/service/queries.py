@@ -164,10 +164,7 @@ class Queries(UseCases):
         ctx = "unanswered_questions"
         if not isinstance(older_than, timedelta) or older_than < timedelta(0):
             raise InvalidInputError.field("$.older_than", "must be a timedelta >= 0", context=ctx)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise InvalidInputError.field(
-                "$.limit", f"must be a whole number from 1 to 10000, got {limit!r}", context=ctx
-            )
+        v.check_limit(limit, ctx)
         tag_ = v.normalise_tag(check_str("$.tag", tag, ctx)) if tag is not None else None
         community = self._community(community_id, ctx)
         self._readable(check_id("$.viewer", viewer, ctx), community)
@@ -221,8 +218,11 @@ class Queries(UseCases):
         return out
 
     def history(self, viewer: str, community_id: str, *, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        """A community's events in order (page with `after` = the last position seen)."""
+        """A community's events in order, at most `limit` (up to `QUERY_LIMIT_MAX`) at once:
+        page with `after` = the last position seen."""
         ctx = "history"
+        v.check_position(after, ctx)
+        v.check_limit(limit, ctx)
         community = self._community(community_id, ctx)
         self._readable(check_id("$.viewer", viewer, ctx), community)
         return self._store.events(community_id=community.id, after=after, limit=limit)

@@ -6,7 +6,13 @@ returning a callable that builds your directory plugin holding exactly the given
 (and login aliases). For a directory you cannot fill from a test (a real LDAP), load these
 people into a test instance of it. Override `supports_aliases` with False when your
 directory maps logins some other way; the alias tests then check the weaker promise that
-an unknown login maps to no one. Example::
+an unknown login maps to no one.
+
+Above all, no identity source may hand out one of coplib's own ids (``coplib.SYSTEM``, any id
+under ``coplib:``): whoever could log in as one would pass every permission check. The kit
+gives the directory such a person and such an alias, and expects the directory either to
+refuse them when it is made (any `coplib.CoplibError`, best with the place named) or never to
+hand them out. Example::
 
     class TestLdapDirectory(IdentityContract):
         @pytest.fixture
@@ -26,11 +32,13 @@ from typing import Any
 import pytest
 
 from coplib.bootstrap.plugins import make_plugin_manager
+from coplib.domain._build import build
 from coplib.domain.clock import ManualClock
 from coplib.domain.community import Admission, Charter, MembershipPolicy
-from coplib.domain.people import AttributeRule, Person
+from coplib.domain.errors import CoplibError
+from coplib.domain.people import SYSTEM, AttributeRule, Person, is_reserved_person_id
 
-__all__ = ["PEOPLE", "DirectoryFactory", "IdentityContract"]
+__all__ = ["PEOPLE", "RESERVED_IDS", "DirectoryFactory", "IdentityContract", "intruder"]
 
 DirectoryFactory = Callable[[Sequence[Person], Mapping[str, str]], Any]
 
@@ -53,6 +61,23 @@ PEOPLE: tuple[Person, ...] = (
     Person("emma", "Emma Roux", locale="fr", attributes={"job": "welder", "site": "Nantes", "seniority": "junior"}),
 )
 ALIASES: dict[str, str] = {"CORP\\amartin": "alice", "bkeller": "bruno"}
+
+#: Ids no identity source may give anyone: the system actor's, and others under ``coplib:``.
+RESERVED_IDS: tuple[str, ...] = (SYSTEM, "coplib:admin", "COPLIB:System")
+
+
+def intruder(person_id: str = SYSTEM) -> Person:
+    """A person holding one of coplib's own ids, as a directory's data might (made without
+    `Person`'s validators, which refuse it): what every directory must keep out."""
+    return build(
+        Person,
+        id=person_id,
+        display_name="Mallory",
+        email="mallory@example.org",
+        locale="en",
+        active=True,
+        attributes={"job": ("welder",), "site": ("Lyon",)},
+    )
 
 
 def _ids(people: Sequence[Person] | None) -> list[str] | None:
@@ -136,6 +161,53 @@ class IdentityContract:
         pid = hook.coplib_authenticate(principal=login)
         assert pid is not None
         assert hook.coplib_get_person(person_id=pid) == PEOPLE[1]
+
+    # -- coplib's own ids -------------------------------------------------------------------------
+
+    def test_no_person_has_a_reserved_id(self, hook: Any) -> None:
+        for person_id in RESERVED_IDS:
+            assert hook.coplib_get_person(person_id=person_id) is None
+        everyone = hook.coplib_find_people(rule=AttributeRule.of(job=("welder", "painter")))
+        assert everyone and not any(is_reserved_person_id(p.id) for p in everyone)
+
+    def test_no_principal_authenticates_as_a_reserved_id(self, hook: Any) -> None:
+        logins = [*RESERVED_IDS, *ALIASES, *(p.id for p in PEOPLE), *(p.email for p in PEOPLE if p.email)]
+        for login in logins:
+            found = hook.coplib_authenticate(principal=login)
+            assert found is None or not is_reserved_person_id(found), f"{login!r} authenticates as {found!r}"
+
+    def test_a_person_with_a_reserved_id_is_refused_or_never_handed_out(self, make_directory: DirectoryFactory) -> None:
+        try:
+            directory = make_directory((*PEOPLE, intruder()), ALIASES)
+        except CoplibError:
+            return  # refused when made: the directory names the bad entry
+        hook = make_plugin_manager([directory]).hook
+        assert hook.coplib_get_person(person_id=SYSTEM) is None
+        found = hook.coplib_find_people(rule=AttributeRule.of(job="welder", site="Lyon")) or []
+        assert not any(is_reserved_person_id(p.id) for p in found)
+        for login in (SYSTEM, "mallory@example.org"):
+            answer = hook.coplib_authenticate(principal=login)
+            assert answer is None or not is_reserved_person_id(answer)
+
+    def test_an_alias_to_a_reserved_id_is_refused_or_never_handed_out(self, make_directory: DirectoryFactory) -> None:
+        for target in RESERVED_IDS:
+            try:
+                directory = make_directory(PEOPLE, {**ALIASES, "mallory": target})
+            except CoplibError:
+                continue  # refused when made
+            answer = make_plugin_manager([directory]).hook.coplib_authenticate(principal="mallory")
+            assert answer is None or not is_reserved_person_id(answer), f"'mallory' authenticates as {answer!r}"
+
+    def test_the_engine_never_acts_for_a_reserved_id_from_the_directory(self, directory: Any) -> None:
+        from coplib.bootstrap.open import open_engine
+
+        engine = open_engine("memory://", plugins=[directory])
+        try:
+            for person_id in RESERVED_IDS:
+                assert engine.person(person_id) is None
+                assert engine.authenticate(person_id) is None
+        finally:
+            engine.close()
 
     # -- with an engine ---------------------------------------------------------------------------
 

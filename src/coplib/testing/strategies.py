@@ -104,14 +104,25 @@ WITHDRAWABLE_KINDS = tuple(k for k in ContributionKind if k is not ContributionK
 
 # -- scalars ------------------------------------------------------------------------------------
 
-# Lone surrogates cannot be written as UTF-8, so no store could keep them.
-_CHARACTERS = st.characters(exclude_categories=["Cs"])
-_ID_CHARACTERS = st.characters(exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), exclude_characters="\x85\u180e")
+# What the text rule of coplib.domain.validation refuses is never drawn: control characters
+# (Cc), lone surrogates (Cs, which UTF-8 cannot write), the bidirectional controls, and line
+# breaks (Zl, Zp) but in multi-line texts.
+_BIDI = "".join(sorted(v.BIDI_CONTROLS))
+_CHARACTERS = st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp"), exclude_characters=_BIDI)
+_MULTI_LINE_CHARACTERS = _CHARACTERS | st.sampled_from(["\n", "\t", "\r\n", "\u2028"])
+_ID_CHARACTERS = st.characters(
+    exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), exclude_characters="\x85\u180e" + _BIDI
+)
 
 
-def texts(*, max_size: int = 200, allow_empty: bool = False) -> st.SearchStrategy[str]:
-    """Strings of at most `max_size` characters; not blank unless `allow_empty`."""
-    strategy = st.text(_CHARACTERS, min_size=0 if allow_empty else 1, max_size=max_size)
+def texts(*, max_size: int = 200, allow_empty: bool = False, multiline: bool = False) -> st.SearchStrategy[str]:
+    """Strings of at most `max_size` characters; not blank unless `allow_empty`; with line
+    breaks and tabs if `multiline`."""
+    if multiline:
+        pieces = st.lists(_MULTI_LINE_CHARACTERS, min_size=0 if allow_empty else 1, max_size=max_size // 2)
+        strategy = pieces.map("".join)
+    else:
+        strategy = st.text(_CHARACTERS, min_size=0 if allow_empty else 1, max_size=max_size)
     return strategy if allow_empty else strategy.filter(lambda s: bool(s.strip()))
 
 
@@ -128,7 +139,7 @@ def titles(*, max_size: int = 80) -> st.SearchStrategy[str]:
 def bodies(*, max_size: int = 300, allow_empty: bool = False) -> st.SearchStrategy[str]:
     """Bodies of contributions. `max_size` is in characters; the default stays far below
     `BODY_MAX_BYTES` (64 KiB in UTF-8) so that examples are quick to make."""
-    return texts(max_size=min(max_size, v.BODY_MAX_BYTES // 4), allow_empty=allow_empty)
+    return texts(max_size=min(max_size, v.BODY_MAX_BYTES // 4), allow_empty=allow_empty, multiline=True)
 
 
 def short_texts(*, allow_empty: bool = False) -> st.SearchStrategy[str]:

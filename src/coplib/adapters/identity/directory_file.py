@@ -7,13 +7,14 @@ and reports every bad entry by its path (``$.people[3].email``) in one `InvalidI
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
+import re
 import threading
 import tomllib
-import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,14 @@ from coplib.adapters.identity.static import StaticDirectory
 from coplib.domain import validation as v
 from coplib.domain.clock import Clock, SystemClock
 from coplib.domain.errors import ConfigurationError, FieldError, InvalidInputError
-from coplib.domain.people import KNOWN_ATTRIBUTES, LOCALES, AttributeRule, Person
+from coplib.domain.people import (
+    KNOWN_ATTRIBUTES,
+    LOCALES,
+    AttributeRule,
+    Person,
+    is_reserved_person_id,
+    reserved_id_message,
+)
 from coplib.notification.messages import check_email_address
 from coplib.ports.hookspecs import hookimpl
 
@@ -48,16 +56,6 @@ class DirectoryContents:
 def _kind(value: object) -> str:
     names = {dict: "a table", list: "a list", str: "a string", bool: "a boolean", int: "an integer"}
     return names.get(type(value), type(value).__name__)
-
-
-def _key_path(base: str, key: str) -> str:
-    if key.isidentifier():
-        return f"{base}.{key}"
-    return f"{base}[{json.dumps(key, ensure_ascii=False)}]"
-
-
-def _has_controls(text: str) -> bool:
-    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
 
 
 class _Checker:
@@ -90,8 +88,9 @@ class _Checker:
         if len(value) > max_chars:
             self.fail(path, f"must be at most {max_chars} characters, got {len(value)}")
             return None
-        if _has_controls(value):
-            self.fail(path, f"must be one line without control characters: {value!r:.60}")
+        fault = v.text_fault(value)  # the rule every Person's text holds to
+        if fault is not None:
+            self.fail(path, f"{fault}: {value!r:.60}")
             return None
         return value
 
@@ -132,7 +131,7 @@ def _person(check: _Checker, path: str, entry: object) -> dict[str, Any] | None:
     for key in entry:
         if key not in PERSON_FIELDS and key not in KNOWN_ATTRIBUTES:
             check.fail(
-                _key_path(path, str(key)),
+                v.key_path(path, str(key)),
                 f"unknown field; a person has {', '.join(PERSON_FIELDS + KNOWN_ATTRIBUTES)}: "
                 "put other attributes under attributes",
             )
@@ -142,6 +141,9 @@ def _person(check: _Checker, path: str, entry: object) -> dict[str, Any] | None:
             check.fail(f"{path}.{key}", "is required")
     if "id" in entry:
         args["id"] = check.identifier(f"{path}.id", entry["id"])
+        if args["id"] is not None and is_reserved_person_id(args["id"]):
+            check.fail(f"{path}.id", reserved_id_message(args["id"]))
+            args["id"] = None
     if "display_name" in entry:
         args["display_name"] = check.name(f"{path}.display_name", entry["display_name"])
     email = entry.get("email", "")
@@ -168,7 +170,7 @@ def _person(check: _Checker, path: str, entry: object) -> dict[str, Any] | None:
         check.fail(f"{path}.attributes", f"must be a table of attribute name to value(s), got {_kind(others)}")
     else:
         for key, value in others.items():
-            key_path = _key_path(f"{path}.attributes", str(key))
+            key_path = v.key_path(f"{path}.attributes", str(key))
             if key in KNOWN_ATTRIBUTES and key in entry:
                 check.fail(key_path, f"{key} is given twice: here and as the person's own field {key}")
                 continue
@@ -195,7 +197,7 @@ def parse_directory(data: object) -> DirectoryContents:
         raise InvalidInputError.field("$", f"a directory is a table (an object in JSON), got {_kind(data)}")
     for key in data:
         if key not in ROOT_KEYS:
-            check.fail(_key_path("$", str(key)), f"unknown field; a directory has {', '.join(ROOT_KEYS)}")
+            check.fail(v.key_path("$", str(key)), f"unknown field; a directory has {', '.join(ROOT_KEYS)}")
     version = data.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION or isinstance(version, bool):
         check.fail("$.version", f"must be {FORMAT_VERSION}, the only format version so far; got {version!r:.40}")
@@ -232,7 +234,7 @@ def parse_directory(data: object) -> DirectoryContents:
     for path, args, entry in accepted:
         raw_manager = entry.get("manager", entry.get("attributes", {}).get("manager"))
         for j, manager in enumerate(args["attributes"].get("manager", ())):
-            where = _key_path(path, "manager") if "manager" in entry else f"{path}.attributes.manager"
+            where = v.key_path(path, "manager") if "manager" in entry else f"{path}.attributes.manager"
             where = where if isinstance(raw_manager, str) else f"{where}[{j}]"
             if manager == args["id"]:
                 check.fail(where, "a person cannot be their own manager")
@@ -245,13 +247,15 @@ def parse_directory(data: object) -> DirectoryContents:
         check.fail("$.aliases", f"must be a table of host login to person id, got {_kind(raw_aliases)}")
     else:
         for alias, target in raw_aliases.items():
-            path = _key_path("$.aliases", str(alias))
+            path = v.key_path("$.aliases", str(alias))
             if check.name(path, alias, max_chars=ALIAS_MAX) is None:
                 continue
             if alias in first_path:
                 check.fail(path, f"{alias!r} is a person's id already: an alias must not shadow it")
             elif not isinstance(target, str):
                 check.fail(path, f"must be a person id string, got {_kind(target)}")
+            elif is_reserved_person_id(target):
+                check.fail(path, reserved_id_message(target))
             elif target not in first_path:
                 check.fail(path, f"names no person of this directory: {target!r:.60}")
             else:
@@ -307,7 +311,179 @@ def load_directory_file(path: str | os.PathLike[str], *, format: str | None = No
     try:
         return parse_directory(data)
     except InvalidInputError as exc:
-        raise InvalidInputError(exc.errors, context=context) from None
+        lines = _source_lines(text, chosen)
+        located = [FieldError(e.path, e.message, _line_of(e.path, lines)) for e in exc.errors]
+        raise InvalidInputError(located, context=context) from None
+
+
+# -- where a path is in the file ----------------------------------------------------------------
+#
+# A directory is validated as parsed data, where paths are all there is; a person editing the
+# file wants the line too. Neither tomllib nor json tells where a value was, so the text is
+# read once more, only when it was refused, to map each path to the line of its key (or of
+# its table). This is best effort: a path it cannot place is reported without a line.
+
+
+def _line_of(path: str, lines: Mapping[str, int]) -> int | None:
+    """The line of `path`, or of the nearest enclosing place known (a missing field is
+    reported on its table's line)."""
+    while path and path != "$":
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        if cut <= 0:
+            return None
+        path = path[:cut]
+    return None
+
+
+def _source_lines(text: str, format: str) -> dict[str, int]:
+    try:
+        return _json_lines(text) if format == "json" else _toml_lines(text)
+    except (ValueError, IndexError, RecursionError):  # never hide the real error behind ours
+        return {}
+
+
+class _Lines:
+    """Line numbers of positions in a text (1 for the first line)."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0, *(m.end() for m in re.finditer("\n", text))]
+
+    def at(self, position: int) -> int:
+        return bisect.bisect_right(self._starts, position)
+
+
+_scan_string: Callable[[str, int], tuple[str, int]] = getattr(json.decoder, "scanstring")  # noqa: B009 (untyped)
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_lines(text: str) -> dict[str, int]:
+    """Each path of a JSON document -> the line of its key (members) or its first character."""
+    out: dict[str, int] = {}
+    lines = _Lines(text)
+    decoder = json.JSONDecoder()
+
+    def skip(position: int) -> int:
+        found = _JSON_SPACE.match(text, position)
+        return found.end() if found else position
+
+    def value(position: int, path: str) -> int:
+        position = skip(position)
+        out.setdefault(path, lines.at(position))
+        opening = text[position]
+        if opening not in "{[":
+            return int(decoder.raw_decode(text, position)[1])
+        closing = "}" if opening == "{" else "]"
+        position = skip(position + 1)
+        index = 0
+        while text[position] != closing:
+            if opening == "{":
+                key, end = _scan_string(text, position + 1)
+                child = v.key_path(path, key)
+                out[child] = lines.at(position)
+                position = skip(end) + 1  # past the colon
+            else:
+                child = f"{path}[{index}]"
+                index += 1
+            position = skip(value(position, child))
+            if text[position] == ",":
+                position = skip(position + 1)
+        return position + 1
+
+    value(0, "$")
+    return out
+
+
+_TOML_KEY = re.compile(r"""\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*""")
+
+
+def _toml_keys(text: str, position: int) -> tuple[list[str], int]:
+    """The dotted key at `position` of a line (``a."b c".d``) and where it ends."""
+    keys = []
+    while True:
+        found = _TOML_KEY.match(text, position)
+        if found is None:
+            raise ValueError("no key")
+        raw = found.group(1)
+        keys.append(json.loads(raw) if raw.startswith('"') else raw.strip("'"))
+        position = found.end()
+        if position >= len(text) or text[position] != ".":
+            return keys, position
+        position += 1
+
+
+def _toml_depth(line: str, depth: int) -> tuple[int, bool]:
+    """The bracket depth after `line` (inside an array or inline table spread over lines),
+    and whether a multi-line string opens on it and stays open."""
+    quote = ""
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if quote:
+            if char == "\\" and quote == '"':
+                i += 2
+                continue
+            if char == quote:
+                quote = ""
+        elif line.startswith('"""', i) or line.startswith("'''", i):
+            closing = line.find(line[i : i + 3], i + 3)
+            if closing < 0:
+                return depth, True
+            i = closing + 3
+            continue
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            break
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        i += 1
+    return depth, False
+
+
+def _toml_lines(text: str) -> dict[str, int]:
+    """Each table and key of a TOML document -> its line (keys inside multi-line values and
+    inline tables are placed at the line of the key that holds them)."""
+    out: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    base = "$"
+    depth = 0
+    in_string = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_string:
+            if in_string in line:
+                in_string = ""
+            continue
+        stripped = line.strip()
+        if depth == 0 and stripped.startswith("["):
+            array = stripped.startswith("[[")
+            keys, _ = _toml_keys(stripped, 2 if array else 1)
+            base = "$"
+            for key in keys[:-1]:
+                base = v.key_path(base, key)
+                if base in counts:
+                    base = f"{base}[{counts[base] - 1}]"
+            base = v.key_path(base, keys[-1])
+            if array:
+                counts[base] = counts.get(base, 0) + 1
+                base = f"{base}[{counts[base] - 1}]"
+            out.setdefault(base, number)
+            continue
+        if depth == 0 and stripped and not stripped.startswith("#"):
+            keys, end = _toml_keys(line, 0)
+            path = base
+            for key in keys:
+                path = v.key_path(path, key)
+            out.setdefault(path, number)
+            depth, opened = _toml_depth(line[end:], depth)
+        else:
+            depth, opened = _toml_depth(line, depth)
+        if opened:
+            in_string = '"""' if '"""' in line else "'''"
+    return out
 
 
 class DirectoryFile:
