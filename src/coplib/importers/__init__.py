@@ -26,7 +26,9 @@ class SourceError(InvalidInputError):
         self.line = line
         self.attribute = attribute
         self.problem = problem
-        where = file + (f", line {line}" if line is not None else "") + (f", attribute {attribute}" if attribute else "")
+        where = (
+            file + (f", line {line}" if line is not None else "") + (f", attribute {attribute}" if attribute else "")
+        )
         super().__init__([FieldError(f"$.{attribute}" if attribute else "$", problem)], context=f"import source {file}")
         self.args = (f"{where}: {problem}",)
 

@@ -227,7 +227,9 @@ def _load(dump: Dump, index: Index, progress: ProgressCallback | None) -> None:
         index.load_badges(read("Badges.xml"), badge_token)
 
 
-def _joined(source: Iterator[Row], facts: Iterable[tuple[Any, ...]], file: str) -> Iterator[tuple[Row, tuple[Any, ...]]]:
+def _joined(
+    source: Iterator[Row], facts: Iterable[tuple[Any, ...]], file: str
+) -> Iterator[tuple[Row, tuple[Any, ...]]]:
     """Each row of `facts` (in file order) with the row of `source` that has its Id."""
     for fact in facts:
         for row in source:
@@ -252,7 +254,9 @@ def _events(
         if deferred and not index.has_deferred():
             break
         stage = "importing Posts.xml" + (" (answers before their question)" if deferred else "")
-        for row, facts in _joined(_rows(dump, "Posts.xml", stage, progress), index.posts(deferred=deferred), "Posts.xml"):
+        for row, facts in _joined(
+            _rows(dump, "Posts.xml", stage, progress), index.posts(deferred=deferred), "Posts.xml"
+        ):
             yield mapper.post(row, facts)
     for facts in index.acceptances():
         yield mapper.acceptance(facts)
@@ -334,8 +338,10 @@ class _Storing:
             answers = store.get_many(Ref("answer", answer) for _, answer in moved)
             for at, answer in moved:
                 previous = answers.get(Ref("answer", answer))
-                author = previous.value.author_id if previous is not None and isinstance(previous.value, Answer) else None
-                new[at] = attrs.evolve(new[at], previous_answer_id=answer, previous_answer_author_id=author)
+                author = previous.value.author_id if previous and isinstance(previous.value, Answer) else None
+                accepted = new[at]
+                assert isinstance(accepted, ev.AnswerAccepted)
+                new[at] = attrs.evolve(accepted, previous_answer_id=answer, previous_answer_author_id=author)
         return new
 
 

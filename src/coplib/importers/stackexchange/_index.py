@@ -194,12 +194,16 @@ class Index:
     def load_comments(self, rows: Iterable[Row]) -> None:
         batch: list[tuple[Any, ...]] = []
         lines: list[Row] = []
-        seq = 0
-        for row in rows:
+        for seq, row in enumerate(rows, 1):
             cid = row.integer("Id")
-            seq += 1
             batch.append(
-                (seq, cid, row.integer("PostId"), person_key(row, "UserId", "UserDisplayName"), row.time("CreationDate"))
+                (
+                    seq,
+                    cid,
+                    row.integer("PostId"),
+                    person_key(row, "UserId", "UserDisplayName"),
+                    row.time("CreationDate"),
+                )
             )
             lines.append(row)
             if len(batch) >= _CHUNK:
@@ -275,7 +279,8 @@ class Index:
         if orphans:
             self.tally["answers to a question not in the dump"] += orphans
         db.execute(
-            f"UPDATE post SET deferred = 1 WHERE type = {ANSWER} AND seq < (SELECT q.seq FROM post q WHERE q.id = post.parent)"
+            f"UPDATE post SET deferred = 1 WHERE type = {ANSWER} "
+            "AND seq < (SELECT q.seq FROM post q WHERE q.id = post.parent)"
         )
         db.execute(
             f"UPDATE post SET closed = (SELECT CASE WHEN c.state = {HISTORY_REOPENED} THEN {OPEN} "
@@ -285,11 +290,13 @@ class Index:
         for what, sql in (
             (
                 "comments on a post not imported",
-                "SELECT count(*) FROM comment c WHERE NOT EXISTS (SELECT 1 FROM post p WHERE p.id = c.post AND p.type > 0)",
+                "SELECT count(*) FROM comment c "
+                "WHERE NOT EXISTS (SELECT 1 FROM post p WHERE p.id = c.post AND p.type > 0)",
             ),
             (
                 "up-votes on a post not imported",
-                "SELECT count(*) FROM upvote u WHERE NOT EXISTS (SELECT 1 FROM post p WHERE p.id = u.post AND p.type > 0)",
+                "SELECT count(*) FROM upvote u "
+                "WHERE NOT EXISTS (SELECT 1 FROM post p WHERE p.id = u.post AND p.type > 0)",
             ),
             (
                 "accepted answers not in the dump",

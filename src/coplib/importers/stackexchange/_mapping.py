@@ -302,6 +302,6 @@ class Mapper:
         )
 
     def badge(self, facts: tuple[Any, ...]) -> ev.BadgeAwarded:
-        key, token, badge, at = facts
+        key, token, _, at = facts
         base = self._base(f"badge/{key}/{token}", SYSTEM, at)
         return ev.BadgeAwarded(**base, person_id=self.site.person_id(key), badge=token, cause_event_id=base["id"])

@@ -19,18 +19,18 @@ def terminal_progress(stream: TextIO) -> Iterator[ProgressCallback | None]:
         return
     try:
         from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
     except ImportError:
         yield None
         return
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(file=stream)) as bars:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int) -> None:
             task = tasks.get(stage)
             if task is None:
                 task = tasks[stage] = bars.add_task(stage, total=total)
-            bars.update(task, completed=done)  # type: ignore[arg-type]
+            bars.update(task, completed=done)
 
         yield update

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import queue
 import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final, cast
 
 from coplib.importers import MissingExtraError, SourceError
 
@@ -54,7 +55,7 @@ class Dump:
             stream.close()
 
 
-def open_dump(path: str | Path, site: str | None = None) -> Dump:
+def open_dump(path: str | os.PathLike[str], site: str | None = None) -> Dump:
     """The dump at `path`: a folder holding Posts.xml (and the other files when present) or a
     ``.7z`` archive of them. `site` defaults to the folder's name or the archive's stem
     (``beer.stackexchange.com.7z`` gives ``beer.stackexchange.com``)."""
@@ -102,7 +103,7 @@ def _archive(path: Path, site: str) -> Dump:
             if base == name.lower() and name not in members:
                 members[name] = info
     sizes = {name: int(info.uncompressed) for name, info in members.items()}
-    return Dump(path, site, sizes, lambda name: _MemberStream(path, members[name].filename, name))
+    return Dump(path, site, sizes, lambda name: cast(BinaryIO, _MemberStream(path, members[name].filename, name)))
 
 
 class _Cancelled(Exception):
@@ -143,7 +144,7 @@ class _MemberStream(io.RawIOBase):
 
         put = self._put
 
-        class Writer(Py7zIO):  # type: ignore[misc]
+        class Writer(Py7zIO):
             def __init__(self) -> None:
                 self._size = 0
 
@@ -164,7 +165,7 @@ class _MemberStream(io.RawIOBase):
             def size(self) -> int:
                 return self._size
 
-        class Factory(WriterFactory):  # type: ignore[misc]
+        class Factory(WriterFactory):
             def create(self, filename: str) -> Py7zIO:
                 return Writer()
 

@@ -66,7 +66,9 @@ class Row:
         try:
             when = datetime.fromisoformat(text)
         except ValueError:
-            raise self.fail(name, f"must be a date and time such as 2014-01-21T20:26:05.383, got {text!r:.60}") from None
+            raise self.fail(
+                name, f"must be a date and time such as 2014-01-21T20:26:05.383, not {text!r:.60}"
+            ) from None
         # Dumps write UTC without a zone; a zone, when there is one, is honoured.
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
         return (when - EPOCH) // _MICROSECOND
@@ -103,7 +105,9 @@ def rows(stream: BinaryIO, file: str, progress: Callable[[int], None] | None = N
         try:
             parser.Parse(data, not data)
         except expat.ExpatError as exc:
-            raise SourceError(file, exc.lineno, None, f"is not well-formed XML: {expat.ErrorString(exc.code)}") from None
+            raise SourceError(
+                file, exc.lineno, None, f"is not well-formed XML: {expat.ErrorString(exc.code)}"
+            ) from None
         except _EntityDeclared:
             raise SourceError(
                 file, parser.CurrentLineNumber, None, "declares an XML entity, which a dump never does: refused"
