@@ -4,12 +4,13 @@ the events in an order the engine accepts, drop those already stored, and hand t
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -145,7 +146,9 @@ def import_stackexchange(
             the_site = _site(engine, dump.site, organisation_name)
             mapper = Mapper(the_site)
             storing = _Storing(engine, batch_size)
-            storing.run(_events(dump, index, mapper, start, progress))
+            # Closed before the index, whose cursors its generators hold, even on failure.
+            with contextlib.closing(_events(dump, index, mapper, start, progress)) as events:
+                storing.run(events)
             voters = index.most_upvotes()
             written = None
             if directory_file is not None:
@@ -192,7 +195,7 @@ def _site(engine: Engine, key: str, organisation_name: str | None) -> Site:
 # -- reading ------------------------------------------------------------------------------------
 
 
-def _rows(dump: Dump, name: str, stage: str, progress: ProgressCallback | None) -> Iterator[Row]:
+def _rows(dump: Dump, name: str, stage: str, progress: ProgressCallback | None) -> Generator[Row, None, None]:
     total = dump.sizes[name]
     done = 0
 
@@ -207,24 +210,22 @@ def _rows(dump: Dump, name: str, stage: str, progress: ProgressCallback | None) 
 
 
 def _load(dump: Dump, index: Index, progress: ProgressCallback | None) -> None:
-    """Read every file once into the index (Posts.xml first among those that need it)."""
-
-    def read(name: str) -> Iterator[Row]:
-        return _rows(dump, name, f"checking {name}", progress)
-
-    if dump.has("Tags.xml"):
-        index.load_tags(read("Tags.xml"))
-    if dump.has("Users.xml"):
-        index.load_users(read("Users.xml"))
-    index.load_posts(read("Posts.xml"))
-    if dump.has("PostHistory.xml"):
-        index.load_history(read("PostHistory.xml"))
-    if dump.has("Comments.xml"):
-        index.load_comments(read("Comments.xml"))
-    if dump.has("Votes.xml"):
-        index.load_votes(read("Votes.xml"))
-    if dump.has("Badges.xml"):
-        index.load_badges(read("Badges.xml"), badge_token)
+    """Read every file once into the index (Tags.xml and Users.xml before Posts.xml, which
+    the others refer to)."""
+    loaders: list[tuple[str, Callable[[Iterator[Row]], None]]] = [
+        ("Tags.xml", index.load_tags),
+        ("Users.xml", index.load_users),
+        ("Posts.xml", index.load_posts),
+        ("PostHistory.xml", index.load_history),
+        ("Comments.xml", index.load_comments),
+        ("Votes.xml", index.load_votes),
+        ("Badges.xml", lambda rows: index.load_badges(rows, badge_token)),
+    ]
+    for name, load in loaders:
+        if dump.has(name):
+            # Closed at once on failure too: an archive member's reader stops its thread.
+            with contextlib.closing(_rows(dump, name, f"checking {name}", progress)) as rows:
+                load(rows)
 
 
 def _joined(
@@ -242,7 +243,7 @@ def _joined(
 
 def _events(
     dump: Dump, index: Index, mapper: Mapper, start: int, progress: ProgressCallback | None
-) -> Iterator[ev.DomainEvent]:
+) -> Generator[ev.DomainEvent, None, None]:
     """The events of the import, in an order where each finds what it needs: the site, the
     people, the posts (answers after their question), acceptances, comments, votes, badges."""
     site = mapper.site
