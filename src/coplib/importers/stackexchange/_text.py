@@ -35,12 +35,13 @@ def one_line(text: str) -> str:
     return _NOT_ONE_LINE.sub(" ", text).strip()
 
 
-def multi_line(text: str) -> str:
+def multi_line(text: str, *, keep_indent: bool = False) -> str:
     """A body: line breaks as ``\\n``, control characters other than newline and tab taken
-    out, trailing spaces and runs of blank lines trimmed."""
+    out, trailing spaces and runs of blank lines trimmed (and leading white space, unless
+    `keep_indent`: the first line's indent is kept, as a code block's)."""
     text = _CONTROLS.sub("", _LINE_BREAKS.sub("\n", text))
-    text = _TRAILING_SPACE.sub("\n", text)
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    text = _BLANK_LINES.sub("\n\n", _TRAILING_SPACE.sub("\n", text))
+    return text.rstrip().lstrip("\n") if keep_indent else text.strip()
 
 
 def fit_chars(text: str, limit: int, mark: str = TITLE_MARK) -> tuple[str, bool]:
@@ -157,4 +158,5 @@ def html_to_text(body: str) -> str:
         _, _, inner = stack.pop()
         stack[-1][2].extend(inner)
     text = "".join(stack[0][2])
-    return multi_line("\n".join(line.strip(" ") if not line.startswith("    ") else line for line in text.split("\n")))
+    lines = (line if line.startswith("    ") else line.strip(" ") for line in text.split("\n"))
+    return multi_line("\n".join(lines), keep_indent=True)
