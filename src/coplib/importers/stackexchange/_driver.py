@@ -28,7 +28,7 @@ from coplib.importers import SourceError
 from coplib.importers.stackexchange._index import Index
 from coplib.importers.stackexchange._mapping import Mapper, Site, badge_token
 from coplib.importers.stackexchange._source import Dump, open_dump
-from coplib.importers.stackexchange._xml import Row, rows
+from coplib.importers.stackexchange._xml import Row, RowsAt, rows
 
 DEFAULT_BATCH_SIZE: Final = 500
 #: The kinds an import counts, in the order it stores them.
@@ -228,17 +228,25 @@ def _load(dump: Dump, index: Index, progress: ProgressCallback | None) -> None:
                 load(rows)
 
 
-def _joined(
-    source: Iterator[Row], facts: Iterable[tuple[Any, ...]], file: str
-) -> Iterator[tuple[Row, tuple[Any, ...]]]:
-    """Each row of `facts` (in file order) with the row of `source` that has its Id."""
-    for fact in facts:
-        for row in source:
-            if int(row.attrs["Id"]) == fact[0]:
-                yield row, fact
-                break
-        else:
-            raise SourceError(file, None, "Id", f"changed while it was read: the row of Id {fact[0]} is gone")
+def _at_offsets(
+    dump: Dump, name: str, stage: str, facts: Iterable[tuple[Any, ...]], progress: ProgressCallback | None
+) -> Generator[tuple[Row, tuple[Any, ...]], None, None]:
+    """Each row of `facts` (in file order, its row's byte offset last) with its row of the
+    file `name`, read again at that offset (the file was checked whole by the first reading)."""
+    total = dump.sizes[name]
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        assert progress is not None
+        progress(stage, done, total)
+
+    with dump.open(name) as stream:
+        reader = RowsAt(stream, name, step if progress is not None else None)
+        for fact in facts:
+            yield reader.at(fact[-1]), fact[:-1]
+        reader.finish()
 
 
 def _events(
@@ -255,15 +263,13 @@ def _events(
         if deferred and not index.has_deferred():
             break
         stage = "importing Posts.xml" + (" (answers before their question)" if deferred else "")
-        for row, facts in _joined(
-            _rows(dump, "Posts.xml", stage, progress), index.posts(deferred=deferred), "Posts.xml"
-        ):
+        for row, facts in _at_offsets(dump, "Posts.xml", stage, index.posts(deferred=deferred), progress):
             yield mapper.post(row, facts)
     for facts in index.acceptances():
         yield mapper.acceptance(facts)
     if dump.has("Comments.xml"):
-        source = _rows(dump, "Comments.xml", "importing Comments.xml", progress)
-        for row, facts in _joined(source, index.comments(), "Comments.xml"):
+        comments = _at_offsets(dump, "Comments.xml", "importing Comments.xml", index.comments(), progress)
+        for row, facts in comments:
             yield mapper.comment(row, facts)
     for facts in index.upvotes():
         yield mapper.endorsement(facts)

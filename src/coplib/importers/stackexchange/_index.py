@@ -40,7 +40,7 @@ CREATE TABLE person (key TEXT PRIMARY KEY, name TEXT, created INTEGER, first INT
 CREATE TABLE post (
     seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, type INTEGER NOT NULL, owner TEXT NOT NULL,
     created INTEGER NOT NULL, parent INTEGER, accepted INTEGER, closed INTEGER NOT NULL DEFAULT 0,
-    deferred INTEGER NOT NULL DEFAULT 0
+    deferred INTEGER NOT NULL DEFAULT 0, offset INTEGER NOT NULL
 );
 CREATE TABLE question_tag (name TEXT NOT NULL);
 CREATE TABLE tag (name TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
@@ -48,7 +48,7 @@ CREATE TABLE wiki (post INTEGER PRIMARY KEY, tag TEXT NOT NULL);
 CREATE TABLE closing (post INTEGER PRIMARY KEY, state INTEGER NOT NULL, reason INTEGER, at INTEGER NOT NULL,
     id INTEGER NOT NULL);
 CREATE TABLE comment (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, post INTEGER NOT NULL,
-    person TEXT NOT NULL, at INTEGER NOT NULL);
+    person TEXT NOT NULL, at INTEGER NOT NULL, offset INTEGER NOT NULL);
 CREATE TABLE accept (post INTEGER PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE upvote (id INTEGER PRIMARY KEY, post INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE badge (person TEXT NOT NULL, token TEXT NOT NULL, id INTEGER NOT NULL, at INTEGER NOT NULL,
@@ -149,7 +149,7 @@ class Index:
                 closed = CLOSED if row.optional_time("ClosedDate") is not None else OPEN
                 question_tags.extend((t,) for t in _text.tags(row.get("Tags"))[0])
             self._seq += 1
-            batch.append((self._seq, pid, kind, owner, created, parent, accepted, closed))
+            batch.append((self._seq, pid, kind, owner, created, parent, accepted, closed, row.offset))
             lines.append(row)
             if len(batch) >= _CHUNK:
                 self._posts(batch, lines)
@@ -159,7 +159,7 @@ class Index:
 
     def _posts(self, batch: list[tuple[Any, ...]], lines: list[Row]) -> None:
         try:
-            self._db.executemany("INSERT INTO post VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)", batch)
+            self._db.executemany("INSERT INTO post VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)", batch)
         except sqlite3.IntegrityError:
             self._duplicate("post", batch, lines)
         batch.clear()
@@ -203,6 +203,7 @@ class Index:
                     row.integer("PostId"),
                     person_key(row, "UserId", "UserDisplayName"),
                     row.time("CreationDate"),
+                    row.offset,
                 )
             )
             lines.append(row)
@@ -212,7 +213,7 @@ class Index:
 
     def _comments(self, batch: list[tuple[Any, ...]], lines: list[Row]) -> None:
         try:
-            self._db.executemany("INSERT INTO comment VALUES (?, ?, ?, ?, ?)", batch)
+            self._db.executemany("INSERT INTO comment VALUES (?, ?, ?, ?, ?, ?)", batch)
         except sqlite3.IntegrityError:
             self._duplicate("comment", batch, lines)
         batch.clear()
@@ -357,10 +358,12 @@ class Index:
 
     def posts(self, *, deferred: bool) -> Iterator[tuple[Any, ...]]:
         """The posts to import, in the order of Posts.xml: (id, type, owner, created, closed,
-        question, its owner, its created, wiki's tag, owner's name); with `deferred`, only
+        question, its owner, its created, wiki's tag, owner's name, byte offset of its row);
+        with `deferred`, only
         the answers that come before their question in the file, else all the others."""
         yield from self._db.execute(
-            "SELECT p.id, p.type, p.owner, p.created, p.closed, q.id, q.owner, q.created, w.tag, o.name FROM post p "
+            "SELECT p.id, p.type, p.owner, p.created, p.closed, q.id, q.owner, q.created, w.tag, o.name, p.offset "
+            "FROM post p "
             f"LEFT JOIN post q ON p.type = {ANSWER} AND q.id = p.parent LEFT JOIN wiki w ON w.post = p.id "
             "LEFT JOIN person o ON o.key = p.owner WHERE p.type > 0 AND p.deferred = ? ORDER BY p.seq",
             (int(deferred),),
@@ -382,9 +385,9 @@ class Index:
 
     def comments(self) -> Iterator[tuple[Any, ...]]:
         """The comments to import, in the order of Comments.xml: (id, author, created, post
-        id, post type, post owner, post created)."""
+        id, post type, post owner, post created, byte offset of its row)."""
         yield from self._db.execute(
-            "SELECT c.id, c.person, c.at, p.id, p.type, p.owner, p.created FROM comment c "
+            "SELECT c.id, c.person, c.at, p.id, p.type, p.owner, p.created, c.offset FROM comment c "
             "JOIN post p ON p.id = c.post AND p.type > 0 ORDER BY c.seq"
         )
 

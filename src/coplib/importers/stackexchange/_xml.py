@@ -1,9 +1,11 @@
 """Parsing a dump file: its ``<row .../>`` elements streamed with expat, block by block, each
-with the line it starts on, and the attribute readers that name the file, line and attribute
-of a bad value."""
+with the line and byte offset it starts at, and the attribute readers that name the file,
+line and attribute of a bad value; then, for a second reading of a file expat has checked,
+the rows at known offsets, read without parsing the XML again."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO, Final
@@ -21,12 +23,13 @@ Attributes = dict[str, str]
 class Row:
     """One row of a dump file: its attributes, where it is, and typed readers of them."""
 
-    __slots__ = ("attrs", "file", "line")
+    __slots__ = ("attrs", "file", "line", "offset")
 
-    def __init__(self, file: str, line: int, attrs: Attributes) -> None:
+    def __init__(self, file: str, line: int, attrs: Attributes, offset: int = -1) -> None:
         self.file = file
         self.line = line
         self.attrs = attrs
+        self.offset = offset
 
     def fail(self, attribute: str | None, problem: str) -> SourceError:
         return SourceError(self.file, self.line, attribute, problem)
@@ -93,7 +96,7 @@ def rows(stream: BinaryIO, file: str, progress: Callable[[int], None] | None = N
 
     def start(name: str, attrs: Attributes) -> None:
         if name == "row":
-            append(Row(file, parser.CurrentLineNumber, attrs))
+            append(Row(file, parser.CurrentLineNumber, attrs, parser.CurrentByteIndex))
 
     def entity(*_: object) -> None:
         raise _EntityDeclared
@@ -119,3 +122,80 @@ def rows(stream: BinaryIO, file: str, progress: Callable[[int], None] | None = N
             found.clear()
         if not data:
             return
+
+
+#: A row element, given that the file is well-formed (expat read it whole before): its
+#: attributes, each quoted with " or '.
+_ROW: Final = re.compile(rb"<row((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*/?>")
+_ATTRIBUTE: Final = re.compile(r"([^\s=]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_CHARACTER_REFERENCE: Final = re.compile(r"&#(x[0-9a-fA-F]+|[0-9]+);")
+
+
+def _reference(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return chr(int(code[1:], 16) if code[0] == "x" else int(code))
+
+
+def _value(raw: str) -> str:
+    """An attribute's value as an XML parser gives it: literal white space normalised to
+    spaces, then references replaced (``&amp;`` last, so that ``&amp;lt;`` stays ``&lt;``)."""
+    if "\n" in raw or "\t" in raw or "\r" in raw:
+        raw = raw.replace("\r\n", " ").replace("\n", " ").replace("\t", " ").replace("\r", " ")
+    if "&" not in raw:
+        return raw
+    raw = raw.replace("&#xA;", "\n").replace("&#xD;", "\r").replace("&#x9;", "\t")
+    if "&#" in raw:
+        raw = _CHARACTER_REFERENCE.sub(_reference, raw)
+    raw = raw.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+    return raw.replace("&amp;", "&")
+
+
+class RowsAt:
+    """The rows of a file that `rows` has read whole before (so it is well-formed), taken at
+    their byte offsets, in increasing order, reading forward block by block."""
+
+    def __init__(self, stream: BinaryIO, file: str, progress: Callable[[int], None] | None = None) -> None:
+        self._stream = stream
+        self._file = file
+        self._progress = progress
+        self._buffer = b""
+        self._base = 0  # the file offset of _buffer[0]
+        self._eof = False
+
+    def at(self, offset: int) -> Row:
+        """The row that starts at byte `offset` (raises `SourceError` when there is none:
+        the file changed since it was read)."""
+        while True:
+            start = offset - self._base
+            if start >= len(self._buffer):
+                self._base += len(self._buffer)
+                self._buffer = b""
+            elif start >= 0:
+                if start > BLOCK:  # what comes before is read: keep the buffer short
+                    self._buffer = self._buffer[start:]
+                    self._base += start
+                    start = 0
+                found = _ROW.match(self._buffer, start)
+                if found is not None:
+                    text = found.group(1).decode("utf-8")
+                    attrs = {m[1]: _value(m[2] if m[3] is None else m[3]) for m in _ATTRIBUTE.finditer(text)}
+                    return Row(self._file, 0, attrs, offset)
+            if self._eof or start < 0:
+                raise SourceError(self._file, None, None, f"changed while it was read: no row at byte {offset}")
+            self._read()
+
+    def _read(self) -> None:
+        data = self._stream.read(BLOCK)
+        if not data:
+            self._eof = True
+            return
+        if self._progress is not None:
+            self._progress(len(data))
+        self._buffer += data
+
+    def finish(self) -> None:
+        """Read the rest of the file (so that the progress reaches its end)."""
+        while not self._eof:
+            self._base += len(self._buffer)
+            self._buffer = b""
+            self._read()
