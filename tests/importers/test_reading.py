@@ -19,7 +19,7 @@ REAL_FILES = sorted(REAL_DUMPS.glob("*/*.xml"))
 def both_readings(data: bytes) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     first = list(rows(io.BytesIO(data), "test.xml"))
     reader = RowsAt(io.BytesIO(data), "test.xml")
-    return [row.attrs for row in first], [reader.at(row.offset).attrs for row in first]
+    return [row.attrs for row in first], [reader.at(row.offset).all() for row in first]
 
 
 @pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -39,6 +39,8 @@ def test_every_xml_form_of_an_attribute_reads_as_expat_reads_it() -> None:
     first, again = both_readings(data)
 
     assert again == first
+    reader = RowsAt(io.BytesIO(data), "test.xml")
+    assert reader.at(data.index(b"<row")).get("Body") == first[0]["Body"]
     assert first[0]["Body"] == 'a "quoted" > <p> &amp; \n\n\U0001f600 café'
 
 

@@ -5,6 +5,7 @@ the rows at known offsets, read without parsing the XML again."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -150,6 +151,49 @@ def _value(raw: str) -> str:
     return raw.replace("&amp;", "&")
 
 
+@functools.lru_cache(maxsize=64)
+def _attribute(name: str) -> re.Pattern[bytes]:
+    return re.compile(rb"\s" + re.escape(name.encode()) + rb"\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+
+
+class _LaterRow(Row):
+    """A row read again: its attributes are decoded when asked for (the import asks for two
+    or three of a row's twenty)."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, file: str, offset: int, raw: bytes) -> None:
+        super().__init__(file, 0, {}, offset)
+        self._raw = raw
+
+    def get(self, name: str) -> str | None:
+        found = self.attrs.get(name)
+        if found is not None:
+            return found
+        raw = self._raw
+        key = name.encode()
+        if key not in raw:
+            return None
+        # Dumps write ` Name="value"`: found with two plain searches; anything else with the
+        # general pattern.
+        start = raw.find(b" " + key + b'="')
+        if start >= 0:
+            start += len(key) + 3
+            value = raw[start : raw.index(b'"', start)]
+        else:
+            match = _attribute(name).search(raw)
+            if match is None:
+                return None
+            value = match.group(1) if match.group(1) is not None else match.group(2)
+        found = self.attrs[name] = _value(value.decode("utf-8"))
+        return found
+
+    def all(self) -> Attributes:
+        """Every attribute, decoded."""
+        text = self._raw.decode("utf-8")
+        return {m[1]: _value(m[2] if m[3] is None else m[3]) for m in _ATTRIBUTE.finditer(text)}
+
+
 class RowsAt:
     """The rows of a file that `rows` has read whole before (so it is well-formed), taken at
     their byte offsets, in increasing order, reading forward block by block."""
@@ -162,7 +206,7 @@ class RowsAt:
         self._base = 0  # the file offset of _buffer[0]
         self._eof = False
 
-    def at(self, offset: int) -> Row:
+    def at(self, offset: int) -> _LaterRow:
         """The row that starts at byte `offset` (raises `SourceError` when there is none:
         the file changed since it was read)."""
         while True:
@@ -177,9 +221,7 @@ class RowsAt:
                     start = 0
                 found = _ROW.match(self._buffer, start)
                 if found is not None:
-                    text = found.group(1).decode("utf-8")
-                    attrs = {m[1]: _value(m[2] if m[3] is None else m[3]) for m in _ATTRIBUTE.finditer(text)}
-                    return Row(self._file, 0, attrs, offset)
+                    return _LaterRow(self._file, offset, found.group(1))
             if self._eof or start < 0:
                 raise SourceError(self._file, None, None, f"changed while it was read: no row at byte {offset}")
             self._read()
