@@ -145,7 +145,9 @@ def import_stackexchange(
                 raise SourceError("Posts.xml", None, None, "holds no post, and the dump no user: nothing to import")
             the_site = _site(engine, dump.site, organisation_name)
             mapper = Mapper(the_site)
-            storing = _Storing(engine, batch_size)
+            # A community not stored yet holds nothing yet: only its organisation may exist.
+            fresh = engine.store.get(Ref("community", the_site.community_id)) is None
+            storing = _Storing(engine, batch_size, fresh=fresh)
             # Closed before the index, whose cursors its generators hold, even on failure.
             with contextlib.closing(_events(dump, index, mapper, start, progress)) as events:
                 storing.run(events)
@@ -307,9 +309,13 @@ def _ref(event: ev.DomainEvent) -> Ref:
 class _Storing:
     """Hands the events to the engine one batch at a time, leaving out what is stored."""
 
-    def __init__(self, engine: Engine, batch_size: int) -> None:
+    def __init__(self, engine: Engine, batch_size: int, *, fresh: bool = False) -> None:
         self.engine = engine
         self.batch_size = batch_size
+        #: The community was not there when the import began: every id of the import derives
+        #: from it, so nothing but the organisation can be stored already, and the batches
+        #: need not be read back.
+        self.fresh = fresh
         self.imported: Counter[str] = Counter()
         self.existing: Counter[str] = Counter()
         self.events = 0
@@ -323,6 +329,8 @@ class _Storing:
                 self.imported.update(_KIND_OF[type(e)] for e in new)
 
     def _new(self, chunk: list[ev.DomainEvent]) -> list[ev.DomainEvent]:
+        if self.fresh and not any(isinstance(e, ev.OrganisationCreated) for e in chunk):
+            return chunk
         store = self.engine.store
         refs = [_ref(e) for e in chunk]
         found = store.get_many(refs)
