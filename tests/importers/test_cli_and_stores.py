@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 import coplib
 from coplib.importers.stackexchange import import_stackexchange
+from coplib.importers.stackexchange._progress import terminal_progress
 from tests.importers.dumps import fabricated_files, write_archive, write_dump
 
 SITE = "beer.stackexchange.com"
@@ -106,3 +108,21 @@ def test_the_import_runs_on_postgresql_and_twice_adds_nothing(fresh_postgres_url
 
     assert first.imported["endorsements"] == 5
     assert second.events == 0
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_progress_bar_shows_the_bytes_read_and_off_one_nothing(tmp_path: Path) -> None:
+    folder = write_dump(tmp_path / SITE, fabricated_files())
+    terminal = FakeTerminal()
+    with terminal_progress(terminal) as progress, coplib.open("memory://") as engine:
+        assert progress is not None
+        import_stackexchange(engine, folder, progress=progress)
+    with terminal_progress(io.StringIO()) as quiet:
+        assert quiet is None
+
+    assert "checking Posts.xml" in terminal.getvalue()
+    assert "importing Comments.xml" in terminal.getvalue()

@@ -181,3 +181,18 @@ def test_what_coplib_holds_is_what_the_report_says_it_imported(imported: Importe
 
     assert {kind: report.imported[kind] for kind in held} == held
     assert report.existing == dict.fromkeys(report.existing, 0)
+
+
+def test_each_member_joined_before_their_first_contribution_and_the_community_before_all(
+    imported: Imported,
+) -> None:
+    joined = {m.person_id: m.joined_at for m in imported.engine.store.members(imported.report.community_id)}
+    community = imported.engine.community(coplib.SYSTEM, imported.report.community_id)
+    first: dict[str, datetime] = {}
+    for kind in ("question", "answer", "comment", "resource"):
+        for item in imported.find(kind):
+            author, created = item.author_id, item.created_at  # type: ignore[attr-defined]
+            first[author] = min(first.get(author, created), created)
+
+    assert all(joined[person] is not None and joined[person] <= when for person, when in first.items())
+    assert all(community.created_at <= when for when in joined.values() if when is not None)
