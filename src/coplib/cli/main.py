@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
+from coplib.importers import cli as import_cli
 from coplib.simulation.demo import DEFAULT_DB, DEFAULT_SEED, DEFAULT_WEEKS, MAX_WEEKS, MIN_WEEKS, run_demo
 
 N = TypeVar("N", int, float)
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
             job.add_argument(
                 "--idle", type=_seconds, default=5.0, metavar="S", help="seconds to wait when nothing is due"
             )
+    import_cli.add_parser(commands)
     return parser
 
 
@@ -252,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command in ("dispatch", "tick", "sync-directory"):
             return _job(args)
+        if args.command == "import":
+            return import_cli.run(args)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     except SystemExit as exc:  # argparse reports bad input this way (status 2)
