@@ -53,6 +53,7 @@ from coplib.domain.history import Aggregate
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import LOCALES, AttributeCondition, AttributeRule, Person
+from coplib.domain.permissions import is_reserved_person_id
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
 from coplib.notification.messages import CATALOGUE
 
@@ -186,7 +187,7 @@ def people(*, active: bool | None = None) -> st.SearchStrategy[Person]:
     attribute_values = st.lists(texts(max_size=30, allow_empty=True), max_size=3).map(tuple)
     return st.builds(
         Person,
-        id=ids(),
+        id=ids().filter(lambda s: not is_reserved_person_id(s)),  # coplib's own ids are no person's
         display_name=names(),
         email=st.one_of(st.just(""), st.emails()),
         locale=st.sampled_from(LOCALES),
