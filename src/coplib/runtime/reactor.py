@@ -9,18 +9,15 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import attrs
-import pluggy
 
 from coplib.domain import events as ev
 from coplib.domain import validation as v
-from coplib.domain.clock import Clock, ensure_utc
+from coplib.domain.clock import ensure_utc
 from coplib.domain.community import Charter
 from coplib.domain.errors import CoplibError, FieldError, InvalidInputError, PluginError
 from coplib.domain.history import PolicyFailure, Ref
-from coplib.domain.people import Person
 from coplib.domain.permissions import SYSTEM
-from coplib.ports.policy import Policy, PolicyContext
-from coplib.ports.storage import Store
+from coplib.ports.policy import Policy, PolicyContext, PolicyRuntime
 from coplib.runtime.unit_of_work import UnitOfWork
 
 log = logging.getLogger("coplib.runtime")
@@ -41,24 +38,9 @@ class TickReport:
     errors: tuple[str, ...]
 
 
-class ReactorHost(Protocol):
-    """What the reactor needs of the runtime (`coplib.runtime.Runtime`)."""
-
-    @property
-    def store(self) -> Store: ...
-
-    @property
-    def clock(self) -> Clock: ...
-
-    @property
-    def plugin_manager(self) -> pluggy.PluginManager: ...
-
-    @property
-    def strict(self) -> bool: ...
-
-    def person(self, person_id: str) -> Person | None: ...
-
-    def new_id(self) -> str: ...
+class ReactorHost(PolicyRuntime, Protocol):
+    """What the reactor needs of the runtime (`coplib.runtime.Runtime`): what a policy may
+    use of it, and the unit-of-work loop with the fields of a new event."""
 
     def event_base(self, actor: str, community_id: str | None) -> dict[str, Any]: ...
 

@@ -158,14 +158,6 @@ class Runtime:
         decision.require()
         return membership
 
-    def may(self, action: Action, actor: str, community: Community) -> bool:
-        """Whether `actor` may take `action` in `community` (a read's filter, outside any unit of work)."""
-        ref = Ref("membership", membership_id(community.id, actor))
-        stored = self._store.get(ref)
-        membership = stored.value if stored is not None and isinstance(stored.value, Membership) else None
-        person = self.person(actor)
-        return decide(action, actor_id=actor, actor=person, community=community, membership=membership).allowed
-
     # -- the unit-of-work loop ----------------------------------------------------------------
 
     def run(self, body: Callable[[UnitOfWork], R]) -> R:
