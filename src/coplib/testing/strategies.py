@@ -127,25 +127,42 @@ def texts(*, max_size: int = 200, allow_empty: bool = False, multiline: bool = F
     return strategy if allow_empty else strategy.filter(lambda s: bool(s.strip()))
 
 
+def _up_to_the_limit(usual: st.SearchStrategy[str], *at_limit: str) -> st.SearchStrategy[str]:
+    """`usual`, and now and then a text exactly at its field's limit: a property that holds for
+    short texts only would otherwise pass."""
+    return st.one_of(usual, st.sampled_from(at_limit)) if at_limit else usual
+
+
 def names() -> st.SearchStrategy[str]:
-    """Names of people, organisations and communities (at most `NAME_MAX` characters)."""
-    return texts(max_size=min(60, v.NAME_MAX))
+    """Names of people, organisations and communities (at most `NAME_MAX` characters, that
+    limit itself included)."""
+    return _up_to_the_limit(texts(max_size=min(60, v.NAME_MAX)), "N" * v.NAME_MAX, "é" * v.NAME_MAX)
 
 
 def titles(*, max_size: int = 80) -> st.SearchStrategy[str]:
-    """Titles of contributions, within `TITLE_MAX` characters."""
-    return texts(max_size=min(max_size, v.TITLE_MAX))
+    """Titles of contributions, within `TITLE_MAX` characters (the limit itself included
+    unless `max_size` asks for less)."""
+    usual = texts(max_size=min(max_size, v.TITLE_MAX))
+    if max_size < v.TITLE_MAX:
+        return usual
+    return _up_to_the_limit(usual, "T" * v.TITLE_MAX, "à" * v.TITLE_MAX)
 
 
 def bodies(*, max_size: int = 300, allow_empty: bool = False) -> st.SearchStrategy[str]:
-    """Bodies of contributions. `max_size` is in characters; the default stays far below
-    `BODY_MAX_BYTES` (64 KiB in UTF-8) so that examples are quick to make."""
-    return texts(max_size=min(max_size, v.BODY_MAX_BYTES // 4), allow_empty=allow_empty, multiline=True)
+    """Bodies of contributions. `max_size` is in characters; most examples stay far below
+    `BODY_MAX_BYTES` (64 KiB in UTF-8) so that they are quick to make, and some are exactly at
+    it (in ASCII, in two-byte characters, in lines), unless `max_size` asks for less."""
+    usual = texts(max_size=min(max_size, v.BODY_MAX_BYTES // 4), allow_empty=allow_empty, multiline=True)
+    if max_size < v.BODY_MAX_BYTES // 4:
+        return usual
+    limit = v.BODY_MAX_BYTES
+    return _up_to_the_limit(usual, "b" * limit, "é" * (limit // 2), ("ligne\n" * (limit // 6 + 1))[:limit])
 
 
 def short_texts(*, allow_empty: bool = False) -> st.SearchStrategy[str]:
-    """Short texts (reasons, vocations, locations), within `SHORT_TEXT_MAX` characters."""
-    return texts(max_size=120, allow_empty=allow_empty)
+    """Short texts (reasons, vocations, locations), within `SHORT_TEXT_MAX` characters, the
+    limit itself included."""
+    return _up_to_the_limit(texts(max_size=120, allow_empty=allow_empty), "r" * v.SHORT_TEXT_MAX)
 
 
 def ids() -> st.SearchStrategy[str]:
