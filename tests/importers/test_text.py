@@ -59,3 +59,14 @@ def test_badge_names_become_distinct_badge_tokens() -> None:
     assert badge_token("beer", 1, True) == "se-tag-beer-gold"
     assert badge_token("c++", 3, True) != badge_token("c#", 3, True)
     assert badge_token("Популярный вопрос", 3, False).startswith("se-")
+
+
+def test_bidi_overrides_and_isolates_are_taken_out_of_one_line_and_multi_line_texts() -> None:
+    from coplib.domain.validation import text_fault
+
+    hostile = "Pompe \u202ehydraulique\u202c et \u2066vanne\u2069"
+
+    for cleaned, multiline in ((one_line(hostile), False), (multi_line(hostile + "\nligne 2"), True)):
+        assert not any("\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069" for c in cleaned)
+        assert text_fault(cleaned, multiline=multiline) is None
+        assert "hydraulique" in cleaned and "vanne" in cleaned

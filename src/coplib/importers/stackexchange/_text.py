@@ -15,10 +15,11 @@ TITLE_MARK: Final = " […]"
 BODY_MARK: Final = "\n\n[… truncated: the original is longer]"
 
 _LINE_BREAKS: Final = re.compile(r"\r\n?|[\u2028\u2029\x85]")
-_CONTROLS: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters, and the bidi embeddings, overrides and isolates coplib's text rule refuses.
+_CONTROLS: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 #: What `multi_line` changes besides spaces: any of these present, it does the whole work.
-_ODD: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_NOT_ONE_LINE: Final = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_ODD: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NOT_ONE_LINE: Final = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 _BLANK_LINES: Final = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
 _TRAILING_SPACE: Final = re.compile(r"[ \t]+\n")
 _RUNS_OF_SPACES: Final = re.compile("  +")
