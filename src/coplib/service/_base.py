@@ -192,35 +192,47 @@ class UseCases:
                 id=community.id,
             )
 
-    def _target(
+    def _open_target(
         self,
         uow: UnitOfWork,
         kind: object,
         target_id: object,
         allowed: frozenset[ContributionKind],
         ctx: str,
+        action: Action,
+        actor: str,
         *,
+        owner: bool = False,
         paths: tuple[str, str] = ("$.target_kind", "$.target_id"),
-    ) -> Contribution:
+    ) -> tuple[Contribution, Community]:
+        """The contribution a command acts on, and its community, once `actor` may take
+        `action` there (its author counting as the owner when `owner`): `NotFoundError` for
+        an unknown one or one in a private community the actor may not see (naming the
+        contribution only), `ConflictError` for a withdrawn one, asked after the permission
+        check so that an outsider learns nothing of what a private community holds."""
         kind_path, id_path = paths  # named as the command's parameters are
         kind_ = check_enum(kind_path, kind, ContributionKind, ctx)
         tid = check_id(id_path, target_id, ctx)
         if kind_ not in allowed:
             choices = ", ".join(sorted(k.value for k in allowed))
             raise InvalidInputError.field(kind_path, f"must be one of {choices}; got {kind_.value}", context=ctx)
-        found = uow.get(Ref(kind_.value, tid))
-        if found is None:
+        target = uow.get(Ref(kind_.value, tid))
+        if target is None:
             raise NotFoundError(kind_.value, tid)
-        assert isinstance(found, CONTRIBUTION_CLASSES)
-        return found
-
-    @staticmethod
-    def _require_live(target: Contribution) -> None:
-        """Refuse a withdrawn contribution (asked after the permission check, so that an
-        outsider learns nothing of what a private community holds)."""
+        assert isinstance(target, CONTRIBUTION_CLASSES)
+        community = need(uow, "community", target.community_id, Community)
+        self._authorise(
+            uow,
+            action,
+            actor,
+            community,
+            owner_id=target.author_id if owner else None,
+            target_author_id=target.author_id,
+            subject=Ref(kind_.value, tid),
+        )
         if getattr(target, "withdrawn", False):
-            kind = target.KIND.value
-            raise ConflictError(f"{kind} {target.id!r} was withdrawn", kind=kind, id=target.id)
+            raise ConflictError(f"{kind_.value} {tid!r} was withdrawn", kind=kind_.value, id=tid)
+        return target, community
 
     def _readable(
         self, viewer: str, community: Community, action: Action = Action.READ, *, subject: Ref | None = None

@@ -191,10 +191,9 @@ class ContributionCommands(UseCases):
         comment_id = self._new_id()
 
         def unit(uow: UnitOfWork) -> Comment:
-            target = self._target(uow, target_kind, target_id, COMMENTABLE, ctx)
-            community = need(uow, "community", target.community_id, Community)
-            self._authorise(uow, Action.CONTRIBUTE, actor, community, subject=Ref(target.KIND.value, target.id))
-            self._require_live(target)
+            target, community = self._open_target(
+                uow, target_kind, target_id, COMMENTABLE, ctx, Action.CONTRIBUTE, actor
+            )
             uow.record(
                 ev.CommentPosted(
                     **self._event_base(actor, community.id),
@@ -215,17 +214,7 @@ class ContributionCommands(UseCases):
         actor = check_id("$.actor", actor, ctx)
 
         def unit(uow: UnitOfWork) -> Endorsement:
-            target = self._target(uow, target_kind, target_id, ENDORSABLE, ctx)
-            community = need(uow, "community", target.community_id, Community)
-            self._authorise(
-                uow,
-                Action.ENDORSE,
-                actor,
-                community,
-                target_author_id=target.author_id,
-                subject=Ref(target.KIND.value, target.id),
-            )
-            self._require_live(target)
+            target, community = self._open_target(uow, target_kind, target_id, ENDORSABLE, ctx, Action.ENDORSE, actor)
             eid = name_based_id(_ENDORSEMENT_NAMESPACE.bytes, f"{target.KIND.value}\x00{target.id}\x00{actor}")
             if uow.get(Ref("endorsement", eid)) is not None:
                 raise ConflictError(f"{actor!r} has already endorsed {target.KIND.value} {target.id!r}")
@@ -318,17 +307,17 @@ class ContributionCommands(UseCases):
         withdrawable = frozenset(ContributionKind) - {ContributionKind.ENDORSEMENT}
 
         def unit(uow: UnitOfWork) -> Contribution:
-            target = self._target(uow, kind, contribution_id, withdrawable, ctx, paths=("$.kind", "$.contribution_id"))
-            community = need(uow, "community", target.community_id, Community)
-            self._authorise(
+            target, community = self._open_target(
                 uow,
+                kind,
+                contribution_id,
+                withdrawable,
+                ctx,
                 Action.WITHDRAW_CONTRIBUTION,
                 actor,
-                community,
-                owner_id=target.author_id,
-                subject=Ref(target.KIND.value, target.id),
+                owner=True,
+                paths=("$.kind", "$.contribution_id"),
             )
-            self._require_live(target)
             uow.record(
                 ev.ContributionWithdrawn(
                     **self._event_base(actor, community.id),
