@@ -18,11 +18,9 @@ import attrs
 
 from coplib.domain.benefits import BenefitMatrix
 from coplib.domain.clock import ensure_utc
-from coplib.domain.community import Community
 from coplib.domain.contributions import Answer, Comment, Endorsement, Question
-from coplib.domain.errors import InvalidInputError, NotFoundError
+from coplib.domain.errors import InvalidInputError
 from coplib.domain.history import Ref
-from coplib.domain.membership import Membership, membership_id
 from coplib.domain.permissions import Action
 from coplib.domain.recognition import BadgeAward, PointsBalance, PointsEntry, points_balance_id
 from coplib.ports.storage import Filter, Period, Store
@@ -120,18 +118,6 @@ def _period(since: datetime, until: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _community(store: Store, community_id: str) -> Community:
-    found = store.get(Ref("community", community_id))
-    if found is None or not isinstance(found.value, Community):
-        raise NotFoundError("community", community_id)
-    return found.value
-
-
-def _membership(store: Store, community_id: str, person_id: str) -> Membership | None:
-    found = store.get(Ref("membership", membership_id(community_id, person_id)))
-    return found.value if found is not None and isinstance(found.value, Membership) else None
-
-
 def person_benefits(
     engine: Queries,
     viewer: str,
@@ -145,7 +131,7 @@ def person_benefits(
     """A person's benefits: they see their own; a facilitator or the sponsor sees anyone's."""
     start, end = _period(since, until)
     store = engine.store
-    community = _community(store, community_id)
+    community = engine._community(community_id, "person_benefits")
     engine.runtime.authorise(None, Action.READ_MEMBER_BENEFITS, viewer, community, owner_id=person_id)
     matrix = matrix or BenefitMatrix.default()
     cid = community.id
@@ -237,7 +223,7 @@ def community_benefits(
     """A community's benefits, for whoever may read the community."""
     start, end = _period(since, until)
     store = engine.store
-    community = _community(store, community_id)
+    community = engine._community(community_id, "community_benefits")
     engine.runtime.authorise(None, Action.READ, viewer, community)
     matrix = matrix or BenefitMatrix.default()
     cid = community.id
