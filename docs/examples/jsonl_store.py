@@ -306,6 +306,10 @@ class JsonLinesStore(Store):
         with self._locked(exclusive=False):
             return self._index.events(community_id=community_id, after=after, limit=limit)
 
+    def last_position(self) -> int:
+        with self._locked(exclusive=False):
+            return self._index.last_position()
+
     def activity(
         self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
     ) -> list[RecordedEvent]:

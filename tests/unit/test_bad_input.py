@@ -317,6 +317,7 @@ QUERIES_AND_PLUMBING = {
     "person",
     "authenticate",
     "close",
+    "drain",
     "community",
     "charter_history",
     "organisation",

@@ -21,6 +21,7 @@ from coplib.policies.levels import ParticipationLevelsPlugin
 from coplib.policies.notices import Notices
 from coplib.policies.recognition import RecognitionPlugin
 from coplib.ports.storage import Store
+from coplib.runtime.follower import check_follow_mode
 from coplib.runtime.retry import RetryPolicy
 from coplib.service.engine import Engine
 
@@ -59,6 +60,7 @@ def open_engine(
     strict: bool = False,
     retry: RetryPolicy | None = None,
     delivery: DeliveryPolicy | None = None,
+    follow: str = "unit",
 ) -> Engine:
     """Open an engine on the store at `url` (by default `DEFAULT_URL`, the SQLite file
     ``coplib.db`` in the working directory; ``memory://`` for tests).
@@ -71,12 +73,18 @@ def open_engine(
     `retry` says how a command that lost a race with another writer is tried again (see
     `coplib.RetryPolicy`; by default up to 100 tries within 10 seconds, with jittered pauses).
     `delivery` sets how `engine.dispatch()` delivers the outbox (attempts, backoff, digests:
-    `coplib.DeliveryPolicy`).
+    `coplib.DeliveryPolicy`). `follow` says when recognition, participation levels and badges
+    react: ``"unit"`` (the default) inside each command's unit of work, so they are there
+    when the command returns; ``"thread"`` after the commit, a batch of commands at a time,
+    in a background thread of this engine (commands return sooner; `engine.drain()` waits
+    until they are there); ``"manual"`` when the host calls `engine.drain()` (and
+    `engine.tick()`, which drains first). See docs/architecture.md, "The write path".
 
     No notifier is registered that the host did not ask for: with none, messages stay queued
     (visible in `engine.outbox`) and a warning says so; tests and simulations register a
     `coplib.RecordingNotifier` themselves.
     """
+    check_follow_mode(follow)
     if url is None:
         url = DEFAULT_URL
     if not isinstance(url, str) or not url:
@@ -105,12 +113,17 @@ def open_engine(
             "no notifier is registered: messages will stay queued in the outbox until one is "
             "(pass an SmtpNotifier, a WebhookNotifier... in plugins=, or load them from entry points)"
         )
-    return Engine(
-        store,
-        plugin_manager=pm,
-        clock=clock,
-        id_factory=id_factory,
-        strict=strict,
-        retry=retry,
-        delivery=delivery,
-    )
+    try:
+        return Engine(
+            store,
+            plugin_manager=pm,
+            clock=clock,
+            id_factory=id_factory,
+            strict=strict,
+            retry=retry,
+            delivery=delivery,
+            follow=follow,
+        )
+    except BaseException:
+        store.close()
+        raise

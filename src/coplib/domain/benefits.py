@@ -98,6 +98,8 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "preferences_changed": None,
     "policy_reaction_failed": None,
     "policy_reaction_recovered": None,
+    "reactions_deferred": None,
+    "log_followed": None,
     "points_reversed": None,
     "participation_reviewed": None,
     "watch_closed": None,

@@ -310,6 +310,27 @@ class PolicyReactionRecovered(DomainEvent):
     failed_event_id: str = _id()
 
 
+@attrs.frozen(kw_only=True)
+class ReactionsDeferred(DomainEvent):
+    """The `covers` events that follow this one in the same commit await the policies that
+    follow the log (`coplib.runtime.follower`): recorded first in a command's commit when
+    the engine runs with a follower, so that the follower knows which commits are its work.
+    Touches no aggregate."""
+
+    TYPE: ClassVar[str] = "reactions_deferred"
+    covers: int = attrs.field(validator=v.non_negative_int)
+
+
+@attrs.frozen(kw_only=True)
+class LogFollowed(DomainEvent):
+    """The follower named `follower` has reacted to every event up to position `through`,
+    in the commit that records this event (its tracking position: exactly once, resumable)."""
+
+    TYPE: ClassVar[str] = "log_followed"
+    follower: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
+    through: int = attrs.field(validator=v.non_negative_int)
+
+
 # -- answer guarantee -------------------------------------------------------------------------
 
 
@@ -480,6 +501,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         PreferencesChanged,
         PolicyReactionFailed,
         PolicyReactionRecovered,
+        ReactionsDeferred,
+        LogFollowed,
         # answer guarantee
         QuestionRouted,
         QuestionEscalated,

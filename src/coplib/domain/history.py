@@ -69,6 +69,19 @@ def policy_failure_id(policy: str, event_id: str) -> str:
     return f"{policy}:{event_id}"
 
 
+@attrs.frozen
+class FollowerPosition:
+    """How far a log follower has reacted: every event up to `through` (a log position)."""
+
+    follower: str
+    through: int
+    updated_at: datetime
+
+    @property
+    def id(self) -> str:
+        return self.follower
+
+
 Aggregate = (
     Organisation
     | Community
@@ -83,6 +96,7 @@ Aggregate = (
     | Meeting
     | Preferences
     | PolicyFailure
+    | FollowerPosition
     | Watch
     | PointsEntry
     | PointsBalance
@@ -106,6 +120,7 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
     "meeting": Meeting,
     "preferences": Preferences,
     "policy_failure": PolicyFailure,
+    "log_follower": FollowerPosition,
     "answer_watch": Watch,
     # recognition and participation
     "points_entry": PointsEntry,
@@ -163,6 +178,8 @@ _TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], l
     (ev.PolicyReactionFailed, lambda e: [Ref("policy_failure", policy_failure_id(e.policy, e.event.id))]),
     (ev.PolicyReactionRecovered, lambda e: [Ref("policy_failure", policy_failure_id(e.policy, e.failed_event_id))]),
     (ev.PreferencesChanged, lambda e: [Ref("preferences", e.person_id)]),
+    (ev.ReactionsDeferred, lambda e: []),
+    (ev.LogFollowed, lambda e: [Ref("log_follower", e.follower)]),
     (ev.MembershipEvent, lambda e: [Ref("membership", membership_id(_cid(e), e.person_id))]),
     (ev.QuestionAsked, lambda e: [Ref("question", e.question_id)]),
     (ev.AnswerPosted, lambda e: [Ref("answer", e.answer_id), Ref("question", e.question_id)]),
@@ -508,6 +525,13 @@ def _policy_failed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Ag
     )
 
 
+def _log_followed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.LogFollowed)
+    if isinstance(current, FollowerPosition) and current.through > e.through:
+        raise ConflictError(f"the follower {e.follower!r} cannot go back from {current.through} to {e.through}")
+    return build(FollowerPosition, follower=e.follower, through=e.through, updated_at=e.occurred_at)
+
+
 def _policy_recovered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.PolicyReactionRecovered) and isinstance(current, PolicyFailure)
     return evolve(current, due_at=None, recovered_at=e.occurred_at)
@@ -750,6 +774,7 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("preferences", ev.PreferencesChanged): _preferences_changed,
     ("policy_failure", ev.PolicyReactionFailed): _policy_failed,
     ("policy_failure", ev.PolicyReactionRecovered): _policy_recovered,
+    ("log_follower", ev.LogFollowed): _log_followed,
     # answer guarantee
     ("answer_watch", ev.QuestionRouted): _watch_started,
     ("answer_watch", ev.QuestionEscalated): _watch_escalated,
@@ -790,6 +815,7 @@ _CREATORS: Final = frozenset(
         ("meeting", ev.MeetingScheduled),
         ("preferences", ev.PreferencesChanged),
         ("policy_failure", ev.PolicyReactionFailed),
+        ("log_follower", ev.LogFollowed),
         # answer guarantee
         ("answer_watch", ev.QuestionRouted),
         # recognition and participation
@@ -811,6 +837,7 @@ _REENTRANT: Final[frozenset[type[ev.DomainEvent]]] = frozenset(
         ev.MemberJoined,
         ev.PreferencesChanged,
         ev.PolicyReactionFailed,
+        ev.LogFollowed,
         # recognition and participation: the balance and the level record meet them again and
         # again; a ledger entry never (its transition refuses an existing one).
         ev.PointsAwarded,

@@ -308,6 +308,7 @@ class BadgesPolicy(BasePolicy):
     """
 
     name = BADGES_POLICY
+    follows_log = True  # its reactions may follow the commit (BasePolicy.follows_log)
 
     def __init__(self) -> None:
         # Per engine: its rules, and those interested in each event type met so far.

@@ -98,6 +98,7 @@ class ParticipationLevelsPolicy(BasePolicy):
     """
 
     name = "participation_levels"
+    follows_log = True  # its reactions may follow the commit (BasePolicy.follows_log)
     interests = frozenset({ev.EVENT_TYPES[t] for t in _WEIGHED} | set(_JOINING) | set(_LEAVING))
     #: How many due reviews one tick takes on.
     batch: int = 500

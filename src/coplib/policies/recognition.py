@@ -124,6 +124,7 @@ class RecognitionPolicy(BasePolicy):
     """
 
     name = "recognition"
+    follows_log = True  # its reactions may follow the commit (BasePolicy.follows_log)
     interests = frozenset(
         {
             ev.QuestionAsked,

@@ -3,8 +3,10 @@ badge rule is.
 
 A policy reacts to the events a command records, inside that command's unit of work (so its
 reaction commits atomically with the change, or not at all), and acts on what is due when
-the host calls `Engine.tick`. A policy that raises never blocks the command: its reaction is
-set aside as a `PolicyReactionFailed` event and retried by `tick`.
+the host calls `Engine.tick`. A policy that says it ``follows_log`` may instead react after
+the commit, when the engine runs with a follower (`coplib.runtime.follower`). A policy that
+raises never blocks the command: its reaction is set aside as a `PolicyReactionFailed` event
+and retried by `tick`.
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ class Policy(Protocol):
         ...
 
     def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
-        """React to an event just recorded, within the same unit of work."""
+        """React to an event just recorded, within the same unit of work (or, for a policy
+        whose optional ``follows_log`` is True and an engine with a follower, within the
+        follower's unit of work for a batch of committed events: see `BasePolicy`)."""
         ...
 
     def due(self, ctx: PolicyContext) -> int:
@@ -108,6 +112,12 @@ class BasePolicy:
 
     name: ClassVar[str] = ""
     interests: ClassVar[frozenset[type[ev.DomainEvent]]] = frozenset()
+    #: Whether the policy may react after the commit, following the committed log in batches
+    #: (`coplib.runtime.follower`), when the engine runs with a follower (``follow="thread"``
+    #: or ``"manual"``). A policy whose reaction is part of the promise made to the actor (the
+    #: answer guarantee: the question routed, the asker told) keeps it False: it always reacts
+    #: inside the command's own unit of work.
+    follows_log: ClassVar[bool] = False
 
     def interested_in(self, event: ev.DomainEvent) -> bool:
         return type(event) in self.interests

@@ -220,6 +220,11 @@ class EventLog(ABC):
         """Events in position order, after position `after`, of one community or all."""
 
     @abstractmethod
+    def last_position(self) -> int:
+        """The position of the last committed event (0 when there is none): one query, not a
+        walk through the log (the log follower starts there)."""
+
+    @abstractmethod
     def activity(
         self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
     ) -> list[RecordedEvent]:

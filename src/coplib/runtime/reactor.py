@@ -27,6 +27,19 @@ R = TypeVar("R")
 #: How many reactions one unit of work may cause before the reactor stops a loop between policies.
 REACTION_BUDGET = 10_000
 
+#: Events no policy reacts to: the reactor's and the follower's own bookkeeping.
+_NOT_REACTED_TO: tuple[type[ev.DomainEvent], ...] = (
+    ev.PolicyReactionFailed,
+    ev.PolicyReactionRecovered,
+    ev.ReactionsDeferred,
+    ev.LogFollowed,
+)
+
+
+def follows_log(policy: Policy) -> bool:
+    """Whether `policy` may react after the commit (its optional ``follows_log``)."""
+    return getattr(policy, "follows_log", False) is True
+
 
 @attrs.frozen
 class TickReport:
@@ -53,6 +66,8 @@ class PolicyReactor:
     def __init__(self, host: ReactorHost) -> None:
         self._host = host
         self._policies: list[Policy] | None = None
+        self._log_policies: list[Policy] | None = None
+        self._unit_policies: list[Policy] | None = None
 
     @property
     def policies(self) -> list[Policy]:
@@ -92,41 +107,80 @@ class PolicyReactor:
         if errors:
             raise InvalidInputError(errors, context=context)
 
-    def react(self, uow: UnitOfWork) -> None:
-        """Let every interested policy react to each event of the unit of work, including the
-        events the reactions record themselves (bounded, so a loop between policies ends)."""
+    @property
+    def log_policies(self) -> list[Policy]:
+        """The policies that may react after the commit (their ``follows_log`` is True)."""
+        if self._log_policies is None:
+            self._log_policies = [p for p in self.policies if follows_log(p)]
+        return self._log_policies
+
+    @property
+    def unit_policies(self) -> list[Policy]:
+        """The policies that always react inside the unit of work that records the event."""
+        if self._unit_policies is None:
+            self._unit_policies = [p for p in self.policies if not follows_log(p)]
+        return self._unit_policies
+
+    def react(self, uow: UnitOfWork, policies: Sequence[Policy] | None = None) -> None:
+        """Let every interested policy (of `policies`, all by default) react to each event of
+        the unit of work, including the events the reactions record themselves (bounded, so
+        a loop between policies ends)."""
+        chosen = self.policies if policies is None else policies
         index = 0
-        budget = REACTION_BUDGET
+        budget = [REACTION_BUDGET]
         while index < len(uow.events):
             event = uow.events[index]
             index += 1
-            if isinstance(event, (ev.PolicyReactionFailed, ev.PolicyReactionRecovered)):
-                continue
-            interested = [policy for policy in self.policies if policy.interested_in(event)]
-            self._prefetch_reads(uow, interested, event)
-            for policy in interested:
-                budget -= 1
-                if budget < 0:
+            self.react_to(uow, event, chosen, budget)
+
+    def react_to(
+        self, uow: UnitOfWork, event: ev.DomainEvent, policies: Sequence[Policy], budget: list[int] | None = None
+    ) -> None:
+        """Let the interested ones of `policies` react to `event` in `uow` (`budget`: the
+        reactions left to the unit, shared between calls)."""
+        if isinstance(event, _NOT_REACTED_TO):
+            return
+        interested = [policy for policy in policies if policy.interested_in(event)]
+        if not interested:
+            return
+        self._prefetch_reads(uow, interested, event)
+        for policy in interested:
+            if budget is not None:
+                budget[0] -= 1
+                if budget[0] < 0:
                     raise PluginError(
                         f"policies keep reacting to each other's events: stopped after {REACTION_BUDGET} reactions"
                     )
-                self._react_once(uow, policy, event, attempt=1)
+            self._react_once(uow, policy, event, attempt=1)
 
-    @staticmethod
-    def _prefetch_reads(uow: UnitOfWork, policies: Sequence[Policy], event: ev.DomainEvent) -> None:
-        """Read in one batch what the policies say their reactions to `event` will read (their
-        optional ``reads``: a hint, so a policy whose hint fails only loses the batch)."""
+    def prefetch_for(self, uow: UnitOfWork, events: Sequence[ev.DomainEvent], policies: Sequence[Policy]) -> None:
+        """Read in one batch what `policies` say their reactions to `events` will read."""
         refs: list[Ref] = []
-        for policy in policies:
-            reads = getattr(policy, "reads", None)
-            if reads is None:
-                continue
-            try:
-                refs.extend(ref for ref in reads(event) if isinstance(ref, Ref))
-            except Exception:
-                log.warning("policy %s could not name its reads for event %s", policy.name, event.id, exc_info=True)
+        for event in events:
+            for policy in policies:
+                if policy.interested_in(event):
+                    refs.extend(self._named_reads(policy, event))
         if refs:
             uow.prefetch(refs)
+
+    @classmethod
+    def _prefetch_reads(cls, uow: UnitOfWork, policies: Sequence[Policy], event: ev.DomainEvent) -> None:
+        """Read in one batch what the policies say their reactions to `event` will read (their
+        optional ``reads``: a hint, so a policy whose hint fails only loses the batch)."""
+        refs = [ref for policy in policies for ref in cls._named_reads(policy, event)]
+        if refs:
+            uow.prefetch(refs)
+
+    @staticmethod
+    def _named_reads(policy: Policy, event: ev.DomainEvent) -> list[Ref]:
+        reads = getattr(policy, "reads", None)
+        if reads is None:
+            return []
+        try:
+            return [ref for ref in reads(event) if isinstance(ref, Ref)]
+        except Exception:
+            log.warning("policy %s could not name its reads for event %s", policy.name, event.id, exc_info=True)
+            return []
 
     def _react_once(self, uow: UnitOfWork, policy: Policy, event: ev.DomainEvent, *, attempt: int) -> bool:
         host = self._host

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pluggy
 
+from coplib.domain import events as ev
 from coplib.domain.clock import Clock, SystemClock
 from coplib.domain.community import Community, Visibility
 from coplib.domain.errors import ConcurrencyConflictError, InvalidInputError, NotFoundError, PluginError
@@ -20,9 +21,10 @@ from coplib.domain.history import Ref
 from coplib.domain.ids import time_ordered_id
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.people import Person
-from coplib.domain.permissions import Action, decide, is_reserved_person_id
+from coplib.domain.permissions import SYSTEM, Action, decide, is_reserved_person_id
 from coplib.ports.storage import RecordedEvent, Store
 from coplib.runtime.compose import compose_messages
+from coplib.runtime.follower import DEFAULT_BATCH_SIZE, LogFollower
 from coplib.runtime.reactor import PolicyReactor
 from coplib.runtime.retry import RetryPolicy
 from coplib.runtime.unit_of_work import UnitOfWork
@@ -48,6 +50,8 @@ class Runtime:
         retry: RetryPolicy | None = None,
         random: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        follow: str = "unit",
+        follow_batch: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise InvalidInputError.field("$.retry", f"must be a RetryPolicy, got {type(retry).__name__}")
@@ -66,6 +70,9 @@ class Runtime:
         #: What event subscribers receive as ``engine`` (the façade that owns this runtime).
         self.engine: object = engine if engine is not None else self
         self.reactor = PolicyReactor(self)
+        #: The log follower of the policies that may react after the commit (`follow` says
+        #: how it runs; in ``"unit"`` mode they react inside each command's unit of work).
+        self.follower = LogFollower(self, self.reactor, mode=follow, batch_size=follow_batch, sleep=self._sleep)
 
     @property
     def store(self) -> Store:
@@ -175,7 +182,10 @@ class Runtime:
             result = body(uow)
             if not uow.events:
                 return result
-            self.reactor.react(uow)
+            if self.follower.defers:
+                self._react_deferring(uow)
+            else:
+                self.reactor.react(uow)
             messages = compose_messages(self._pm, uow)
             try:
                 recorded = self._store.commit(uow.changeset(messages))
@@ -188,7 +198,17 @@ class Runtime:
                     self._sleep(pause)
                 continue
             self.notify_subscribers(recorded)
+            self.follower.committed()
             return result
+
+    def _react_deferring(self, uow: UnitOfWork) -> None:
+        """The unit's own policies react now; the commit is marked for the follower when
+        one of the following policies is interested in one of its events."""
+        reactor = self.reactor
+        reactor.react(uow, reactor.unit_policies)
+        following = reactor.log_policies
+        if any(policy.interested_in(event) for event in uow.events for policy in following):
+            uow.record_first(ev.ReactionsDeferred(**self.event_base(SYSTEM, None), covers=len(uow.events)))
 
     def commit_batch(self, uow: UnitOfWork) -> int:
         """Commit a bulk unit of work as it is (no reactions, no messages); return how many

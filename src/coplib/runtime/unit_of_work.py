@@ -54,6 +54,13 @@ class UnitOfWork:
             self._staged[ref] = apply(ref, self.get(ref), event)
         self.events.append(event)
 
+    def record_first(self, event: ev.DomainEvent) -> None:
+        """Record `event` before every event recorded so far (a marker that says what the
+        events after it in the commit are: `ReactionsDeferred`)."""
+        for ref in touched(event):
+            self._staged[ref] = apply(ref, self.get(ref), event)
+        self.events.insert(0, event)
+
     def add_message(self, message: OutboxMessage) -> None:
         """Queue an outbox message (the first one with a given id wins)."""
         self.messages.setdefault(message.id, message)

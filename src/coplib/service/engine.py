@@ -21,6 +21,7 @@ from coplib.notification.dispatcher import DeliveryPolicy
 from coplib.ports.policy import Policy
 from coplib.ports.storage import Store
 from coplib.runtime import Runtime, UnitOfWork
+from coplib.runtime.follower import DEFAULT_BATCH_SIZE, check_follow_mode
 from coplib.runtime.retry import RetryPolicy
 from coplib.service.benefits import BenefitReads
 from coplib.service.bulk import BulkImport
@@ -69,6 +70,8 @@ class Engine(
         strict: bool = False,
         retry: RetryPolicy | None = None,
         delivery: DeliveryPolicy | None = None,
+        follow: str = "unit",
+        follow_batch: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         if delivery is not None and not isinstance(delivery, DeliveryPolicy):
             raise InvalidInputError.field("$.delivery", f"must be a DeliveryPolicy, got {type(delivery).__name__}")
@@ -83,7 +86,10 @@ class Engine(
             strict=strict,
             engine=self,
             retry=retry,
+            follow=check_follow_mode(follow),
+            follow_batch=follow_batch,
         )
+        self.runtime.follower.open()
 
     @property
     def strict(self) -> bool:
@@ -98,7 +104,18 @@ class Engine(
         self.runtime.max_attempts = value
 
     def close(self) -> None:
-        self.runtime.store.close()
+        """Stop the log follower (after it has caught up) and close the store."""
+        try:
+            self.runtime.follower.close()
+        finally:
+            self.runtime.store.close()
+
+    def drain(self) -> int:
+        """Let the log follower catch up now, in this thread: when this returns, every
+        committed event has its policies' reactions (recognition, levels, badges) committed
+        too. Returns how many events got reactions. In ``follow="unit"`` mode there is
+        nothing to wait for (it returns 0 unless an engine with a follower left work)."""
+        return self.runtime.follower.drain()
 
     def __enter__(self) -> Engine:
         return self

@@ -32,7 +32,10 @@ class HostOperations(UseCases):
         retry failed policy reactions that are due. Idempotent: a second tick at the same
         moment does nothing; safe with several workers (a conflicting worker retries and finds
         the work done). Cost follows the work due, not the size of the communities."""
-        return self.runtime.reactor.tick(now, limit=v.check_limit(limit, "tick"))
+        checked = v.check_limit(limit, "tick")
+        # What is due is judged on the state the following policies make: catch them up first.
+        self.runtime.follower.drain()
+        return self.runtime.reactor.tick(now, limit=checked)
 
     def dispatch(
         self,

@@ -299,6 +299,23 @@ class EventLogContract(StoreFixtures):
         positions = [r.position for r in every_event(store)]
         assert positions == [1, 2, 3, 4]
 
+    def test_the_last_position_is_zero_on_an_empty_log_then_the_last_committed_events(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        assert store.last_position() == 0
+        oid = history.found_organisation(store)
+        assert store.last_position() == 1
+        history.found_community(store, oid)
+        assert store.last_position() == max(r.position for r in every_event(store)) == 4
+        stale = ev.OrganisationCreated(**history.base("eve", None), organisation_id=oid, name="Again")
+        with pytest.raises(ConcurrencyConflictError):
+            store.commit(
+                Changeset(
+                    writes=(Write(Ref("organisation", oid), history.get("organisation", oid), 0),), events=(stale,)
+                )
+            )
+        assert store.last_position() == 4
+
     def test_every_event_type_is_read_back_equal_to_what_was_committed(
         self, store: Store, history: SampleHistory
     ) -> None:

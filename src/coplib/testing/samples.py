@@ -509,6 +509,14 @@ class SampleHistory:
             ],
         )
 
+    def defer_and_follow(self, store: Store, event: ev.DomainEvent, *, follower: str = "policies") -> None:
+        """A command's commit marked for the log follower, then the follower's batch after it."""
+        self.commit(store, [ev.ReactionsDeferred(**self.base(SYSTEM_ACTOR, None), covers=1), event])
+        self.commit(
+            store,
+            [ev.LogFollowed(**self.base(SYSTEM_ACTOR, None), follower=follower, through=self.recorded[-1].position)],
+        )
+
     # -- the answer guarantee ----------------------------------------------------------------------
 
     def route_question(
@@ -721,6 +729,9 @@ class SampleHistory:
         failure = self.fail_reaction(store, "welcome", asked, retry_at=self.now + timedelta(minutes=5))
         self.fail_reaction(store, "welcome", asked, retry_at=self.now + timedelta(minutes=30), attempt=2)
         self.recover_reaction(store, "welcome", asked)
+        self.defer_and_follow(
+            store, ev.PreferencesChanged(**self.base("dev", None), person_id="dev", frequency=Frequency.DAILY)
+        )
         return {
             "organisation": Ref("organisation", oid),
             "community": Ref("community", cid),
@@ -735,6 +746,7 @@ class SampleHistory:
             "meeting": Ref("meeting", mid),
             "preferences": Ref("preferences", "chloe"),
             "policy_failure": Ref("policy_failure", failure),
+            "log_follower": Ref("log_follower", "policies"),
             "answer_watch": Ref("answer_watch", qid),
             "points_entry": Ref("points_entry", entry),
             "points_balance": Ref("points_balance", points_balance_id(cid, "ben")),

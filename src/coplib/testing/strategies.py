@@ -738,6 +738,12 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
     ev.PolicyReactionRecovered.TYPE: lambda: _event(
         ev.PolicyReactionRecovered, policy=_machine_names(), failed_event_id=ids()
     ),
+    ev.ReactionsDeferred.TYPE: lambda: _event(
+        ev.ReactionsDeferred, community_id=st.none(), covers=st.integers(min_value=0, max_value=10_000)
+    ),
+    ev.LogFollowed.TYPE: lambda: _event(
+        ev.LogFollowed, community_id=st.none(), follower=_machine_names(), through=st.integers(0, 2**53)
+    ),
 }
 
 

@@ -181,6 +181,11 @@ def events(d: Dialect, community_id: str | None, after: int, limit: int) -> Stat
     return f"SELECT {EVENT_ROW} FROM {d.table('events')} WHERE {where} ORDER BY position LIMIT {m}", params
 
 
+def last_position(d: Dialect) -> Statement:
+    """`EventLog.last_position`: the greatest position, from the primary key."""
+    return f"SELECT coalesce(max(position), 0) FROM {d.table('events')}", []
+
+
 def activity(d: Dialect, person_id: str, since: datetime, until: datetime, community_id: str | None) -> Statement:
     """`EventLog.activity`: rows of `EVENT_ROW`, from the index by actor and time."""
     m = d.mark

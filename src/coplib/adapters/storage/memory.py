@@ -261,6 +261,11 @@ class MemoryStore(Store):
             tail = [r for r in tail if r.event.community_id == community_id]
         return tail[:limit]
 
+    def last_position(self) -> int:
+        with self._lock:
+            self._check_open()
+            return len(self._events)
+
     def activity(
         self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
     ) -> list[RecordedEvent]:

@@ -876,6 +876,10 @@ class PostgresStore(Store):
         check_limit(limit)
         return self._recorded(self._fetch("reading events", *_sql.events(POSTGRES, community_id, after, limit)))
 
+    def last_position(self) -> int:
+        rows = self._fetch("reading the log's last position", *_sql.last_position(POSTGRES))
+        return int(rows[0][0])
+
     def activity(
         self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
     ) -> list[RecordedEvent]:

@@ -986,6 +986,10 @@ class SQLiteStore(Store):
         check_limit(limit)
         return self._events(*_sql.events(SQLITE, community_id, after, limit))
 
+    def last_position(self) -> int:
+        rows = self._query(*_sql.last_position(SQLITE))
+        return int(rows[0][0])
+
     def activity(
         self, person_id: str, *, since: datetime, until: datetime, community_id: str | None = None
     ) -> list[RecordedEvent]:
