@@ -54,3 +54,14 @@ TestPostgresStoreBehavesLikeTheMemoryStore.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+PostgresFollowingMatchesMemory = differential_machine(PostgresSchema, "PostgresFollowingMatchesMemory", follow="manual")
+
+TestPostgresStoreBehavesLikeTheMemoryStoreWithALogFollower = PostgresFollowingMatchesMemory.TestCase
+TestPostgresStoreBehavesLikeTheMemoryStoreWithALogFollower.settings = settings(
+    max_examples=examples(5),
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)

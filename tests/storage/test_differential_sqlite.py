@@ -17,3 +17,14 @@ TestSQLiteStoreBehavesLikeTheMemoryStore.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+SQLiteFollowingMatchesMemory = differential_machine(SQLiteDatabase, "SQLiteFollowingMatchesMemory", follow="manual")
+
+TestSQLiteStoreBehavesLikeTheMemoryStoreWithALogFollower = SQLiteFollowingMatchesMemory.TestCase
+TestSQLiteStoreBehavesLikeTheMemoryStoreWithALogFollower.settings = settings(
+    max_examples=examples(15),
+    stateful_step_count=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)

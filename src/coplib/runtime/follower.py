@@ -46,6 +46,10 @@ FOLLOWER_NAME: Final = "policies"
 FOLLOW_MODES: Final = ("unit", "thread", "manual")
 #: How many events one batch reads at most.
 DEFAULT_BATCH_SIZE: Final = 500
+#: After how many positions with nothing to follow the follower records its position anyway
+#: (so that a restart does not read them again). Each such record is itself one event at the
+#: log's end, so the stretch must be long for the reading to converge.
+RECORD_STRETCH: Final = 5_000
 
 
 class FollowerHost(PolicyRuntime, Protocol):
@@ -87,6 +91,7 @@ class LogFollower:
         self._host = host
         self._reactor = reactor
         self.batch_size = batch_size
+        self.record_stretch = RECORD_STRETCH
         self.poll_interval = poll_interval
         #: How long the thread lets commits gather once woken, so that a batch amortises its
         #: commit over many commands (the latency a level or badge may take, at most, under load).
@@ -176,15 +181,19 @@ class LogFollower:
     def _drain(self) -> int:
         total = 0
         while True:
-            done = self.follow()
-            if done == 0:
+            read, reacted = self._follow()
+            total += reacted
+            if read == 0:
                 return total
-            total += done
 
     def follow(self) -> int:
         """Follow one batch: react to the marked events after the position, record the new
-        position with the reactions in one commit; return how many events got reactions (0:
-        caught up). A batch that loses a race with another follower is read again."""
+        position with the reactions in one commit; return how many events got reactions. A
+        batch that loses a race with another follower is read again."""
+        return self._follow()[1]
+
+    def _follow(self) -> tuple[int, int]:
+        """One batch: how many events it read (0: caught up), how many got reactions."""
         host = self._host
         with self._lock:
             attempt = 0
@@ -201,7 +210,7 @@ class LogFollower:
                     if pause:
                         self._sleep(pause)
 
-    def _batch(self) -> int:
+    def _batch(self) -> tuple[int, int]:
         host = self._host
         store = host.store
         uow = UnitOfWork(store)
@@ -210,16 +219,16 @@ class LogFollower:
         start = max(stored, self._known_through)
         read = store.events(after=start, limit=self.batch_size)
         if not read:
-            return 0
+            return 0, 0
         marked, last = self._marked(read)
         if not marked:
             self._known_through = last
-            if last - stored >= self.batch_size:
+            if last - stored >= self.record_stretch:
                 # A long stretch with nothing to follow (an import...): record it, so that a
                 # restart does not read it again.
                 uow.record(self._followed(last))
                 self._commit(uow, last)
-            return 0
+            return len(read), 0
         policies = self._reactor.log_policies
         self._reactor.prefetch_for(uow, [r.event for r in marked], policies)
         budget = [REACTION_BUDGET * len(marked)]
@@ -229,7 +238,7 @@ class LogFollower:
         self._reactor.react(uow)
         uow.record(self._followed(last))
         self._commit(uow, last)
-        return len(marked)
+        return len(read), len(marked)
 
     def _marked(self, read: list[RecordedEvent]) -> tuple[list[RecordedEvent], int]:
         """The events of `read` that await the following policies (those a marker covers,

@@ -77,23 +77,26 @@ class SQLiteDatabase:
         shutil.rmtree(self._directory, ignore_errors=True)
 
 
-def _engine(store: Store, clock: ManualClock, ids: IdSequence) -> Engine:
+def _engine(store: Store, clock: ManualClock, ids: IdSequence, follow: str = "unit") -> Engine:
     pm = make_plugin_manager(defaults=default_plugins(sample_people()))
-    return Engine(store, plugin_manager=pm, clock=clock, id_factory=ids)
+    return Engine(store, plugin_manager=pm, clock=clock, id_factory=ids, follow=follow)
 
 
 class StoreDifferential(RuleBasedStateMachine):
     """The reference (memory) and the subject (the database under test) side by side."""
 
     new_database: ClassVar[Callable[[], Database]]
+    #: How both engines run the policies that may follow the log (`coplib.runtime.follower`);
+    #: with a follower, both catch up after every command, before they are compared.
+    follow: ClassVar[str] = "unit"
 
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(MONDAY)
         self.database = type(self).new_database()
-        self.reference = _engine(MemoryStore(), self.clock, IdSequence())
+        self.reference = _engine(MemoryStore(), self.clock, IdSequence(), self.follow)
         self.subject_ids = IdSequence()
-        self.subject = _engine(self.database.open(), self.clock, self.subject_ids)
+        self.subject = _engine(self.database.open(), self.clock, self.subject_ids, self.follow)
         self.organisations: list[str] = []
         self.communities: list[str] = []
         self.contributions: list[tuple[ContributionKind, str]] = []
@@ -118,6 +121,7 @@ class StoreDifferential(RuleBasedStateMachine):
             actual: Any = command(self.subject)
         except CoplibError as exc:
             actual = exc
+        assert self.reference.drain() == self.subject.drain()
         if isinstance(expected, CoplibError) or isinstance(actual, CoplibError):
             assert (type(actual), str(actual)) == (type(expected), str(expected)), (expected, actual)
             return None
@@ -328,7 +332,7 @@ class StoreDifferential(RuleBasedStateMachine):
     @rule()
     def close_and_reopen(self) -> None:
         self.subject.close()
-        self.subject = _engine(self.database.open(), self.clock, self.subject_ids)
+        self.subject = _engine(self.database.open(), self.clock, self.subject_ids, self.follow)
         self.reopened += 1
 
     # -- what must be the same ----------------------------------------------------------------------
@@ -388,7 +392,8 @@ class StoreDifferential(RuleBasedStateMachine):
 
 
 def differential_machine(
-    new_database: Callable[[], Database], name: str = "StoreDifferentialMachine"
+    new_database: Callable[[], Database], name: str = "StoreDifferentialMachine", *, follow: str = "unit"
 ) -> type[StoreDifferential]:
-    """A `StoreDifferential` subclass whose subject runs on databases from `new_database`."""
-    return type(name, (StoreDifferential,), {"new_database": staticmethod(new_database)})
+    """A `StoreDifferential` subclass whose subject runs on databases from `new_database`
+    (both engines with the log follower mode `follow`)."""
+    return type(name, (StoreDifferential,), {"new_database": staticmethod(new_database), "follow": follow})
