@@ -54,22 +54,30 @@ class Files:
 class CoplibRun:
     """One round: a fresh file and community, warm-up commands, then `count` timed commands."""
 
-    def __init__(self, files: Files, count: int, block: list[str], options: dict[str, str]) -> None:
-        self.files, self.count, self.block, self.options = files, count, block, options
+    def __init__(
+        self, files: Files, count: int, block: list[str], options: dict[str, str], follow: str = "unit"
+    ) -> None:
+        self.files, self.count, self.block, self.options, self.follow = files, count, block, options, follow
         self.census: work.Census | None = None
         self.synchronous = ""
         self.policies: list[str] = []
 
     def __call__(self) -> float:
         path = self.files("coplib")
-        engine = work.open_engine(f"sqlite:///{path}", block=self.block, options=self.options)
+        engine = work.open_engine(f"sqlite:///{path}", block=self.block, options=self.options, follow=self.follow)
         try:
             self.policies = [policy.name for policy in engine.policies]
             cid = work.found_community(engine)
             work.contributions(engine, cid, WARMUP_COMMANDS)
+            engine.drain()
             with sqlite3.connect(path) as probe:
                 mark = work.sqlite_mark(probe)
-            seconds = common.timed(lambda: work.contributions(engine, cid, self.count, start=WARMUP_COMMANDS))
+
+            def run() -> None:
+                work.contributions(engine, cid, self.count, start=WARMUP_COMMANDS)
+                engine.drain()  # with a follower, until it has caught up: its time counts
+
+            seconds = common.timed(run)
             with sqlite3.connect(path) as probe:
                 self.census = work.sqlite_census(probe, mark)
                 store: Any = engine.store
@@ -280,13 +288,18 @@ def main(argv: list[str] | None = None) -> int:
         # A first round of each coplib flavour warms up and counts the rows it writes.
         options = common.sqlite_options(args.synchronous)
         default, bare = CoplibRun(files, count, [], options), CoplibRun(files, count, blocked, options)
-        default()
-        bare()
+        manual = CoplibRun(files, count, [], options, follow="manual")
+        thread = CoplibRun(files, count, [], options, follow="thread")
+        for flavour in (default, bare, manual, thread):
+            flavour()
         assert default.census is not None and bare.census is not None
+        assert manual.census is not None and thread.census is not None
         sync = default.synchronous
         print(f"coplib's SQLite store runs with journal_mode=WAL, synchronous={sync}: so do the baselines")
         print(f"default plugins (policies {', '.join(default.policies) or 'none'}): {default.census.per_unit(count)}")
-        print(f"policies blocked ({', '.join(blocked)}): {bare.census.per_unit(count)}\n")
+        print(f"policies blocked ({', '.join(blocked)}): {bare.census.per_unit(count)}")
+        print(f"follow='manual' (drained at the end): {manual.census.per_unit(count)}")
+        print(f"follow='thread': {thread.census.per_unit(count)}\n")
         size = round(default.census.contribution_event_size)
         contestants: dict[str, Callable[[], float]] = {
             "coplib": default,
@@ -295,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
             "coplib, policies blocked": bare,
             "coplib, stdlib json": common.without_fast_json(CoplibRun(files, count, [], options)),
             "raw, policies blocked": RawRun(files, work.raw_units(bare.census, count), sync, coplib_schema=False),
+            "coplib, follow=manual": manual,
+            "raw, follow=manual rows": RawRun(files, work.raw_units(manual.census, count), sync, coplib_schema=False),
+            "coplib, follow=thread": thread,
+            "raw, follow=thread rows": RawRun(files, work.raw_units(thread.census, count), sync, coplib_schema=False),
         }
         if peer_available():
             contestants["peer"] = PeerRun(files, count, size, sync, mapped=True)
@@ -336,6 +353,23 @@ def main(argv: list[str] | None = None) -> int:
                 None,
                 "units/s",
             )
+        for mode in ("manual", "thread"):
+            common.report(
+                summary,
+                f"coplib follow={mode}, caught up / raw, same rows",
+                rate[f"coplib, follow={mode}"],
+                rate[f"raw, follow={mode} rows"],
+                TARGET,
+                "units/s",
+            )
+            common.report(
+                summary,
+                f"coplib follow={mode} / coplib follow=unit",
+                rate[f"coplib, follow={mode}"],
+                rate["coplib"],
+                None,
+                "units/s",
+            )
         common.report(
             summary,
             "coplib default / coplib policies blocked",
@@ -364,7 +398,16 @@ def main(argv: list[str] | None = None) -> int:
                 None,
                 "events/s",
             )
-            common.report(summary, "coplib units / peer events (absolute)", rate["coplib"], rate["peer"], None, "per s")
+            common.report(summary, "coplib units / peer events (absolute)", rate["coplib"], rate["peer"], 1.0, "per s")
+            for mode in ("manual", "thread"):
+                common.report(
+                    summary,
+                    f"coplib follow={mode}, caught up / peer events (absolute)",
+                    rate[f"coplib, follow={mode}"],
+                    rate["peer"],
+                    1.0,
+                    "per s",
+                )
         common.print_summary("summary (bench_sqlite_commands)", summary)
     return 0
 
