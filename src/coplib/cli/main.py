@@ -177,9 +177,10 @@ def _job(args: argparse.Namespace) -> int:
                     return EXIT_FAILURE
             else:
                 sync = engine.sync_directory()
+                outside = f", {len(sync.outside)} no longer of its organisations" if sync.outside else ""
                 print(
                     f"directory sync: {len(sync.joined)} joined, {len(sync.left)} left, "
-                    f"{len(sync.deactivated)} deactivated"
+                    f"{len(sync.deactivated)} deactivated{outside}"
                 )
     except CoplibError as exc:
         print(f"coplib {args.command}: failed: {exc}", file=sys.stderr)

@@ -268,6 +268,14 @@ class Community:
         default=frozenset(), converter=v.to_frozenset, validator=_check_ids("organisation", SHARED_WITH_MAX)
     )
 
+    @shared_with.validator
+    def _with_others(self, attribute: attrs.Attribute[Any], value: frozenset[OrganisationId]) -> None:
+        if self.organisation_id in value:
+            raise InvalidInputError.field(
+                "$.shared_with",
+                f"a community is shared with other organisations, not its own ({self.organisation_id!r})",
+            )
+
     @property
     def organisations(self) -> frozenset[OrganisationId]:
         """The organisations whose people it is open to: its own, and those it is shared with."""

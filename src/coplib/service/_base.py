@@ -32,7 +32,7 @@ from coplib.domain.errors import (
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
-from coplib.domain.permissions import SYSTEM, Action, OrganisationCreators, decide
+from coplib.domain.permissions import SYSTEM, Action, OrganisationCreators, decide, within_organisations
 from coplib.ports.storage import (
     Store,
 )
@@ -230,6 +230,19 @@ class UseCases:
             raise NotFoundError("person", person_id)
         if not person.active:
             raise ConflictError(f"{person_id!r} has left the organisation or is inactive", kind="person", id=person_id)
+        return person
+
+    def _require_within(self, person: Person, community: Community) -> Person:
+        """`person`, if they are one of the people of the community's organisations (its own
+        and those it is shared with); else `ConflictError`: nobody of another organisation
+        is let in, invited or approved."""
+        if not within_organisations(person, community):
+            raise ConflictError(
+                f"{person.id!r} is not one of the people of the organisations of {community.id!r}: share the "
+                "community with their organisation first (`share_community`)",
+                kind="person",
+                id=person.id,
+            )
         return person
 
     def _guard_last_facilitator(self, community: Community, leaving: Membership, actor: str) -> None:
