@@ -259,10 +259,9 @@ class OrganisationCreators:
         """The setting in words, for messages and docs."""
         named = ", ".join(sorted(self.people))
         if self.anyone:
-            return "any active person, for an organisation the directory places them in" + (
-                f"; and {named}, for any organisation" if named else ""
-            )
-        return f"{named}, for any organisation" if named else f"only the host ({SYSTEM})"
+            own = "any active person, for an organisation the directory places them in"
+            return f"{own}; {named}, for any organisation" if named else own
+        return f"{named} only, for any organisation" if named else f"the host ({SYSTEM}) only"
 
 
 def within_organisations(person: Person, community: Community) -> bool:
