@@ -302,12 +302,20 @@ class UseCases:
         return target, community
 
     def _readable(
-        self, viewer: str, community: Community, action: Action = Action.READ, *, subject: Ref | None = None
+        self,
+        viewer: str,
+        community: Community,
+        action: Action = Action.READ,
+        *,
+        subject: Ref | None = None,
+        owner_id: str | None = None,
     ) -> None:
         """Refuse (`PermissionDeniedError`) unless `viewer` may take `action` on `community`
-        (`NotFoundError` naming `subject` for a community the viewer may not know of)."""
+        (`NotFoundError` naming `subject` for a community the viewer may not know of). Every
+        read of a community asks here, never `Runtime.authorise` directly: a community of
+        another organisation must be unknown to its outsiders."""
         try:
-            self.runtime.authorise(None, action, viewer, community, subject=subject)
+            self.runtime.authorise(None, action, viewer, community, subject=subject, owner_id=owner_id)
         except PermissionDeniedError as refused:
             _raise_unknown_if_concealed(refused, community, subject)
             raise
