@@ -214,9 +214,7 @@ def test_an_open_community_of_another_organisation_is_unknown_whatever_they_read
 
 
 @pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS))
-def test_once_shared_with_their_organisation_it_reads_as_it_does_for_its_own_people(
-    apart: Engine, read: str
-) -> None:
+def test_once_shared_with_their_organisation_it_reads_as_it_does_for_its_own_people(apart: Engine, read: str) -> None:
     apart.share_community("ana", "welding", "globex")
 
     assert _outcome(apart, read, "gil") == _outcome(apart, read, "pia")
