@@ -14,7 +14,6 @@ import pytest
 
 from coplib import (
     SYSTEM,
-    Person,
     Admission,
     Charter,
     CoplibError,
@@ -23,6 +22,7 @@ from coplib import (
     NotFoundError,
     ParticipationLevel,
     PermissionDeniedError,
+    Person,
     Visibility,
 )
 from tests.unit.support import PEOPLE, START, open_engine
