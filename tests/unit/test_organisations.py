@@ -436,7 +436,10 @@ def test_the_people_the_host_names_create_any_organisation_and_administer_it() -
     with open_engine(people=PEOPLE, organisation_creators=["nina"]) as engine:
         created = engine.create_organisation("nina", "Globex", organisation_id="globex")
         assert created.administrators == {"nina"}
-        # She administers it without being one of its people: she appoints one, who takes over.
+        # She administers it without being one of its people: she may not open communities in
+        # it (she would be their facilitator without seeing them), she appoints one of them.
+        with pytest.raises(PermissionDeniedError, match="not one of the organisation's people"):
+            engine.create_community("nina", "globex", name="Hers", vocation="None")
         engine.appoint_administrator("nina", "globex", "gil")
         engine.withdraw_administrator("gil", "globex", "nina")
         with pytest.raises(PermissionDeniedError, match="organisations are created by nina only"):

@@ -234,7 +234,7 @@ def expected(action: str, s: Situation) -> Outcome:
         if rule.administrators and s.administrator:
             return "yes"
         if not s.belongs(ORG):
-            return "unknown"
+            return "no" if s.administrator else "unknown"  # its administrators know it exists
         return "yes" if rule.members else "no"
     outcome = _in_community(action, s)
     if outcome == "no" and s.visibility == "private" and _in_community("see", s) != "yes":

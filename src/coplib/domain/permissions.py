@@ -376,10 +376,12 @@ def _decide_in_organisation(
         if actor.belongs_to(organisation.id):
             return verdict(True, "any active person may create an organisation the directory places them in")
         return verdict(False, f"the directory does not place this person in the organisation {organisation.id!r:.60}")
-    if rule.administrators and organisation.administered_by(actor_id):
+    administrator = organisation.administered_by(actor_id)
+    if rule.administrators and administrator:
         return verdict(True, "an administrator of the organisation may")
     if not actor.belongs_to(organisation.id):
-        return verdict(False, OUTSIDE_ORGANISATION, concealed=True)
+        # Its administrators know it exists, even those it does not count among its people.
+        return verdict(False, OUTSIDE_ORGANISATION, concealed=not administrator)
     if rule.members:
         return verdict(True, "any active person of the organisation may")
     return verdict(False, rule.refusal or "only the organisation's administrators may")
