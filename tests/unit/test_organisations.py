@@ -483,3 +483,19 @@ def test_a_community_created_in_an_organisation_belongs_to_it_alone(engine: Engi
     assert (community.organisation_id, community.shared_with) == ("globex", frozenset())
     with pytest.raises(NotFoundError):
         engine.community("ana", community.id)
+
+
+def test_with_organisations_required_a_rule_takes_in_nobody_whose_organisations_are_not_listed() -> None:
+    people = [
+        Person(id="ana", display_name="Ana", organisations={"acme"}),
+        Person(id="walt", display_name="Walt", organisations={"acme"}, attributes={"job": "welder"}),
+        Person(id="will", display_name="Will", attributes={"job": "welder"}),  # not listed
+    ]
+    with open_engine(people=people, require_organisations=True) as engine:
+        engine.create_organisation("ana", "Acme", organisation_id="acme")
+        policy = MembershipPolicy(Admission.RULE, AttributeRule.of(job="welder"))
+        community = engine.create_community(
+            "ana", "acme", name="Welders", charter=Charter(vocation="Weld", membership_policy=policy)
+        )
+
+        assert engine.sync_directory().joined == ((community.id, "walt"),)
