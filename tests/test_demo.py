@@ -227,7 +227,11 @@ def test_running_twice_on_one_store_adds_a_second_organisation(tmp_path: Path) -
     assert first.community_id != second.community_id
     assert first_text.splitlines()[:-1] == second_text.splitlines()[:-1], "only the storage line differs"
     with coplib.open(url) as engine:
-        assert engine.organisation("demo-1").name == engine.organisation("demo-2").name == "Rivière Industries"
+        assert (
+            engine.organisation(coplib.SYSTEM, "demo-1").name
+            == engine.organisation(coplib.SYSTEM, "demo-2").name
+            == "Rivière Industries"
+        )
 
 
 def test_run_demo_refuses_a_length_outside_its_range() -> None:
@@ -273,9 +277,9 @@ def test_fresh_starts_the_file_over(tmp_path: Path) -> None:
     assert main(["demo", "--db", db, "--weeks", "2"]) == 0
     assert main(["demo", "--db", db, "--weeks", "2", "--fresh"]) == 0
     with coplib.open(f"sqlite:///{db}") as engine:
-        engine.organisation("demo-1")
+        engine.organisation(coplib.SYSTEM, "demo-1")
         with pytest.raises(coplib.NotFoundError):
-            engine.organisation("demo-2")
+            engine.organisation(coplib.SYSTEM, "demo-2")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ The public API lives here; modules below it are implementation details unless do
 """
 
 from coplib.adapters.identity.directory_file import CachingDirectory, DirectoryFile
+from coplib.adapters.identity.organisations import OrganisationsRequired
 from coplib.adapters.identity.static import StaticDirectory
 from coplib.adapters.notification.logging_notifier import LoggingNotifier
 from coplib.adapters.notification.recording import Delivery, RecordingNotifier
@@ -62,7 +63,7 @@ from coplib.domain.events import EVENT_TYPES, DomainEvent
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import AttributeCondition, AttributeRule, Person
-from coplib.domain.permissions import SYSTEM, Action, Decision, decide
+from coplib.domain.permissions import SYSTEM, Action, Decision, OrganisationCreators, decide, within_organisations
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
 from coplib.domain.recognition import PointsBalance, PointsEntry
 from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher, DispatchReport
@@ -153,6 +154,8 @@ __all__ = [
     "MessageDraft",
     "NotFoundError",
     "Organisation",
+    "OrganisationCreators",
+    "OrganisationsRequired",
     "OutboxEntry",
     "OutboxMessage",
     "ParticipationLevel",
@@ -205,4 +208,5 @@ __all__ = [
     "recognition_json",
     "verify_signature",
     "watch_list",
+    "within_organisations",
 ]

@@ -105,6 +105,31 @@ def test_sync_directory_adds_the_people_a_rule_admits(tmp_path: Path, directory:
         assert sorted(m.person_id for m in engine.members(SYSTEM, "welders")) == ["ana", "ben", "cleo"]
 
 
+def test_sync_directory_with_organisations_required_lets_go_of_people_listed_in_none(
+    tmp_path: Path, directory: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'apart.db'}"
+    charter = Charter(
+        vocation="Welders of acme",
+        membership_policy=MembershipPolicy(Admission.RULE, AttributeRule.of(job="welder")),
+    )
+    listed = json.loads(directory.read_text(encoding="utf-8"))
+    listed["people"][0]["organisations"] = ["acme"]  # ana; ben and cleo are not listed
+    directory.write_text(json.dumps(listed), encoding="utf-8")
+    with coplib.open(url, plugins=[DirectoryFile(directory)]) as engine:
+        engine.create_organisation(SYSTEM, "Acme", organisation_id="acme")
+        engine.create_community("ana", "acme", name="Welders", charter=charter, community_id="welders")
+        engine.join("ben", "welders")  # he could: not listed, he was of every organisation
+
+    args = ("sync-directory", "--db", url, "--directory", str(directory), "--no-entry-points")
+    done = run(*args, "--require-organisations")
+
+    assert done.returncode == 0, done.stderr
+    assert "directory sync: 0 joined, 0 left, 0 deactivated, 1 outside their community's organisations" in done.stdout
+    with coplib.open(url) as engine:
+        assert [m.person_id for m in engine.members(SYSTEM, "welders")] == ["ana"]
+
+
 def test_a_job_on_an_unknown_scheme_exits_with_a_usage_error() -> None:
     done = run("tick", "--db", "nosuch://x", "--no-entry-points")
 

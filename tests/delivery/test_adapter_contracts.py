@@ -213,6 +213,7 @@ def _entry(person: Person) -> dict[str, Any]:
         **({"email": person.email} if person.email else {}),
         "locale": person.locale,
         "active": person.active,
+        **({"organisations": sorted(person.organisations)} if person.organisations is not None else {}),
         "attributes": {name: list(values) for name, values in person.attributes.items()},
     }
 
@@ -243,7 +244,12 @@ class TestDirectoryFileInToml(IdentityContract):
                 for key, value in _entry(person).items():
                     if key == "attributes":
                         continue
-                    shown = ("true" if value else "false") if isinstance(value, bool) else _toml_string(value)
+                    if isinstance(value, bool):
+                        shown = "true" if value else "false"
+                    elif isinstance(value, list):
+                        shown = f"[{', '.join(_toml_string(v) for v in value)}]"
+                    else:
+                        shown = _toml_string(value)
                     lines.append(f"{key} = {shown}")
                 for name, values in person.attributes.items():
                     lines.append(f"{name} = [{', '.join(_toml_string(v) for v in values)}]")

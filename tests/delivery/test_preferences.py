@@ -348,7 +348,7 @@ def test_a_request_names_the_requester_for_the_gatekeepers() -> None:
 
     world = make_world()
     charter = Charter(vocation="Peindre", membership_policy=MembershipPolicy(admission=Admission.APPROVAL))
-    org = world.engine.organisation(world.community.organisation_id)
+    org = world.engine.organisation("ana", world.community.organisation_id)
     guarded = world.engine.create_community("ana", org.id, name="Peintres", charter=charter)
     world.engine.request_membership("dev", guarded.id)
 

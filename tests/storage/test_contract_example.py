@@ -40,7 +40,7 @@ def test_the_example_opens_through_its_plugin_and_a_url(tmp_path: Path) -> None:
     with coplib.open(url, plugins=[jsonl_store.JsonLinesStorePlugin()]) as engine:
         engine.create_organisation(coplib.SYSTEM, "Acme", organisation_id="acme")
     with coplib.open(url, plugins=[jsonl_store.JsonLinesStorePlugin()]) as engine:
-        assert engine.organisation("acme").name == "Acme"
+        assert engine.organisation(coplib.SYSTEM, "acme").name == "Acme"
     with pytest.raises(coplib.ConfigurationError, match=r"known schemes: jsonl, memory, .*sqlite"):
         coplib.open("jsonx:///nowhere", plugins=[jsonl_store.JsonLinesStorePlugin()])
 

@@ -42,7 +42,7 @@ WRITER = textwrap.dedent(
     ids = IdSequence(f"r{run}")
     engine = open_engine(f"sqlite:///{path}", people=sample_people(), id_factory=ids)
     try:
-        engine.organisation("acme")
+        engine.organisation(SYSTEM, "acme")
     except NotFoundError:
         engine.create_organisation(SYSTEM, "Acme", organisation_id="acme")
         engine.create_community("ana", "acme", name="Welding", vocation="Weld", community_id="welding")

@@ -73,7 +73,7 @@ def test_coplib_open_gives_an_engine_on_a_postgres_store_for_both_url_schemes(
     with coplib.open(url, people=sample_people()) as engine:
         assert isinstance(engine.store, PostgresStore)
         org = engine.create_organisation(coplib.SYSTEM, "Acme")
-        assert engine.organisation(org.id) == org
+        assert engine.organisation(coplib.SYSTEM, org.id) == org
 
 
 def test_the_plugin_lists_both_schemes_and_leaves_other_urls_to_other_plugins() -> None:

@@ -37,7 +37,7 @@ def test_the_plugin_gives_an_engine_a_clock_the_people_and_its_store(pytester: p
             assert isinstance(coplib_sqlite_engine.store, SQLiteStore)
             coplib_sqlite_engine.create_organisation(SYSTEM, "Acme", organisation_id="acme")
             assert (tmp_path / "coplib.db").exists()
-            assert coplib_sqlite_engine.organisation("acme").name == "Acme"
+            assert coplib_sqlite_engine.organisation(SYSTEM, "acme").name == "Acme"
 
 
         def test_each_test_gets_a_fresh_store(coplib_store):

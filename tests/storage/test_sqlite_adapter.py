@@ -111,7 +111,7 @@ def test_opening_without_a_url_uses_the_sqlite_file_coplib_db(tmp_path: Path, mo
         assert isinstance(engine.store, SQLiteStore)
         engine.create_organisation(coplib.SYSTEM, "Acme", organisation_id="acme")
     with coplib.open() as engine:
-        assert engine.organisation("acme").name == "Acme"
+        assert engine.organisation(coplib.SYSTEM, "acme").name == "Acme"
     assert (tmp_path / "coplib.db").exists()
 
 

@@ -52,6 +52,10 @@ def world(engine: Engine, community: Community, restricted: Community) -> World:
     answer = engine.answer("ben", question.id, body="Nickel rods")
     resource = engine.share_resource("ben", community.id, title="Procedure", location="https://wps")
     meeting = engine.schedule_meeting("ana", community.id, title="Call", starts_at=LATER, ends_at=LATER)
+    # A second administrator of acme, and a partner organisation the restricted community is shared with.
+    engine.appoint_administrator("eve", "acme", "ben")
+    engine.create_organisation(SYSTEM, "Partner", organisation_id="partner")
+    engine.share_community("ana", restricted.id, "partner")
     return World(community.id, restricted.id, question.id, answer.id, resource.id, meeting.id)
 
 
@@ -60,6 +64,18 @@ Call = Callable[[Engine, World], object]
 #: One valid call of every public command, by name; each takes keyword overrides.
 COMMANDS: dict[str, Callable[..., object]] = {
     "create_organisation": lambda e, w, **k: e.create_organisation(**{"actor": "ana", "name": "Beta", **k}),
+    "appoint_administrator": lambda e, w, **k: e.appoint_administrator(
+        **{"actor": "eve", "organisation_id": "acme", "person_id": "chloe", **k}
+    ),
+    "withdraw_administrator": lambda e, w, **k: e.withdraw_administrator(
+        **{"actor": "eve", "organisation_id": "acme", "person_id": "ben", **k}
+    ),
+    "share_community": lambda e, w, **k: e.share_community(
+        **{"actor": "ana", "community_id": w.community, "organisation_id": "partner", **k}
+    ),
+    "unshare_community": lambda e, w, **k: e.unshare_community(
+        **{"actor": "ana", "community_id": w.restricted, "organisation_id": "partner", **k}
+    ),
     "create_community": lambda e, w, **k: e.create_community(
         **{"actor": "ana", "organisation_id": "acme", "name": "New", "vocation": "Learn", **k}
     ),
@@ -123,6 +139,16 @@ BAD_FIELDS: list[tuple[str, dict[str, Any], str]] = [
     # wrong types
     ("create_organisation", {"name": 42}, "$.name"),
     ("create_organisation", {"organisation_id": "has space"}, "$.organisation_id"),
+    ("appoint_administrator", {"organisation_id": 3}, "$.organisation_id"),
+    ("appoint_administrator", {"person_id": "has space"}, "$.person_id"),
+    ("appoint_administrator", {"person_id": ["chloe"]}, "$.person_id"),
+    ("withdraw_administrator", {"organisation_id": None}, "$.organisation_id"),
+    ("withdraw_administrator", {"person_id": "bell\x07"}, "$.person_id"),
+    ("share_community", {"organisation_id": ["partner"]}, "$.organisation_id"),
+    ("share_community", {"community_id": 7}, "$.community_id"),
+    ("share_community", {"organisation_id": "acme"}, "$.organisation_id"),  # its own organisation
+    ("unshare_community", {"organisation_id": ""}, "$.organisation_id"),
+    ("unshare_community", {"organisation_id": "acme"}, "$.organisation_id"),  # its own organisation
     ("create_community", {"name": None}, "$.name"),
     ("create_community", {"vocation": 7}, "$.vocation"),
     ("create_community", {"kind": "club"}, "$.kind"),
@@ -258,6 +284,13 @@ BAD_FIELDS += [
 #: (command, overrides, the kind of thing not found)
 UNKNOWN_IDS: list[tuple[str, dict[str, Any], str]] = [
     ("create_community", {"organisation_id": "nowhere"}, "organisation"),
+    ("appoint_administrator", {"organisation_id": "nowhere"}, "organisation"),
+    ("appoint_administrator", {"person_id": "nobody"}, "person"),
+    ("withdraw_administrator", {"organisation_id": "nowhere"}, "organisation"),
+    ("share_community", {"community_id": "nowhere"}, "community"),
+    ("share_community", {"organisation_id": "nowhere"}, "organisation"),
+    ("unshare_community", {"community_id": "nowhere"}, "community"),
+    ("unshare_community", {"organisation_id": "nowhere"}, "organisation"),
     ("update_community", {"community_id": "nowhere"}, "community"),
     ("change_stage", {"community_id": "nowhere"}, "community"),
     ("amend_charter", {"community_id": "nowhere"}, "community"),

@@ -30,12 +30,13 @@ from coplib.domain.events import CommunityStageChanged
 from tests.unit.support import START, event_types
 
 
-def test_organisation_is_created_with_its_founder_and_time(engine: Engine) -> None:
+def test_organisation_is_created_with_its_founder_as_first_administrator_and_its_time(engine: Engine) -> None:
     org = engine.create_organisation("eve", "Acme", organisation_id="acme")
 
     assert (org.id, org.name, org.created_by, org.created_at) == ("acme", "Acme", "eve", START)
-    assert engine.organisation("acme") == org
-    assert event_types(engine) == ["organisation_created"]
+    assert org.administrators == {"eve"}
+    assert engine.organisation("eve", "acme") == org
+    assert event_types(engine) == ["organisation_created", "administrator_appointed"]
 
 
 def test_organisation_id_cannot_be_taken_twice(engine: Engine, org: Organisation) -> None:
@@ -196,4 +197,6 @@ def test_the_portfolio_shows_each_viewer_the_communities_they_may_see(
 
     assert names_for_ben == ["Safety", "Welding"]
     assert names_for_ana == ["Plant managers", "Safety", "Welding"]
-    assert engine.portfolio("olga", "acme") == []
+    # Someone who left the organisation is refused its portfolio, as every other read.
+    with pytest.raises(PermissionDeniedError, match="left the organisation"):
+        engine.portfolio("olga", "acme")

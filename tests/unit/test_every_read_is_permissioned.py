@@ -1,6 +1,7 @@
 """Every read of the engine goes through the permission decision point: generated from the
 list of every public method that takes a viewer, so that no read can be added without its
-outsider test."""
+outsider tests: the outsider of a private community, and the people of another organisation,
+to whom even an open community is unknown until it is shared with theirs."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from coplib import (
     NotFoundError,
     ParticipationLevel,
     PermissionDeniedError,
+    Person,
     Visibility,
 )
-from tests.unit.support import START, open_engine
+from tests.unit.support import PEOPLE, START, open_engine
 
 SINCE = START - timedelta(days=1)
 UNTIL = START + timedelta(days=30)
@@ -52,7 +54,11 @@ READS: dict[str, Callable[[Engine, str, str, str], Any]] = {
     "badges_of": lambda e, v, q, c: e.badges_of(v, c, "ana"),
     "preferences": lambda e, v, q, c: e.preferences(v, "ana"),
     "outbox": lambda e, v, q, c: e.outbox(v),
+    "organisation": lambda e, v, q, c: e.organisation(v, "acme"),
 }
+
+#: Reads of the organisation (acme) rather than of the community.
+ORGANISATION_READS = {"organisation"}
 
 #: Reads whose answer an outsider may get without reading the community: `contributions_of`
 #: leaves out what the viewer may not read (tested apart below), `portfolio` lists only what
@@ -97,7 +103,7 @@ def test_every_read_of_the_engine_has_its_outsider_test() -> None:
 PERSONAL_READS = {"preferences", "outbox"}
 
 
-@pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS))
+@pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS))
 def test_a_private_community_is_unknown_to_an_outsider_whatever_they_read_of_it(
     engine: Engine, question: str, read: str
 ) -> None:
@@ -116,7 +122,9 @@ def test_someone_elses_preferences_and_the_outbox_are_refused(engine: Engine, qu
         READS[read](engine, "chloe", question, "managers")
 
 
-@pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS - {"question", "contributions_of"}))
+@pytest.mark.parametrize(
+    "read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS - {"question", "contributions_of"})
+)
 def test_an_unknown_community_gets_the_same_answer_as_a_private_one(engine: Engine, read: str) -> None:
     with pytest.raises(NotFoundError) as caught:
         READS[read](engine, "chloe", "q-nowhere", "nowhere")
@@ -157,3 +165,127 @@ def test_a_member_reads_levels_points_and_badges_of_their_community(engine: Engi
 def test_a_read_of_an_unknown_community_is_a_coplib_error(engine: Engine) -> None:
     with pytest.raises(CoplibError):
         engine.level_of("ana", "nowhere", "ana")
+
+
+# -- another organisation ---------------------------------------------------------------------
+
+#: gil is of globex only; pia of acme only (an outsider of the community, of its organisation).
+GIL = Person(id="gil", display_name="Gil", organisations={"globex"})
+PIA = Person(id="pia", display_name="Pia", organisations={"acme"})
+
+
+@pytest.fixture
+def apart() -> Engine:
+    """acme's open community "welding", open to all of acme, where ana asked a question; and
+    globex, another organisation."""
+    engine = open_engine(people=(*PEOPLE, GIL, PIA))
+    engine.create_organisation("eve", "Acme", organisation_id="acme")
+    engine.create_organisation(SYSTEM, "Globex", organisation_id="globex")
+    engine.create_community("ana", "acme", name="Welding", vocation="Welders help each other", community_id="welding")
+    engine.ask("ana", "welding", title="Which rod?", body="For cast iron")
+    return engine
+
+
+def _question(engine: Engine) -> str:
+    return engine.unanswered_questions(SYSTEM, "welding")[0].id
+
+
+def _outcome(engine: Engine, read: str, viewer: str) -> str:
+    try:
+        READS[read](engine, viewer, _question(engine), "welding")
+    except CoplibError as refused:
+        return type(refused).__name__
+    return "read"
+
+
+@pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS))
+def test_an_open_community_of_another_organisation_is_unknown_whatever_they_read_of_it(
+    apart: Engine, read: str
+) -> None:
+    question = _question(apart)
+
+    with pytest.raises(NotFoundError) as caught:
+        READS[read](apart, "gil", question, "welding")
+
+    # It names what they asked for (the organisation, for a read of it), never more.
+    assert caught.value.id in ("welding", question, "acme")
+    if read == "question":
+        assert "welding" not in str(caught.value)
+
+
+@pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS))
+def test_once_shared_with_their_organisation_it_reads_as_it_does_for_its_own_people(apart: Engine, read: str) -> None:
+    apart.share_community("ana", "welding", "globex")
+
+    assert _outcome(apart, read, "gil") == _outcome(apart, read, "pia")
+    assert _outcome(apart, read, "gil") != "NotFoundError"
+
+
+@pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS))
+def test_once_no_longer_shared_it_is_unknown_again(apart: Engine, read: str) -> None:
+    apart.share_community("ana", "welding", "globex")
+    apart.unshare_community("ana", "welding", "globex")
+
+    assert _outcome(apart, read, "gil") == "NotFoundError"
+
+
+def test_another_organisations_portfolio_is_unknown_and_ones_own_lists_what_is_shared_with_it(apart: Engine) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        apart.portfolio("gil", "acme")
+    assert (caught.value.kind, caught.value.id) == ("organisation", "acme")
+    assert apart.portfolio("gil", "globex") == []
+
+    apart.share_community("ana", "welding", "globex")
+
+    assert [c.id for c in apart.portfolio("gil", "globex")] == ["welding"]
+    assert apart.organisation("gil", "globex").shared_communities == {"welding"}
+    with pytest.raises(NotFoundError):
+        apart.portfolio("gil", "acme")  # sharing a community does not open its organisation
+
+
+def test_an_unknown_organisation_gets_the_same_answer_as_another_organisations(apart: Engine) -> None:
+    for organisation_id in ("acme", "nowhere"):
+        with pytest.raises(NotFoundError) as caught:
+            apart.organisation("gil", organisation_id)
+        assert (caught.value.kind, caught.value.id) == ("organisation", organisation_id)
+
+
+def test_another_organisations_contributions_are_left_out_of_a_persons_contributions(apart: Engine) -> None:
+    assert apart.contributions_of("gil", "ana") == []
+    assert [c.id for c in apart.contributions_of("pia", "ana")] == [_question(apart)]
+
+
+def test_a_private_community_shared_with_an_organisation_stays_private_to_its_people(apart: Engine) -> None:
+    charter = Charter(vocation="Plant managers compare notes", membership_policy=MembershipPolicy(Admission.INVITATION))
+    apart.create_community(
+        "ana", "acme", name="Plant managers", charter=charter, visibility=Visibility.PRIVATE, community_id="managers"
+    )
+    apart.share_community("ana", "managers", "globex")
+
+    with pytest.raises(NotFoundError):
+        apart.community("gil", "managers")
+    assert apart.organisation("gil", "globex").shared_communities == frozenset()
+    assert apart.portfolio("gil", "globex") == []
+
+    apart.invite("ana", "managers", "gil")
+
+    assert apart.community("gil", "managers").shared_with == {"globex"}
+    assert apart.organisation("gil", "globex").shared_communities == {"managers"}
+
+
+def test_no_use_case_asks_the_runtime_directly_about_a_community() -> None:
+    # Outside the use cases' own gateway (`_authorise`, `_readable`), a call to
+    # `Runtime.authorise` about a community would let another organisation's community be
+    # refused (PermissionDeniedError) instead of unknown (NotFoundError).
+    import re
+    from pathlib import Path
+
+    import coplib.service
+
+    direct = re.compile(r"runtime\.authorise\(\s*(?:None|uow),\s*Action\.\w+,\s*\w+,\s*(\w+)")
+    for path in Path(coplib.service.__file__).parent.glob("*.py"):
+        if path.name == "_base.py":
+            continue
+        for community in direct.findall(path.read_text(encoding="utf-8")):
+            assert community == "None", f"{path.name} asks Runtime.authorise about a community: use _readable"
+    assert "runtime.authorise(" in (Path(coplib.service.__file__).parent / "preferences.py").read_text()

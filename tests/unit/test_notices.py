@@ -115,7 +115,8 @@ def test_the_asker_and_the_answerer_hear_of_an_acceptance(engine: Engine, commun
 
     engine.accept("dev", answer.id)
 
-    assert pending_topics(engine)[-1] == ("ben", "answer_accepted")
+    # Messages committed together come in no particular order (their ids derive from events').
+    assert ("ben", "answer_accepted") in pending_topics(engine)
 
 
 def test_a_refused_command_leaves_no_message(engine: Engine, community: Community) -> None:

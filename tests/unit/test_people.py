@@ -40,6 +40,13 @@ ALICE = Person("alice", "Alice Martin", email="alice@example.org", locale="fr")
         ({"attributes": {"site": {"Lyon", 3}}}, "$.attributes.site", "must be a string or a list of strings"),
         ({"attributes": {3: "x", "site": "Lyon"}}, "$.attributes", "attribute names are non-empty one-line strings"),
         ({"attributes": {"site": ["Lyon", "Paris\n"]}}, "$.attributes.site[1]", "one line without control"),
+        ({"organisations": "acme"}, "$.organisations", "must be a list of organisation ids (or None: not listed)"),
+        ({"organisations": 3}, "$.organisations", "must be a list of organisation ids"),
+        ({"organisations": {"acme": True}}, "$.organisations", "must be a list of organisation ids"),
+        ({"organisations": ["acme", "has space"]}, "$.organisations", "got 'has space'"),
+        ({"organisations": ["acme", 7]}, "$.organisations", "got 7"),
+        ({"organisations": ["ac\x07me"]}, "$.organisations", "must hold organisation ids"),
+        ({"organisations": [f"o{i}" for i in range(51)]}, "$.organisations", "at most 50 organisations, got 51"),
     ],
 )
 def test_a_bad_person_gets_a_typed_error_naming_the_field(fields: dict[str, Any], path: str, message: str) -> None:
@@ -112,3 +119,56 @@ def test_the_directory_file_takes_the_names_person_takes(tmp_path: Path) -> None
     path.write_text(json.dumps({"people": people}), encoding="utf-8")
 
     assert [p.display_name for p in load_directory_file(path).people] == names
+
+
+def test_a_persons_organisations_are_a_set_and_none_means_the_directory_does_not_say() -> None:
+    listed = Person("eve", "Eve", organisations=["acme", "club", "acme"])
+    assert listed.organisations == {"acme", "club"}
+    assert listed.belongs_to("club") and not listed.belongs_to("globex")
+    assert Person("eve", "Eve", organisations=[]).organisations == frozenset()
+    assert not Person("eve", "Eve", organisations=[]).belongs_to("acme")
+    unlisted = Person("eve", "Eve")
+    assert (unlisted.organisations, unlisted.listed, unlisted.belongs_to("anything")) == (None, False, True)
+
+
+def test_the_directory_file_reads_a_persons_organisations() -> None:
+    contents = parse_directory(
+        {
+            "people": [
+                {"id": "ana", "display_name": "Ana", "organisations": ["acme", "club"]},
+                {"id": "ben", "display_name": "Ben", "organisations": "acme"},
+                {"id": "nina", "display_name": "Nina", "organisations": []},
+                {"id": "uma", "display_name": "Uma"},
+            ]
+        }
+    )
+
+    assert [p.organisations for p in contents.people] == [{"acme", "club"}, {"acme"}, frozenset(), None]
+
+
+@pytest.mark.parametrize(
+    ("organisations", "path", "message"),
+    [
+        ({"acme": True}, "$.people[0].organisations", "must be an organisation id or a list of them, got a table"),
+        (3, "$.people[0].organisations", "must be an organisation id or a list of them, got an integer"),
+        (["acme", 3], "$.people[0].organisations[1]", "must be an id string, got an integer"),
+        (["acme", "has space"], "$.people[0].organisations[1]", "without spaces or controls"),
+        ("", "$.people[0].organisations", "must be an id of 1 to 200 characters"),
+        ([f"o{i}" for i in range(51)], "$.people[0].organisations", "at most 50 organisations, got 51"),
+    ],
+)
+def test_the_directory_file_refuses_bad_organisations_naming_the_place(
+    organisations: object, path: str, message: str
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        parse_directory({"people": [{"id": "eve", "display_name": "Eve", "organisations": organisations}]})
+
+    assert [e.path for e in caught.value.errors] == [path]
+    assert message in caught.value.errors[0].message
+
+
+def test_the_static_people_list_checks_a_persons_organisations_again() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        coplib.open("memory://", people=[ALICE, forged(id="bob", organisations=frozenset({"has space"}))])
+
+    assert [e.path for e in caught.value.errors] == ["$.people[1].organisations"]

@@ -252,7 +252,7 @@ def test_subscribers_hear_of_events_after_the_commit() -> None:
 
     engine.create_organisation("eve", "Acme")
 
-    assert subscriber.seen == [["organisation_created"]]
+    assert subscriber.seen == [["organisation_created", "administrator_appointed"]]
 
 
 def test_a_failing_subscriber_does_not_undo_the_commit_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -262,8 +262,8 @@ def test_a_failing_subscriber_does_not_undo_the_commit_and_is_logged(caplog: pyt
     with caplog.at_level(logging.ERROR, logger="coplib.service.engine"):
         org = engine.create_organisation("eve", "Acme")
 
-    assert engine.organisation(org.id) == org
-    assert other.seen == [["organisation_created"]]
+    assert engine.organisation("eve", org.id) == org
+    assert other.seen == [["organisation_created", "administrator_appointed"]]
     assert "subscriber" in caplog.text and "failed" in caplog.text
 
 
@@ -274,8 +274,8 @@ def test_a_strict_engine_raises_a_plugin_error_after_every_subscriber_ran() -> N
     with pytest.raises(PluginError, match="1 event subscriber"):
         engine.create_organisation("eve", "Acme", organisation_id="acme")
 
-    assert other.seen == [["organisation_created"]]
-    assert engine.organisation("acme").name == "Acme"
+    assert other.seen == [["organisation_created", "administrator_appointed"]]
+    assert engine.organisation("eve", "acme").name == "Acme"
 
 
 class EventsOnlySubscriber:

@@ -6,14 +6,16 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from coplib.adapters.identity.organisations import OrganisationsRequired
 from coplib.adapters.identity.static import StaticDirectory
 from coplib.adapters.storage.memory import MemoryStorePlugin
 from coplib.adapters.storage.postgres import PostgresStorePlugin
 from coplib.adapters.storage.sqlite import SQLiteStorePlugin
 from coplib.bootstrap.plugins import make_plugin_manager
 from coplib.domain.clock import Clock
-from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
+from coplib.domain.errors import ConfigurationError, CoplibError, InvalidInputError, StorageError
 from coplib.domain.people import Person
+from coplib.domain.permissions import OrganisationCreators
 from coplib.notification.dispatcher import DeliveryPolicy
 from coplib.policies.badges import BadgesPlugin
 from coplib.policies.guarantee import AnswerGuaranteePlugin
@@ -61,6 +63,8 @@ def open_engine(
     retry: RetryPolicy | None = None,
     delivery: DeliveryPolicy | None = None,
     follow: str = "unit",
+    organisation_creators: str | Iterable[str] | OrganisationCreators = OrganisationCreators.ANYONE,
+    require_organisations: bool = False,
 ) -> Engine:
     """Open an engine on the store at `url` (by default `DEFAULT_URL`, the SQLite file
     ``coplib.db`` in the working directory; ``memory://`` for tests).
@@ -80,11 +84,24 @@ def open_engine(
     until they are there); ``"manual"`` when the host calls `engine.drain()` (and
     `engine.tick()`, which drains first). See docs/architecture.md, "The write path".
 
+    `organisation_creators` says who may create an organisation: ``"anyone"`` (the default:
+    any active person, for an organisation the directory places them in), a list of person
+    ids (they may create any organisation), or ``"host"`` (only the host, as `coplib.SYSTEM`).
+    With `require_organisations`, a person whose directory entry lists no organisation
+    belongs to none, instead of to every one (see docs/integrators-guide.md).
+
     No notifier is registered that the host did not ask for: with none, messages stay queued
     (visible in `engine.outbox`) and a warning says so; tests and simulations register a
     `coplib.RecordingNotifier` themselves.
     """
     check_follow_mode(follow)
+    creators = OrganisationCreators.of(organisation_creators)
+    if not isinstance(require_organisations, bool):
+        raise InvalidInputError.field(
+            "$.require_organisations", f"must be true or false, got {type(require_organisations).__name__}"
+        )
+    if require_organisations:
+        plugins = [*plugins, OrganisationsRequired()]
     if url is None:
         url = DEFAULT_URL
     if not isinstance(url, str) or not url:
@@ -123,6 +140,7 @@ def open_engine(
             retry=retry,
             delivery=delivery,
             follow=follow,
+            organisation_creators=creators,
         )
     except BaseException:
         store.close()

@@ -41,7 +41,7 @@ from coplib.domain.contributions import Answer, Comment, Experience, Meeting, Qu
 from coplib.domain.events import DomainEvent
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.people import AttributeCondition, AttributeRule, Person
-from coplib.domain.permissions import PERMISSION_TABLE, Action, Decision, decide
+from coplib.domain.permissions import PERMISSION_TABLE, SYSTEM, Action, Decision, OrganisationCreators, decide
 from coplib.ports import hookspecs
 
 GENERATED_NOTE: Final = (
@@ -55,7 +55,10 @@ GENERATED_NOTE: Final = (
 ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
     Action.SEE: "know that the community exists: its name, vocation and charter",
     Action.READ: "read its contributions, its members and its history",
-    Action.CREATE_COMMUNITY: "create an organisation or a community in an organisation's portfolio",
+    Action.CREATE_ORGANISATION: "create an organisation, and become its first administrator",
+    Action.SEE_ORGANISATION: "know that the organisation exists, read it and list its portfolio",
+    Action.ADMINISTER_ORGANISATION: "appoint and withdraw the organisation's administrators",
+    Action.CREATE_COMMUNITY: "create a community in an organisation's portfolio",
     Action.JOIN: "become a member at once",
     Action.REQUEST_MEMBERSHIP: "ask to join a community whose admission is on approval",
     Action.LEAVE: "leave, or drop an invitation or a pending request",
@@ -65,6 +68,7 @@ ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
     Action.ASSIGN_ROLE: "assign and withdraw roles",
     Action.AMEND_CHARTER: "record a new version of the charter",
     Action.UPDATE_COMMUNITY: "rename, change visibility, themes or lifecycle stage",
+    Action.SHARE_COMMUNITY: "share the community with another organisation, or stop sharing it",
     Action.CONTRIBUTE: "ask, answer, comment, share a resource, record an experience",
     Action.ENDORSE: "vouch for someone else's contribution",
     Action.ACCEPT_ANSWER: "mark an answer as the accepted one",
@@ -84,6 +88,15 @@ ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
 _T0: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 _ACTOR = "someone"
 _OTHER = "someone-else"
+#: The example community's organisation, and another one.
+_ORG = "org"
+_OTHER_ORG = "other-org"
+
+
+def _organisation(*administrators: str) -> Organisation:
+    return Organisation(
+        id=_ORG, name="Org", created_at=_T0, created_by=_OTHER, administrators=frozenset(administrators or (_OTHER,))
+    )
 
 
 def _community(
@@ -92,11 +105,13 @@ def _community(
     *,
     stage: LifecycleStage = LifecycleStage.MATURING,
     rule: AttributeRule | None = None,
+    shared_with: frozenset[str] = frozenset(),
 ) -> Community:
     charter = Charter(vocation="an example", membership_policy=MembershipPolicy(admission, rule))
     return Community(
         id="example",
-        organisation_id="org",
+        organisation_id=_ORG,
+        shared_with=shared_with,
         name="Example",
         kind=CommunityKind.PRACTICE,
         visibility=visibility,
@@ -122,6 +137,8 @@ def _decide(
     *,
     person: Person | None = None,
     owner: bool = False,
+    organisation: Organisation | None = None,
+    creators: OrganisationCreators | None = None,
 ) -> Decision:
     actor = person if person is not None else Person(id=_ACTOR, display_name="Someone")
     author = _ACTOR if owner else _OTHER
@@ -133,7 +150,14 @@ def _decide(
         membership=membership,
         owner_id=author,
         target_author_id=author,
+        organisation=organisation if organisation is not None else _organisation(),
+        creators=creators,
     )
+
+
+def _of(*organisations: str, listed: bool = True) -> Person:
+    """The example person, of `organisations` (not listed in any, unless `listed`)."""
+    return Person(id=_ACTOR, display_name="Someone", organisations=frozenset(organisations) if listed else None)
 
 
 def _yes(decision: Decision) -> str:
@@ -157,45 +181,64 @@ def _general_rules() -> list[str]:
     unknown = decide(Action.READ, actor_id=_ACTOR, actor=None, community=community, membership=member)
     gone = Person(id=_ACTOR, display_name="Someone", active=False)
     left = _decide(Action.READ, community, member, person=gone)
-    create = decide(
-        Action.CREATE_COMMUNITY,
-        actor_id=_ACTOR,
-        actor=Person(id=_ACTOR, display_name="S"),
-        community=None,
-        membership=None,
-    )
+    create = _decide(Action.CREATE_COMMUNITY, community, None)
+    stranger = _decide(Action.CREATE_COMMUNITY, community, None, person=_of(_OTHER_ORG))
+    outside = _decide(Action.READ, community, None, person=_of(_OTHER_ORG))
+    admin = _decide(Action.SHARE_COMMUNITY, community, None, person=_of(_OTHER_ORG), organisation=_organisation(_ACTOR))
+    not_admin = _decide(Action.ADMINISTER_ORGANISATION, community, None, person=_of(_ORG))
     removed = _decide(Action.SEE, community, _membership(MembershipStatus.REMOVED))
     closed = _decide(Action.CONTRIBUTE, _community(stage=LifecycleStage.CLOSED), member)
     own = _decide(Action.ENDORSE, community, _membership(MembershipStatus.ACTIVE), owner=True)
     kept = ", ".join(f"`{a.value}`" for a, rule in PERMISSION_TABLE.items() if rule.in_closed)
+    across = ", ".join(f"`{a.value}`" for a, rule in PERMISSION_TABLE.items() if rule.across_organisations)
+    by_admins = ", ".join(f"`{a.value}`" for a, rule in PERMISSION_TABLE.items() if rule.administrators)
     return [
         "## General rules",
         "",
         "`coplib.decide` checks these first, in this order, whatever the table says. Each refusal",
         "quotes the reason the decision carries (and `PermissionDeniedError.reason` repeats).",
         "",
-        f"1. **Unknown person.** Someone the identity directory does not know may do nothing: “{unknown.reason}”.",
-        "2. **Left the organisation.** A person the directory marks inactive may do nothing, in any "
-        f"community, whatever their memberships: “{left.reason}”.",
-        f"3. **Creating a community** needs no membership: “{create.reason}”.",
-        "4. **Removed member.** A member removed from a community loses every right in it at once, "
-        f"seeing it included: “{removed.reason}”. Being invited again is the way back.",
-        f"5. **Closed community.** Once its stage is `closed`, only {kept} remain possible; "
-        f"anything else: “{closed.reason}”.",
-        f"6. **Own contributions.** Nobody endorses their own contribution: “{own.reason}”.",
-        "7. **The `SYSTEM` actor.** `coplib.SYSTEM` (`coplib:system`) is the actor of the host's own "
+        "1. **The `SYSTEM` actor.** `coplib.SYSTEM` (`coplib:system`) is the actor of the host's own "
         "trusted jobs: imports, directory synchronisation, policies. `decide` allows it every "
         "action, first of all, and it needs no directory entry. No identity source may hand it "
         "out: a person, a directory alias or an identity plugin's answer with an id under "
         "`coplib:` is refused, so only the host's own code can pass it as an actor.",
-        "8. **Scope.** Most actions are taken in a community. Those of scope `organisation` need "
-        "no membership; those of scope `person` are allowed to a person for themselves only "
-        "(their own preferences); those of scope `host` to `SYSTEM` only (the outbox).",
-        "9. **A private community is unknown to whoever may not see it.** The engine's decision "
+        f"2. **Unknown person.** Someone the identity directory does not know may do nothing: “{unknown.reason}”.",
+        "3. **Left the organisation.** A person the directory marks inactive may do nothing, in any "
+        f"community, whatever their memberships: “{left.reason}”.",
+        "4. **Scope.** Most actions are taken in a community. Those of scope `organisation` are taken "
+        "in an organisation and need no membership; those of scope `person` are allowed to a person "
+        "for themselves only (their own preferences); those of scope `host` to `SYSTEM` only (the outbox).",
+        "5. **Organisations kept apart.** A person belongs to the organisations the directory lists "
+        "for them (`Person.organisations`); one whose organisations it does not list (`None`) is "
+        "kept out of none, unless the host opened the engine with `require_organisations=True`, "
+        "which makes them of no organisation. A community belongs to one organisation and is open "
+        "to the people of the organisations it is shared with too. To anyone else, the community and "
+        f"everything in it are unknown, open ones included: “{outside.reason}”, answered by the "
+        "engine with the `NotFoundError` an unknown id gets (the decision is `concealed`). Only "
+        f"{across} stays possible to someone who holds a membership there already. An organisation "
+        f"is unknown in the same way to whoever is neither one of its people nor its administrator: "
+        f"“{stranger.reason}”.",
+        f"6. **Organisation administrators.** {by_admins} are allowed to the administrators of the "
+        "organisation concerned (for a community: of its own organisation), members of it or not, "
+        f"even if the directory does not place them in it: “{admin.reason}”. Its founder is the "
+        "first; administrators appoint and withdraw the others, and the last one stays until "
+        f"another is appointed. Anyone else of the organisation: “{not_admin.reason}”.",
+        "7. **Creating an organisation** is what the host's setting allows "
+        "(`coplib.open(organisation_creators=...)`, see [Who creates an organisation](#who-creates-an-organisation)); "
+        "**creating a community** needs no membership, only to be one of the organisation's people: "
+        f"“{create.reason}”.",
+        "8. **Removed member.** A member removed from a community loses every right in it at once, "
+        f"seeing it included: “{removed.reason}”. Being invited again is the way back.",
+        f"9. **Closed community.** Once its stage is `closed`, only {kept} remain possible; "
+        f"anything else: “{closed.reason}”.",
+        f"10. **Own contributions.** Nobody endorses their own contribution: “{own.reason}”.",
+        "11. **A private community is unknown to whoever may not see it.** The engine's decision "
         "point (`Runtime.authorise`) answers an outsider, a removed member or a person who left, "
         "asking for a private community or anything in it, with the `NotFoundError` an unknown "
-        "id gets, naming only what they asked for (the question, not its community). Members, "
-        "invited and pending people get the ordinary refusals below.",
+        "id gets, naming only what they asked for (the question, not its community), as it does "
+        "for a community of another organisation. Members, invited and pending people get the "
+        "ordinary refusals below.",
         "",
     ]
 
@@ -212,8 +255,10 @@ def _rule_table() -> list[str]:
                 "yes" if rule.members else "no",
                 ", ".join(sorted(r.value for r in rule.roles)) or "-",
                 "yes" if rule.owner else "no",
+                "yes" if rule.administrators else "no",
                 ", ".join(v.value for v in Visibility if v in rule.outsiders) or "-",
-                "yes" if rule.in_closed else "no",
+                ("yes" if rule.in_closed else "no") if rule.scope == "community" else "-",
+                ("yes" if rule.across_organisations else "no") if rule.scope == "community" else "-",
                 rule.summary or "-",
             ]
         )
@@ -223,9 +268,14 @@ def _rule_table() -> list[str]:
         "`PERMISSION_TABLE` in `coplib.domain.permissions`, one rule per action. After the general",
         "rules, an action is allowed to an **active member** when *every active member* may, or when",
         "they hold *one of the roles*, or when they are *the author* of the contribution concerned",
-        "(the asker, for accepting an answer); and to an **active person who is not a member** when",
-        "the community's visibility is among *outsiders, in*. Joining, requesting, leaving and seeing",
-        "have their own logic, summarised in the last column and detailed below.",
+        "(the asker, for accepting an answer); to the **administrators** of the community's",
+        "organisation when *or its organisation's administrators* says so; and to an **active person",
+        "who is not a member** when the community's visibility is among *outsiders, in*. For an",
+        "action of scope `organisation`, *every active member* means every person of the",
+        "organisation. *With a membership, of another organisation* says whether the action stays",
+        "possible to someone whose membership outlived their organisation's access (general rule 5).",
+        "Joining, requesting, leaving, seeing and creating an organisation have their own logic,",
+        "summarised in the last column and detailed below.",
         "",
         *_table(
             [
@@ -235,8 +285,10 @@ def _rule_table() -> list[str]:
                 "every active member",
                 "or one of these roles",
                 "or the author",
+                "or its organisation's administrators",
                 "outsiders, in",
                 "in a closed community",
+                "with a membership, of another organisation",
                 "summary",
             ],
             rows,
@@ -344,6 +396,94 @@ def _admission_table() -> list[str]:
     ]
 
 
+def _verdict(decision: Decision) -> str:
+    if decision.allowed:
+        return "yes"
+    return "unknown" if decision.concealed else "no"
+
+
+def _organisation_table() -> list[str]:
+    community = _community()
+    shared = _community(shared_with=frozenset({_OTHER_ORG}))
+    member = _membership(MembershipStatus.ACTIVE, Role.FACILITATOR)
+    ours, theirs = _of(_ORG), _of(_OTHER_ORG)
+    administering = _organisation(_ACTOR)
+    # (column, community, membership, person, organisation)
+    columns: list[tuple[str, Community, Membership | None, Person, Organisation | None]] = [
+        ("of its organisation", community, None, ours, None),
+        ("of another organisation", community, None, theirs, None),
+        ("of an organisation it is shared with", shared, None, theirs, None),
+        ("listed in no organisation", community, None, _of(), None),
+        ("not listed", community, None, _of(listed=False), None),
+        ("facilitator, of another organisation", community, member, theirs, None),
+        ("facilitator, of an organisation it is shared with", shared, member, theirs, None),
+        ("its organisation's administrator, of it", community, None, ours, administering),
+        ("its organisation's administrator, of another", community, None, theirs, administering),
+    ]
+    rows = [
+        [f"`{a.value}`", *(_verdict(_decide(a, c, m, person=p, organisation=o)) for _, c, m, p, o in columns)]
+        for a in Action
+        if PERMISSION_TABLE[a].scope in ("community", "organisation") and a is not Action.CREATE_ORGANISATION
+    ]
+    return [
+        "## Organisations",
+        "",
+        "What `decide` answers for an active person, by their organisations, in an open community of",
+        f"the organisation `{_ORG}` whose admission is open (shared with `{_OTHER_ORG}` where the column",
+        "says so), and for the actions of scope `organisation`, in that organisation. Computed by",
+        "calling `decide`. *unknown* is a refusal the engine answers as it answers an unknown id",
+        "(`NotFoundError`): the person learns nothing of the community or organisation. A",
+        "*facilitator* column is an active member holding the facilitator role; the administrators'",
+        "columns are not members of the community.",
+        "",
+        *_table(["action", *(column[0] for column in columns)], rows),
+        "",
+    ]
+
+
+def _creators_table() -> list[str]:
+    to_be = Organisation(id=_ORG, name="Org", created_at=_T0, created_by=_ACTOR)
+    settings: list[tuple[str, OrganisationCreators]] = [
+        ('`"anyone"` (the default)', OrganisationCreators.of("anyone")),
+        ("a list naming the person", OrganisationCreators.of([_ACTOR])),
+        ("a list naming others only", OrganisationCreators.of([_OTHER])),
+        ('`"host"`', OrganisationCreators.of("host")),
+    ]
+    people: list[tuple[str, Person]] = [
+        ("listed in it", _of(_ORG)),
+        ("listed in another only", _of(_OTHER_ORG)),
+        ("not listed", _of(listed=False)),
+    ]
+    rows = []
+    for label, setting in settings:
+        row = [label]
+        for _, person in people:
+            decision = _decide(
+                Action.CREATE_ORGANISATION, _community(), None, person=person, organisation=to_be, creators=setting
+            )
+            row.append(_yes(decision))
+        row.append(
+            _yes(decide(Action.CREATE_ORGANISATION, actor_id=SYSTEM, actor=None, community=None, membership=None))
+        )
+        rows.append(row)
+    refused = _decide(
+        Action.CREATE_ORGANISATION, _community(), None, person=_of(_ORG), organisation=to_be, creators=settings[3][1]
+    )
+    return [
+        "## Who creates an organisation",
+        "",
+        '`coplib.open(organisation_creators=...)` sets who may create an organisation: `"anyone"`, a',
+        'list of person ids, or `"host"`. Whether an active person may create the organisation',
+        f"`{_ORG}`, by the setting and by the organisations the directory lists for them; the",
+        "host's jobs (`SYSTEM`) always may. A refusal says the setting:",
+        f"“{refused.reason}”. The founder (unless `SYSTEM`) becomes the organisation's first",
+        "administrator.",
+        "",
+        *_table(["setting", *(label for label, _ in people), "`SYSTEM`"], rows),
+        "",
+    ]
+
+
 def permissions_markdown() -> str:
     """docs/permissions.md, generated from `PERMISSION_TABLE` and `decide`."""
     missing = [a.value for a in Action if a not in ACTION_DESCRIPTIONS]
@@ -355,10 +495,13 @@ def permissions_markdown() -> str:
         GENERATED_NOTE,
         "",
         "One function decides who may do what: `coplib.decide(action, actor_id=..., actor=...,",
-        "community=..., membership=...)`. It weighs the action, the person (known to the directory?",
-        "still in the organisation?), the community's visibility and stage, the person's membership",
-        "status and roles, and for some actions whether they wrote the contribution concerned. It",
-        "returns a `Decision` that says why, allowed or not. The engine asks it in every command and",
+        "community=..., membership=..., organisation=..., creators=...)`. It weighs the action, the",
+        "person (known to the directory? still in the organisation? of which organisations?), the",
+        "community's organisations, visibility and stage, the person's membership status and roles,",
+        "for some actions whether they wrote the contribution concerned, and for the actions on an",
+        "organisation its administrators and the host's setting of who creates organisations. It",
+        "returns a `Decision` that says why, allowed or not, and whether the refusal is `concealed`",
+        "(the engine then answers as for an unknown id). The engine asks it in every command and",
         "query; a refusal raises `PermissionDeniedError`, whose `reason` is the decision's.",
         "",
         "```python",
@@ -373,6 +516,8 @@ def permissions_markdown() -> str:
         *_situation_table(),
         *_visibility_table(),
         *_admission_table(),
+        *_organisation_table(),
+        *_creators_table(),
     ]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="do not load the plugins of the coplib entry-point group (notifiers, directories...)",
         )
+        job.add_argument(
+            "--require-organisations",
+            action="store_true",
+            help="a person the directory lists in no organisation belongs to none (hosts of several organisations)",
+        )
         job.set_defaults(parser=job)
         if name == "dispatch":
             job.add_argument("--limit", type=_positive, default=100, metavar="N", help="messages per round")
@@ -143,7 +148,12 @@ def _job(args: argparse.Namespace) -> int:
 
     try:
         plugins = [DirectoryFile(args.directory)] if args.directory else []
-        engine = open_engine(args.db, plugins=plugins, load_entrypoints=not args.no_entry_points)
+        engine = open_engine(
+            args.db,
+            plugins=plugins,
+            load_entrypoints=not args.no_entry_points,
+            require_organisations=args.require_organisations,
+        )
     except CoplibError as exc:
         print(f"coplib {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -177,9 +187,10 @@ def _job(args: argparse.Namespace) -> int:
                     return EXIT_FAILURE
             else:
                 sync = engine.sync_directory()
+                outside = f", {len(sync.outside)} outside their community's organisations" if sync.outside else ""
                 print(
                     f"directory sync: {len(sync.joined)} joined, {len(sync.left)} left, "
-                    f"{len(sync.deactivated)} deactivated"
+                    f"{len(sync.deactivated)} deactivated{outside}"
                 )
     except CoplibError as exc:
         print(f"coplib {args.command}: failed: {exc}", file=sys.stderr)

@@ -81,7 +81,11 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "experience_recorded": COLLECTIVE_DEFERRED,
     # running the community
     "organisation_created": None,
+    "administrator_appointed": None,
+    "administrator_withdrawn": None,
     "community_created": None,
+    "community_shared": None,
+    "community_unshared": None,
     "community_updated": None,
     "community_stage_changed": None,
     "charter_amended": None,

@@ -205,14 +205,46 @@ def charter_version_id(community_id: CommunityId, number: int) -> str:
     return f"{community_id}#{number:06d}"
 
 
+#: How many organisations a community is shared with at most, and how many administrators
+#: an organisation has at most.
+SHARED_WITH_MAX = v.LIST_MAX
+ADMINISTRATORS_MAX = v.LIST_MAX
+
+
+def _check_ids(what: str, max_count: int) -> Any:
+    collection = v.members_of(str, max_count=max_count)
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        collection(instance, attribute, value)
+        bad = sorted((item for item in value if not v.is_identifier(item)), key=repr)
+        if bad:
+            raise InvalidInputError.field(f"$.{attribute.name}", f"must hold {what} ids, got {bad[0]!r:.60}")
+
+    return check
+
+
 @attrs.frozen
 class Organisation:
-    """A host (company, association, club) whose portfolio holds many communities."""
+    """A host (company, association, club) whose portfolio holds many communities.
+
+    Its `administrators` appoint and withdraw administrators and decide which of its
+    communities are shared with other organisations; its founder is the first. Which people
+    belong to it is the directory's to say (`Person.organisations`). `shared_communities`
+    are the communities other organisations share with it (its portfolio lists them too)."""
 
     id: OrganisationId = attrs.field(validator=v.identifier)
     name: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     created_by: PersonId = attrs.field(validator=v.identifier)
+    administrators: frozenset[PersonId] = attrs.field(
+        default=frozenset(), converter=v.to_frozenset, validator=_check_ids("person", ADMINISTRATORS_MAX)
+    )
+    shared_communities: frozenset[CommunityId] = attrs.field(
+        default=frozenset(), converter=v.to_frozenset, validator=_check_ids("community", 1_000_000)
+    )
+
+    def administered_by(self, person_id: PersonId) -> bool:
+        return person_id in self.administrators
 
 
 @attrs.frozen
@@ -230,6 +262,24 @@ class Community:
     charter_version: int = attrs.field(validator=v.non_negative_int)
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     created_by: PersonId = attrs.field(validator=v.identifier)
+    #: The other organisations whose people may see, join and read it as the people of its
+    #: own organisation do (seeds/004: clubs and associations bring companies together).
+    shared_with: frozenset[OrganisationId] = attrs.field(
+        default=frozenset(), converter=v.to_frozenset, validator=_check_ids("organisation", SHARED_WITH_MAX)
+    )
+
+    @shared_with.validator
+    def _with_others(self, attribute: attrs.Attribute[Any], value: frozenset[OrganisationId]) -> None:
+        if self.organisation_id in value:
+            raise InvalidInputError.field(
+                "$.shared_with",
+                f"a community is shared with other organisations, not its own ({self.organisation_id!r})",
+            )
+
+    @property
+    def organisations(self) -> frozenset[OrganisationId]:
+        """The organisations whose people it is open to: its own, and those it is shared with."""
+        return self.shared_with | {self.organisation_id}
 
     @property
     def vocation(self) -> str:

@@ -25,13 +25,18 @@ class NotFoundError(CoplibError, LookupError):
 
 
 class PermissionDeniedError(CoplibError):
-    """The actor may not do this; `reason` says why."""
+    """The actor may not do this; `reason` says why. A `concealed` refusal is one the engine
+    turns into the `NotFoundError` of an unknown id before it reaches the host (a community
+    of another organisation, a private one the actor may not see)."""
 
-    def __init__(self, action: str, actor: str, community_id: str | None, reason: str) -> None:
+    def __init__(
+        self, action: str, actor: str, community_id: str | None, reason: str, *, concealed: bool = False
+    ) -> None:
         self.action = action
         self.actor = actor
         self.community_id = community_id
         self.reason = reason
+        self.concealed = concealed
         where = f" in community {community_id!r}" if community_id else ""
         super().__init__(f"{actor!r} may not {action}{where}: {reason}")
 

@@ -65,6 +65,24 @@ class OrganisationCreated(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class AdministratorAppointed(DomainEvent):
+    """`person_id` becomes an administrator of the organisation (its founder first)."""
+
+    TYPE: ClassVar[str] = "administrator_appointed"
+    organisation_id: str = _id()
+    person_id: str = _id()
+
+
+@attrs.frozen(kw_only=True)
+class AdministratorWithdrawn(DomainEvent):
+    """`person_id` is an administrator of the organisation no more."""
+
+    TYPE: ClassVar[str] = "administrator_withdrawn"
+    organisation_id: str = _id()
+    person_id: str = _id()
+
+
+@attrs.frozen(kw_only=True)
 class CommunityCreated(DomainEvent):
     TYPE: ClassVar[str] = "community_created"
     organisation_id: str = attrs.field(validator=v.identifier)
@@ -97,6 +115,23 @@ class CharterAmended(DomainEvent):
     version: int = attrs.field(validator=v.non_negative_int)
     charter: Charter
     reason: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX))
+
+
+@attrs.frozen(kw_only=True)
+class CommunityShared(DomainEvent):
+    """The community is shared with another organisation (`organisation_id`), whose people
+    then see, join and read it as the people of its own organisation do."""
+
+    TYPE: ClassVar[str] = "community_shared"
+    organisation_id: str = _id()
+
+
+@attrs.frozen(kw_only=True)
+class CommunityUnshared(DomainEvent):
+    """The community is shared with `organisation_id` no more."""
+
+    TYPE: ClassVar[str] = "community_unshared"
+    organisation_id: str = _id()
 
 
 # -- membership -------------------------------------------------------------------------------
@@ -475,10 +510,14 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
         OrganisationCreated,
+        AdministratorAppointed,
+        AdministratorWithdrawn,
         CommunityCreated,
         CommunityUpdated,
         CommunityStageChanged,
         CharterAmended,
+        CommunityShared,
+        CommunityUnshared,
         MemberInvited,
         MembershipRequested,
         MembershipApproved,

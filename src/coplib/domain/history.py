@@ -165,7 +165,14 @@ def _cid(event: ev.DomainEvent) -> str:
 #: What each event type touches, in the order they are applied: the first entry whose class
 #: the event is an instance of applies (as a match statement would; looked up once per type).
 _TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], list[Ref]]], ...]] = (
-    (ev.OrganisationCreated, lambda e: [Ref("organisation", e.organisation_id)]),
+    (
+        (ev.OrganisationCreated, ev.AdministratorAppointed, ev.AdministratorWithdrawn),
+        lambda e: [Ref("organisation", e.organisation_id)],
+    ),
+    (
+        (ev.CommunityShared, ev.CommunityUnshared),
+        lambda e: [Ref("community", _cid(e)), Ref("organisation", e.organisation_id)],
+    ),
     (
         ev.CommunityCreated,
         lambda e: [Ref("community", _cid(e)), Ref("charter_version", charter_version_id(_cid(e), 0))],
@@ -248,6 +255,51 @@ Transition = Callable[[Ref, Aggregate | None, ev.DomainEvent], Aggregate]
 def _organisation_created(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.OrganisationCreated)
     return build(Organisation, id=e.organisation_id, name=e.name, created_at=e.occurred_at, created_by=e.actor_id)
+
+
+def _administrator_appointed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.AdministratorAppointed) and isinstance(current, Organisation)
+    return evolve(current, administrators=current.administrators | {e.person_id})
+
+
+def _administrator_withdrawn(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.AdministratorWithdrawn) and isinstance(current, Organisation)
+    if e.person_id not in current.administrators:
+        raise ConflictError(
+            f"{e.person_id!r} is not an administrator of {current.id!r}", kind="organisation", id=current.id
+        )
+    return evolve(current, administrators=current.administrators - {e.person_id})
+
+
+def _refuse_own_organisation(community: Community, e: ev.CommunityShared | ev.CommunityUnshared) -> None:
+    if e.organisation_id == community.organisation_id:
+        raise ConflictError(
+            f"{community.id!r} belongs to {community.organisation_id!r}: it is shared with other organisations only",
+            kind="community",
+            id=community.id,
+        )
+
+
+def _community_shared(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommunityShared) and isinstance(current, Community)
+    _refuse_own_organisation(current, e)
+    return evolve(current, shared_with=current.shared_with | {e.organisation_id})
+
+
+def _community_unshared(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommunityUnshared) and isinstance(current, Community)
+    _refuse_own_organisation(current, e)
+    return evolve(current, shared_with=current.shared_with - {e.organisation_id})
+
+
+def _organisation_shared(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommunityShared) and isinstance(current, Organisation) and e.community_id
+    return evolve(current, shared_communities=current.shared_communities | {e.community_id})
+
+
+def _organisation_unshared(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommunityUnshared) and isinstance(current, Organisation) and e.community_id
+    return evolve(current, shared_communities=current.shared_communities - {e.community_id})
 
 
 def _community_created(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
@@ -746,6 +798,12 @@ def _badge_progressed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) ->
 
 _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("organisation", ev.OrganisationCreated): _organisation_created,
+    ("organisation", ev.AdministratorAppointed): _administrator_appointed,
+    ("organisation", ev.AdministratorWithdrawn): _administrator_withdrawn,
+    ("community", ev.CommunityShared): _community_shared,
+    ("organisation", ev.CommunityShared): _organisation_shared,
+    ("community", ev.CommunityUnshared): _community_unshared,
+    ("organisation", ev.CommunityUnshared): _organisation_unshared,
     ("community", ev.CommunityCreated): _community_created,
     ("charter_version", ev.CommunityCreated): _first_charter,
     ("community", ev.CharterAmended): _charter_amended,

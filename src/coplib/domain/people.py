@@ -44,6 +44,9 @@ def reserved_id_message(person_id: str) -> str:
 #: What a person's e-mail address holds at most, in characters.
 EMAIL_MAX: Final = 320
 
+#: How many organisations a person belongs to at most.
+ORGANISATIONS_MAX: Final = v.LIST_MAX
+
 
 def _to_attributes(value: Any) -> Any:
     if not isinstance(value, Mapping):
@@ -83,6 +86,32 @@ def _check_attributes(_: Any, attribute: attrs.Attribute[Any], value: Any) -> No
         raise InvalidInputError(errors)
 
 
+def _to_organisations(value: Any) -> Any:
+    # None (the directory does not say) and a bare string (refused below) stay as they are.
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return frozenset(value)
+    return value
+
+
+def _check_organisations(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, frozenset):
+        raise InvalidInputError.field(
+            "$.organisations",
+            f"must be a list of organisation ids (or None: not listed), got {type(value).__name__} {value!r:.60}",
+        )
+    if len(value) > ORGANISATIONS_MAX:
+        raise InvalidInputError.field("$.organisations", f"at most {ORGANISATIONS_MAX} organisations, got {len(value)}")
+    bad = sorted((item for item in value if not v.is_identifier(item)), key=repr)
+    if bad:
+        raise InvalidInputError.field(
+            "$.organisations", f"must hold organisation ids (no spaces, no controls), got {bad[0]!r:.60}"
+        )
+
+
 def _check_locale(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or value not in LOCALES:
         languages = ", ".join(LOCALES)
@@ -109,9 +138,30 @@ class Person:
     attributes: dict[str, tuple[str, ...]] = attrs.field(
         factory=dict, converter=_to_attributes, validator=_check_attributes, hash=False
     )
+    #: The organisations the directory places the person in (ids of `Organisation`s). None,
+    #: the default, means the directory does not say: the person is not kept out of any
+    #: organisation (a host that does not use organisations, or has one, lists nobody). An
+    #: empty set means the person belongs to none. See docs/integrators-guide.md.
+    organisations: frozenset[str] | None = attrs.field(
+        default=None, converter=_to_organisations, validator=_check_organisations
+    )
 
     def attribute(self, name: str) -> tuple[str, ...]:
         return self.attributes.get(name, ())
+
+    @property
+    def listed(self) -> bool:
+        """Whether the directory lists the person's organisations (even as none)."""
+        return self.organisations is not None
+
+    def belongs_to(self, organisation_id: str) -> bool:
+        """Whether the person is one of `organisation_id`'s people: listed in it, or in no
+        list at all (`organisations` None)."""
+        return self.organisations is None or organisation_id in self.organisations
+
+    def belongs_to_any(self, organisation_ids: frozenset[str]) -> bool:
+        """Whether the person is one of the people of any of `organisation_ids`."""
+        return self.organisations is None or not self.organisations.isdisjoint(organisation_ids)
 
 
 @attrs.frozen

@@ -1,28 +1,30 @@
 """Who may do what: the one place that decides, and says why when it refuses.
 
-A decision depends on the action, the actor (known? still in the organisation?), the
-community's visibility and stage, the actor's membership status and roles, and for some
-actions whether the actor owns the contribution. `PERMISSION_TABLE` is the whole policy as
-data; docs/permissions.md is generated from it and a test keeps the two in step.
+A decision depends on the action, the actor (known? still in the organisation? of which
+organisations?), the community's organisations, visibility and stage, the actor's membership
+status and roles, for some actions whether the actor owns the contribution, and for the
+actions on an organisation its administrators and the host's setting of who creates
+organisations. `PERMISSION_TABLE` is the whole policy as data; docs/permissions.md is
+generated from it and a test keeps the two in step.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from typing import Final
+from typing import Any, ClassVar, Final, Protocol
 
 import attrs
 
-from coplib.domain.community import Admission, Community, Role, Visibility
-from coplib.domain.errors import PermissionDeniedError
+from coplib.domain import validation as v
+from coplib.domain.community import Admission, Community, Organisation, Role, Visibility
+from coplib.domain.errors import InvalidInputError, PermissionDeniedError
 from coplib.domain.membership import Membership, MembershipStatus
 
 # The system actor's id is a person id (coplib.domain.people refuses it to every person);
 # it is named here too, beside `decide`, which allows it every action.
 from coplib.domain.people import RESERVED_PREFIX as RESERVED_PREFIX
 from coplib.domain.people import SYSTEM as SYSTEM
-from coplib.domain.people import Person
+from coplib.domain.people import Person, PersonId, reserved_id_message
 from coplib.domain.people import is_reserved_person_id as is_reserved_person_id
 
 
@@ -31,6 +33,9 @@ class Action(enum.StrEnum):
 
     SEE = "see"  # know the community exists (name, vocation, charter)
     READ = "read"  # read its contributions and members
+    CREATE_ORGANISATION = "create_organisation"  # as the host's setting says
+    SEE_ORGANISATION = "see_organisation"  # know the organisation exists, list its portfolio
+    ADMINISTER_ORGANISATION = "administer_organisation"  # appoint and withdraw administrators
     CREATE_COMMUNITY = "create_community"
     JOIN = "join"
     REQUEST_MEMBERSHIP = "request_membership"
@@ -41,6 +46,7 @@ class Action(enum.StrEnum):
     ASSIGN_ROLE = "assign_role"  # assign and withdraw roles
     AMEND_CHARTER = "amend_charter"
     UPDATE_COMMUNITY = "update_community"  # name, visibility, tags, lifecycle stage
+    SHARE_COMMUNITY = "share_community"  # share with another organisation, or stop sharing
     CONTRIBUTE = "contribute"  # ask, answer, comment, share a resource, record an experience
     ENDORSE = "endorse"
     ACCEPT_ANSWER = "accept_answer"
@@ -73,8 +79,16 @@ class Rule:
     outsiders: frozenset[Visibility] = frozenset()  # active non-members may, in these visibilities
     in_closed: bool = False  # still allowed once the community is closed
     summary: str = ""
-    scope: str = "community"  # or "organisation", "person" (their own only), "host" (`SYSTEM` only)
+    # "community"; "organisation" (taken in an organisation: `members` then means every person
+    # of the organisation); "person" (their own only); "host" (`SYSTEM` only).
+    scope: str = "community"
     refusal: str = ""  # the reason given when the action is refused for want of a role, a scope
+    # The administrators of the organisation may too (in a community: of its own organisation).
+    administrators: bool = False
+    # Still allowed to someone with a membership (active, invited or pending) who is a person
+    # of none of the community's organisations any more: everyone else of another
+    # organisation finds the community unknown.
+    across_organisations: bool = False
 
 
 PERMISSION_TABLE: Final[dict[Action, Rule]] = {
@@ -91,6 +105,25 @@ PERMISSION_TABLE: Final[dict[Action, Rule]] = {
         in_closed=True,
         summary="open communities are read by everyone; restricted and private ones by active members",
     ),
+    Action.CREATE_ORGANISATION: Rule(
+        members=False,
+        scope="organisation",
+        summary="as the host's setting `organisation_creators` says: any active person, for an organisation "
+        "the directory places them in (the default); the people it names, for any organisation; or the host only",
+    ),
+    Action.SEE_ORGANISATION: Rule(
+        members=True,
+        administrators=True,
+        scope="organisation",
+        summary="its people and its administrators; to anyone else it is unknown",
+    ),
+    Action.ADMINISTER_ORGANISATION: Rule(
+        members=False,
+        administrators=True,
+        scope="organisation",
+        summary="its administrators",
+        refusal="only the organisation's administrators may",
+    ),
     Action.CREATE_COMMUNITY: Rule(members=True, scope="organisation", summary="any active person of the organisation"),
     Action.JOIN: Rule(
         members=False,
@@ -101,13 +134,26 @@ PERMISSION_TABLE: Final[dict[Action, Rule]] = {
         members=False,
         summary="when admission is on approval, in an open or restricted community",
     ),
-    Action.LEAVE: Rule(members=True, in_closed=True, summary="any member, invited or pending person"),
+    Action.LEAVE: Rule(
+        members=True,
+        in_closed=True,
+        across_organisations=True,
+        summary="any member, invited or pending person, even once the community is no longer open to their "
+        "organisation",
+    ),
     Action.INVITE: Rule(members=False, roles=GATEKEEPERS),
     Action.DECIDE_MEMBERSHIP: Rule(members=False, roles=GATEKEEPERS),
     Action.REMOVE_MEMBER: Rule(members=False, roles=STEWARDS),
     Action.ASSIGN_ROLE: Rule(members=False, roles=STEWARDS),
     Action.AMEND_CHARTER: Rule(members=False, roles=STEWARDS, in_closed=True),
     Action.UPDATE_COMMUNITY: Rule(members=False, roles=STEWARDS, in_closed=True),
+    Action.SHARE_COMMUNITY: Rule(
+        members=False,
+        roles=STEWARDS,
+        administrators=True,
+        in_closed=True,
+        summary="its stewards, or the administrators of its own organisation",
+    ),
     Action.CONTRIBUTE: Rule(members=True),
     Action.ENDORSE: Rule(members=True, summary="active members, never their own contribution"),
     Action.ACCEPT_ANSWER: Rule(members=False, roles=frozenset({Role.FACILITATOR}), owner=True),
@@ -151,26 +197,106 @@ PERMISSION_TABLE: Final[dict[Action, Rule]] = {
     ),
 }
 
-_Verdict = Callable[[bool, str], "Decision"]
+#: Why a person of another organisation may do nothing in a community: they are told it does
+#: not exist (`Decision.concealed`), and the reason stays in the decision for the host's logs.
+OUTSIDE_ORGANISATIONS: Final = "the community belongs to another organisation and is not shared with this person's"
+#: Why a person who is not one of an organisation's people may do nothing in it (concealed too).
+OUTSIDE_ORGANISATION: Final = "this person is not one of the organisation's people"
+
+_LEAVABLE: Final = frozenset({MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING})
+
+
+def _creator_ids(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.members_of(str)(_, attribute, value)
+    for person_id in sorted(value):
+        if not v.is_identifier(person_id):
+            raise InvalidInputError.field("$.people", f"must hold person ids, got {person_id!r:.60}")
+        if is_reserved_person_id(person_id):
+            raise InvalidInputError.field("$.people", reserved_id_message(person_id))
+
+
+@attrs.frozen
+class OrganisationCreators:
+    """Who may create an organisation: the host's setting (`coplib.open(organisation_creators=...)`).
+
+    With `anyone`, any active person may create an organisation the directory places them in
+    (any organisation, for a person whose organisations it does not list); the `people`
+    named may create any organisation (the host's staff who set up the organisations of a
+    club); with neither, only the host does, as `SYSTEM`. Its founder becomes the
+    organisation's first administrator."""
+
+    anyone: bool = attrs.field(default=True, validator=v.instance_of(bool))
+    people: frozenset[PersonId] = attrs.field(default=frozenset(), converter=v.to_frozenset, validator=_creator_ids)
+
+    #: The words `of` takes.
+    ANYONE: ClassVar[str] = "anyone"
+    HOST: ClassVar[str] = "host"
+
+    @classmethod
+    def of(cls, value: object, path: str = "$.organisation_creators") -> OrganisationCreators:
+        """The setting from what a host passes: ``"anyone"``, ``"host"``, a list of person ids,
+        or an `OrganisationCreators`. Anything else: `InvalidInputError` naming `path`."""
+        if isinstance(value, OrganisationCreators):
+            return value
+        if value == cls.ANYONE:
+            return cls(anyone=True)
+        if value == cls.HOST:
+            return cls(anyone=False)
+        if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+            raise InvalidInputError.field(
+                path, f"must be 'anyone', 'host' or a list of person ids, got {type(value).__name__} {value!r:.60}"
+            )
+        for i, item in enumerate(value if isinstance(value, (list, tuple)) else sorted(value, key=repr)):
+            if not v.is_identifier(item):
+                raise InvalidInputError.field(f"{path}[{i}]", f"must be a person id, got {item!r:.60}")
+            if is_reserved_person_id(item):
+                raise InvalidInputError.field(f"{path}[{i}]", reserved_id_message(item))
+        if not value:
+            raise InvalidInputError.field(path, "name at least one person, or say 'host' for the host only")
+        return cls(anyone=False, people=frozenset(value))
+
+    def describe(self) -> str:
+        """The setting in words, for messages and docs."""
+        named = ", ".join(sorted(self.people))
+        if self.anyone:
+            own = "any active person, for an organisation the directory places them in"
+            return f"{own}; {named}, for any organisation" if named else own
+        return f"{named} only, for any organisation" if named else f"the host ({SYSTEM}) only"
+
+
+def within_organisations(person: Person, community: Community) -> bool:
+    """Whether `person` is one of the people of the community's organisations (its own and
+    those it is shared with): the first condition of every right in it."""
+    return person.belongs_to_any(community.organisations)
 
 
 @attrs.frozen
 class Decision:
-    """Whether an action is allowed, and why (true when allowed)."""
+    """Whether an action is allowed, and why (true when allowed). A refusal that is
+    `concealed` must not tell the actor that the community (or organisation) exists: the
+    engine answers it with the `NotFoundError` an unknown id gets."""
 
     allowed: bool
     reason: str
     action: Action
     actor_id: str
     community_id: str | None
+    concealed: bool = False
 
     def __bool__(self) -> bool:
         return self.allowed
 
     def require(self) -> None:
-        """Raise `PermissionDeniedError` with the reason when refused."""
+        """Raise `PermissionDeniedError` with the reason when refused (its `concealed` says
+        whether the refusal must look like an unknown id)."""
         if not self.allowed:
-            raise PermissionDeniedError(self.action.value, self.actor_id, self.community_id, self.reason)
+            raise PermissionDeniedError(
+                self.action.value, self.actor_id, self.community_id, self.reason, concealed=self.concealed
+            )
+
+
+class _Verdict(Protocol):
+    def __call__(self, allowed: bool, reason: str, *, concealed: bool = False) -> Decision: ...
 
 
 def decide(
@@ -182,16 +308,21 @@ def decide(
     membership: Membership | None,
     owner_id: str | None = None,
     target_author_id: str | None = None,
+    organisation: Organisation | None = None,
+    creators: OrganisationCreators | None = None,
 ) -> Decision:
     """Whether `actor` may take `action` in `community`; the decision carries its reason.
 
     `owner_id` is the author of the contribution concerned (the asker, for accepting an
     answer), or for the actions on a person (`scope` "person", the benefits of a member) the
-    person concerned."""
+    person concerned. `organisation` is the organisation an action of scope "organisation"
+    is taken in (for `create_organisation`, the one to be created), or for an action in a
+    community whose rule lets `administrators` act, the community's own organisation.
+    `creators` is the host's setting for `create_organisation` (by default, anyone)."""
     community_id = community.id if community else None
 
-    def verdict(allowed: bool, reason: str) -> Decision:
-        return Decision(allowed, reason, action, actor_id, community_id)
+    def verdict(allowed: bool, reason: str, *, concealed: bool = False) -> Decision:
+        return Decision(allowed, reason, action, actor_id, community_id, concealed)
 
     rule = PERMISSION_TABLE[action]
     if actor_id == SYSTEM:
@@ -203,14 +334,83 @@ def decide(
     if rule.scope == "host":
         return verdict(False, rule.refusal or f"only the host ({SYSTEM}) may")
     if rule.scope == "organisation":
-        return verdict(True, "any active person of the organisation may")
+        return _decide_in_organisation(verdict, action, rule, actor_id, actor, organisation, creators)
     if rule.scope == "person":
         if owner_id == actor_id:
             return verdict(True, "a person may for themselves")
         return verdict(False, rule.refusal or "a person may for themselves only")
     if community is None:
         return verdict(False, "the community does not exist")
+    decision = _decide_in_community(
+        verdict, action, rule, actor_id, actor, community, membership, owner_id, target_author_id, organisation
+    )
+    if not decision.allowed and not decision.concealed and community.visibility is Visibility.PRIVATE:
+        # A private community is unknown to whoever may not see it.
+        seen = (
+            decision
+            if action is Action.SEE
+            else decide(Action.SEE, actor_id=actor_id, actor=actor, community=community, membership=membership)
+        )
+        if not seen.allowed:
+            return attrs.evolve(decision, concealed=True)
+    return decision
+
+
+def _decide_in_organisation(
+    verdict: _Verdict,
+    action: Action,
+    rule: Rule,
+    actor_id: str,
+    actor: Person,
+    organisation: Organisation | None,
+    creators: OrganisationCreators | None,
+) -> Decision:
+    if organisation is None:
+        return verdict(False, "the organisation does not exist")
+    if action is Action.CREATE_ORGANISATION:
+        setting = creators if creators is not None else OrganisationCreators()
+        if actor_id in setting.people:
+            return verdict(True, "the host names this person among those who create organisations")
+        if not setting.anyone:
+            return verdict(False, f"the host's setting: organisations are created by {setting.describe()}")
+        if actor.belongs_to(organisation.id):
+            return verdict(True, "any active person may create an organisation the directory places them in")
+        return verdict(False, f"the directory does not place this person in the organisation {organisation.id!r:.60}")
+    administrator = organisation.administered_by(actor_id)
+    if rule.administrators and administrator:
+        return verdict(True, "an administrator of the organisation may")
+    if not actor.belongs_to(organisation.id):
+        # Its administrators know it exists, even those it does not count among its people.
+        return verdict(False, OUTSIDE_ORGANISATION, concealed=not administrator)
+    if rule.members:
+        return verdict(True, "any active person of the organisation may")
+    return verdict(False, rule.refusal or "only the organisation's administrators may")
+
+
+def _decide_in_community(
+    verdict: _Verdict,
+    action: Action,
+    rule: Rule,
+    actor_id: str,
+    actor: Person,
+    community: Community,
+    membership: Membership | None,
+    owner_id: str | None,
+    target_author_id: str | None,
+    organisation: Organisation | None,
+) -> Decision:
     status = membership.status if membership else None
+    if (
+        rule.administrators
+        and organisation is not None
+        and organisation.id == community.organisation_id
+        and organisation.administered_by(actor_id)
+    ):
+        if community.closed and not rule.in_closed:
+            return verdict(False, "the community is closed")
+        return verdict(True, "an administrator of the community's organisation may")
+    if not within_organisations(actor, community) and not (rule.across_organisations and status in _LEAVABLE):
+        return verdict(False, OUTSIDE_ORGANISATIONS, concealed=True)
     if status is MembershipStatus.REMOVED:
         return verdict(False, "this person was removed from the community and holds no right in it")
     if community.closed and not rule.in_closed:
@@ -218,14 +418,14 @@ def decide(
 
     match action:
         case Action.SEE:
-            if status in (MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING):
+            if status in _LEAVABLE:
                 return verdict(True, "a member or an invited person sees the community")
         case Action.JOIN:
             return _decide_join(verdict, actor, community, membership)
         case Action.REQUEST_MEMBERSHIP:
             return _decide_request(verdict, community, membership)
         case Action.LEAVE:
-            if status in (MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING):
+            if status in _LEAVABLE:
                 return verdict(True, "members may leave at any time")
             return verdict(False, "this person is not a member")
         case Action.ENDORSE if target_author_id == actor_id:
@@ -244,7 +444,8 @@ def decide(
     if rule.roles and is_member:
         needed = " or ".join(sorted(r.value for r in rule.roles))
         owner = " (or be its author)" if rule.owner else ""
-        return verdict(False, rule.refusal or f"needs the role {needed}{owner}")
+        admins = " (or administer its organisation)" if rule.administrators else ""
+        return verdict(False, rule.refusal or f"needs the role {needed}{owner}{admins}")
     if not is_member:
         if community.visibility is Visibility.PRIVATE and action in (Action.SEE, Action.READ):
             return verdict(False, "the community is private: only its members may")

@@ -14,6 +14,7 @@ from coplib.domain.community import (
     Charter,
     CollaborationMode,
     Community,
+    Organisation,
     Role,
 )
 from coplib.domain.contributions import (
@@ -26,11 +27,12 @@ from coplib.domain.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
-from coplib.domain.permissions import SYSTEM, Action
+from coplib.domain.permissions import SYSTEM, Action, OrganisationCreators, decide, within_organisations
 from coplib.ports.storage import (
     Store,
 )
@@ -87,6 +89,17 @@ def check_strings(path: str, value: object, context: str) -> tuple[str, ...]:
     return items
 
 
+def _raise_unknown_if_concealed(
+    refused: PermissionDeniedError, community: Community | None, subject: Ref | None
+) -> None:
+    """Raise the `NotFoundError` of an unknown id, naming `subject` (or the community), when
+    the refusal conceals the community: one of another organisation. (`Runtime.authorise`
+    does so itself for a private community; the decision marks both cases `concealed`.)"""
+    if refused.concealed and community is not None:
+        hidden = subject or Ref("community", community.id)
+        raise NotFoundError(hidden.kind, hidden.id) from None
+
+
 ENDORSABLE = frozenset(
     {ContributionKind.QUESTION, ContributionKind.ANSWER, ContributionKind.RESOURCE, ContributionKind.EXPERIENCE}
 )
@@ -98,6 +111,8 @@ class UseCases:
     `Engine` gathers the use-case classes; each reaches the runtime as ``self.runtime``."""
 
     runtime: Runtime
+    #: Who may create an organisation (`coplib.open(organisation_creators=...)`).
+    organisation_creators: OrganisationCreators = OrganisationCreators()
 
     @property
     def store(self) -> Store:
@@ -147,10 +162,49 @@ class UseCases:
         subject: Ref | None = None,
     ) -> Membership | None:
         """Refuse with `PermissionDeniedError` unless `actor` may; return their membership
-        (`NotFoundError` naming `subject` for a private community the actor may not see)."""
-        return self.runtime.authorise(
-            uow, action, actor, community, owner_id=owner_id, target_author_id=target_author_id, subject=subject
+        (`NotFoundError` naming `subject` for a community the actor may not know of: a private
+        one they may not see, one of another organisation)."""
+        try:
+            return self.runtime.authorise(
+                uow, action, actor, community, owner_id=owner_id, target_author_id=target_author_id, subject=subject
+            )
+        except PermissionDeniedError as refused:
+            _raise_unknown_if_concealed(refused, community, subject)
+            raise
+
+    def _authorise_in_organisation(
+        self,
+        uow: UnitOfWork | None,
+        action: Action,
+        actor: str,
+        organisation: Organisation,
+        *,
+        community: Community | None = None,
+        subject: Ref | None = None,
+    ) -> Membership | None:
+        """The decision for what needs the organisation (its administrators, the host's setting
+        of who creates organisations): the actions of scope "organisation", in `organisation`,
+        and `share_community`, in `community` of `organisation`. It asks the same `decide` as
+        `Runtime.authorise`, with the organisation; a concealed refusal is the `NotFoundError`
+        of `subject` (by default the community, or else the organisation)."""
+        membership = None
+        if community is not None:
+            assert uow is not None, "a decision in a community reads the membership in the unit of work"
+            membership = self._membership(uow, community, actor)
+        decision = decide(
+            action,
+            actor_id=actor,
+            actor=self.runtime.person(actor),
+            community=community,
+            membership=membership,
+            organisation=organisation,
+            creators=self.organisation_creators,
         )
+        if not decision.allowed and decision.concealed:
+            hidden = subject or (Ref("community", community.id) if community else Ref("organisation", organisation.id))
+            raise NotFoundError(hidden.kind, hidden.id)
+        decision.require()
+        return membership
 
     def _open_community(self, uow: UnitOfWork, community_id: object, context: str, actor: str, *new: Ref) -> Community:
         """The community a command acts in (`NotFoundError` if there is none), read in one
@@ -176,6 +230,19 @@ class UseCases:
             raise NotFoundError("person", person_id)
         if not person.active:
             raise ConflictError(f"{person_id!r} has left the organisation or is inactive", kind="person", id=person_id)
+        return person
+
+    def _require_within(self, person: Person, community: Community) -> Person:
+        """`person`, if they are one of the people of the community's organisations (its own
+        and those it is shared with); else `ConflictError`: nobody of another organisation
+        is let in, invited or approved."""
+        if not within_organisations(person, community):
+            raise ConflictError(
+                f"{person.id!r} is not one of the people of the organisations of {community.id!r}: share the "
+                "community with their organisation first (`share_community`)",
+                kind="person",
+                id=person.id,
+            )
         return person
 
     def _guard_last_facilitator(self, community: Community, leaving: Membership, actor: str) -> None:
@@ -235,11 +302,30 @@ class UseCases:
         return target, community
 
     def _readable(
-        self, viewer: str, community: Community, action: Action = Action.READ, *, subject: Ref | None = None
+        self,
+        viewer: str,
+        community: Community,
+        action: Action = Action.READ,
+        *,
+        subject: Ref | None = None,
+        owner_id: str | None = None,
     ) -> None:
         """Refuse (`PermissionDeniedError`) unless `viewer` may take `action` on `community`
-        (`NotFoundError` naming `subject` for a private community the viewer may not see)."""
-        self.runtime.authorise(None, action, viewer, community, subject=subject)
+        (`NotFoundError` naming `subject` for a community the viewer may not know of). Every
+        read of a community asks here, never `Runtime.authorise` directly: a community of
+        another organisation must be unknown to its outsiders."""
+        try:
+            self.runtime.authorise(None, action, viewer, community, subject=subject, owner_id=owner_id)
+        except PermissionDeniedError as refused:
+            _raise_unknown_if_concealed(refused, community, subject)
+            raise
+
+    def _organisation(self, organisation_id: object, ctx: str, path: str = "$.organisation_id") -> Organisation:
+        oid = check_id(path, organisation_id, ctx)
+        found = self._store.get(Ref("organisation", oid))
+        if found is None or not isinstance(found.value, Organisation):
+            raise NotFoundError("organisation", oid)
+        return found.value
 
     def _community(self, community_id: object, ctx: str) -> Community:
         cid = check_id("$.community_id", community_id, ctx)

@@ -132,7 +132,7 @@ def person_benefits(
     start, end = _period(since, until)
     store = engine.store
     community = engine._community(community_id, "person_benefits")
-    engine.runtime.authorise(None, Action.READ_MEMBER_BENEFITS, viewer, community, owner_id=person_id)
+    engine._readable(viewer, community, Action.READ_MEMBER_BENEFITS, owner_id=person_id)
     matrix = matrix or BenefitMatrix.default()
     cid = community.id
 
@@ -224,7 +224,7 @@ def community_benefits(
     start, end = _period(since, until)
     store = engine.store
     community = engine._community(community_id, "community_benefits")
-    engine.runtime.authorise(None, Action.READ, viewer, community)
+    engine._readable(viewer, community)
     matrix = matrix or BenefitMatrix.default()
     cid = community.id
     placed = sorted(t for t, cell in matrix.placements.items() if cell is not None)

@@ -1,4 +1,4 @@
-"""Organisations, communities and charters: creating, updating, moving a stage, amending."""
+"""Communities and charters: creating, updating, moving a stage, amending."""
 
 from __future__ import annotations
 
@@ -30,23 +30,7 @@ from coplib.service._base import UseCases, check_enum, check_id, check_strings, 
 
 
 class CommunityCommands(UseCases):
-    """Commands on organisations, communities and their charters."""
-
-    def create_organisation(self, actor: str, name: str, *, organisation_id: str | None = None) -> Organisation:
-        """Create an organisation, the holder of a portfolio of communities."""
-        ctx = "create_organisation"
-        actor = check_id("$.actor", actor, ctx)
-        oid = check_id("$.organisation_id", organisation_id, ctx) if organisation_id is not None else self._new_id()
-        v.check_fields(Organisation, ctx, name=name)
-
-        def unit(uow: UnitOfWork) -> Organisation:
-            self._authorise(uow, Action.CREATE_COMMUNITY, actor, None)
-            if uow.get(Ref("organisation", oid)) is not None:
-                raise ConflictError(f"organisation {oid!r} exists already", kind="organisation", id=oid)
-            uow.record(ev.OrganisationCreated(**self._event_base(actor, None), organisation_id=oid, name=name))
-            return need(uow, "organisation", oid, Organisation)
-
-        return self._run(unit)
+    """Commands on communities and their charters."""
 
     def create_community(
         self,
@@ -62,7 +46,8 @@ class CommunityCommands(UseCases):
         tags: Iterable[str] = (),
         community_id: str | None = None,
     ) -> Community:
-        """Create a community in an organisation's portfolio. Its founder (unless `SYSTEM`)
+        """Create a community in an organisation's portfolio (any of the organisation's people
+        may; to anyone else the organisation is unknown). Its founder (unless `SYSTEM`)
         becomes its first member and facilitator. Give a `charter`, or just a `vocation`."""
         ctx = "create_community"
         actor = check_id("$.actor", actor, ctx)
@@ -87,8 +72,8 @@ class CommunityCommands(UseCases):
         self._check_policy_settings(charter, ctx)
 
         def unit(uow: UnitOfWork) -> Community:
-            need(uow, "organisation", oid, Organisation)
-            self._authorise(uow, Action.CREATE_COMMUNITY, actor, None)
+            organisation = need(uow, "organisation", oid, Organisation)
+            self._authorise_in_organisation(uow, Action.CREATE_COMMUNITY, actor, organisation)
             if uow.get(Ref("community", cid)) is not None:
                 raise ConflictError(f"community {cid!r} exists already", kind="community", id=cid)
             uow.record(

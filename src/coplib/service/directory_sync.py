@@ -1,8 +1,9 @@
 """Keeping memberships in step with the identity directory (`Engine.sync_directory`, on the runtime).
 
 Run by the host as a trusted job (cron, or after its directory changed): people matching a
-community's attribute rule join it, rule members who no longer match leave, and a person
-the directory no longer knows, or says has left the organisation, leaves every community.
+community's attribute rule (and of its organisations) join it, rule members who no longer
+match leave, a person the directory no longer knows, or says has left the organisation, leaves
+every community, and one it no longer places in a community's organisations leaves that one.
 Each change is one event in its own unit of work, recorded by `coplib.SYSTEM`.
 """
 
@@ -19,8 +20,11 @@ from coplib.domain.errors import CoplibError, PluginError
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import AttributeRule, Person
-from coplib.domain.permissions import SYSTEM
+from coplib.domain.permissions import SYSTEM, within_organisations
 from coplib.runtime import Runtime, UnitOfWork
+
+#: Why a member the directory no longer places in any of the community's organisations leaves it.
+OUTSIDE = "no longer one of the people of the community's organisations"
 
 #: Memberships a person who left the organisation loses.
 _OPEN_STATUSES = (MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING)
@@ -40,11 +44,14 @@ class SyncReport:
     #: Communities admitting by rule for which no identity plugin lists people: their rule
     #: members were left as they are.
     unanswered: tuple[str, ...] = ()
+    #: Memberships (active, invited or pending) of people the directory no longer places in
+    #: any of the community's organisations, ended.
+    outside: tuple[tuple[str, str], ...] = ()
 
     @property
     def events(self) -> int:
         """How many events the sync recorded."""
-        return len(self.joined) + len(self.left) + len(self.deactivated)
+        return len(self.joined) + len(self.left) + len(self.deactivated) + len(self.outside)
 
 
 class _Directory:
@@ -81,8 +88,8 @@ class _Directory:
             ) from exc
         if found is None:
             return None
-        # Trust, but check: only active people who match join by rule.
-        return {p.id for p in found if isinstance(p, Person) and rule.matches(p)}
+        # Trust, but check: only active people who match, of the community's organisations, join by rule.
+        return {p.id for p in found if isinstance(p, Person) and rule.matches(p) and within_organisations(p, community)}
 
 
 def sync_directory(runtime: Runtime) -> SyncReport:
@@ -92,16 +99,21 @@ def sync_directory(runtime: Runtime) -> SyncReport:
     joined: list[tuple[str, str]] = []
     left: list[tuple[str, str]] = []
     deactivated: list[tuple[str, str]] = []
+    outside: list[tuple[str, str]] = []
     unanswered: list[str] = []
     for community in runtime.store.communities():
         gone: set[str] = set()
         for membership in runtime.store.members(community.id, statuses=_OPEN_STATUSES):
             person = directory.person(membership.person_id)
-            if person is not None and person.active:
+            if person is not None and person.active and within_organisations(person, community):
                 continue
-            why = "unknown to the directory" if person is None else "left the organisation"
-            if _leave(runtime, community.id, membership.person_id, _OPEN_STATUSES, via=None, reason=why):
-                deactivated.append((community.id, membership.person_id))
+            if person is not None and person.active:
+                if _leave(runtime, community.id, membership.person_id, _OPEN_STATUSES, via=None, reason=OUTSIDE):
+                    outside.append((community.id, membership.person_id))
+            else:
+                why = "unknown to the directory" if person is None else "left the organisation"
+                if _leave(runtime, community.id, membership.person_id, _OPEN_STATUSES, via=None, reason=why):
+                    deactivated.append((community.id, membership.person_id))
             gone.add(membership.person_id)
         policy = community.charter.membership_policy
         if policy.admission is not Admission.RULE or policy.rule is None or community.stage is LifecycleStage.CLOSED:
@@ -121,7 +133,7 @@ def sync_directory(runtime: Runtime) -> SyncReport:
                 runtime, community.id, pid, (MembershipStatus.ACTIVE,), via="rule", reason="no longer matches the rule"
             ):
                 left.append((community.id, pid))
-    return SyncReport(tuple(joined), tuple(left), tuple(deactivated), tuple(unanswered))
+    return SyncReport(tuple(joined), tuple(left), tuple(deactivated), tuple(unanswered), tuple(outside))
 
 
 def _membership(uow: UnitOfWork, community_id: str, person_id: str) -> Membership | None:

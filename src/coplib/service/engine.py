@@ -17,6 +17,7 @@ import pluggy
 from coplib.domain import validation as v
 from coplib.domain.clock import Clock
 from coplib.domain.errors import InvalidInputError
+from coplib.domain.permissions import OrganisationCreators
 from coplib.notification.dispatcher import DeliveryPolicy
 from coplib.ports.policy import Policy
 from coplib.ports.storage import Store
@@ -32,6 +33,7 @@ from coplib.service.help_space import HelpSpaceReads
 from coplib.service.meetings import MeetingCommands
 from coplib.service.membership import MembershipCommands
 from coplib.service.operations import HostOperations
+from coplib.service.organisations import OrganisationCommands
 from coplib.service.participation import ParticipationCommands
 from coplib.service.preferences import PreferenceCommands
 from coplib.service.queries import Queries
@@ -42,6 +44,7 @@ R = TypeVar("R")
 
 
 class Engine(
+    OrganisationCommands,
     CommunityCommands,
     MembershipCommands,
     ContributionCommands,
@@ -72,7 +75,15 @@ class Engine(
         delivery: DeliveryPolicy | None = None,
         follow: str = "unit",
         follow_batch: int = DEFAULT_BATCH_SIZE,
+        organisation_creators: OrganisationCreators | None = None,
     ) -> None:
+        if organisation_creators is not None and not isinstance(organisation_creators, OrganisationCreators):
+            raise InvalidInputError.field(
+                "$.organisation_creators",
+                f"must be an OrganisationCreators, got {type(organisation_creators).__name__}",
+            )
+        #: Who may create an organisation.
+        self.organisation_creators = organisation_creators or OrganisationCreators()
         if delivery is not None and not isinstance(delivery, DeliveryPolicy):
             raise InvalidInputError.field("$.delivery", f"must be a DeliveryPolicy, got {type(delivery).__name__}")
         #: How `dispatch` delivers the outbox when it is given no policy of its own.

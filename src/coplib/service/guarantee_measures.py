@@ -22,7 +22,6 @@ from coplib.domain.errors import InvalidInputError
 from coplib.domain.events import QuestionEscalated
 from coplib.domain.guarantee import Route, Watch
 from coplib.domain.history import Ref
-from coplib.domain.permissions import Action
 from coplib.policies.guarantee import guarantee_settings
 from coplib.ports.storage import Filter, Period
 from coplib.service.queries import Queries
@@ -125,7 +124,7 @@ def answer_measures(
     if not isinstance(viewer, str) or not viewer:
         raise InvalidInputError.field("$.viewer", f"must be an id string, got {viewer!r:.60}", context=ctx)
     community = engine.community(viewer, community_id)
-    engine.runtime.authorise(None, Action.READ, viewer, community)
+    engine._readable(viewer, community)
     settings = guarantee_settings(community)
     calendar = settings.calendar
     now = engine.clock.now()

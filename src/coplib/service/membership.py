@@ -34,7 +34,7 @@ class MembershipCommands(UseCases):
         def unit(uow: UnitOfWork) -> Membership:
             community = self._open_community(uow, community_id, ctx, actor)
             self._authorise(uow, Action.INVITE, actor, community)
-            self._require_person(pid)
+            self._require_within(self._require_person(pid), community)
             current = self._membership(uow, community, pid)
             if current is not None and current.status in (MembershipStatus.ACTIVE, MembershipStatus.INVITED):
                 raise ConflictError(f"{pid!r} is already {current.status.value} in {community.id!r}")
@@ -73,7 +73,7 @@ class MembershipCommands(UseCases):
                 raise ConflictError(f"{pid!r} has no pending request in {community.id!r}")
             base = self._event_base(actor, community.id)
             if approve:
-                self._require_person(pid)
+                self._require_within(self._require_person(pid), community)
                 uow.record(ev.MembershipApproved(**base, person_id=pid))
             else:
                 uow.record(ev.MembershipDeclined(**base, person_id=pid, reason=reason))

@@ -93,7 +93,9 @@ class HostOperations(UseCases):
 
     def sync_directory(self) -> SyncReport:
         """Bring memberships in step with the identity directory, as `SYSTEM`: people matching
-        a community's rule join it, rule members who no longer match leave, and anyone the
-        directory says has left the organisation (or does not know) leaves every community.
+        a community's rule (and of its organisations) join it, rule members who no longer match
+        leave, anyone the directory says has left the organisation (or does not know) leaves
+        every community, and anyone it no longer places in a community's organisations leaves
+        that community (`SyncReport.outside`).
         Idempotent: a second run changes nothing. See `coplib.service.directory_sync`."""
         return sync_directory(self.runtime)

@@ -31,7 +31,7 @@ from coplib.domain.errors import (
 )
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
-from coplib.domain.permissions import Action
+from coplib.domain.permissions import SYSTEM, Action
 from coplib.ports.storage import (
     ACTIVE_ONLY,
     Filter,
@@ -73,19 +73,39 @@ class Queries(UseCases):
         ]
         return sorted(versions, key=lambda c: c.number)
 
-    def organisation(self, organisation_id: str) -> Organisation:
-        oid = check_id("$.organisation_id", organisation_id, "organisation")
-        found = self._store.get(Ref("organisation", oid))
-        if found is None or not isinstance(found.value, Organisation):
-            raise NotFoundError("organisation", oid)
-        return found.value
+    def organisation(self, viewer: str, organisation_id: str) -> Organisation:
+        """An organisation, if the viewer is one of its people or administers it (to anyone
+        else it is unknown: `NotFoundError`). Its `shared_communities` are narrowed to those
+        the viewer may see."""
+        ctx = "organisation"
+        viewer = check_id("$.viewer", viewer, ctx)
+        organisation = self._organisation(organisation_id, ctx)
+        self._authorise_in_organisation(None, Action.SEE_ORGANISATION, viewer, organisation)
+        if viewer == SYSTEM or not organisation.shared_communities:
+            return organisation
+        seen = frozenset(c.id for c in self._visible(viewer, self._shared_with(organisation)))
+        return attrs.evolve(organisation, shared_communities=seen)
 
     def portfolio(self, viewer: str, organisation_id: str) -> list[Community]:
-        """The organisation's communities that the viewer may see, by name."""
-        viewer = check_id("$.viewer", viewer, "portfolio")
-        org = self.organisation(organisation_id)
+        """The communities the viewer may see among the organisation's own and those other
+        organisations share with it, by name (then id). The organisation must be one the
+        viewer may know of (`organisation`)."""
+        ctx = "portfolio"
+        viewer = check_id("$.viewer", viewer, ctx)
+        organisation = self._organisation(organisation_id, ctx)
+        self._authorise_in_organisation(None, Action.SEE_ORGANISATION, viewer, organisation)
+        held = self._visible(viewer, self._store.communities(organisation.id))
+        shared = self._visible(viewer, self._shared_with(organisation))
+        return sorted([*held, *shared], key=lambda c: (c.name, c.id)) if shared else held
+
+    def _shared_with(self, organisation: Organisation) -> list[Community]:
+        refs = [Ref("community", cid) for cid in sorted(organisation.shared_communities)]
+        found = self._store.get_many(refs) if refs else {}
+        return [s.value for s in found.values() if isinstance(s.value, Community)]
+
+    def _visible(self, viewer: str, communities: Iterable[Community]) -> list[Community]:
         visible = []
-        for community in self._store.communities(org.id):
+        for community in communities:
             try:
                 self._readable(viewer, community, Action.SEE)
             except CoplibError:

@@ -102,7 +102,7 @@ def ledger_export(engine: Queries, viewer: str, community_id: str, *, since: dat
 
 
 def _require_steward(engine: Queries, viewer: str, community: Community) -> None:
-    engine.runtime.authorise(None, Action.EXPORT_RECOGNITION, viewer, community)
+    engine._readable(viewer, community, Action.EXPORT_RECOGNITION)
 
 
 def _entry_row(entry: PointsEntry) -> dict[str, Any]:

@@ -1117,7 +1117,7 @@ def _create_organisation(engine: Engine, ids: SeededIds, seed: int) -> tuple[int
     run = 1
     while True:
         try:
-            engine.organisation(f"demo-{run}")
+            engine.organisation(coplib.SYSTEM, f"demo-{run}")
         except NotFoundError:
             ids.reseed(seed, run)
             try:

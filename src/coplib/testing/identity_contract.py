@@ -42,7 +42,8 @@ __all__ = ["PEOPLE", "RESERVED_IDS", "DirectoryFactory", "IdentityContract", "in
 
 DirectoryFactory = Callable[[Sequence[Person], Mapping[str, str]], Any]
 
-#: The people every directory under test holds.
+#: The people every directory under test holds: alice of one organisation, bruno of two,
+#: emma listed in none, carol and dev not listed (``organisations`` None).
 PEOPLE: tuple[Person, ...] = (
     Person(
         "alice",
@@ -50,15 +51,26 @@ PEOPLE: tuple[Person, ...] = (
         email="alice.martin@example.org",
         locale="fr",
         attributes={"job": "welder", "site": "Lyon", "skills": ("mig", "tig"), "manager": "bruno"},
+        organisations={"acme"},
     ),
     Person(
-        "bruno", "Bruno Keller", email="bruno@example.org", attributes={"job": "welder", "site": ("Lyon", "Grenoble")}
+        "bruno",
+        "Bruno Keller",
+        email="bruno@example.org",
+        attributes={"job": "welder", "site": ("Lyon", "Grenoble")},
+        organisations={"acme", "welders-club"},
     ),
     Person(
         "carol", "Carol Evans", email="carol@example.org", active=False, attributes={"job": "welder", "site": "Lyon"}
     ),
     Person("dev", "Dev Patel", email="dev@example.org", locale="en", attributes={"job": "painter", "site": "Lyon"}),
-    Person("emma", "Emma Roux", locale="fr", attributes={"job": "welder", "site": "Nantes", "seniority": "junior"}),
+    Person(
+        "emma",
+        "Emma Roux",
+        locale="fr",
+        attributes={"job": "welder", "site": "Nantes", "seniority": "junior"},
+        organisations=(),
+    ),
 )
 ALIASES: dict[str, str] = {"CORP\\amartin": "alice", "bkeller": "bruno"}
 
@@ -118,6 +130,30 @@ class IdentityContract:
 
     def test_an_unknown_id_is_none(self, hook: Any) -> None:
         assert hook.coplib_get_person(person_id="nobody") is None
+
+    def test_a_persons_organisations_are_resolved_as_the_directory_lists_them(self, hook: Any) -> None:
+        found = {p.id: hook.coplib_get_person(person_id=p.id).organisations for p in PEOPLE}
+        assert found == {
+            "alice": {"acme"},
+            "bruno": {"acme", "welders-club"},
+            "carol": None,
+            "dev": None,
+            "emma": frozenset(),
+        }
+
+    def test_listed_in_no_organisation_and_not_listed_are_told_apart(self, hook: Any) -> None:
+        # None: the directory does not say (every organisation's, unless the host requires
+        # organisations); an empty set: listed in none.
+        assert hook.coplib_get_person(person_id="dev").organisations is None
+        assert hook.coplib_get_person(person_id="emma").organisations == frozenset()
+
+    def test_people_found_by_a_rule_carry_their_organisations(self, hook: Any) -> None:
+        found = hook.coplib_find_people(rule=AttributeRule.of(job="welder"))
+        assert {p.id: p.organisations for p in found} == {
+            "alice": {"acme"},
+            "bruno": {"acme", "welders-club"},
+            "emma": frozenset(),
+        }
 
     def test_a_person_who_left_is_still_resolved_as_inactive(self, hook: Any) -> None:
         carol = hook.coplib_get_person(person_id="carol")
@@ -219,7 +255,7 @@ class IdentityContract:
             "memory://", plugins=[directory], clock=ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
         )
         try:
-            org = engine.create_organisation(SYSTEM, "Acme")
+            org = engine.create_organisation(SYSTEM, "Acme", organisation_id="acme")
             policy = MembershipPolicy(admission=Admission.RULE, rule=AttributeRule.of(job="welder", site="Lyon"))
             community = engine.create_community(
                 "dev", org.id, name="Soudeurs de Lyon", charter=Charter(vocation="Souder", membership_policy=policy)
@@ -229,5 +265,24 @@ class IdentityContract:
             members = [m.person_id for m in engine.members("alice", community.id)]
             assert members == ["alice", "bruno", "dev"]
             assert engine.sync_directory().events == 0
+        finally:
+            engine.close()
+
+    def test_a_rule_community_lets_in_only_the_people_of_its_organisations(self, directory: Any) -> None:
+        from coplib.bootstrap.open import open_engine
+        from coplib.domain.permissions import SYSTEM
+
+        engine = open_engine(
+            "memory://", plugins=[directory], clock=ManualClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+        )
+        try:
+            for oid in ("acme", "welders-club"):
+                engine.create_organisation(SYSTEM, oid.capitalize(), organisation_id=oid)
+            policy = MembershipPolicy(admission=Admission.RULE, rule=AttributeRule.of(job="welder"))
+            club = engine.create_community(
+                SYSTEM, "welders-club", name="Club", charter=Charter(vocation="Souder", membership_policy=policy)
+            )
+            # alice is of acme only, emma of no organisation, carol has left: only bruno joins.
+            assert engine.sync_directory().joined == ((club.id, "bruno"),)
         finally:
             engine.close()

@@ -220,6 +220,18 @@ class SampleHistory:
         self.commit(store, events)
         return cid
 
+    def appoint_administrator(self, store: Store, oid: str, person: str, *, actor: str = "eve") -> None:
+        self.commit(store, [ev.AdministratorAppointed(**self.base(actor, None), organisation_id=oid, person_id=person)])
+
+    def withdraw_administrator(self, store: Store, oid: str, person: str, *, actor: str = "eve") -> None:
+        self.commit(store, [ev.AdministratorWithdrawn(**self.base(actor, None), organisation_id=oid, person_id=person)])
+
+    def share_community(self, store: Store, cid: str, oid: str, *, actor: str = "ana") -> None:
+        self.commit(store, [ev.CommunityShared(**self.base(actor, cid), organisation_id=oid)])
+
+    def unshare_community(self, store: Store, cid: str, oid: str, *, actor: str = "ana") -> None:
+        self.commit(store, [ev.CommunityUnshared(**self.base(actor, cid), organisation_id=oid)])
+
     def update_community(self, store: Store, cid: str, *, actor: str = "ana", name: str) -> None:
         current = self.get_as("community", cid, Community)
         self.commit(
@@ -683,7 +695,14 @@ class SampleHistory:
         """Commit at least one aggregate of every kind, through every event type; returns
         one ref per kind."""
         oid = self.found_organisation(store)
+        self.appoint_administrator(store, oid, "eve")
+        self.appoint_administrator(store, oid, "ana")
+        self.withdraw_administrator(store, oid, "eve")
         cid = self.found_community(store, oid, tags=("welding", "brazing"))
+        partner = self.found_organisation(store, actor=SYSTEM_ACTOR, name="Welders' club")
+        self.share_community(store, cid, partner)
+        self.unshare_community(store, cid, partner)
+        self.share_community(store, cid, partner)
         self.update_community(store, cid, name="Welding and brazing")
         self.change_stage(store, cid, LifecycleStage.MATURING)
         charter_ref = self.amend_charter(store, cid)

@@ -210,6 +210,7 @@ def people(*, active: bool | None = None) -> st.SearchStrategy[Person]:
         locale=st.sampled_from(LOCALES),
         active=st.booleans() if active is None else st.just(active),
         attributes=st.dictionaries(texts(max_size=20), attribute_values, max_size=4),
+        organisations=st.none() | st.frozensets(ids(), max_size=3),
     )
 
 
@@ -261,17 +262,26 @@ def charters(*, visibility: Visibility | None = None) -> st.SearchStrategy[Chart
 
 
 def organisations() -> st.SearchStrategy[Organisation]:
-    return st.builds(Organisation, id=ids(), name=names(), created_at=utc_datetimes(), created_by=ids())
+    return st.builds(
+        Organisation,
+        id=ids(),
+        name=names(),
+        created_at=utc_datetimes(),
+        created_by=ids(),
+        administrators=st.frozensets(ids(), max_size=3),
+        shared_communities=st.frozensets(ids(), max_size=3),
+    )
 
 
 def communities() -> st.SearchStrategy[Community]:
-    """Communities whose charter suits their visibility."""
+    """Communities whose charter suits their visibility, shared with other organisations
+    than their own now and then."""
 
-    def build(visibility: Visibility) -> st.SearchStrategy[Community]:
+    def build(visibility: Visibility, organisation_id: str) -> st.SearchStrategy[Community]:
         return st.builds(
             Community,
             id=ids(),
-            organisation_id=ids(),
+            organisation_id=st.just(organisation_id),
             name=names(),
             kind=st.sampled_from(CommunityKind),
             visibility=st.just(visibility),
@@ -281,9 +291,10 @@ def communities() -> st.SearchStrategy[Community]:
             charter_version=st.integers(min_value=0, max_value=10_000),
             created_at=utc_datetimes(),
             created_by=ids(),
+            shared_with=st.frozensets(ids().filter(lambda oid: oid != organisation_id), max_size=3),
         )
 
-    return st.sampled_from(Visibility).flatmap(build)
+    return st.tuples(st.sampled_from(Visibility), ids()).flatmap(lambda pair: build(*pair))
 
 
 def charter_versions() -> st.SearchStrategy[CharterVersion]:
@@ -588,6 +599,14 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
     ev.OrganisationCreated.TYPE: lambda: _event(
         ev.OrganisationCreated, community_id=st.none(), organisation_id=ids(), name=names()
     ),
+    ev.AdministratorAppointed.TYPE: lambda: _event(
+        ev.AdministratorAppointed, community_id=st.none(), organisation_id=ids(), person_id=ids()
+    ),
+    ev.AdministratorWithdrawn.TYPE: lambda: _event(
+        ev.AdministratorWithdrawn, community_id=st.none(), organisation_id=ids(), person_id=ids()
+    ),
+    ev.CommunityShared.TYPE: lambda: _event(ev.CommunityShared, organisation_id=ids()),
+    ev.CommunityUnshared.TYPE: lambda: _event(ev.CommunityUnshared, organisation_id=ids()),
     ev.CommunityCreated.TYPE: _community_created,
     ev.CommunityUpdated.TYPE: lambda: st.sampled_from(Visibility).flatmap(
         lambda visibility: _event(ev.CommunityUpdated, name=names(), visibility=st.just(visibility), tags=tag_sets())

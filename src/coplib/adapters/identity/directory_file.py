@@ -28,6 +28,7 @@ from coplib.domain.errors import ConfigurationError, FieldError, InvalidInputErr
 from coplib.domain.people import (
     KNOWN_ATTRIBUTES,
     LOCALES,
+    ORGANISATIONS_MAX,
     AttributeRule,
     Person,
     is_reserved_person_id,
@@ -40,7 +41,7 @@ from coplib.ports.hookspecs import hookimpl
 FORMAT_VERSION = 1
 FORMATS = ("toml", "json")
 ROOT_KEYS = ("version", "people", "aliases")
-PERSON_FIELDS = ("id", "display_name", "email", "locale", "active", "attributes")
+PERSON_FIELDS = ("id", "display_name", "email", "locale", "active", "organisations", "attributes")
 ALIAS_MAX = 320
 
 
@@ -122,6 +123,19 @@ def _locale(check: _Checker, path: str, value: object) -> str | None:
     return language
 
 
+def _organisations(check: _Checker, path: str, value: object) -> frozenset[str] | None:
+    """The organisations a person belongs to: an id or a list of ids (an empty list: none)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        check.fail(path, f"must be an organisation id or a list of them, got {_kind(value)}")
+        return None
+    if len(items) > ORGANISATIONS_MAX:
+        check.fail(path, f"must list at most {ORGANISATIONS_MAX} organisations, got {len(items)}")
+        return None
+    found = [check.identifier(path if isinstance(value, str) else f"{path}[{j}]", item) for j, item in enumerate(items)]
+    return None if None in found else frozenset(item for item in found if item is not None)
+
+
 def _person(check: _Checker, path: str, entry: object) -> dict[str, Any] | None:
     """The arguments of a `Person` for one entry of ``people``, or None after recording why not."""
     if not isinstance(entry, dict):
@@ -159,6 +173,8 @@ def _person(check: _Checker, path: str, entry: object) -> dict[str, Any] | None:
             args["active"] = entry["active"]
         else:
             check.fail(f"{path}.active", f"must be true or false, got {_kind(entry['active'])}")
+    if "organisations" in entry:
+        args["organisations"] = _organisations(check, f"{path}.organisations", entry["organisations"])
     attributes: dict[str, tuple[str, ...]] = {}
     for key in KNOWN_ATTRIBUTES:
         if key in entry:
