@@ -30,6 +30,14 @@ from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import InvalidInputError
 from coplib.domain.events import DomainEvent
+from coplib.domain.health import (
+    CONTRIBUTION_KINDS,
+    REPERTOIRE_KINDS,
+    ContributorDay,
+    MemberFacts,
+    QuestionFacts,
+    pattern_regex,
+)
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 
@@ -197,6 +205,61 @@ def count_by_finding(queries: ReadQueries, kind: str, where: Filter = EVERYTHING
     return len(queries.find(kind, where))
 
 
+def _live(queries: ReadQueries, kind: str, community_id: str, until: datetime) -> list[Any]:
+    found = queries.find(kind, Filter(community_id=community_id, until=until))
+    return [c for c in found if not getattr(c, "withdrawn", False)]
+
+
+def question_facts_by_finding(
+    queries: ReadQueries, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
+) -> list[QuestionFacts]:
+    """`ReadQueries.question_facts` from `find`: a correct answer for an adapter without a
+    query of its own (its cost follows the community's questions and answers)."""
+    unknown = pattern_regex(unattributed)
+    answers: dict[str, list[Any]] = {}
+    for answer in _live(queries, "answer", community_id, until):
+        answers.setdefault(answer.question_id, []).append(answer)
+    facts = []
+    for question in _live(queries, "question", community_id, until):
+        asker = question.author_id
+        anyone = unknown is not None and unknown.match(asker) is not None
+        helping = [a for a in answers.get(question.id, ()) if anyone or a.author_id != asker]
+        facts.append(
+            QuestionFacts(
+                question.id,
+                asker,
+                question.created_at,
+                min((a.created_at for a in helping), default=None),
+                tuple(sorted({a.author_id for a in helping})),
+                question.accepted_answer_id is not None,
+            )
+        )
+    return sorted(facts, key=lambda q: (q.asked_at, q.question_id))
+
+
+def contributor_days_by_finding(queries: ReadQueries, community_id: str, *, until: datetime) -> list[ContributorDay]:
+    """`ReadQueries.contributor_days` from `find` (its cost follows the community's
+    contributions)."""
+    per_day: dict[tuple[str, date], list[Any]] = {}
+    for kind in CONTRIBUTION_KINDS:
+        for item in _live(queries, kind, community_id, until):
+            row = per_day.setdefault((item.author_id, item.created_at.date()), [0, 0, 0, 0, item.created_at])
+            row[0] += 1
+            row[1] += kind == "question"
+            row[2] += kind == "answer"
+            row[3] += kind in REPERTOIRE_KINDS
+            row[4] = min(row[4], item.created_at)
+    return [ContributorDay(person, day, *row) for (person, day), row in sorted(per_day.items())]
+
+
+def member_facts_by_finding(queries: ReadQueries, community_id: str) -> list[MemberFacts]:
+    """`ReadQueries.member_facts` from `members`."""
+    experts = {m.person_id for m in queries.members(community_id, role=Role.EXPERT)}
+    return [
+        MemberFacts(m.person_id, m.joined_at or m.since, m.person_id in experts) for m in queries.members(community_id)
+    ]
+
+
 # -- the capabilities -------------------------------------------------------------------------------
 
 
@@ -342,6 +405,32 @@ class ReadQueries(ABC):
     @abstractmethod
     def communities(self, organisation_id: str | None = None) -> list[Community]:
         """The portfolio: communities of an organisation (or all), ordered by name then id."""
+
+    # The facts of the health report (`coplib.domain.health`, docs/health.md): one aggregate
+    # query per family, whose rows number the questions, the person-days or the members of the
+    # community, never its events. `question_facts_by_finding`, `contributor_days_by_finding` and
+    # `member_facts_by_finding` answer them from `find` for an adapter without queries of its own.
+
+    @abstractmethod
+    def question_facts(
+        self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
+    ) -> list[QuestionFacts]:
+        """Every live question of the community created before `until`, ordered by creation
+        then id, each with its earliest live answer created before `until` by someone other
+        than the asker, the distinct authors of those answers, and whether its accepted answer
+        is live. An author matching one of the `unattributed` patterns (``*``: any characters)
+        counts as someone else on either side."""
+
+    @abstractmethod
+    def contributor_days(self, community_id: str, *, until: datetime) -> list[ContributorDay]:
+        """Per person and UTC day, the live contributions (`coplib.domain.health.CONTRIBUTION_KINDS`)
+        of the community created before `until`: how many, how many questions, answers and
+        repertoire items, the earliest time; ordered by person, then day."""
+
+    @abstractmethod
+    def member_facts(self, community_id: str) -> list[MemberFacts]:
+        """The active members of the community, ordered by person: when each joined, and
+        whether they hold the expert role."""
 
 
 class Store(AggregateStore, EventLog, Outbox, Timers, ReadQueries):

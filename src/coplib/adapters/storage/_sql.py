@@ -354,3 +354,138 @@ def requeue(d: Dialect, message_ids: Sequence[str], now: datetime) -> Rows:
         f"claimed_by = NULL, claimed_until = NULL WHERE id = {m} AND status IN ('dead', 'dropped')",
         [(stamp, mid) for mid in dict.fromkeys(message_ids)],
     )
+
+
+# -- the facts of the health report ----------------------------------------------------------------
+# One aggregate query per family (coplib.domain.health): the questions with their first answer
+# by someone else, the contributions per person and day, the members. Withdrawn contributions
+# and acceptances come from their events, the few rows of those types, so that no stored
+# document is read. What the two stores spell differently is a `HealthDialect`.
+
+#: The contribution kinds, as SQL (the partial indexes of the SQLite store name this very list).
+CONTRIBUTION_KINDS_SQL: Final = "kind IN ('question', 'answer', 'comment', 'resource', 'experience', 'meeting')"
+
+
+@attrs.frozen
+class HealthDialect:
+    """What differs between the stores in the statements of the health report."""
+
+    #: SQL of the UTC day of ``created_at`` (SQLite's text; PostgreSQL's date), and that day
+    #: as a date.
+    day: str
+    #: The contributions of a community, as the FROM of the per-day query (index hints).
+    contributions: str
+    #: The questions and answers, as the FROM of the questions' query (``q`` and ``a``).
+    threads: str
+    #: A field of an event's JSON document, by name.
+    json_field: Callable[[str], str]
+    #: ``column`` matches a pattern of `coplib.domain.health.pattern_regex` (``*``: anything),
+    #: with the pattern as the statement gives it.
+    matches: Callable[[str, str], Statement]
+    #: ``column`` is none of the values: SQL and its parameters (none when there are no values).
+    none_of: Callable[[str, Sequence[Any]], Statement]
+    #: Correlated subqueries (SQLite walks its index once per question) or one join grouped
+    #: by question (PostgreSQL hashes it).
+    correlated: bool
+    #: The column that names a row for `none_of` (SQLite's ``rowid``, a key of its covering
+    #: indexes; PostgreSQL's ``id``).
+    row_key: str = "id"
+
+
+def withdrawn_contributions(d: Dialect, h: HealthDialect, community_id: str) -> Statement:
+    """Rows of (kind, id) of the community's withdrawn contributions, from their events."""
+    return (
+        f"SELECT {h.json_field('contribution_kind')}, {h.json_field('contribution_id')} FROM {d.table('events')} "
+        f"WHERE community_id = {d.mark} AND type = 'contribution_withdrawn'",
+        [community_id],
+    )
+
+
+def acceptances(d: Dialect, h: HealthDialect, community_id: str) -> Statement:
+    """Rows of (question id, answer id) of the community's acceptances, in their order."""
+    return (
+        f"SELECT {h.json_field('question_id')}, {h.json_field('answer_id')} FROM {d.table('events')} "
+        f"WHERE community_id = {d.mark} AND type = 'answer_accepted' ORDER BY position",
+        [community_id],
+    )
+
+
+def _someone_else(h: HealthDialect, unattributed: Sequence[str]) -> Statement:
+    clauses = ["a.person_id <> q.person_id"]
+    params: list[Any] = []
+    for pattern in unattributed:
+        sql, given = h.matches("q.person_id", pattern)
+        clauses.append(sql)
+        params.extend(given)
+    return "(" + " OR ".join(clauses) + ")", params
+
+
+def question_facts(
+    d: Dialect,
+    h: HealthDialect,
+    community_id: str,
+    until: datetime,
+    unattributed: Sequence[str],
+    withdrawn: Sequence[Any],
+) -> Statement:
+    """`ReadQueries.question_facts`: rows of (id, asker, created_at, first answer by someone
+    else, the authors of those answers separated by spaces), by creation then id; correlated,
+    the last two are one text: the time, a space, the authors.
+    `withdrawn` are `HealthDialect.row_key` values of the withdrawn contributions."""
+    m = d.mark
+    stamp = d.time(until)
+    other, other_params = _someone_else(h, unattributed)
+    q_live, q_params = h.none_of(f"q.{h.row_key}", withdrawn)
+    a_live, a_params = h.none_of(f"a.{h.row_key}", withdrawn)
+    # The list of kinds repeats the partial index's condition, so that SQLite may use it.
+    questions = (
+        f"q.community_id = {m} AND q.kind = 'question' AND q.{CONTRIBUTION_KINDS_SQL} AND q.created_at < {m}{q_live}"
+    )
+    answers = (
+        f"a.community_id = q.community_id AND a.kind = 'answer' AND a.{CONTRIBUTION_KINDS_SQL} "
+        f"AND a.parent_id = q.id AND a.created_at < {m} AND {other}{a_live}"
+    )
+    if h.correlated:
+        inner = h.threads.format(alias="a")
+        sql = (
+            # One walk of the question's answers gives both: the first time, then the authors.
+            "SELECT q.id, q.person_id, q.created_at, "
+            f"(SELECT min(a.created_at) || ' ' || group_concat(a.person_id, ' ') FROM {inner} WHERE {answers}) "
+            f"FROM {h.threads.format(alias='q')} WHERE {questions} AND q.parent_id IS NULL ORDER BY q.created_at, q.id"
+        )
+        return sql, [stamp, *other_params, *a_params, community_id, stamp, *q_params]
+    sql = (
+        f"SELECT q.id, q.person_id, q.created_at, min(a.created_at), string_agg(DISTINCT a.person_id, ' ') "
+        f"FROM {h.threads.format(alias='q')} LEFT JOIN {h.threads.format(alias='a')} ON {answers} "
+        f"WHERE {questions} GROUP BY q.id, q.person_id, q.created_at ORDER BY q.created_at, q.id"
+    )
+    return sql, [stamp, *other_params, *a_params, community_id, stamp, *q_params]
+
+
+def contributor_days(
+    d: Dialect, h: HealthDialect, community_id: str, until: datetime, withdrawn: Sequence[Any]
+) -> Statement:
+    """`ReadQueries.contributor_days`: rows of (person, day, contributions, questions,
+    answers, repertoire, earliest creation), by person then day."""
+    m = d.mark
+    live, params = h.none_of(h.row_key, withdrawn)
+    sql = (
+        f"SELECT person_id, {h.day}, count(*), "
+        "sum(CASE WHEN kind = 'question' THEN 1 ELSE 0 END), sum(CASE WHEN kind = 'answer' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN kind IN ('resource', 'experience') THEN 1 ELSE 0 END), min(created_at) "
+        f"FROM {h.contributions} WHERE community_id = {m} AND {CONTRIBUTION_KINDS_SQL} AND created_at < {m}{live} "
+        f"GROUP BY person_id, {h.day} ORDER BY person_id, {h.day}"
+    )
+    return sql, [community_id, d.time(until), *params]
+
+
+def member_facts(d: Dialect, community_id: str) -> Statement:
+    """`ReadQueries.member_facts`: rows of (person, joined, 1 for an expert else 0), by person."""
+    m = d.mark
+    return (
+        f"SELECT a.person_id, a.created_at, CASE WHEN EXISTS (SELECT 1 FROM {d.table('membership_roles')} r "
+        "WHERE r.id = a.id AND r.role = 'expert') THEN 1 ELSE 0 END "
+        f"FROM {d.table('aggregates')} a WHERE a.kind = 'membership' AND a.community_id = {m} AND a.status = 'active' "
+        "ORDER BY a.person_id",
+        [community_id],
+    )

@@ -36,6 +36,7 @@ from coplib.domain.errors import (
     StorageError,
 )
 from coplib.domain.events import DomainEvent
+from coplib.domain.health import ContributorDay, MemberFacts, QuestionFacts
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
@@ -264,11 +265,24 @@ def _v4(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE aggregates SET due_at = ? WHERE kind = ? AND id = ?", (_ts(due), kind, id_))
 
 
+# The health report reads a community's contributions in two orders, from these two covering
+# indexes alone (no stored document): its questions with, under each, its answers and their
+# authors; and its contributors day by day (the expression is the one the query groups by, so
+# that SQLite groups while it walks instead of sorting). Partial: contributions only.
+_V5 = _run_all(
+    f"CREATE INDEX aggregates_threads ON aggregates (community_id, kind, parent_id, created_at, person_id, id) "
+    f"WHERE {_sql.CONTRIBUTION_KINDS_SQL}",
+    f"CREATE INDEX aggregates_contributors ON aggregates (community_id, person_id, substr(created_at, 1, 10), kind, "
+    f"created_at) WHERE {_sql.CONTRIBUTION_KINDS_SQL}",
+)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "aggregates with their indexed fields, events, outbox", _V1),
     Migration(2, "delivery bookkeeping on the outbox (attempts, next attempt, last error, status)", _V2),
     Migration(3, "tag and role side tables for the tag and role queries, backfilled", _v3),
     Migration(4, "outbox claims and settlement (dead letters, drops), aggregate timers", _v4),
+    Migration(5, "covering indexes of the health report's facts (questions with their answers, contributor days)", _V5),
 )
 LATEST_SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -400,6 +414,30 @@ SQLITE: Final = _sql.Dialect(
 )
 
 
+def _glob(column: str, pattern: str) -> tuple[str, list[Any]]:
+    # GLOB, not LIKE: it is case-sensitive, as ids are. Only * is a wildcard in a pattern.
+    return f"{column} GLOB ?", ["".join({"[": "[[]", "?": "[?]"}.get(c, c) for c in pattern)]
+
+
+def _not_rowid(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    if not values:
+        return "", []
+    return f" AND {column} NOT IN (SELECT value FROM json_each(?))", [json.dumps(list(values))]
+
+
+#: How this store spells the health report's statements (`_sql.question_facts`...).
+SQLITE_HEALTH: Final = _sql.HealthDialect(
+    day="substr(created_at, 1, 10)",
+    contributions="aggregates INDEXED BY aggregates_contributors",
+    threads="aggregates {alias} INDEXED BY aggregates_threads",
+    json_field=lambda name: f"json_extract(data, '$.{name}')",
+    matches=_glob,
+    none_of=_not_rowid,
+    correlated=True,
+    row_key="rowid",
+)
+
+
 def _sort_key(row: IndexRow) -> str | None:
     """What a row's tags are filed under, or None when no query looks for its tags."""
     if row.kind == "question":
@@ -440,6 +478,12 @@ def _indexed_columns(row: IndexRow, value: Aggregate) -> tuple[Any, ...]:
         row.sort_name,
         _ts(row.due_at),
     )
+
+
+def _first_and_helpers(answered: str) -> tuple[datetime, tuple[str, ...]]:
+    """The first answer's time and the sorted distinct authors, from ``time author author...``."""
+    first, _, authors = answered.partition(" ")
+    return parse_timestamp(first), tuple(sorted(set(authors.split(" "))))
 
 
 def _each(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
@@ -1002,6 +1046,72 @@ class SQLiteStore(Store):
     ) -> dict[date, int]:
         rows = self._query(*_sql.count_events(SQLITE, community_id, since, until, period, types))
         return {SQLITE.read_day(day): count for day, count in rows}
+
+    # -- the facts of the health report ----------------------------------------------------
+
+    def _health_read(self, read: Callable[[sqlite3.Connection], T]) -> T:
+        """`read` in one read transaction: its statements see one snapshot of the file."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN")
+                try:
+                    return read(conn)
+                finally:
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._error("a health query", exc) from exc
+
+    @staticmethod
+    def _withdrawn_rowids(conn: sqlite3.Connection, community_id: str) -> list[int]:
+        pairs = conn.execute(*_sql.withdrawn_contributions(SQLITE, SQLITE_HEALTH, community_id)).fetchall()
+        rowids = []
+        for kind, id_ in pairs:
+            found = conn.execute("SELECT rowid FROM aggregates WHERE kind = ? AND id = ?", (kind, id_)).fetchone()
+            if found is not None:
+                rowids.append(found[0])
+        return rowids
+
+    def question_facts(
+        self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
+    ) -> list[QuestionFacts]:
+        def read(conn: sqlite3.Connection) -> list[QuestionFacts]:
+            withdrawn = self._withdrawn_rowids(conn, community_id)
+            accepted: dict[str, str] = dict(conn.execute(*_sql.acceptances(SQLITE, SQLITE_HEALTH, community_id)))
+            live: set[str] = set()
+            if accepted:  # the accepted answers that are not withdrawn
+                gone, gone_params = _not_rowid("a.rowid", withdrawn)
+                sql = (
+                    "SELECT a.id FROM json_each(?) w CROSS JOIN aggregates a ON a.kind = 'answer' AND a.id = w.value"
+                    + gone
+                )
+                live = {row[0] for row in conn.execute(sql, [json.dumps(sorted(set(accepted.values()))), *gone_params])}
+            sql, params = _sql.question_facts(SQLITE, SQLITE_HEALTH, community_id, until, unattributed, withdrawn)
+            facts = []
+            for qid, asker, created, answered in conn.execute(sql, params):
+                first, helpers = (None, ()) if answered is None else _first_and_helpers(answered)
+                facts.append(
+                    QuestionFacts(qid, asker, parse_timestamp(created), first, helpers, accepted.get(qid) in live)
+                )
+            return facts
+
+        return self._health_read(read)
+
+    def contributor_days(self, community_id: str, *, until: datetime) -> list[ContributorDay]:
+        def read(conn: sqlite3.Connection) -> list[ContributorDay]:
+            withdrawn = self._withdrawn_rowids(conn, community_id)
+            rows = conn.execute(*_sql.contributor_days(SQLITE, SQLITE_HEALTH, community_id, until, withdrawn))
+            return [
+                ContributorDay(person, date.fromisoformat(day), n, q, a, r, parse_timestamp(first))
+                for person, day, n, q, a, r, first in rows
+            ]
+
+        return self._health_read(read)
+
+    def member_facts(self, community_id: str) -> list[MemberFacts]:
+        rows = self._query(*_sql.member_facts(SQLITE, community_id))
+        return [MemberFacts(p, parse_timestamp(j) if j is not None else None, bool(e)) for p, j, e in rows]
 
     # -- outbox ------------------------------------------------------------------------------
 
