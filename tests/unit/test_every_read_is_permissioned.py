@@ -52,12 +52,13 @@ READS: dict[str, Callable[[Engine, str, str, str], Any]] = {
     "badges_of": lambda e, v, q, c: e.badges_of(v, c, "ana"),
     "preferences": lambda e, v, q, c: e.preferences(v, "ana"),
     "outbox": lambda e, v, q, c: e.outbox(v),
+    "community_health": lambda e, v, q, c: e.community_health(v, c, since=SINCE.date(), until=UNTIL),
 }
 
 #: Reads whose answer an outsider may get without reading the community: `contributions_of`
 #: leaves out what the viewer may not read (tested apart below), `portfolio` lists only what
-#: the viewer may see.
-FILTERING_READS = {"portfolio"}
+#: the viewer may see, `health_reports` reports only on what the viewer may read.
+FILTERING_READS = {"portfolio", "health_reports"}
 
 
 def _reads_of_the_engine() -> set[str]:
@@ -157,3 +158,12 @@ def test_a_member_reads_levels_points_and_badges_of_their_community(engine: Engi
 def test_a_read_of_an_unknown_community_is_a_coplib_error(engine: Engine) -> None:
     with pytest.raises(CoplibError):
         engine.level_of("ana", "nowhere", "ana")
+
+
+def test_an_outsider_gets_no_health_report_of_a_private_community_among_the_reports(
+    engine: Engine, question: str
+) -> None:
+    assert engine.health_reports("chloe", "acme") == []
+    assert engine.health_reports("chloe") == []
+    assert [r.community_id for r in engine.health_reports("ana", "acme")] == ["managers"]
+    assert [r.community_id for r in engine.health_reports(SYSTEM)] == ["managers"]

@@ -23,6 +23,7 @@ from coplib.policies.recognition import RecognitionPlugin
 from coplib.ports.storage import Store
 from coplib.runtime.retry import RetryPolicy
 from coplib.service.engine import Engine
+from coplib.service.health import CommunityHealthPlugin
 
 log = logging.getLogger("coplib.bootstrap")
 
@@ -42,6 +43,7 @@ def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
         ("coplib.policy.recognition", RecognitionPlugin()),
         ("coplib.policy.participation_levels", ParticipationLevelsPlugin()),
         ("coplib.policy.badges", BadgesPlugin()),
+        ("coplib.policy.community_health", CommunityHealthPlugin()),
     ]
 
 

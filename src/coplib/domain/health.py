@@ -91,6 +91,10 @@ def pattern_regex(patterns: Iterable[str]) -> re.Pattern[str] | None:
 
 # -- the settings of the report, in a charter ---------------------------------------------------------
 
+#: A fast answer: within 24 hours (answered_within_24h, the retention split). Fixed, so that
+#: the figures of two communities, or of coplib and another tool, compare.
+FAST: Final = timedelta(hours=24)
+
 #: The key of the report's settings in `Charter.policy_settings`.
 POLICY_NAME: Final = "community_health"
 
@@ -122,7 +126,6 @@ class Setting:
 
 
 SETTINGS: Final[tuple[Setting, ...]] = (
-    Setting("fast_hours", "24", "an answer within this many hours is fast (the retention split, answered_within_24h)"),
     Setting("retention_days", "90", "a first-time asker is retained when they contribute again within this many days"),
     Setting("inactive_days", "90", "a member who contributed before but not in this many days is inactive"),
     Setting(
@@ -149,7 +152,6 @@ class HealthSettings:
     """The report's settings for one community, as its charter sets them
     (``policy_settings["community_health"]``), defaults for what it leaves out."""
 
-    fast: timedelta = timedelta(hours=24)
     retention_window: timedelta = timedelta(days=90)
     inactive_after: timedelta = timedelta(days=90)
     unattributed: tuple[str, ...] = DEFAULT_UNATTRIBUTED
@@ -163,7 +165,6 @@ class HealthSettings:
         if not isinstance(settings, Mapping):
             raise InvalidInputError.field("$", f"settings are a mapping of text, got {type(settings).__name__}")
         read = SettingsReader(settings)
-        fast = read.whole("fast_hours", 24, minimum=1, maximum=24 * 365)
         retention = read.whole("retention_days", 90, minimum=1, maximum=3650)
         inactive = read.whole("inactive_days", 90, minimum=1, maximum=3650)
         unattributed = _patterns(read, settings)
@@ -177,7 +178,6 @@ class HealthSettings:
         if read.errors:
             raise InvalidInputError(read.errors)
         return cls(
-            fast=timedelta(hours=fast),
             retention_window=timedelta(days=retention),
             inactive_after=timedelta(days=inactive),
             unattributed=unattributed,
@@ -606,7 +606,7 @@ def compute_health(
     contributions before `until` ordered by person then day, the community's active `members`.
     `since` is None or the start of a UTC day; docs/health.md gives every formula."""
     since_day = since.date() if since is not None else None
-    fast_s = settings.fast.total_seconds()
+    fast_s = FAST.total_seconds()
 
     def in_period(day: date) -> bool:
         return since_day is None or day >= since_day
