@@ -42,7 +42,7 @@ from coplib import (
     hookimpl,
 )
 from coplib.adapters.storage.memory import MemoryStore
-from coplib.domain.health import ContributorDay, MemberFacts, QuestionFacts
+from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import Aggregate, Ref
 from coplib.ports.storage import ACTIVE_ONLY, EVERYTHING, DeliveryStatus, Filter, OutboxEntry, Outcome, check_limit
 from coplib.serialization import (
@@ -311,9 +311,17 @@ class JsonLinesStore(Store):
         with self._locked(exclusive=False):
             return self._index.question_facts(community_id, until=until, unattributed=unattributed)
 
-    def contributor_days(self, community_id: str, *, until: datetime) -> list[ContributorDay]:
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
         with self._locked(exclusive=False):
-            return self._index.contributor_days(community_id, until=until)
+            return self._index.contributor_facts(community_id, since=since, until=until, experts=experts, window=window)
 
     def member_facts(self, community_id: str) -> list[MemberFacts]:
         with self._locked(exclusive=False):

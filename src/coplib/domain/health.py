@@ -4,7 +4,7 @@ states every formula; the anchors of that page are the keys used here).
 
 "If you cannot measure it, you cannot improve it" (seeds/003). The store does the heavy part
 (one aggregate query per family of facts, `coplib.ports.storage.ReadQueries.question_facts`,
-`contributor_days` and `member_facts`); what is here only combines their rows, so that every
+`contributor_facts` and `member_facts`); what is here only combines their rows, so that every
 store gives the same report from the same history.
 """
 
@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -51,18 +51,42 @@ class QuestionFacts(NamedTuple):
     accepted: bool
 
 
-class ContributorDay(NamedTuple):
-    """What one person contributed on one UTC day (live contributions only): how many in all,
-    how many questions, answers and repertoire items (resources, experiences), and the time of
-    the earliest."""
+class PeriodFacts(NamedTuple):
+    """One week (starting on Monday) or one month (UTC) of the period: its live contributions,
+    how many are answers, how many people made them, and the answers by the designated experts."""
+
+    start: date
+    contributions: int
+    answers: int
+    active_contributors: int
+    answers_by_experts: int
+
+
+class PersonFacts(NamedTuple):
+    """One person who contributed (live contributions before `until`): how much in the period
+    (in all, questions, answers, repertoire items), their first and last contributions ever,
+    their first question, and, for a person whose first contribution is a question (a
+    first-time asker), whether they contributed again within the retention window after it
+    (None for everyone else)."""
 
     person_id: str
-    day: date
     contributions: int
     questions: int
     answers: int
     repertoire: int
     first_at: datetime
+    last_at: datetime
+    first_question_at: datetime | None
+    contributed_again: bool | None
+
+
+class ContributorFacts(NamedTuple):
+    """What `ReadQueries.contributor_facts` returns: the weeks and months of the period that
+    have contributions (by start), and the people (by id)."""
+
+    weekly: list[PeriodFacts]
+    monthly: list[PeriodFacts]
+    people: list[PersonFacts]
 
 
 class MemberFacts(NamedTuple):
@@ -72,6 +96,59 @@ class MemberFacts(NamedTuple):
     person_id: str
     joined_at: datetime | None
     expert: bool
+
+
+def contributor_facts_of(
+    contributions: Iterable[tuple[str, str, datetime]],
+    *,
+    since: datetime | None,
+    until: datetime,
+    experts: Iterable[str] = (),
+    window: timedelta = timedelta(days=90),
+) -> ContributorFacts:
+    """`ContributorFacts` from the live contributions themselves, as (kind, author, creation):
+    what a store without an aggregate query of its own answers (the memory store does)."""
+    experts_ = set(experts)
+    start = since or datetime.min.replace(tzinfo=until.tzinfo)
+    weeks: dict[date, list[Any]] = {}
+    months: dict[date, list[Any]] = {}
+    times: dict[str, list[datetime]] = {}
+    firsts_q: dict[str, datetime] = {}
+    done: dict[str, list[int]] = {}
+    for kind, person, created in contributions:
+        if created >= until:
+            continue
+        times.setdefault(person, []).append(created)
+        if kind == "question" and (person not in firsts_q or created < firsts_q[person]):
+            firsts_q[person] = created
+        if created < start:
+            continue
+        day = created.date()
+        counts = done.setdefault(person, [0, 0, 0, 0])
+        counts[0] += 1
+        counts[1] += kind == "question"
+        counts[2] += kind == "answer"
+        counts[3] += kind in REPERTOIRE_KINDS
+        for table, key in ((weeks, day - timedelta(days=day.weekday())), (months, day.replace(day=1))):
+            row = table.setdefault(key, [0, 0, set(), 0])
+            row[0] += 1
+            row[1] += kind == "answer"
+            row[2].add(person)
+            row[3] += kind == "answer" and person in experts_
+
+    def periods(table: dict[date, list[Any]]) -> list[PeriodFacts]:
+        return [PeriodFacts(k, r[0], r[1], len(r[2]), r[3]) for k, r in sorted(table.items())]
+
+    people = []
+    for person, moments in sorted(times.items()):
+        moments.sort()
+        first_q = firsts_q.get(person)
+        again = None
+        if first_q is not None and first_q == moments[0]:
+            again = len(moments) > 1 and moments[1] <= moments[0] + window
+        n, q, a, r = done.get(person, (0, 0, 0, 0))
+        people.append(PersonFacts(person, n, q, a, r, moments[0], moments[-1], first_q, again))
+    return ContributorFacts(periods(weeks), periods(months), people)
 
 
 # -- unattributed authors ---------------------------------------------------------------------------
@@ -578,15 +655,13 @@ def _starts(first: date, last: date, start: Callable[[date], date], step: Callab
 
 
 @attrs.define
-class _Bucket:
+class _Asked:
+    """What the questions of one week or month give its point of the series."""
+
     questions: int = 0
     answered: int = 0
     fast: int = 0
     waits: list[float] = attrs.Factory(list)
-    answers: int = 0
-    contributions: int = 0
-    people: set[str] = attrs.Factory(set)
-    new: int = 0
 
 
 def compute_health(
@@ -596,55 +671,41 @@ def compute_health(
     since: datetime | None,
     until: datetime,
     questions: Sequence[QuestionFacts],
-    days: Sequence[ContributorDay],
+    contributors: ContributorFacts,
     members: Sequence[MemberFacts],
     settings: HealthSettings,
     target: str,
     within_target: Callable[[datetime, datetime], bool],
 ) -> CommunityHealth:
-    """The report from the store's facts: `questions` asked before `until`, `days` of
-    contributions before `until` ordered by person then day, the community's active `members`.
-    `since` is None or the start of a UTC day; docs/health.md gives every formula."""
-    since_day = since.date() if since is not None else None
+    """The report from the store's facts: `questions` asked before `until`; `contributors`
+    over [since, until) (people: their whole history before `until`), with the retention
+    window of `settings`; the community's active `members`. `since` is None or the start of a
+    UTC day; docs/health.md gives every formula."""
     fast_s = FAST.total_seconds()
-
-    def in_period(day: date) -> bool:
-        return since_day is None or day >= since_day
-
-    weekly: dict[date, _Bucket] = {}
-    monthly: dict[date, _Bucket] = {}
-
-    def buckets(day: date) -> tuple[_Bucket, _Bucket]:
-        w = _week_start(day)
-        m = day.replace(day=1)
-        bw = weekly.get(w)
-        if bw is None:
-            bw = weekly[w] = _Bucket()
-        bm = monthly.get(m)
-        if bm is None:
-            bm = monthly[m] = _Bucket()
-        return bw, bm
+    since_day = since.date() if since is not None else date.min
 
     # -- responsiveness and interaction: the questions of the period ------------------------------
+    weeks: dict[date, _Asked] = {}
+    months: dict[date, _Asked] = {}
+    of_day: dict[date, tuple[_Asked, _Asked]] = {}
     waits: list[float] = []
     fast = within = accepted = 0
     backlog: list[float] = []
     first_question: dict[str, QuestionFacts] = {}
-    pairs: set[tuple[str, str]] = set()
     directed: set[tuple[str, str]] = set()
-    givers: set[str] = set()
-    receivers: set[str] = set()
-    asked_in_period = 0
     for q in questions:
         asker = q.asker_id
         known = first_question.get(asker)
         if known is None or (q.asked_at, q.question_id) < (known.asked_at, known.question_id):
             first_question[asker] = q
         day = q.asked_at.date()
-        if not in_period(day):
+        if day < since_day:
             continue
-        asked_in_period += 1
-        bw, bm = buckets(day)
+        pair = of_day.get(day)
+        if pair is None:
+            w, m = _week_start(day), day.replace(day=1)
+            pair = of_day[day] = (weeks.setdefault(w, _Asked()), months.setdefault(m, _Asked()))
+        bw, bm = pair
         bw.questions += 1
         bm.questions += 1
         accepted += q.accepted
@@ -664,13 +725,8 @@ def compute_health(
             bm.fast += 1
         if within_target(q.asked_at, first):
             within += 1
-        for helper in q.helpers:
-            if helper == asker:
-                continue
-            directed.add((helper, asker))
-            pairs.add((helper, asker) if helper < asker else (asker, helper))
-            givers.add(helper)
-            receivers.add(asker)
+        directed.update((helper, asker) for helper in q.helpers if helper != asker)
+    asked_in_period = sum(b.questions for b in months.values())
     waits.sort()
     backlog.sort()
     answered = len(waits)
@@ -688,74 +744,52 @@ def compute_health(
         accepted=accepted,
         share_accepted=share(accepted, asked_in_period),
         unanswered=len(backlog),
-        unanswered_median_age_days=(m / 86400) if (m := median(backlog)) is not None else None,
+        unanswered_median_age_days=(age / 86400) if (age := median(backlog)) is not None else None,
         unanswered_oldest_age_days=backlog[-1] / 86400 if backlog else None,
     )
 
-    # -- activity, retention, members: the contributor days -------------------------------------------
+    # -- activity, retention, members: the contributors --------------------------------------------
+    people = contributors.people
     member_ids = {m.person_id for m in members if m.joined_at is None or m.joined_at < until}
     experts = {m.person_id for m in members if m.expert}
-    per_person: dict[str, int] = {}  # contributions in the period
-    expert_months: dict[date, list[int]] = {}
-    last_day: dict[str, date] = {}
-    firsts: dict[str, tuple[datetime, datetime | None]] = {}  # first contribution, and the next one
-    totals = [0, 0, 0, 0]  # contributions, questions, answers, repertoire
-    previous: str | None = None
-    for row in days:
-        person = row.person_id
-        if person != previous:
-            second = row.first_at if row.contributions > 1 else None
-            firsts[person] = (row.first_at, second)
-            new_person = True
-            previous = person
-        else:
-            new_person = False
-            first_at, second = firsts[person]
-            if second is None:
-                firsts[person] = (first_at, row.first_at)
-        last_day[person] = row.day
-        if not in_period(row.day):
-            continue
-        bw, bm = buckets(row.day)
-        for b in (bw, bm):
-            b.answers += row.answers
-            b.contributions += row.contributions
-            b.people.add(person)
-            b.new += new_person
-        totals[0] += row.contributions
-        totals[1] += row.questions
-        totals[2] += row.answers
-        totals[3] += row.repertoire
-        per_person[person] = per_person.get(person, 0) + row.contributions
-        if row.answers:
-            pair = expert_months.setdefault(row.day.replace(day=1), [0, 0])
-            pair[0 if person in experts else 1] += row.answers
-    new_contributors = sum(1 for p, (first_at, _) in firsts.items() if in_period(first_at.date()))
+    active = {p.person_id: p.contributions for p in people if p.contributions}
+    new_by_week: dict[date, int] = {}
+    new_by_month: dict[date, int] = {}
+    new_contributors = 0
+    for p in people:
+        day = p.first_at.date()
+        if day >= since_day:
+            new_contributors += 1
+            w, m = _week_start(day), day.replace(day=1)
+            new_by_week[w] = new_by_week.get(w, 0) + 1
+            new_by_month[m] = new_by_month.get(m, 0) + 1
+    monthly_facts = contributors.monthly
     activity = Activity(
-        questions=totals[1],
-        answers=totals[2],
-        repertoire=totals[3],
-        contributions=totals[0],
-        active_contributors=len(per_person),
+        questions=sum(p.questions for p in people),
+        answers=sum(p.answers for p in people),
+        repertoire=sum(p.repertoire for p in people),
+        contributions=sum(p.contributions for p in people),
+        active_contributors=len(active),
         new_contributors=new_contributors,
     )
 
     window = settings.retention_window
     groups = {"fast": [0, 0], "later": [0, 0], "never": [0, 0]}
     askers = pending = 0
-    for person, q in first_question.items():
-        span = firsts.get(person)
-        if span is None or q.asked_at != span[0] or not in_period(q.asked_at.date()):
+    for p in people:
+        if p.contributed_again is None or p.first_at.date() < since_day:
             continue
-        next_at = span[1]
+        firstq = first_question.get(p.person_id)
+        if firstq is None or firstq.asked_at != p.first_at:
+            continue
         askers += 1
-        if q.asked_at + window > until:
+        if p.first_at + window > until:
             pending += 1
             continue
-        first = q.first_answer_at
-        key = "never" if first is None else "fast" if (first - q.asked_at).total_seconds() <= fast_s else "later"
+        first = firstq.first_answer_at
+        key = "never" if first is None else "fast" if (first - firstq.asked_at).total_seconds() <= fast_s else "later"
         groups[key][0] += 1
-        groups[key][1] += next_at is not None and next_at <= q.asked_at + window
+        groups[key][1] += p.contributed_again
     settled = sum(g[0] for g in groups.values())
     retention = Retention(
         window_days=window.days,
@@ -768,6 +802,9 @@ def compute_health(
         never_answered=_group(*groups["never"]),
     )
 
+    pairs = {(a, b) if a < b else (b, a) for a, b in directed}
+    givers = {a for a, _ in directed}
+    receivers = {b for _, b in directed}
     both = givers & receivers
     interaction = Interaction(
         help_pairs=len(pairs),
@@ -779,70 +816,85 @@ def compute_health(
         reciprocity_of_participants=share(len(both), len(givers | receivers)),
     )
 
-    by_experts = sum(v[0] for v in expert_months.values())
-    by_others = sum(v[1] for v in expert_months.values())
+    by_experts = sum(f.answers_by_experts for f in monthly_facts)
+    all_answers = activity.answers
     concentration = Concentration(
-        absence_factor=absence_factor(per_person.values()),
-        contributors=len(per_person),
+        absence_factor=absence_factor(active.values()),
+        contributors=len(active),
         designated_experts=len(experts),
         answers_by_experts=by_experts,
-        answers_by_others=by_others,
-        share_by_others=share(by_others, by_experts + by_others) if experts else None,
+        answers_by_others=all_answers - by_experts,
+        share_by_others=share(all_answers - by_experts, all_answers) if experts else None,
         by_month=tuple(
-            MonthOfExperts(m.strftime("%Y-%m"), e, o, share(o, e + o)) for m, (e, o) in sorted(expert_months.items())
+            MonthOfExperts(
+                f.start.strftime("%Y-%m"),
+                f.answers_by_experts,
+                f.answers - f.answers_by_experts,
+                share(f.answers - f.answers_by_experts, f.answers),
+            )
+            for f in monthly_facts
+            if f.answers
         ),
     )
 
-    recent = (until - settings.inactive_after).date()
+    recent = until - settings.inactive_after
+    last_at = {p.person_id: p.last_at for p in people}
     level_of = settings.levels
     levels = dict.fromkeys((*LEVELS, "peripheral"), 0)
     for person in member_ids:
-        n = per_person.get(person, 0)
+        n = active.get(person, 0)
         level = next((lv for lv in LEVELS if n >= level_of[lv]), "peripheral")
         levels[level] += 1
     members_ = Members(
         members=len(member_ids),
         inactive_days=settings.inactive_after.days,
-        inactive=sum(1 for p in member_ids if p in last_day and last_day[p] < recent),
-        never_contributed=sum(1 for p in member_ids if p not in last_day),
+        inactive=sum(1 for p in member_ids if p in last_at and last_at[p] < recent),
+        never_contributed=sum(1 for p in member_ids if p not in last_at),
         levels=levels,
     )
 
-    # -- series -------------------------------------------------------------------------------------
-    known_days = [*weekly, *monthly]
-    first_day = since_day if since_day is not None else (min(known_days) if known_days else None)
+    # -- series ---------------------------------------------------------------------------------------
+    starts = [*weeks, *months, *(f.start for f in contributors.weekly), *(f.start for f in monthly_facts)]
+    first_day = since.date() if since is not None else (min(starts) if starts else None)
     last = (until - _MICRO).date()
 
     def series(
-        table: dict[date, _Bucket], start: Callable[[date], date], step: Callable[[date], date]
+        asked: dict[date, _Asked],
+        facts: Iterable[PeriodFacts],
+        new: dict[date, int],
+        start: Callable[[date], date],
+        step: Callable[[date], date],
     ) -> tuple[SeriesPoint, ...]:
         if first_day is None or first_day > last:
             return ()
+        by_start = {f.start: f for f in facts}
+        empty = PeriodFacts(first_day, 0, 0, 0, 0)
         points = []
         for begin in _starts(first_day, last, start, step):
-            b = table.get(begin) or _Bucket()
-            b.waits.sort()
+            a = asked.get(begin) or _Asked()
+            f = by_start.get(begin, empty)
+            a.waits.sort()
             points.append(
                 SeriesPoint(
                     start=begin,
-                    questions=b.questions,
-                    answered=b.answered,
-                    answered_within_24h=b.fast,
-                    median_hours_to_first_answer=_hours(median(b.waits)),
-                    answers=b.answers,
-                    contributions=b.contributions,
-                    active_contributors=len(b.people),
-                    new_contributors=b.new,
+                    questions=a.questions,
+                    answered=a.answered,
+                    answered_within_24h=a.fast,
+                    median_hours_to_first_answer=_hours(median(a.waits)),
+                    answers=f.answers,
+                    contributions=f.contributions,
+                    active_contributors=f.active_contributors,
+                    new_contributors=new.get(begin, 0),
                 )
             )
         return tuple(points)
 
-    weekly_series = series(weekly, _week_start, lambda d: d + timedelta(days=7))
-    monthly_series = series(monthly, _month_start, _next_month)
+    weekly_series = series(weeks, contributors.weekly, new_by_week, _week_start, lambda d: d + timedelta(days=7))
+    monthly_series = series(months, monthly_facts, new_by_month, _month_start, _next_month)
 
     # -- the index and its groups -----------------------------------------------------------------------
-    active_members = len(member_ids & per_person.keys())
-    half = math.ceil(len(per_person) / 2)
+    active_members = len(member_ids & active.keys())
+    half = math.ceil(len(active) / 2)
     components: dict[str, float | None] = {
         "answered": responsiveness.share_answered,
         "fast": responsiveness.share_within_24h,

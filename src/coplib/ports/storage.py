@@ -32,10 +32,10 @@ from coplib.domain.errors import InvalidInputError
 from coplib.domain.events import DomainEvent
 from coplib.domain.health import (
     CONTRIBUTION_KINDS,
-    REPERTOIRE_KINDS,
-    ContributorDay,
+    ContributorFacts,
     MemberFacts,
     QuestionFacts,
+    contributor_facts_of,
     pattern_regex,
 )
 from coplib.domain.history import Aggregate, Ref
@@ -237,19 +237,23 @@ def question_facts_by_finding(
     return sorted(facts, key=lambda q: (q.asked_at, q.question_id))
 
 
-def contributor_days_by_finding(queries: ReadQueries, community_id: str, *, until: datetime) -> list[ContributorDay]:
-    """`ReadQueries.contributor_days` from `find` (its cost follows the community's
+def contributor_facts_by_finding(
+    queries: ReadQueries,
+    community_id: str,
+    *,
+    since: datetime | None,
+    until: datetime,
+    experts: Sequence[str] = (),
+    window: timedelta = timedelta(days=90),
+) -> ContributorFacts:
+    """`ReadQueries.contributor_facts` from `find` (its cost follows the community's
     contributions)."""
-    per_day: dict[tuple[str, date], list[Any]] = {}
-    for kind in CONTRIBUTION_KINDS:
-        for item in _live(queries, kind, community_id, until):
-            row = per_day.setdefault((item.author_id, item.created_at.date()), [0, 0, 0, 0, item.created_at])
-            row[0] += 1
-            row[1] += kind == "question"
-            row[2] += kind == "answer"
-            row[3] += kind in REPERTOIRE_KINDS
-            row[4] = min(row[4], item.created_at)
-    return [ContributorDay(person, day, *row) for (person, day), row in sorted(per_day.items())]
+    found = (
+        (kind, item.author_id, item.created_at)
+        for kind in CONTRIBUTION_KINDS
+        for item in _live(queries, kind, community_id, until)
+    )
+    return contributor_facts_of(found, since=since, until=until, experts=experts, window=window)
 
 
 def member_facts_by_finding(queries: ReadQueries, community_id: str) -> list[MemberFacts]:
@@ -408,7 +412,7 @@ class ReadQueries(ABC):
 
     # The facts of the health report (`coplib.domain.health`, docs/health.md): one aggregate
     # query per family, whose rows number the questions, the person-days or the members of the
-    # community, never its events. `question_facts_by_finding`, `contributor_days_by_finding` and
+    # community, never its events. `question_facts_by_finding`, `contributor_facts_by_finding` and
     # `member_facts_by_finding` answer them from `find` for an adapter without queries of its own.
 
     @abstractmethod
@@ -422,10 +426,22 @@ class ReadQueries(ABC):
         counts as someone else on either side."""
 
     @abstractmethod
-    def contributor_days(self, community_id: str, *, until: datetime) -> list[ContributorDay]:
-        """Per person and UTC day, the live contributions (`coplib.domain.health.CONTRIBUTION_KINDS`)
-        of the community created before `until`: how many, how many questions, answers and
-        repertoire items, the earliest time; ordered by person, then day."""
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
+        """The live contributions (`coplib.domain.health.CONTRIBUTION_KINDS`) of the community
+        created in [since, until) (since None: from the start), per week and per month: how
+        many, of which questions, answers and repertoire items, by how many people, and the
+        answers by `experts`; and per person, over their whole history before `until`, their
+        count and answers in the period, first and last contribution, first question and,
+        when their first contribution is a question, whether they made another within
+        `window` of it (at most `window` later). See `coplib.domain.health.ContributorFacts`."""
 
     @abstractmethod
     def member_facts(self, community_id: str) -> list[MemberFacts]:

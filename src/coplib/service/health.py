@@ -1,7 +1,7 @@
 """The health report's use case: a community's indicators over a period (docs/health.md), for
 whoever may read the community, and the same for every community a viewer may read.
 
-The store aggregates the facts (`ReadQueries.question_facts`, `contributor_days`,
+The store aggregates the facts (`ReadQueries.question_facts`, `contributor_facts`,
 `member_facts`: one query per family, never the events one by one); `coplib.domain.health`
 turns them into the report. Also here: the settings-only policy that lets a charter set the
 report's settings (``policy_settings["community_health"]``), which the permission-free bulk
@@ -144,14 +144,18 @@ class HealthReads(Queries):
         settings = health_settings(community)
         guarantee = guarantee_settings(community)
         store = self._store
+        members = store.member_facts(community.id)
+        experts = [m.person_id for m in members if m.expert]
         return compute_health(
             community_id=community.id,
             name=community.name,
             since=since,
             until=until,
             questions=store.question_facts(community.id, until=until, unattributed=settings.unattributed),
-            days=store.contributor_days(community.id, until=until),
-            members=store.member_facts(community.id),
+            contributors=store.contributor_facts(
+                community.id, since=since, until=until, experts=experts, window=settings.retention_window
+            ),
+            members=members,
             settings=settings,
             target=str(guarantee.target),
             within_target=TargetCheck(guarantee),

@@ -10,12 +10,14 @@ only SQL chosen here (names, hints, a period's expression) is.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 import attrs
 
+from coplib.domain.health import ContributorFacts, PeriodFacts, PersonFacts
 from coplib.ports.storage import DeliveryStatus, Filter, OutboxEntry, OutboxMessage, Outcome, Period
 
 Statement = tuple[str, list[Any]]
@@ -364,16 +366,24 @@ def requeue(d: Dialect, message_ids: Sequence[str], now: datetime) -> Rows:
 
 #: The contribution kinds, as SQL (the partial indexes of the SQLite store name this very list).
 CONTRIBUTION_KINDS_SQL: Final = "kind IN ('question', 'answer', 'comment', 'resource', 'experience', 'meeting')"
+#: The events the report reads by type, as SQL (likewise).
+HEALTH_EVENTS_SQL: Final = "type IN ('answer_accepted', 'contribution_withdrawn')"
 
 
 @attrs.frozen
 class HealthDialect:
     """What differs between the stores in the statements of the health report."""
 
-    #: SQL of the UTC day of ``created_at`` (SQLite's text; PostgreSQL's date), and that day
-    #: as a date.
-    day: str
-    #: The contributions of a community, as the FROM of the per-day query (index hints).
+    #: SQL of the first day of the week (Monday, UTC) and of the month (``YYYY-MM``) of the
+    #: time column ``{col}``, as text (``YYYY-MM-DD``; the SQLite store's index holds these).
+    week: str
+    month: str
+    #: SQL of the time column ``{col}`` plus a number of days given as a parameter.
+    plus_days: str
+    #: The aggregate that joins the texts ``{expr}`` of a group with commas (NULLs left out).
+    concat: str
+    #: The contributions of a community, as the FROM of the contributors' query (``{alias}``;
+    #: index hints).
     contributions: str
     #: The questions and answers, as the FROM of the questions' query (``q`` and ``a``).
     threads: str
@@ -384,6 +394,8 @@ class HealthDialect:
     matches: Callable[[str, str], Statement]
     #: ``column`` is none of the values: SQL and its parameters (none when there are no values).
     none_of: Callable[[str, Sequence[Any]], Statement]
+    #: ``column`` is one of the values (a condition, even for no values), with its parameters.
+    one_of: Callable[[str, Sequence[str]], Statement]
     #: Correlated subqueries (SQLite walks its index once per question) or one join grouped
     #: by question (PostgreSQL hashes it).
     correlated: bool
@@ -396,7 +408,7 @@ def withdrawn_contributions(d: Dialect, h: HealthDialect, community_id: str) -> 
     """Rows of (kind, id) of the community's withdrawn contributions, from their events."""
     return (
         f"SELECT {h.json_field('contribution_kind')}, {h.json_field('contribution_id')} FROM {d.table('events')} "
-        f"WHERE community_id = {d.mark} AND type = 'contribution_withdrawn'",
+        f"WHERE community_id = {d.mark} AND type = 'contribution_withdrawn' AND {HEALTH_EVENTS_SQL}",
         [community_id],
     )
 
@@ -405,7 +417,7 @@ def acceptances(d: Dialect, h: HealthDialect, community_id: str) -> Statement:
     """Rows of (question id, answer id) of the community's acceptances, in their order."""
     return (
         f"SELECT {h.json_field('question_id')}, {h.json_field('answer_id')} FROM {d.table('events')} "
-        f"WHERE community_id = {d.mark} AND type = 'answer_accepted' ORDER BY position",
+        f"WHERE community_id = {d.mark} AND type = 'answer_accepted' AND {HEALTH_EVENTS_SQL} ORDER BY position",
         [community_id],
     )
 
@@ -462,21 +474,113 @@ def question_facts(
     return sql, [stamp, *other_params, *a_params, community_id, stamp, *q_params]
 
 
-def contributor_days(
-    d: Dialect, h: HealthDialect, community_id: str, until: datetime, withdrawn: Sequence[Any]
+_EARLIEST: Final = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def contributor_facts(
+    d: Dialect,
+    h: HealthDialect,
+    community_id: str,
+    since: datetime | None,
+    until: datetime,
+    window_days: int,
+    withdrawn: Sequence[Any],
 ) -> Statement:
-    """`ReadQueries.contributor_days`: rows of (person, day, contributions, questions,
-    answers, repertoire, earliest creation), by person then day."""
+    """`ReadQueries.contributor_facts`, one row per person, grouped while the index is walked
+    in person order: (person, contributions, questions, answers and repertoire items in the
+    period, first and last contribution, first question, the weeks of their contributions in
+    the period, their months, the weeks and months of their answers (lists separated by
+    commas, one item per contribution), and, for a person whose first contribution is a
+    question, how many contributions they made within the window of it). The weeks and months
+    are folded by `contributor_facts_from_rows`."""
     m = d.mark
-    live, params = h.none_of(h.row_key, withdrawn)
+    start = d.time(since if since is not None else _EARLIEST)
+    live, live_params = h.none_of(f"c.{h.row_key}", withdrawn)
+    inner_live, inner_params = h.none_of(f"k.{h.row_key}", withdrawn)
+    week, month = h.week.format(col="c.created_at"), h.month.format(col="c.created_at")
+    in_period = f"c.created_at >= {m}"
+    answer = f"{in_period} AND c.kind = 'answer'"
     sql = (
-        f"SELECT person_id, {h.day}, count(*), "
-        "sum(CASE WHEN kind = 'question' THEN 1 ELSE 0 END), sum(CASE WHEN kind = 'answer' THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN kind IN ('resource', 'experience') THEN 1 ELSE 0 END), min(created_at) "
-        f"FROM {h.contributions} WHERE community_id = {m} AND {CONTRIBUTION_KINDS_SQL} AND created_at < {m}{live} "
-        f"GROUP BY person_id, {h.day} ORDER BY person_id, {h.day}"
+        "SELECT p.*, CASE WHEN p.first_q = p.first_at THEN "
+        f"(SELECT count(*) FROM {h.contributions.format(alias='k')} WHERE k.community_id = {m} "
+        f"AND k.{CONTRIBUTION_KINDS_SQL} AND k.person_id = p.person_id "
+        f"AND {h.week.format(col='k.created_at')} <= {h.week.format(col='p.until_at')} "
+        f"AND k.created_at <= p.until_at{inner_live}) END FROM ("
+        f"SELECT c.person_id AS person_id, sum(CASE WHEN {in_period} THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN {in_period} AND c.kind = 'question' THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN {answer} THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN {in_period} AND c.kind IN ('resource', 'experience') THEN 1 ELSE 0 END), "
+        "min(c.created_at) AS first_at, max(c.created_at), "
+        "min(CASE WHEN c.kind = 'question' THEN c.created_at END) AS first_q, "
+        f"{h.concat.format(expr=f'CASE WHEN {in_period} THEN {week} END')}, "
+        f"{h.concat.format(expr=f'CASE WHEN {in_period} THEN {month} END')}, "
+        f"{h.concat.format(expr=f'CASE WHEN {answer} THEN {week} END')}, "
+        f"{h.concat.format(expr=f'CASE WHEN {answer} THEN {month} END')}, "
+        f"{h.plus_days.format(col='min(c.created_at)')} AS until_at "
+        f"FROM {h.contributions.format(alias='c')} WHERE c.community_id = {m} AND c.{CONTRIBUTION_KINDS_SQL} "
+        f"AND c.created_at < {m}{live} GROUP BY c.person_id) p"
     )
-    return sql, [community_id, d.time(until), *params]
+    params = [community_id, *inner_params, *[start] * 8, window_days, community_id, d.time(until), *live_params]
+    return sql, params
+
+
+def window_days(window: timedelta) -> int:
+    """A retention window as the whole days the statement takes."""
+    if window.total_seconds() % 86400:
+        raise ValueError(f"a retention window is whole days, got {window}")
+    return window.days
+
+
+def contributor_facts_from_rows(
+    rows: Iterable[Sequence[Any]], read_time: Callable[[Any], datetime], experts: Iterable[str]
+) -> ContributorFacts:
+    """`ContributorFacts` from the rows of `contributor_facts`: the people as they come, the
+    weeks and months counted from their lists (a C loop over the items: ``Counter.update``)."""
+    experts_ = set(experts)
+    tables = {key: (Counter[str](), Counter[str](), Counter[str](), Counter[str]()) for key in ("w", "m")}
+    people = []
+    for person, n, q, a, r, first, last, first_q, weeks, months, answer_weeks, answer_months, _, again in rows:
+        people.append(
+            PersonFacts(
+                person,
+                int(n),
+                int(q),
+                int(a),
+                int(r),
+                read_time(first),
+                read_time(last),
+                read_time(first_q) if first_q is not None else None,
+                int(again) >= 2 if again is not None else None,
+            )
+        )
+        for key, items, answered in (("w", weeks, answer_weeks), ("m", months, answer_months)):
+            if not items:
+                continue
+            contributions, people_in, answers, by_experts = tables[key]
+            listed = items.split(",")
+            contributions.update(listed)
+            people_in.update(set(listed))
+            if answered:
+                listed_answers = answered.split(",")
+                answers.update(listed_answers)
+                if person in experts_:
+                    by_experts.update(listed_answers)
+
+    def periods(key: str) -> list[PeriodFacts]:
+        contributions, people_in, answers, by_experts = tables[key]
+        return sorted(
+            PeriodFacts(
+                date.fromisoformat(start if key == "w" else start + "-01"),
+                count,
+                answers[start],
+                people_in[start],
+                by_experts[start],
+            )
+            for start, count in contributions.items()
+        )
+
+    people.sort()
+    return ContributorFacts(periods("w"), periods("m"), people)
 
 
 def member_facts(d: Dialect, community_id: str) -> Statement:

@@ -20,10 +20,10 @@ from coplib.domain.contributions import Answer, Question
 from coplib.domain.errors import ConcurrencyConflictError, ConflictError, StorageError
 from coplib.domain.health import (
     CONTRIBUTION_KINDS,
-    REPERTOIRE_KINDS,
-    ContributorDay,
+    ContributorFacts,
     MemberFacts,
     QuestionFacts,
+    contributor_facts_of,
     pattern_regex,
 )
 from coplib.domain.history import Aggregate, Ref
@@ -298,21 +298,21 @@ class MemoryStore(Store):
             )
         return sorted(facts, key=lambda q: (q.asked_at, q.question_id))
 
-    def contributor_days(self, community_id: str, *, until: datetime) -> list[ContributorDay]:
-        per_day: dict[tuple[str, date], list[Any]] = {}
-        for kind in CONTRIBUTION_KINDS:
-            for item in self._live_rows(kind, community_id, until):
-                created = item.created_at
-                row = per_day.get((item.author_id, created.date()))
-                if row is None:
-                    row = per_day[(item.author_id, created.date())] = [0, 0, 0, 0, created]
-                row[0] += 1
-                row[1] += kind == "question"
-                row[2] += kind == "answer"
-                row[3] += kind in REPERTOIRE_KINDS
-                if created < row[4]:
-                    row[4] = created
-        return [ContributorDay(person, day, *row) for (person, day), row in sorted(per_day.items())]
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
+        found = (
+            (kind, item.author_id, item.created_at)
+            for kind in CONTRIBUTION_KINDS
+            for item in self._live_rows(kind, community_id, until)
+        )
+        return contributor_facts_of(found, since=since, until=until, experts=experts, window=window)
 
     def member_facts(self, community_id: str) -> list[MemberFacts]:
         with self._lock:

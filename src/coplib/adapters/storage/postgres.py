@@ -35,7 +35,7 @@ from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, CoplibError, StorageError
 from coplib.domain.events import DomainEvent
-from coplib.domain.health import ContributorDay, MemberFacts, QuestionFacts
+from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
@@ -358,13 +358,17 @@ def _none_of(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
 
 #: How this store spells the health report's statements (`_sql.question_facts`...).
 POSTGRES_HEALTH: Final = _sql.HealthDialect(
-    day="(created_at AT TIME ZONE 'UTC')::date",
-    contributions="coplib_aggregates",
+    week="to_char(date_trunc('week', {col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
+    month="to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM')",
+    plus_days="({col} + make_interval(days => %s))",
+    concat="string_agg({expr}, ',')",
+    contributions="coplib_aggregates {alias}",
     threads="coplib_aggregates {alias}",
     # text, not jsonb: the documents are stored as text (see the schema's comment)
     json_field=lambda name: f"(data::json) ->> '{name}'",
     matches=_like,
     none_of=_none_of,
+    one_of=lambda column, values: (f"{column} = ANY(%b::text[])", [list(values)]),
     correlated=False,
 )
 
@@ -961,16 +965,21 @@ class PostgresStore(Store):
             for qid, asker, created, first, helpers in rows
         ]
 
-    def contributor_days(self, community_id: str, *, until: datetime) -> list[ContributorDay]:
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
         withdrawn = self._withdrawn(community_id)
-        (rows,) = self._health_read(
-            "reading the contributor days",
-            [_sql.contributor_days(POSTGRES, POSTGRES_HEALTH, community_id, until, withdrawn)],
+        sql, params = _sql.contributor_facts(
+            POSTGRES, POSTGRES_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn
         )
-        return [
-            ContributorDay(person, day, int(n), int(q), int(a), int(r), _utc(first))
-            for person, day, n, q, a, r, first in rows
-        ]
+        (rows,) = self._health_read("reading the contributors' facts", [(sql, params)])
+        return _sql.contributor_facts_from_rows(rows, _utc, experts)
 
     def member_facts(self, community_id: str) -> list[MemberFacts]:
         rows = self._fetch("reading the members' facts", *_sql.member_facts(POSTGRES, community_id))

@@ -36,7 +36,7 @@ from coplib.domain.errors import (
     StorageError,
 )
 from coplib.domain.events import DomainEvent
-from coplib.domain.health import ContributorDay, MemberFacts, QuestionFacts
+from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
@@ -267,13 +267,20 @@ def _v4(conn: sqlite3.Connection) -> None:
 
 # The health report reads a community's contributions in two orders, from these two covering
 # indexes alone (no stored document): its questions with, under each, its answers and their
-# authors; and its contributors day by day (the expression is the one the query groups by, so
-# that SQLite groups while it walks instead of sorting). Partial: contributions only.
+# authors; and its contributors week by week. The week and month are held in the index, in the
+# very expressions the query groups by, so that SQLite groups while it walks, computing no date.
+# Partial: contributions only.
+_WEEK: Final = "date(substr({col}, 1, 10), '-6 days', 'weekday 1')"
+_MONTH: Final = "substr({col}, 1, 7)"
 _V5 = _run_all(
     f"CREATE INDEX aggregates_threads ON aggregates (community_id, kind, parent_id, created_at, person_id, id) "
     f"WHERE {_sql.CONTRIBUTION_KINDS_SQL}",
-    f"CREATE INDEX aggregates_contributors ON aggregates (community_id, person_id, substr(created_at, 1, 10), kind, "
-    f"created_at) WHERE {_sql.CONTRIBUTION_KINDS_SQL}",
+    "CREATE INDEX aggregates_contributors ON aggregates (community_id, person_id, "
+    f"{_WEEK.format(col='created_at')}, {_MONTH.format(col='created_at')}, kind, created_at) "
+    f"WHERE {_sql.CONTRIBUTION_KINDS_SQL}",
+    # Withdrawals and acceptances, the few events the report reads by type (partial: no other
+    # event gets an entry).
+    f"CREATE INDEX events_health ON events (community_id, type, position) WHERE {_sql.HEALTH_EVENTS_SQL}",
 )
 
 
@@ -419,6 +426,10 @@ def _glob(column: str, pattern: str) -> tuple[str, list[Any]]:
     return f"{column} GLOB ?", ["".join({"[": "[[]", "?": "[?]"}.get(c, c) for c in pattern)]
 
 
+def _in_json(column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+    return f"{column} IN (SELECT value FROM json_each(?))", [json.dumps(list(values))]
+
+
 def _not_rowid(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     if not values:
         return "", []
@@ -427,12 +438,16 @@ def _not_rowid(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
 
 #: How this store spells the health report's statements (`_sql.question_facts`...).
 SQLITE_HEALTH: Final = _sql.HealthDialect(
-    day="substr(created_at, 1, 10)",
-    contributions="aggregates INDEXED BY aggregates_contributors",
+    week=_WEEK,
+    month=_MONTH,
+    plus_days="strftime('%Y-%m-%dT%H:%M:%S', {col}, '+' || ? || ' days') || substr({col}, 20)",
+    concat="group_concat({expr})",
+    contributions="aggregates {alias} INDEXED BY aggregates_contributors",
     threads="aggregates {alias} INDEXED BY aggregates_threads",
     json_field=lambda name: f"json_extract(data, '$.{name}')",
     matches=_glob,
     none_of=_not_rowid,
+    one_of=_in_json,
     correlated=True,
     row_key="rowid",
 )
@@ -480,10 +495,8 @@ def _indexed_columns(row: IndexRow, value: Aggregate) -> tuple[Any, ...]:
     )
 
 
-def _first_and_helpers(answered: str) -> tuple[datetime, tuple[str, ...]]:
-    """The first answer's time and the sorted distinct authors, from ``time author author...``."""
-    first, _, authors = answered.partition(" ")
-    return parse_timestamp(first), tuple(sorted(set(authors.split(" "))))
+def _read_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)  # coplib's own fixed-width UTC text: no checks needed
 
 
 def _each(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
@@ -1064,54 +1077,62 @@ class SQLiteStore(Store):
                 raise self._error("a health query", exc) from exc
 
     @staticmethod
-    def _withdrawn_rowids(conn: sqlite3.Connection, community_id: str) -> list[int]:
+    def _withdrawn(conn: sqlite3.Connection, community_id: str) -> tuple[list[int], set[str]]:
+        """The rowids of the community's withdrawn contributions, and the ids of its withdrawn answers."""
         pairs = conn.execute(*_sql.withdrawn_contributions(SQLITE, SQLITE_HEALTH, community_id)).fetchall()
-        rowids = []
+        rowids, answers = [], set()
         for kind, id_ in pairs:
             found = conn.execute("SELECT rowid FROM aggregates WHERE kind = ? AND id = ?", (kind, id_)).fetchone()
             if found is not None:
                 rowids.append(found[0])
-        return rowids
+            if kind == "answer":
+                answers.add(id_)
+        return rowids, answers
 
     def question_facts(
         self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
     ) -> list[QuestionFacts]:
         def read(conn: sqlite3.Connection) -> list[QuestionFacts]:
-            withdrawn = self._withdrawn_rowids(conn, community_id)
-            accepted: dict[str, str] = dict(conn.execute(*_sql.acceptances(SQLITE, SQLITE_HEALTH, community_id)))
-            live: set[str] = set()
-            if accepted:  # the accepted answers that are not withdrawn
-                gone, gone_params = _not_rowid("a.rowid", withdrawn)
-                sql = (
-                    "SELECT a.id FROM json_each(?) w CROSS JOIN aggregates a ON a.kind = 'answer' AND a.id = w.value"
-                    + gone
-                )
-                live = {row[0] for row in conn.execute(sql, [json.dumps(sorted(set(accepted.values()))), *gone_params])}
+            withdrawn, gone = self._withdrawn(conn, community_id)
+            # The last acceptance of each question; its answer withdrawn since, none.
+            accepted = dict(conn.execute(*_sql.acceptances(SQLITE, SQLITE_HEALTH, community_id)))
             sql, params = _sql.question_facts(SQLITE, SQLITE_HEALTH, community_id, until, unattributed, withdrawn)
+            parse = datetime.fromisoformat  # coplib's own fixed-width UTC text
             facts = []
             for qid, asker, created, answered in conn.execute(sql, params):
-                first, helpers = (None, ()) if answered is None else _first_and_helpers(answered)
-                facts.append(
-                    QuestionFacts(qid, asker, parse_timestamp(created), first, helpers, accepted.get(qid) in live)
-                )
+                taken = accepted.get(qid)
+                live = taken is not None and taken not in gone  # a self-answer may be the accepted one
+                if answered is None:
+                    facts.append(QuestionFacts(qid, asker, parse(created), None, (), live))
+                    continue
+                first, _, authors = answered.partition(" ")
+                helpers = tuple(sorted(set(authors.split(" "))))
+                facts.append(QuestionFacts(qid, asker, parse(created), parse(first), helpers, live))
             return facts
 
         return self._health_read(read)
 
-    def contributor_days(self, community_id: str, *, until: datetime) -> list[ContributorDay]:
-        def read(conn: sqlite3.Connection) -> list[ContributorDay]:
-            withdrawn = self._withdrawn_rowids(conn, community_id)
-            rows = conn.execute(*_sql.contributor_days(SQLITE, SQLITE_HEALTH, community_id, until, withdrawn))
-            return [
-                ContributorDay(person, date.fromisoformat(day), n, q, a, r, parse_timestamp(first))
-                for person, day, n, q, a, r, first in rows
-            ]
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
+        def read(conn: sqlite3.Connection) -> ContributorFacts:
+            withdrawn, _ = self._withdrawn(conn, community_id)
+            sql, params = _sql.contributor_facts(
+                SQLITE, SQLITE_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn
+            )
+            return _sql.contributor_facts_from_rows(conn.execute(sql, params), _read_time, experts)
 
         return self._health_read(read)
 
     def member_facts(self, community_id: str) -> list[MemberFacts]:
         rows = self._query(*_sql.member_facts(SQLITE, community_id))
-        return [MemberFacts(p, parse_timestamp(j) if j is not None else None, bool(e)) for p, j, e in rows]
+        return [MemberFacts(p, _read_time(j) if j is not None else None, bool(e)) for p, j, e in rows]
 
     # -- outbox ------------------------------------------------------------------------------
 
