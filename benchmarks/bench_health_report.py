@@ -22,6 +22,7 @@ the answers withdrawn; bodies of 300 characters; five years.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import sqlite3
 import time
@@ -348,6 +349,7 @@ class Report:
 
 
 def main() -> None:
+    logging.getLogger("coplib.bootstrap").setLevel(logging.ERROR)  # no notifier: the report sends nothing
     parser = common.arguments(__doc__ or "")
     parser.add_argument("--size", type=int, default=None, help="contributions of the smaller history (default 1e6)")
     args = parser.parse_args()
