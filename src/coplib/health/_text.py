@@ -113,6 +113,7 @@ def render_text(report: CommunityHealth, locale: str = "en") -> str:
     if locale not in LOCALES:
         raise ValueError(f"locale must be one of {', '.join(LOCALES)}, got {locale!r}")
     loc = locale
+    sep = " : " if loc == "fr" else ": "  # French typography: a space before the colon
     r, a, ret, i, c, m = (
         report.responsiveness,
         report.activity,
@@ -125,47 +126,47 @@ def render_text(report: CommunityHealth, locale: str = "en") -> str:
     lines = [
         _label("title", loc, name=report.name),
         _label("period", loc, since=since, until=report.until.isoformat(timespec="minutes")),
-        f"{_label('index', loc)}: {_number(report.index, loc, 0)} / 100",
+        f"{_label('index', loc)}{sep}{_number(report.index, loc, 0)} / 100",
         "",
         _label("responsiveness", loc),
-        f"  {_label('questions', loc)}: {r.questions}",
-        f"  {_label('answered', loc)}: {r.answered} ({_percent(r.share_answered, loc)})",
-        f"  {_label('median', loc)}: {_hours(r.median_hours_to_first_answer, loc)}",
-        f"  {_label('p90', loc)}: {_hours(r.p90_hours_to_first_answer, loc)}",
-        f"  {_label('within_24h', loc, hours=ret.fast_hours)}: {r.answered_within_24h} "
+        f"  {_label('questions', loc)}{sep}{r.questions}",
+        f"  {_label('answered', loc)}{sep}{r.answered} ({_percent(r.share_answered, loc)})",
+        f"  {_label('median', loc)}{sep}{_hours(r.median_hours_to_first_answer, loc)}",
+        f"  {_label('p90', loc)}{sep}{_hours(r.p90_hours_to_first_answer, loc)}",
+        f"  {_label('within_24h', loc, hours=ret.fast_hours)}{sep}{r.answered_within_24h} "
         f"({_percent(r.share_within_24h, loc)})",
-        f"  {_label('within_target', loc, target=r.target)}: {r.answered_within_target} "
+        f"  {_label('within_target', loc, target=r.target)}{sep}{r.answered_within_target} "
         f"({_percent(r.share_within_target, loc)})",
-        f"  {_label('accepted', loc)}: {r.accepted} ({_percent(r.share_accepted, loc)})",
-        f"  {_label('unanswered', loc, days=_number(r.unanswered_oldest_age_days, loc, 0))}: {r.unanswered}",
+        f"  {_label('accepted', loc)}{sep}{r.accepted} ({_percent(r.share_accepted, loc)})",
+        f"  {_label('unanswered', loc, days=_number(r.unanswered_oldest_age_days, loc, 0))}{sep}{r.unanswered}",
         "",
         _label("activity", loc),
-        f"  {_label('questions', loc)}: {a.questions}; {_label('answers', loc)}: {a.answers}; "
-        f"{_label('repertoire', loc)}: {a.repertoire}; {_label('contributions', loc)}: {a.contributions}",
-        f"  {_label('active', loc)}: {a.active_contributors}; {_label('new', loc)}: {a.new_contributors}",
+        f"  {_label('questions', loc)}{sep}{a.questions}; {_label('answers', loc)}{sep}{a.answers}; "
+        f"{_label('repertoire', loc)}{sep}{a.repertoire}; {_label('contributions', loc)}{sep}{a.contributions}",
+        f"  {_label('active', loc)}{sep}{a.active_contributors}; {_label('new', loc)}{sep}{a.new_contributors}",
         "",
         _label("retention", loc, days=ret.window_days),
-        f"  {_label('retained_all', loc)}: {_group(ret.all, loc)}",
-        f"  {_label('retained_fast', loc, hours=ret.fast_hours)}: {_group(ret.answered_fast, loc)}",
-        f"  {_label('retained_later', loc)}: {_group(ret.answered_later, loc)}",
-        f"  {_label('retained_never', loc)}: {_group(ret.never_answered, loc)}",
+        f"  {_label('retained_all', loc)}{sep}{_group(ret.all, loc)}",
+        f"  {_label('retained_fast', loc, hours=ret.fast_hours)}{sep}{_group(ret.answered_fast, loc)}",
+        f"  {_label('retained_later', loc)}{sep}{_group(ret.answered_later, loc)}",
+        f"  {_label('retained_never', loc)}{sep}{_group(ret.never_answered, loc)}",
     ]
     if ret.pending:
         lines.append(f"  {_label('pending', loc, n=ret.pending)}")
     lines += [
         "",
         _label("interaction", loc),
-        f"  {_label('pairs', loc)}: {i.help_pairs} ({_label('mutual', loc)}: {i.mutual_pairs})",
-        f"  {_label('reciprocity', loc)}: {i.gave_and_received} ({_percent(i.reciprocity, loc)})",
+        f"  {_label('pairs', loc)}{sep}{i.help_pairs} ({_label('mutual', loc)}{sep}{i.mutual_pairs})",
+        f"  {_label('reciprocity', loc)}{sep}{i.gave_and_received} ({_percent(i.reciprocity, loc)})",
         "",
         _label("concentration", loc),
-        f"  {_label('absence', loc)}: {c.absence_factor} / {c.contributors}",
-        f"  {_label('by_others', loc)}: {_percent(c.share_by_others, loc)}",
+        f"  {_label('absence', loc)}{sep}{c.absence_factor} / {c.contributors}",
+        f"  {_label('by_others', loc)}{sep}{_percent(c.share_by_others, loc)}",
         "",
-        _label("members", loc) + f": {m.members}",
-        f"  {_label('inactive', loc, days=m.inactive_days)}: {m.inactive}; "
-        f"{_label('never', loc)}: {m.never_contributed}",
-        f"  {_label('levels', loc)}: "
+        _label("members", loc) + f"{sep}{m.members}",
+        f"  {_label('inactive', loc, days=m.inactive_days)}{sep}{m.inactive}; "
+        f"{_label('never', loc)}{sep}{m.never_contributed}",
+        f"  {_label('levels', loc)}{sep}"
         + ", ".join(
             f"{_label('active_level' if level == 'active' else level, loc)} {count}"
             for level, count in m.levels.items()
