@@ -693,11 +693,10 @@ def compute_health(
     backlog: list[float] = []
     first_question: dict[str, QuestionFacts] = {}
     directed: set[tuple[str, str]] = set()
+    remember = first_question.setdefault  # the questions come by creation, then id: the first is the earliest
     for q in questions:
         asker = q.asker_id
-        known = first_question.get(asker)
-        if known is None or (q.asked_at, q.question_id) < (known.asked_at, known.question_id):
-            first_question[asker] = q
+        remember(asker, q)
         day = q.asked_at.date()
         if day < since_day:
             continue
@@ -725,7 +724,9 @@ def compute_health(
             bm.fast += 1
         if within_target(q.asked_at, first):
             within += 1
-        directed.update((helper, asker) for helper in q.helpers if helper != asker)
+        for helper in q.helpers:
+            if helper != asker:
+                directed.add((helper, asker))
     asked_in_period = sum(b.questions for b in months.values())
     waits.sort()
     backlog.sort()
@@ -802,13 +803,14 @@ def compute_health(
         never_answered=_group(*groups["never"]),
     )
 
-    pairs = {(a, b) if a < b else (b, a) for a, b in directed}
-    givers = {a for a, _ in directed}
-    receivers = {b for _, b in directed}
+    # Set algebra rather than loops: a help network has about as many links as answers.
+    helpers_, askers_ = (list(side) for side in zip(*directed, strict=True)) if directed else ([], [])
+    mutual = len(directed & set(zip(askers_, helpers_, strict=True))) // 2
+    givers, receivers = set(helpers_), set(askers_)
     both = givers & receivers
     interaction = Interaction(
-        help_pairs=len(pairs),
-        mutual_pairs=sum(1 for a, b in pairs if (b, a) in directed and (a, b) in directed),
+        help_pairs=len(directed) - mutual,
+        mutual_pairs=mutual,
         givers=len(givers),
         receivers=len(receivers),
         gave_and_received=len(both),

@@ -182,9 +182,11 @@ class HealthQueriesContract(StoreFixtures):
         )
         for until in (UNTIL, MONDAY + timedelta(days=2)):
             for window in (timedelta(days=90), timedelta(days=1)):
-                args = {"since": since, "until": until, "experts": ["ben", "dev"], "window": window}
-                got = store.contributor_facts(built["community"], **args)
-                assert got == contributor_facts_by_finding(store, built["community"], **args)
+                cid, experts = built["community"], ["ben", "dev"]
+                got = store.contributor_facts(cid, since=since, until=until, experts=experts, window=window)
+                assert got == contributor_facts_by_finding(
+                    store, cid, since=since, until=until, experts=experts, window=window
+                )
 
     def test_member_facts_list_active_members_and_the_experts(self, store: Store, built: dict[str, Any]) -> None:
         facts = store.member_facts(built["community"])

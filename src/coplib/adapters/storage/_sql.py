@@ -366,8 +366,10 @@ def requeue(d: Dialect, message_ids: Sequence[str], now: datetime) -> Rows:
 
 #: The contribution kinds, as SQL (the partial indexes of the SQLite store name this very list).
 CONTRIBUTION_KINDS_SQL: Final = "kind IN ('question', 'answer', 'comment', 'resource', 'experience', 'meeting')"
-#: The events the report reads by type, as SQL (likewise).
+#: The events the report reads by type, as SQL (likewise), and the fields of them it reads
+#: (the SQLite store's index of those events holds them).
 HEALTH_EVENTS_SQL: Final = "type IN ('answer_accepted', 'contribution_withdrawn')"
+HEALTH_EVENT_FIELDS: Final = ("question_id", "answer_id", "contribution_kind", "contribution_id")
 
 
 @attrs.frozen
@@ -534,10 +536,11 @@ def window_days(window: timedelta) -> int:
 def contributor_facts_from_rows(
     rows: Iterable[Sequence[Any]], read_time: Callable[[Any], datetime], experts: Iterable[str]
 ) -> ContributorFacts:
-    """`ContributorFacts` from the rows of `contributor_facts`: the people as they come, the
-    weeks and months counted from their lists (a C loop over the items: ``Counter.update``)."""
+    """`ContributorFacts` from the rows of `contributor_facts`: the people as they come; the
+    weeks and months counted from their lists, joined into one text per table and counted at
+    once (``Counter`` of a list is a loop in C)."""
     experts_ = set(experts)
-    tables = {key: (Counter[str](), Counter[str](), Counter[str](), Counter[str]()) for key in ("w", "m")}
+    lists: dict[str, list[list[str]]] = {"w": [[], [], [], []], "m": [[], [], [], []]}
     people = []
     for person, n, q, a, r, first, last, first_q, weeks, months, answer_weeks, answer_months, _, again in rows:
         people.append(
@@ -554,26 +557,25 @@ def contributor_facts_from_rows(
             )
         )
         for key, items, answered in (("w", weeks, answer_weeks), ("m", months, answer_months)):
-            if not items:
-                continue
-            contributions, people_in, answers, by_experts = tables[key]
-            listed = items.split(",")
-            contributions.update(listed)
-            people_in.update(set(listed))
-            if answered:
-                listed_answers = answered.split(",")
-                answers.update(listed_answers)
-                if person in experts_:
-                    by_experts.update(listed_answers)
+            if items:
+                contributions, present, answers, by_experts = lists[key]
+                contributions.append(items)
+                present.append(",".join(set(items.split(","))))
+                if answered:
+                    answers.append(answered)
+                    if person in experts_:
+                        by_experts.append(answered)
 
     def periods(key: str) -> list[PeriodFacts]:
-        contributions, people_in, answers, by_experts = tables[key]
+        contributions, present, answers, by_experts = (
+            Counter(",".join(texts).split(",")) if texts else Counter[str]() for texts in lists[key]
+        )
         return sorted(
             PeriodFacts(
                 date.fromisoformat(start if key == "w" else start + "-01"),
                 count,
                 answers[start],
-                people_in[start],
+                present[start],
                 by_experts[start],
             )
             for start, count in contributions.items()

@@ -271,6 +271,12 @@ def _v4(conn: sqlite3.Connection) -> None:
 # very expressions the query groups by, so that SQLite groups while it walks, computing no date.
 # Partial: contributions only.
 _WEEK: Final = "date(substr({col}, 1, 10), '-6 days', 'weekday 1')"
+
+
+def _json_field(name: str) -> str:
+    return f"json_extract(data, '$.{name}')"
+
+
 _MONTH: Final = "substr({col}, 1, 7)"
 _V5 = _run_all(
     f"CREATE INDEX aggregates_threads ON aggregates (community_id, kind, parent_id, created_at, person_id, id) "
@@ -278,9 +284,11 @@ _V5 = _run_all(
     "CREATE INDEX aggregates_contributors ON aggregates (community_id, person_id, "
     f"{_WEEK.format(col='created_at')}, {_MONTH.format(col='created_at')}, kind, created_at) "
     f"WHERE {_sql.CONTRIBUTION_KINDS_SQL}",
-    # Withdrawals and acceptances, the few events the report reads by type (partial: no other
-    # event gets an entry).
-    f"CREATE INDEX events_health ON events (community_id, type, position) WHERE {_sql.HEALTH_EVENTS_SQL}",
+    # Withdrawals and acceptances, the few events the report reads by type, with the fields it
+    # reads of them (partial: no other event gets an entry).
+    "CREATE INDEX events_health ON events (community_id, type, position, "
+    f"{', '.join(_json_field(name) for name in _sql.HEALTH_EVENT_FIELDS)}) "
+    f"WHERE {_sql.HEALTH_EVENTS_SQL}",
 )
 
 
@@ -444,7 +452,7 @@ SQLITE_HEALTH: Final = _sql.HealthDialect(
     concat="group_concat({expr})",
     contributions="aggregates {alias} INDEXED BY aggregates_contributors",
     threads="aggregates {alias} INDEXED BY aggregates_threads",
-    json_field=lambda name: f"json_extract(data, '$.{name}')",
+    json_field=_json_field,
     matches=_glob,
     none_of=_not_rowid,
     one_of=_in_json,
