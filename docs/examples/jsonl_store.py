@@ -42,6 +42,7 @@ from coplib import (
     hookimpl,
 )
 from coplib.adapters.storage.memory import MemoryStore
+from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import Aggregate, Ref
 from coplib.ports.storage import ACTIVE_ONLY, EVERYTHING, DeliveryStatus, Filter, OutboxEntry, Outcome, check_limit
 from coplib.serialization import (
@@ -301,6 +302,30 @@ class JsonLinesStore(Store):
     def communities(self, organisation_id: str | None = None) -> list[Community]:
         with self._locked(exclusive=False):
             return self._index.communities(organisation_id)
+
+    # The health report's facts; a store without an index of its own may answer them with
+    # coplib.ports.question_facts_by_finding and its siblings.
+    def question_facts(
+        self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
+    ) -> list[QuestionFacts]:
+        with self._locked(exclusive=False):
+            return self._index.question_facts(community_id, until=until, unattributed=unattributed)
+
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
+        with self._locked(exclusive=False):
+            return self._index.contributor_facts(community_id, since=since, until=until, experts=experts, window=window)
+
+    def member_facts(self, community_id: str) -> list[MemberFacts]:
+        with self._locked(exclusive=False):
+            return self._index.member_facts(community_id)
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         with self._locked(exclusive=False):

@@ -387,6 +387,9 @@ QUERIES_AND_PLUMBING = {
     "points_balance",
     "points_balances",
     "badges_of",
+    # the health report: reads, with their bad input in tests/health
+    "community_health",
+    "health_reports",
 }
 
 

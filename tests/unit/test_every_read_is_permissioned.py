@@ -55,6 +55,7 @@ READS: dict[str, Callable[[Engine, str, str, str], Any]] = {
     "preferences": lambda e, v, q, c: e.preferences(v, "ana"),
     "outbox": lambda e, v, q, c: e.outbox(v),
     "organisation": lambda e, v, q, c: e.organisation(v, "acme"),
+    "community_health": lambda e, v, q, c: e.community_health(v, c, since=SINCE.date(), until=UNTIL),
 }
 
 #: Reads of the organisation (acme) rather than of the community.
@@ -62,8 +63,8 @@ ORGANISATION_READS = {"organisation"}
 
 #: Reads whose answer an outsider may get without reading the community: `contributions_of`
 #: leaves out what the viewer may not read (tested apart below), `portfolio` lists only what
-#: the viewer may see.
-FILTERING_READS = {"portfolio"}
+#: the viewer may see, `health_reports` reports only on what the viewer may read.
+FILTERING_READS = {"portfolio", "health_reports"}
 
 
 def _reads_of_the_engine() -> set[str]:
@@ -165,6 +166,15 @@ def test_a_member_reads_levels_points_and_badges_of_their_community(engine: Engi
 def test_a_read_of_an_unknown_community_is_a_coplib_error(engine: Engine) -> None:
     with pytest.raises(CoplibError):
         engine.level_of("ana", "nowhere", "ana")
+
+
+def test_an_outsider_gets_no_health_report_of_a_private_community_among_the_reports(
+    engine: Engine, question: str
+) -> None:
+    assert engine.health_reports("chloe", "acme") == []
+    assert engine.health_reports("chloe") == []
+    assert [r.community_id for r in engine.health_reports("ana", "acme")] == ["managers"]
+    assert [r.community_id for r in engine.health_reports(SYSTEM)] == ["managers"]
 
 
 # -- another organisation ---------------------------------------------------------------------
@@ -289,3 +299,17 @@ def test_no_use_case_asks_the_runtime_directly_about_a_community() -> None:
         for community in direct.findall(path.read_text(encoding="utf-8")):
             assert community == "None", f"{path.name} asks Runtime.authorise about a community: use _readable"
     assert "runtime.authorise(" in (Path(coplib.service.__file__).parent / "preferences.py").read_text()
+
+
+def test_another_organisations_health_reports_are_unknown_until_a_community_is_shared(apart: Engine) -> None:
+    for organisation_id in ("acme", "nowhere"):
+        with pytest.raises(NotFoundError) as caught:
+            apart.health_reports("gil", organisation_id)
+        assert (caught.value.kind, caught.value.id) == ("organisation", organisation_id)
+    assert apart.health_reports("gil") == []
+    assert apart.health_reports("gil", "globex") == []
+
+    apart.share_community("ana", "welding", "globex")
+
+    assert [r.community_id for r in apart.health_reports("gil", "globex")] == ["welding"]
+    assert [r.community_id for r in apart.health_reports("gil")] == ["welding"]

@@ -26,6 +26,7 @@ from coplib.ports.storage import Store
 from coplib.runtime.follower import check_follow_mode
 from coplib.runtime.retry import RetryPolicy
 from coplib.service.engine import Engine
+from coplib.service.health import CommunityHealthPlugin
 
 log = logging.getLogger("coplib.bootstrap")
 
@@ -45,6 +46,7 @@ def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
         ("coplib.policy.recognition", RecognitionPlugin()),
         ("coplib.policy.participation_levels", ParticipationLevelsPlugin()),
         ("coplib.policy.badges", BadgesPlugin()),
+        ("coplib.policy.community_health", CommunityHealthPlugin()),
     ]
 
 

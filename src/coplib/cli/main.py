@@ -4,7 +4,8 @@
 `coplib.simulation.demo`. The operational commands, fit for cron or a long-running worker, run on a
 host's store with its directory file and its plugins (entry points of the ``coplib`` group):
 ``coplib dispatch`` delivers the outbox (``--loop`` keeps going), ``coplib tick`` lets the
-policies act on what is due, ``coplib sync-directory`` keeps rule-based memberships in step.
+policies act on what is due, ``coplib sync-directory`` keeps rule-based memberships in step. ``coplib import`` imports a
+history from another platform; ``coplib health`` prints the communities' health report.
 Bad input exits with status 2 and a message saying what to change; a failure while running
 exits with status 1.
 """
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from coplib.cli import health as health_cli
 from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
 from coplib.importers import cli as import_cli
 from coplib.simulation.demo import DEFAULT_DB, DEFAULT_SEED, DEFAULT_WEEKS, MAX_WEEKS, MIN_WEEKS, run_demo
@@ -138,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "--idle", type=_seconds, default=5.0, metavar="S", help="seconds to wait when nothing is due"
             )
     import_cli.add_parser(commands)
+    health_cli.add_parser(commands)
     return parser
 
 
@@ -267,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _job(args)
         if args.command == "import":
             return import_cli.run(args)
+        if args.command == "health":
+            return health_cli.run(args)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     except SystemExit as exc:  # argparse reports bad input this way (status 2)

@@ -28,7 +28,10 @@ from coplib.ports.storage import (
     Versioned,
     Write,
     check_limit,
+    contributor_facts_by_finding,
     count_by_finding,
+    member_facts_by_finding,
+    question_facts_by_finding,
 )
 
 __all__ = [
@@ -51,5 +54,8 @@ __all__ = [
     "Versioned",
     "Write",
     "check_limit",
+    "contributor_facts_by_finding",
     "count_by_finding",
+    "member_facts_by_finding",
+    "question_facts_by_finding",
 ]

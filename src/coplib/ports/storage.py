@@ -30,6 +30,14 @@ from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import InvalidInputError
 from coplib.domain.events import DomainEvent
+from coplib.domain.health import (
+    CONTRIBUTION_KINDS,
+    ContributorFacts,
+    MemberFacts,
+    QuestionFacts,
+    contributor_facts_of,
+    pattern_regex,
+)
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 
@@ -197,6 +205,65 @@ def count_by_finding(queries: ReadQueries, kind: str, where: Filter = EVERYTHING
     return len(queries.find(kind, where))
 
 
+def _live(queries: ReadQueries, kind: str, community_id: str, until: datetime) -> list[Any]:
+    found = queries.find(kind, Filter(community_id=community_id, until=until))
+    return [c for c in found if not getattr(c, "withdrawn", False)]
+
+
+def question_facts_by_finding(
+    queries: ReadQueries, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
+) -> list[QuestionFacts]:
+    """`ReadQueries.question_facts` from `find`: a correct answer for an adapter without a
+    query of its own (its cost follows the community's questions and answers)."""
+    unknown = pattern_regex(unattributed)
+    answers: dict[str, list[Any]] = {}
+    for answer in _live(queries, "answer", community_id, until):
+        answers.setdefault(answer.question_id, []).append(answer)
+    facts = []
+    for question in _live(queries, "question", community_id, until):
+        asker = question.author_id
+        anyone = unknown is not None and unknown.match(asker) is not None
+        helping = [a for a in answers.get(question.id, ()) if anyone or a.author_id != asker]
+        facts.append(
+            QuestionFacts(
+                question.id,
+                asker,
+                question.created_at,
+                min((a.created_at for a in helping), default=None),
+                tuple(sorted({a.author_id for a in helping})),
+                question.accepted_answer_id is not None,
+            )
+        )
+    return sorted(facts, key=lambda q: (q.asked_at, q.question_id))
+
+
+def contributor_facts_by_finding(
+    queries: ReadQueries,
+    community_id: str,
+    *,
+    since: datetime | None,
+    until: datetime,
+    experts: Sequence[str] = (),
+    window: timedelta = timedelta(days=90),
+) -> ContributorFacts:
+    """`ReadQueries.contributor_facts` from `find` (its cost follows the community's
+    contributions)."""
+    found = (
+        (kind, item.author_id, item.created_at)
+        for kind in CONTRIBUTION_KINDS
+        for item in _live(queries, kind, community_id, until)
+    )
+    return contributor_facts_of(found, since=since, until=until, experts=experts, window=window)
+
+
+def member_facts_by_finding(queries: ReadQueries, community_id: str) -> list[MemberFacts]:
+    """`ReadQueries.member_facts` from `members`."""
+    experts = {m.person_id for m in queries.members(community_id, role=Role.EXPERT)}
+    return [
+        MemberFacts(m.person_id, m.joined_at or m.since, m.person_id in experts) for m in queries.members(community_id)
+    ]
+
+
 # -- the capabilities -------------------------------------------------------------------------------
 
 
@@ -347,6 +414,44 @@ class ReadQueries(ABC):
     @abstractmethod
     def communities(self, organisation_id: str | None = None) -> list[Community]:
         """The portfolio: communities of an organisation (or all), ordered by name then id."""
+
+    # The facts of the health report (`coplib.domain.health`, docs/health.md): one aggregate
+    # query per family, whose rows number the questions, the person-days or the members of the
+    # community, never its events. `question_facts_by_finding`, `contributor_facts_by_finding` and
+    # `member_facts_by_finding` answer them from `find` for an adapter without queries of its own.
+
+    @abstractmethod
+    def question_facts(
+        self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
+    ) -> list[QuestionFacts]:
+        """Every live question of the community created before `until`, ordered by creation
+        then id, each with its earliest live answer created before `until` by someone other
+        than the asker, the distinct authors of those answers, and whether its accepted answer
+        is live. An author matching one of the `unattributed` patterns (``*``: any characters)
+        counts as someone else on either side."""
+
+    @abstractmethod
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
+        """The live contributions (`coplib.domain.health.CONTRIBUTION_KINDS`) of the community
+        created in [since, until) (since None: from the start), per week and per month: how
+        many, of which questions, answers and repertoire items, by how many people, and the
+        answers by `experts`; and per person, over their whole history before `until`, their
+        count and answers in the period, first and last contribution, first question and,
+        when their first contribution is a question, whether they made another within
+        `window` of it (at most `window` later). See `coplib.domain.health.ContributorFacts`."""
+
+    @abstractmethod
+    def member_facts(self, community_id: str) -> list[MemberFacts]:
+        """The active members of the community, ordered by person: when each joined, and
+        whether they hold the expert role."""
 
 
 class Store(AggregateStore, EventLog, Outbox, Timers, ReadQueries):

@@ -29,6 +29,7 @@ from coplib.service.bulk import BulkImport
 from coplib.service.communities import CommunityCommands
 from coplib.service.contributions import ContributionCommands
 from coplib.service.guarantee_measures import GuaranteeMeasureReads
+from coplib.service.health import HealthReads
 from coplib.service.help_space import HelpSpaceReads
 from coplib.service.meetings import MeetingCommands
 from coplib.service.membership import MembershipCommands
@@ -52,6 +53,7 @@ class Engine(
     PreferenceCommands,
     ParticipationCommands,
     GuaranteeMeasureReads,
+    HealthReads,
     BenefitReads,
     RecognitionExports,
     Queries,

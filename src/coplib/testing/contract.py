@@ -7,6 +7,7 @@ capability of the port (`coplib.ports.storage`):
 | `CommitContract` | `Store.commit`: versions, conflicts, all or nothing, positions returned |
 | `EventLogContract` | `events`, `activity`, `count_events` |
 | `ReadQueriesContract` | `find`, `count`, `unanswered_questions`, `members`, `communities` |
+| `HealthQueriesContract` (`health_contract`) | `question_facts`, `contributor_facts`, `member_facts` |
 | `OutboxContract` (in `outbox_contract`) | the outbox: messages, claims, leases, outcomes, requeues |
 | `TimersContract` | `find_due` |
 | `LifecycleContract` | reopening, `close`, `url` |
@@ -63,6 +64,7 @@ from coplib.ports.storage import Changeset, Filter, Period, RecordedEvent, Store
 from coplib.service.engine import Engine
 from coplib.testing._fixtures import StoreFactory, StoreFixtures, every_event, open_engine_on
 from coplib.testing._fixtures import ids_of as _ids
+from coplib.testing.health_contract import HealthQueriesContract
 from coplib.testing.outbox_contract import OutboxContract
 from coplib.testing.samples import MONDAY, SampleHistory
 
@@ -72,6 +74,7 @@ __all__ = [
     "ConcurrencyContract",
     "EngineContract",
     "EventLogContract",
+    "HealthQueriesContract",
     "LifecycleContract",
     "OutboxContract",
     "ReadQueriesContract",
@@ -1020,6 +1023,7 @@ class StoreContract(
     CommitContract,
     EventLogContract,
     ReadQueriesContract,
+    HealthQueriesContract,
     OutboxContract,
     TimersContract,
     LifecycleContract,

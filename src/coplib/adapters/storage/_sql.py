@@ -10,12 +10,14 @@ only SQL chosen here (names, hints, a period's expression) is.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 import attrs
 
+from coplib.domain.health import ContributorFacts, PeriodFacts, PersonFacts
 from coplib.ports.storage import DeliveryStatus, Filter, OutboxEntry, OutboxMessage, Outcome, Period
 
 Statement = tuple[str, list[Any]]
@@ -358,4 +360,243 @@ def requeue(d: Dialect, message_ids: Sequence[str], now: datetime) -> Rows:
         f"UPDATE {d.table('outbox')} SET status = 'pending', attempts = 0, next_attempt_at = {m}, settled_at = NULL, "
         f"claimed_by = NULL, claimed_until = NULL WHERE id = {m} AND status IN ('dead', 'dropped')",
         [(stamp, mid) for mid in dict.fromkeys(message_ids)],
+    )
+
+
+# -- the facts of the health report ----------------------------------------------------------------
+# One aggregate query per family (coplib.domain.health): the questions with their first answer
+# by someone else, the contributions per person and day, the members. Withdrawn contributions
+# and acceptances come from their events, the few rows of those types, so that no stored
+# document is read. What the two stores spell differently is a `HealthDialect`.
+
+#: The contribution kinds, as SQL (the partial indexes of the SQLite store name this very list).
+CONTRIBUTION_KINDS_SQL: Final = "kind IN ('question', 'answer', 'comment', 'resource', 'experience', 'meeting')"
+#: The events the report reads by type, as SQL (likewise), and the fields of them it reads
+#: (the SQLite store's index of those events holds them).
+HEALTH_EVENTS_SQL: Final = "type IN ('answer_accepted', 'contribution_withdrawn')"
+HEALTH_EVENT_FIELDS: Final = ("question_id", "answer_id", "contribution_kind", "contribution_id")
+
+
+@attrs.frozen
+class HealthDialect:
+    """What differs between the stores in the statements of the health report."""
+
+    #: SQL of the first day of the week (Monday, UTC) and of the month (``YYYY-MM``) of the
+    #: time column ``{col}``, as text (``YYYY-MM-DD``; the SQLite store's index holds these).
+    week: str
+    month: str
+    #: SQL of the time column ``{col}`` plus a number of days given as a parameter.
+    plus_days: str
+    #: The aggregate that joins the texts ``{expr}`` of a group with commas (NULLs left out).
+    concat: str
+    #: The contributions of a community, as the FROM of the contributors' query (``{alias}``;
+    #: index hints).
+    contributions: str
+    #: The questions and answers, as the FROM of the questions' query (``q`` and ``a``).
+    threads: str
+    #: A field of an event's JSON document, by name.
+    json_field: Callable[[str], str]
+    #: ``column`` matches a pattern of `coplib.domain.health.pattern_regex` (``*``: anything),
+    #: with the pattern as the statement gives it.
+    matches: Callable[[str, str], Statement]
+    #: ``column`` is none of the values: SQL and its parameters (none when there are no values).
+    none_of: Callable[[str, Sequence[Any]], Statement]
+    #: ``column`` is one of the values (a condition, even for no values), with its parameters.
+    one_of: Callable[[str, Sequence[str]], Statement]
+    #: Correlated subqueries (SQLite walks its index once per question) or one join grouped
+    #: by question (PostgreSQL hashes it).
+    correlated: bool
+    #: The column that names a row for `none_of` (SQLite's ``rowid``, a key of its covering
+    #: indexes; PostgreSQL's ``id``).
+    row_key: str = "id"
+
+
+def withdrawn_contributions(d: Dialect, h: HealthDialect, community_id: str) -> Statement:
+    """Rows of (kind, id) of the community's withdrawn contributions, from their events."""
+    return (
+        f"SELECT {h.json_field('contribution_kind')}, {h.json_field('contribution_id')} FROM {d.table('events')} "
+        f"WHERE community_id = {d.mark} AND type = 'contribution_withdrawn' AND {HEALTH_EVENTS_SQL}",
+        [community_id],
+    )
+
+
+def acceptances(d: Dialect, h: HealthDialect, community_id: str) -> Statement:
+    """Rows of (question id, answer id) of the community's acceptances, in their order."""
+    return (
+        f"SELECT {h.json_field('question_id')}, {h.json_field('answer_id')} FROM {d.table('events')} "
+        f"WHERE community_id = {d.mark} AND type = 'answer_accepted' AND {HEALTH_EVENTS_SQL} ORDER BY position",
+        [community_id],
+    )
+
+
+def _someone_else(h: HealthDialect, unattributed: Sequence[str]) -> Statement:
+    clauses = ["a.person_id <> q.person_id"]
+    params: list[Any] = []
+    for pattern in unattributed:
+        sql, given = h.matches("q.person_id", pattern)
+        clauses.append(sql)
+        params.extend(given)
+    return "(" + " OR ".join(clauses) + ")", params
+
+
+def question_facts(
+    d: Dialect,
+    h: HealthDialect,
+    community_id: str,
+    until: datetime,
+    unattributed: Sequence[str],
+    withdrawn: Sequence[Any],
+) -> Statement:
+    """`ReadQueries.question_facts`: rows of (id, asker, created_at, first answer by someone
+    else, the authors of those answers separated by spaces), by creation then id; correlated,
+    the last two are one text: the time, a space, the authors.
+    `withdrawn` are `HealthDialect.row_key` values of the withdrawn contributions."""
+    m = d.mark
+    stamp = d.time(until)
+    other, other_params = _someone_else(h, unattributed)
+    q_live, q_params = h.none_of(f"q.{h.row_key}", withdrawn)
+    a_live, a_params = h.none_of(f"a.{h.row_key}", withdrawn)
+    # The list of kinds repeats the partial index's condition, so that SQLite may use it.
+    questions = (
+        f"q.community_id = {m} AND q.kind = 'question' AND q.{CONTRIBUTION_KINDS_SQL} AND q.created_at < {m}{q_live}"
+    )
+    answers = (
+        f"a.community_id = q.community_id AND a.kind = 'answer' AND a.{CONTRIBUTION_KINDS_SQL} "
+        f"AND a.parent_id = q.id AND a.created_at < {m} AND {other}{a_live}"
+    )
+    if h.correlated:
+        inner = h.threads.format(alias="a")
+        sql = (
+            # One walk of the question's answers gives both: the first time, then the authors.
+            "SELECT q.id, q.person_id, q.created_at, "
+            f"(SELECT min(a.created_at) || ' ' || group_concat(a.person_id, ' ') FROM {inner} WHERE {answers}) "
+            f"FROM {h.threads.format(alias='q')} WHERE {questions} AND q.parent_id IS NULL ORDER BY q.created_at, q.id"
+        )
+        return sql, [stamp, *other_params, *a_params, community_id, stamp, *q_params]
+    sql = (
+        f"SELECT q.id, q.person_id, q.created_at, min(a.created_at), string_agg(DISTINCT a.person_id, ' ') "
+        f"FROM {h.threads.format(alias='q')} LEFT JOIN {h.threads.format(alias='a')} ON {answers} "
+        f"WHERE {questions} GROUP BY q.id, q.person_id, q.created_at ORDER BY q.created_at, q.id"
+    )
+    return sql, [stamp, *other_params, *a_params, community_id, stamp, *q_params]
+
+
+_EARLIEST: Final = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def contributor_facts(
+    d: Dialect,
+    h: HealthDialect,
+    community_id: str,
+    since: datetime | None,
+    until: datetime,
+    window_days: int,
+    withdrawn: Sequence[Any],
+) -> Statement:
+    """`ReadQueries.contributor_facts`, one row per person, grouped while the index is walked
+    in person order: (person, contributions, questions, answers and repertoire items in the
+    period, first and last contribution, first question, the weeks of their contributions in
+    the period, their months, the weeks and months of their answers (lists separated by
+    commas, one item per contribution), and, for a person whose first contribution is a
+    question, how many contributions they made within the window of it). The weeks and months
+    are folded by `contributor_facts_from_rows`."""
+    m = d.mark
+    start = d.time(since if since is not None else _EARLIEST)
+    live, live_params = h.none_of(f"c.{h.row_key}", withdrawn)
+    inner_live, inner_params = h.none_of(f"k.{h.row_key}", withdrawn)
+    week, month = h.week.format(col="c.created_at"), h.month.format(col="c.created_at")
+    in_period = f"c.created_at >= {m}"
+    answer = f"{in_period} AND c.kind = 'answer'"
+    sql = (
+        "SELECT p.*, CASE WHEN p.first_q = p.first_at THEN "
+        f"(SELECT count(*) FROM {h.contributions.format(alias='k')} WHERE k.community_id = {m} "
+        f"AND k.{CONTRIBUTION_KINDS_SQL} AND k.person_id = p.person_id "
+        f"AND {h.week.format(col='k.created_at')} <= {h.week.format(col='p.until_at')} "
+        f"AND k.created_at <= p.until_at{inner_live}) END FROM ("
+        f"SELECT c.person_id AS person_id, sum(CASE WHEN {in_period} THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN {in_period} AND c.kind = 'question' THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN {answer} THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN {in_period} AND c.kind IN ('resource', 'experience') THEN 1 ELSE 0 END), "
+        "min(c.created_at) AS first_at, max(c.created_at), "
+        "min(CASE WHEN c.kind = 'question' THEN c.created_at END) AS first_q, "
+        f"{h.concat.format(expr=f'CASE WHEN {in_period} THEN {week} END')}, "
+        f"{h.concat.format(expr=f'CASE WHEN {in_period} THEN {month} END')}, "
+        f"{h.concat.format(expr=f'CASE WHEN {answer} THEN {week} END')}, "
+        f"{h.concat.format(expr=f'CASE WHEN {answer} THEN {month} END')}, "
+        f"{h.plus_days.format(col='min(c.created_at)')} AS until_at "
+        f"FROM {h.contributions.format(alias='c')} WHERE c.community_id = {m} AND c.{CONTRIBUTION_KINDS_SQL} "
+        f"AND c.created_at < {m}{live} GROUP BY c.person_id) p"
+    )
+    params = [community_id, *inner_params, *[start] * 8, window_days, community_id, d.time(until), *live_params]
+    return sql, params
+
+
+def window_days(window: timedelta) -> int:
+    """A retention window as the whole days the statement takes."""
+    if window.total_seconds() % 86400:
+        raise ValueError(f"a retention window is whole days, got {window}")
+    return window.days
+
+
+def contributor_facts_from_rows(
+    rows: Iterable[Sequence[Any]], read_time: Callable[[Any], datetime], experts: Iterable[str]
+) -> ContributorFacts:
+    """`ContributorFacts` from the rows of `contributor_facts`: the people as they come; the
+    weeks and months counted from their lists, joined into one text per table and counted at
+    once (``Counter`` of a list is a loop in C)."""
+    experts_ = set(experts)
+    lists: dict[str, list[list[str]]] = {"w": [[], [], [], []], "m": [[], [], [], []]}
+    people = []
+    for person, n, q, a, r, first, last, first_q, weeks, months, answer_weeks, answer_months, _, again in rows:
+        people.append(
+            PersonFacts(
+                person,
+                int(n),
+                int(q),
+                int(a),
+                int(r),
+                read_time(first),
+                read_time(last),
+                read_time(first_q) if first_q is not None else None,
+                int(again) >= 2 if again is not None else None,
+            )
+        )
+        for key, items, answered in (("w", weeks, answer_weeks), ("m", months, answer_months)):
+            if items:
+                contributions, present, answers, by_experts = lists[key]
+                contributions.append(items)
+                present.append(",".join(set(items.split(","))))
+                if answered:
+                    answers.append(answered)
+                    if person in experts_:
+                        by_experts.append(answered)
+
+    def periods(key: str) -> list[PeriodFacts]:
+        contributions, present, answers, by_experts = (
+            Counter(",".join(texts).split(",")) if texts else Counter[str]() for texts in lists[key]
+        )
+        return sorted(
+            PeriodFacts(
+                date.fromisoformat(start if key == "w" else start + "-01"),
+                count,
+                answers[start],
+                present[start],
+                by_experts[start],
+            )
+            for start, count in contributions.items()
+        )
+
+    people.sort()
+    return ContributorFacts(periods("w"), periods("m"), people)
+
+
+def member_facts(d: Dialect, community_id: str) -> Statement:
+    """`ReadQueries.member_facts`: rows of (person, joined, 1 for an expert else 0), by person."""
+    m = d.mark
+    return (
+        f"SELECT a.person_id, a.created_at, CASE WHEN EXISTS (SELECT 1 FROM {d.table('membership_roles')} r "
+        "WHERE r.id = a.id AND r.role = 'expert') THEN 1 ELSE 0 END "
+        f"FROM {d.table('aggregates')} a WHERE a.kind = 'membership' AND a.community_id = {m} AND a.status = 'active' "
+        "ORDER BY a.person_id",
+        [community_id],
     )

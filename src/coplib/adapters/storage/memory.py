@@ -16,8 +16,16 @@ import attrs
 
 from coplib.adapters.storage._index import IndexRow, index_row
 from coplib.domain.community import Community, Role
-from coplib.domain.contributions import Question
+from coplib.domain.contributions import Answer, Question
 from coplib.domain.errors import ConcurrencyConflictError, ConflictError, StorageError
+from coplib.domain.health import (
+    CONTRIBUTION_KINDS,
+    ContributorFacts,
+    MemberFacts,
+    QuestionFacts,
+    contributor_facts_of,
+    pattern_regex,
+)
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
@@ -251,6 +259,72 @@ class MemoryStore(Store):
                 and (organisation_id is None or versioned.value.organisation_id == organisation_id)
             ]
         return sorted(found, key=lambda c: (c.name, c.id))
+
+    # -- the facts of the health report: from the rows per (kind, community) ------------------
+
+    def _live_rows(self, kind: str, community_id: str, until: datetime) -> list[Any]:
+        with self._lock:
+            self._check_open()
+            rows = self._select(kind, community_id)
+        return [
+            versioned.value
+            for versioned, idx in rows
+            if idx.created_at is not None
+            and idx.created_at < until
+            and not getattr(versioned.value, "withdrawn", False)
+        ]
+
+    def question_facts(
+        self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
+    ) -> list[QuestionFacts]:
+        unknown = pattern_regex(unattributed)
+        answers: dict[str, list[Answer]] = {}
+        for answer in self._live_rows("answer", community_id, until):
+            answers.setdefault(answer.question_id, []).append(answer)
+        facts = []
+        for question in self._live_rows("question", community_id, until):
+            asker = question.author_id
+            anyone = unknown is not None and unknown.match(asker) is not None
+            helping = [a for a in answers.get(question.id, ()) if anyone or a.author_id != asker]
+            facts.append(
+                QuestionFacts(
+                    question.id,
+                    asker,
+                    question.created_at,
+                    min((a.created_at for a in helping), default=None),
+                    tuple(sorted({a.author_id for a in helping})),
+                    question.accepted_answer_id is not None,
+                )
+            )
+        return sorted(facts, key=lambda q: (q.asked_at, q.question_id))
+
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
+        found = (
+            (kind, item.author_id, item.created_at)
+            for kind in CONTRIBUTION_KINDS
+            for item in self._live_rows(kind, community_id, until)
+        )
+        return contributor_facts_of(found, since=since, until=until, experts=experts, window=window)
+
+    def member_facts(self, community_id: str) -> list[MemberFacts]:
+        with self._lock:
+            self._check_open()
+            rows = self._select("membership", community_id)
+            experts = self._holders.get((community_id, Role.EXPERT.value), set())
+            found = [
+                MemberFacts(idx.person_id, idx.created_at, idx.id in experts)
+                for _, idx in rows
+                if idx.status == MembershipStatus.ACTIVE.value and idx.person_id is not None
+            ]
+        return sorted(found)
 
     def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         check_limit(limit)

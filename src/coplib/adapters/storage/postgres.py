@@ -35,6 +35,7 @@ from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, CoplibError, StorageError
 from coplib.domain.events import DomainEvent
+from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
@@ -341,6 +342,35 @@ def _any_of(column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
 
 def _day(value: date) -> date:
     return value
+
+
+def _like(column: str, pattern: str) -> tuple[str, list[Any]]:
+    # Only * is a wildcard in a pattern: LIKE's own wildcards and its escape are escaped.
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+    return f"{column} LIKE %s", [escaped]
+
+
+def _none_of(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    if not values:
+        return "", []
+    return f" AND NOT ({column} = ANY(%b::text[]))", [list(values)]
+
+
+#: How this store spells the health report's statements (`_sql.question_facts`...).
+POSTGRES_HEALTH: Final = _sql.HealthDialect(
+    week="to_char(date_trunc('week', {col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
+    month="to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM')",
+    plus_days="({col} + make_interval(days => %s))",
+    concat="string_agg({expr}, ',')",
+    contributions="coplib_aggregates {alias}",
+    threads="coplib_aggregates {alias}",
+    # text, not jsonb: the documents are stored as text (see the schema's comment)
+    json_field=lambda name: f"(data::json) ->> '{name}'",
+    matches=_like,
+    none_of=_none_of,
+    one_of=lambda column, values: (f"{column} = ANY(%b::text[])", [list(values)]),
+    correlated=False,
+)
 
 
 #: How this store spells the shared statements of `coplib.adapters.storage._sql`.
@@ -897,6 +927,67 @@ class PostgresStore(Store):
     ) -> dict[date, int]:
         sql, params = _sql.count_events(POSTGRES, community_id, since, until, period, types)
         return {POSTGRES.read_day(start): int(count) for start, count in self._fetch("counting events", sql, params)}
+
+    # -- the facts of the health report ----------------------------------------------------------
+
+    def _health_read(self, doing: str, statements: Sequence[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
+        """The rows of each statement, read in one snapshot (a repeatable-read transaction)."""
+        with self._lock:
+            conn = self._connection()
+            with self._driver_errors(doing), conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return [conn.execute(sql, params).fetchall() for sql, params in statements]
+
+    def _withdrawn(self, community_id: str) -> list[str]:
+        rows = self._fetch(
+            "reading withdrawals", *_sql.withdrawn_contributions(POSTGRES, POSTGRES_HEALTH, community_id)
+        )
+        return sorted({id_ for _, id_ in rows})
+
+    def question_facts(
+        self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
+    ) -> list[QuestionFacts]:
+        withdrawn = self._withdrawn(community_id)
+        gone = set(withdrawn)
+        accepted_rows, rows = self._health_read(
+            "reading the questions' facts",
+            [
+                _sql.acceptances(POSTGRES, POSTGRES_HEALTH, community_id),
+                _sql.question_facts(POSTGRES, POSTGRES_HEALTH, community_id, until, unattributed, withdrawn),
+            ],
+        )
+        accepted = dict(accepted_rows)
+        return [
+            QuestionFacts(
+                qid,
+                asker,
+                _utc(created),
+                _utc(first) if first is not None else None,
+                tuple(sorted(set(helpers.split(" ")))) if helpers else (),
+                qid in accepted and accepted[qid] not in gone,
+            )
+            for qid, asker, created, first, helpers in rows
+        ]
+
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
+        withdrawn = self._withdrawn(community_id)
+        sql, params = _sql.contributor_facts(
+            POSTGRES, POSTGRES_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn
+        )
+        (rows,) = self._health_read("reading the contributors' facts", [(sql, params)])
+        return _sql.contributor_facts_from_rows(rows, _utc, experts)
+
+    def member_facts(self, community_id: str) -> list[MemberFacts]:
+        rows = self._fetch("reading the members' facts", *_sql.member_facts(POSTGRES, community_id))
+        return [MemberFacts(p, _utc(j) if j is not None else None, bool(e)) for p, j, e in rows]
 
     # -- outbox ----------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from coplib.domain.errors import (
     StorageError,
 )
 from coplib.domain.events import DomainEvent
+from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
 from coplib.ports.hookspecs import hookimpl
@@ -264,11 +265,39 @@ def _v4(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE aggregates SET due_at = ? WHERE kind = ? AND id = ?", (_ts(due), kind, id_))
 
 
+# The health report reads a community's contributions in two orders, from these two covering
+# indexes alone (no stored document): its questions with, under each, its answers and their
+# authors; and its contributors week by week. The week and month are held in the index, in the
+# very expressions the query groups by, so that SQLite groups while it walks, computing no date.
+# Partial: contributions only.
+_WEEK: Final = "date(substr({col}, 1, 10), '-6 days', 'weekday 1')"
+
+
+def _json_field(name: str) -> str:
+    return f"json_extract(data, '$.{name}')"
+
+
+_MONTH: Final = "substr({col}, 1, 7)"
+_V5 = _run_all(
+    f"CREATE INDEX aggregates_threads ON aggregates (community_id, kind, parent_id, created_at, person_id, id) "
+    f"WHERE {_sql.CONTRIBUTION_KINDS_SQL}",
+    "CREATE INDEX aggregates_contributors ON aggregates (community_id, person_id, "
+    f"{_WEEK.format(col='created_at')}, {_MONTH.format(col='created_at')}, kind, created_at) "
+    f"WHERE {_sql.CONTRIBUTION_KINDS_SQL}",
+    # Withdrawals and acceptances, the few events the report reads by type, with the fields it
+    # reads of them (partial: no other event gets an entry).
+    "CREATE INDEX events_health ON events (community_id, type, position, "
+    f"{', '.join(_json_field(name) for name in _sql.HEALTH_EVENT_FIELDS)}) "
+    f"WHERE {_sql.HEALTH_EVENTS_SQL}",
+)
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "aggregates with their indexed fields, events, outbox", _V1),
     Migration(2, "delivery bookkeeping on the outbox (attempts, next attempt, last error, status)", _V2),
     Migration(3, "tag and role side tables for the tag and role queries, backfilled", _v3),
     Migration(4, "outbox claims and settlement (dead letters, drops), aggregate timers", _v4),
+    Migration(5, "covering indexes of the health report's facts (questions with their answers, contributor days)", _V5),
 )
 LATEST_SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -400,6 +429,38 @@ SQLITE: Final = _sql.Dialect(
 )
 
 
+def _glob(column: str, pattern: str) -> tuple[str, list[Any]]:
+    # GLOB, not LIKE: it is case-sensitive, as ids are. Only * is a wildcard in a pattern.
+    return f"{column} GLOB ?", ["".join({"[": "[[]", "?": "[?]"}.get(c, c) for c in pattern)]
+
+
+def _in_json(column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+    return f"{column} IN (SELECT value FROM json_each(?))", [json.dumps(list(values))]
+
+
+def _not_rowid(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    if not values:
+        return "", []
+    return f" AND {column} NOT IN (SELECT value FROM json_each(?))", [json.dumps(list(values))]
+
+
+#: How this store spells the health report's statements (`_sql.question_facts`...).
+SQLITE_HEALTH: Final = _sql.HealthDialect(
+    week=_WEEK,
+    month=_MONTH,
+    plus_days="strftime('%Y-%m-%dT%H:%M:%S', {col}, '+' || ? || ' days') || substr({col}, 20)",
+    concat="group_concat({expr})",
+    contributions="aggregates {alias} INDEXED BY aggregates_contributors",
+    threads="aggregates {alias} INDEXED BY aggregates_threads",
+    json_field=_json_field,
+    matches=_glob,
+    none_of=_not_rowid,
+    one_of=_in_json,
+    correlated=True,
+    row_key="rowid",
+)
+
+
 def _sort_key(row: IndexRow) -> str | None:
     """What a row's tags are filed under, or None when no query looks for its tags."""
     if row.kind == "question":
@@ -440,6 +501,10 @@ def _indexed_columns(row: IndexRow, value: Aggregate) -> tuple[Any, ...]:
         row.sort_name,
         _ts(row.due_at),
     )
+
+
+def _read_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)  # coplib's own fixed-width UTC text: no checks needed
 
 
 def _each(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
@@ -1006,6 +1071,80 @@ class SQLiteStore(Store):
     ) -> dict[date, int]:
         rows = self._query(*_sql.count_events(SQLITE, community_id, since, until, period, types))
         return {SQLITE.read_day(day): count for day, count in rows}
+
+    # -- the facts of the health report ----------------------------------------------------
+
+    def _health_read(self, read: Callable[[sqlite3.Connection], T]) -> T:
+        """`read` in one read transaction: its statements see one snapshot of the file."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN")
+                try:
+                    return read(conn)
+                finally:
+                    if conn.in_transaction:
+                        conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._error("a health query", exc) from exc
+
+    @staticmethod
+    def _withdrawn(conn: sqlite3.Connection, community_id: str) -> tuple[list[int], set[str]]:
+        """The rowids of the community's withdrawn contributions, and the ids of its withdrawn answers."""
+        pairs = conn.execute(*_sql.withdrawn_contributions(SQLITE, SQLITE_HEALTH, community_id)).fetchall()
+        rowids, answers = [], set()
+        for kind, id_ in pairs:
+            found = conn.execute("SELECT rowid FROM aggregates WHERE kind = ? AND id = ?", (kind, id_)).fetchone()
+            if found is not None:
+                rowids.append(found[0])
+            if kind == "answer":
+                answers.add(id_)
+        return rowids, answers
+
+    def question_facts(
+        self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
+    ) -> list[QuestionFacts]:
+        def read(conn: sqlite3.Connection) -> list[QuestionFacts]:
+            withdrawn, gone = self._withdrawn(conn, community_id)
+            # The last acceptance of each question; its answer withdrawn since, none.
+            accepted = dict(conn.execute(*_sql.acceptances(SQLITE, SQLITE_HEALTH, community_id)))
+            sql, params = _sql.question_facts(SQLITE, SQLITE_HEALTH, community_id, until, unattributed, withdrawn)
+            parse = datetime.fromisoformat  # coplib's own fixed-width UTC text
+            facts = []
+            for qid, asker, created, answered in conn.execute(sql, params):
+                taken = accepted.get(qid)
+                live = taken is not None and taken not in gone  # a self-answer may be the accepted one
+                if answered is None:
+                    facts.append(QuestionFacts(qid, asker, parse(created), None, (), live))
+                    continue
+                first, _, authors = answered.partition(" ")
+                helpers = tuple(sorted(set(authors.split(" "))))
+                facts.append(QuestionFacts(qid, asker, parse(created), parse(first), helpers, live))
+            return facts
+
+        return self._health_read(read)
+
+    def contributor_facts(
+        self,
+        community_id: str,
+        *,
+        since: datetime | None,
+        until: datetime,
+        experts: Sequence[str] = (),
+        window: timedelta = timedelta(days=90),
+    ) -> ContributorFacts:
+        def read(conn: sqlite3.Connection) -> ContributorFacts:
+            withdrawn, _ = self._withdrawn(conn, community_id)
+            sql, params = _sql.contributor_facts(
+                SQLITE, SQLITE_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn
+            )
+            return _sql.contributor_facts_from_rows(conn.execute(sql, params), _read_time, experts)
+
+        return self._health_read(read)
+
+    def member_facts(self, community_id: str) -> list[MemberFacts]:
+        rows = self._query(*_sql.member_facts(SQLITE, community_id))
+        return [MemberFacts(p, _read_time(j) if j is not None else None, bool(e)) for p, j, e in rows]
 
     # -- outbox ------------------------------------------------------------------------------
 

@@ -1,0 +1,941 @@
+"""Community health, computed: the facts a store aggregates for one community, the settings a
+charter gives the report, and the indicators, each a pure function of the facts (docs/health.md
+states every formula; the anchors of that page are the keys used here).
+
+"If you cannot measure it, you cannot improve it" (seeds/003). The store does the heavy part
+(one aggregate query per family of facts, `coplib.ports.storage.ReadQueries.question_facts`,
+`contributor_facts` and `member_facts`); what is here only combines their rows, so that every
+store gives the same report from the same history.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final, NamedTuple
+
+import attrs
+
+from coplib.domain.calendar import DurationUnit, WorkingCalendar
+from coplib.domain.errors import FieldError, InvalidInputError
+from coplib.domain.guarantee import GuaranteeSettings
+from coplib.domain.recognition import SettingsReader
+
+# -- the facts a store aggregates -----------------------------------------------------------------
+# Rows, as named tuples rather than attrs values: a report on a long history builds hundreds of
+# thousands of them, and a tuple is built several times faster.
+
+#: The kinds of aggregate that count as contributions. Endorsements are votes, not
+#: contributions: a Stack Exchange import gives them to pseudo-persons, one per rank of vote.
+CONTRIBUTION_KINDS: Final = ("question", "answer", "comment", "resource", "experience", "meeting")
+#: The kinds that feed the shared repertoire (seeds/002: documents, experience, know-how).
+REPERTOIRE_KINDS: Final = ("resource", "experience")
+
+
+class QuestionFacts(NamedTuple):
+    """One live (not withdrawn) question, with what its live answers did for it.
+
+    `first_answer_at` is the earliest answer by someone other than the asker (a self-answer
+    is not help received); an author who stands for no one person (see
+    `HealthSettings.unattributed`) counts as someone else, on either side. `helpers` are the
+    distinct authors of those answers, sorted. `accepted`: its accepted answer is live.
+    """
+
+    question_id: str
+    asker_id: str
+    asked_at: datetime
+    first_answer_at: datetime | None
+    helpers: tuple[str, ...]
+    accepted: bool
+
+
+class PeriodFacts(NamedTuple):
+    """One week (starting on Monday) or one month (UTC) of the period: its live contributions,
+    how many are answers, how many people made them, and the answers by the designated experts."""
+
+    start: date
+    contributions: int
+    answers: int
+    active_contributors: int
+    answers_by_experts: int
+
+
+class PersonFacts(NamedTuple):
+    """One person who contributed (live contributions before `until`): how much in the period
+    (in all, questions, answers, repertoire items), their first and last contributions ever,
+    their first question, and, for a person whose first contribution is a question (a
+    first-time asker), whether they contributed again within the retention window after it
+    (None for everyone else)."""
+
+    person_id: str
+    contributions: int
+    questions: int
+    answers: int
+    repertoire: int
+    first_at: datetime
+    last_at: datetime
+    first_question_at: datetime | None
+    contributed_again: bool | None
+
+
+class ContributorFacts(NamedTuple):
+    """What `ReadQueries.contributor_facts` returns: the weeks and months of the period that
+    have contributions (by start), and the people (by id)."""
+
+    weekly: list[PeriodFacts]
+    monthly: list[PeriodFacts]
+    people: list[PersonFacts]
+
+
+class MemberFacts(NamedTuple):
+    """An active member: when they joined (None when the membership does not say) and whether
+    they hold the expert role (a designated expert, seeds/000)."""
+
+    person_id: str
+    joined_at: datetime | None
+    expert: bool
+
+
+def contributor_facts_of(
+    contributions: Iterable[tuple[str, str, datetime]],
+    *,
+    since: datetime | None,
+    until: datetime,
+    experts: Iterable[str] = (),
+    window: timedelta = timedelta(days=90),
+) -> ContributorFacts:
+    """`ContributorFacts` from the live contributions themselves, as (kind, author, creation):
+    what a store without an aggregate query of its own answers (the memory store does)."""
+    experts_ = set(experts)
+    start = since or datetime.min.replace(tzinfo=until.tzinfo)
+    weeks: dict[date, list[Any]] = {}
+    months: dict[date, list[Any]] = {}
+    times: dict[str, list[datetime]] = {}
+    firsts_q: dict[str, datetime] = {}
+    done: dict[str, list[int]] = {}
+    for kind, person, created in contributions:
+        if created >= until:
+            continue
+        times.setdefault(person, []).append(created)
+        if kind == "question" and (person not in firsts_q or created < firsts_q[person]):
+            firsts_q[person] = created
+        if created < start:
+            continue
+        day = created.date()
+        counts = done.setdefault(person, [0, 0, 0, 0])
+        counts[0] += 1
+        counts[1] += kind == "question"
+        counts[2] += kind == "answer"
+        counts[3] += kind in REPERTOIRE_KINDS
+        for table, key in ((weeks, day - timedelta(days=day.weekday())), (months, day.replace(day=1))):
+            row = table.setdefault(key, [0, 0, set(), 0])
+            row[0] += 1
+            row[1] += kind == "answer"
+            row[2].add(person)
+            row[3] += kind == "answer" and person in experts_
+
+    def periods(table: dict[date, list[Any]]) -> list[PeriodFacts]:
+        return [PeriodFacts(k, r[0], r[1], len(r[2]), r[3]) for k, r in sorted(table.items())]
+
+    people = []
+    for person, moments in sorted(times.items()):
+        moments.sort()
+        first_q = firsts_q.get(person)
+        again = None
+        if first_q is not None and first_q == moments[0]:
+            again = len(moments) > 1 and moments[1] <= moments[0] + window
+        n, q, a, r = done.get(person, (0, 0, 0, 0))
+        people.append(PersonFacts(person, n, q, a, r, moments[0], moments[-1], first_q, again))
+    return ContributorFacts(periods(weeks), periods(months), people)
+
+
+# -- unattributed authors ---------------------------------------------------------------------------
+
+#: Authors who stand for no one person: what coplib's importers give posts without an account
+#: (the Stack Exchange importer's ``<site>/anonymous/<hash>`` per display name and
+#: ``<site>/former-member``). Patterns: ``*`` stands for any run of characters.
+DEFAULT_UNATTRIBUTED: Final = ("*/anonymous/*", "*/former-member")
+
+
+def pattern_regex(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    """One regular expression matching a whole id against any of `patterns` (``*``: any
+    characters, everything else literal), or None for no pattern."""
+    parts = ["".join(".*" if piece == "*" else re.escape(piece) for piece in re.split(r"(\*)", p)) for p in patterns]
+    return re.compile("(?:" + "|".join(parts) + r")\Z", re.DOTALL) if parts else None
+
+
+# -- the settings of the report, in a charter ---------------------------------------------------------
+
+#: A fast answer: within 24 hours (answered_within_24h, the retention split). Fixed, so that
+#: the figures of two communities, or of coplib and another tool, compare.
+FAST: Final = timedelta(hours=24)
+
+#: The key of the report's settings in `Charter.policy_settings`.
+POLICY_NAME: Final = "community_health"
+
+#: The components of the health index, each a share from 0 to 1 (docs/health.md#index).
+COMPONENTS: Final = ("answered", "fast", "solved", "retention", "participation", "reciprocity", "spread", "takeover")
+DEFAULT_WEIGHTS: Final[Mapping[str, int]] = {
+    "answered": 20,
+    "fast": 20,
+    "solved": 5,
+    "retention": 20,
+    "participation": 10,
+    "reciprocity": 10,
+    "spread": 5,
+    "takeover": 10,
+}
+#: Participation levels by contributions in the period (Wenger-Trayner's names); a member
+#: below the lowest threshold is peripheral (reads, does not write).
+LEVELS: Final = ("core_group", "active", "occasional")
+DEFAULT_LEVELS: Final[Mapping[str, int]] = {"core_group": 20, "active": 5, "occasional": 1}
+
+
+@attrs.frozen
+class Setting:
+    """A key of the report's settings, its default text and what it means."""
+
+    key: str
+    default: str
+    meaning: str
+
+
+SETTINGS: Final[tuple[Setting, ...]] = (
+    Setting("retention_days", "90", "a first-time asker is retained when they contribute again within this many days"),
+    Setting("inactive_days", "90", "a member who contributed before but not in this many days is inactive"),
+    Setting(
+        "unattributed",
+        ", ".join(DEFAULT_UNATTRIBUTED),
+        "authors who stand for no one person (* is any characters): their answers and questions never make "
+        "a self-answer",
+    ),
+    Setting(
+        "weights",
+        ", ".join(f"{k}: {v}" for k, v in DEFAULT_WEIGHTS.items()),
+        f"the weight of each component of the health index ({', '.join(COMPONENTS)})",
+    ),
+    Setting(
+        "levels",
+        ", ".join(f"{k}: {v}" for k, v in DEFAULT_LEVELS.items()),
+        "contributions in the period that make a member core_group, active, occasional (else peripheral)",
+    ),
+)
+
+
+@attrs.frozen
+class HealthSettings:
+    """The report's settings for one community, as its charter sets them
+    (``policy_settings["community_health"]``), defaults for what it leaves out."""
+
+    retention_window: timedelta = timedelta(days=90)
+    inactive_after: timedelta = timedelta(days=90)
+    unattributed: tuple[str, ...] = DEFAULT_UNATTRIBUTED
+    weights: Mapping[str, int] = attrs.field(factory=lambda: dict(DEFAULT_WEIGHTS), hash=False)
+    levels: Mapping[str, int] = attrs.field(factory=lambda: dict(DEFAULT_LEVELS), hash=False)
+
+    @classmethod
+    def parse(cls, settings: Mapping[str, str]) -> HealthSettings:
+        """The settings from their text. Raises `InvalidInputError` naming every bad or
+        unknown key (``$.weights``...)."""
+        if not isinstance(settings, Mapping):
+            raise InvalidInputError.field("$", f"settings are a mapping of text, got {type(settings).__name__}")
+        read = SettingsReader(settings)
+        retention = read.whole("retention_days", 90, minimum=1, maximum=3650)
+        inactive = read.whole("inactive_days", 90, minimum=1, maximum=3650)
+        unattributed = _patterns(read, settings)
+        weights = read.weights("weights", DEFAULT_WEIGHTS, frozenset(COMPONENTS))
+        levels = read.weights("levels", DEFAULT_LEVELS, frozenset(LEVELS))
+        if not read.errors and not levels["core_group"] >= levels["active"] >= levels["occasional"] >= 1:
+            read.errors.append(
+                FieldError("$.levels", f"needs core_group >= active >= occasional >= 1, got {_pairs(levels)}")
+            )
+        read.check_unknown(POLICY_NAME)
+        if read.errors:
+            raise InvalidInputError(read.errors)
+        return cls(
+            retention_window=timedelta(days=retention),
+            inactive_after=timedelta(days=inactive),
+            unattributed=unattributed,
+            weights=weights,
+            levels=levels,
+        )
+
+
+def _pairs(values: Mapping[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in values.items())
+
+
+def _patterns(read: SettingsReader, settings: Mapping[str, str]) -> tuple[str, ...]:
+    read.names("unattributed", frozenset())  # marks the key as read; the check is below
+    read.errors[:] = [e for e in read.errors if e.path != "$.unattributed"]
+    text = settings.get("unattributed")
+    if text is None:
+        return DEFAULT_UNATTRIBUTED
+    patterns = tuple(p.strip() for p in text.split(",") if p.strip())
+    bad = [p for p in patterns if any(c.isspace() for c in p) or p.strip("*") == ""]
+    if bad:
+        read.errors.append(
+            FieldError("$.unattributed", f"patterns are ids with * for any characters, not only *: {bad[0]!r:.60}")
+        )
+        return DEFAULT_UNATTRIBUTED
+    return patterns
+
+
+def settings_errors(settings: Mapping[str, str]) -> list[FieldError]:
+    """What is wrong with a charter's settings of the health report (empty when nothing)."""
+    try:
+        HealthSettings.parse(settings)
+    except InvalidInputError as exc:
+        return list(exc.errors)
+    return []
+
+
+# -- pure measures ----------------------------------------------------------------------------------
+
+
+def median(ordered: Sequence[float]) -> float | None:
+    """The median of sorted values: the middle one, or the mean of the two middle ones."""
+    n = len(ordered)
+    if not n:
+        return None
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+def percentile(ordered: Sequence[float], share: float) -> float | None:
+    """The nearest-rank percentile of sorted values: the smallest value with at least
+    `share` of the values at or below it (the 90th: ``share=0.9``)."""
+    if not ordered:
+        return None
+    return ordered[max(1, math.ceil(share * len(ordered))) - 1]
+
+
+def absence_factor(contributions: Iterable[int]) -> int:
+    """CHAOSS's contributor absence factor: the fewest people whose contributions make at least
+    half of all contributions (0 when there are none)."""
+    counts = sorted((c for c in contributions if c > 0), reverse=True)
+    total = sum(counts)
+    running = 0
+    for people, count in enumerate(counts, start=1):
+        running += count
+        if 2 * running >= total:
+            return people
+    return 0
+
+
+def share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def health_index(scores: Mapping[str, float | None], weights: Mapping[str, int]) -> float | None:
+    """100 times the weighted mean of the components that have a score (a component without
+    one, such as the response time of a period without questions, is left out and the weights
+    of the others share its place); None when no weighted component has a score."""
+    weighted = [(weights.get(k, 0), s) for k, s in scores.items() if s is not None and weights.get(k, 0) > 0]
+    total = sum(w for w, _ in weighted)
+    if not total:
+        return None
+    return 100 * sum(w * s for w, s in weighted) / total
+
+
+# -- the charter's target, fast ----------------------------------------------------------------------
+
+_MICRO: Final = timedelta(microseconds=1)
+
+
+class TargetCheck:
+    """Whether a first answer came by the charter's target (the answer guarantee's ``target``):
+    at or before ``GuaranteeSettings.target_at(asked)``, without walking the calendar for each
+    question: a working-time target reads cumulative working time from a table of the
+    calendar's days, built once and extended as needed. Where the working time is within a
+    millisecond of the target, the calendar decides exactly."""
+
+    def __init__(self, settings: GuaranteeSettings) -> None:
+        self.settings = settings
+        self.calendar: WorkingCalendar = settings.calendar
+        self.working = settings.target.working
+        self.by_day = settings.target.unit is DurationUnit.DAYS  # local calendar days: the calendar decides
+        self.length = self.calendar.length_of(settings.target).total_seconds()
+        self._zone = None if self.calendar.timezone == "UTC" else self.calendar.zone
+        self._first = 0  # ordinal of the first day of the table
+        self._before: list[float] = []  # working seconds from the table's start to each day
+        self._spans: list[tuple[tuple[float, float], ...]] = []
+
+    def __call__(self, asked: datetime, answered: datetime) -> bool:
+        if self.by_day:
+            return answered <= self.settings.target_at(asked)
+        wait = (answered - asked).total_seconds()
+        if wait <= self.length:  # working time never runs faster than the clock
+            return True
+        if not self.working:
+            return False
+        start = self._working(asked)  # first: the table may start again from its day
+        done = self._working(answered) - start
+        if abs(done - self.length) > 1e-3:
+            return done < self.length
+        return answered <= self.settings.target_at(asked)
+
+    def _working(self, moment: datetime) -> float:
+        """Working seconds from the start of the table to `moment`."""
+        ordinal = (moment if self._zone is None else moment.astimezone(self._zone)).toordinal()
+        i = ordinal - self._first
+        if not 0 <= i < len(self._spans):
+            i = self._cover(ordinal)
+        at = moment.timestamp()
+        done = self._before[i]
+        for start, end in self._spans[i]:
+            if at > start:
+                done += (at if at < end else end) - start
+        return done
+
+    def _cover(self, ordinal: int) -> int:
+        if not self._spans:
+            self._first = ordinal
+            self._add_day(ordinal)
+        elif ordinal < self._first:  # earlier than the table: build it again from there
+            last = self._first + len(self._spans) - 1
+            self._first, self._before, self._spans = ordinal, [], []
+            for day in range(ordinal, last + 1):
+                self._add_day(day)
+        while ordinal >= self._first + len(self._spans):
+            self._add_day(self._first + len(self._spans))
+        return ordinal - self._first
+
+    def _add_day(self, ordinal: int) -> None:
+        before = self._before[-1] + sum(e - s for s, e in self._spans[-1]) if self._spans else 0.0
+        spans = tuple((a.timestamp(), b.timestamp()) for a, b in self.calendar.spans_on(date.fromordinal(ordinal)))
+        self._before.append(before)
+        self._spans.append(spans)
+
+
+# -- the report ---------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Responsiveness:
+    """docs/health.md#responsiveness: how fast and how often questions get a first answer."""
+
+    questions: int
+    answered: int
+    share_answered: float | None
+    median_hours_to_first_answer: float | None
+    p90_hours_to_first_answer: float | None
+    answered_within_24h: int
+    share_within_24h: float | None
+    target: str
+    answered_within_target: int
+    share_within_target: float | None
+    accepted: int
+    share_accepted: float | None
+    unanswered: int
+    unanswered_median_age_days: float | None
+    unanswered_oldest_age_days: float | None
+
+
+@attrs.frozen
+class Activity:
+    """docs/health.md#activity: how much happens, and by how many people."""
+
+    questions: int
+    answers: int
+    repertoire: int
+    contributions: int
+    active_contributors: int
+    new_contributors: int
+
+
+@attrs.frozen
+class RetentionGroup:
+    """First-time askers of one group: how many, how many of them are retained, the share."""
+
+    askers: int
+    retained: int
+    share_retained: float | None
+
+
+@attrs.frozen
+class Retention:
+    """docs/health.md#retention: the seed's thesis measured. First-time askers (whose first
+    contribution is a question asked in the period), retained when they contribute again
+    within the window, split by how their first question was answered."""
+
+    window_days: int
+    fast_hours: int
+    first_time_askers: int
+    pending: int  # their window has not ended yet: not counted below
+    all: RetentionGroup
+    answered_fast: RetentionGroup
+    answered_later: RetentionGroup
+    never_answered: RetentionGroup
+
+
+@attrs.frozen
+class Interaction:
+    """docs/health.md#interaction: who helps whom."""
+
+    help_pairs: int
+    mutual_pairs: int
+    givers: int
+    receivers: int
+    gave_and_received: int
+    reciprocity: float | None  # of the members
+    reciprocity_of_participants: float | None  # of those who gave or received
+
+
+@attrs.frozen
+class MonthOfExperts:
+    """Answers of one month by the designated experts and by the other members."""
+
+    month: str  # YYYY-MM
+    by_experts: int
+    by_others: int
+    share_by_others: float | None
+
+
+@attrs.frozen
+class Concentration:
+    """docs/health.md#concentration: whether a few carry the community."""
+
+    absence_factor: int
+    contributors: int
+    designated_experts: int
+    answers_by_experts: int
+    answers_by_others: int
+    share_by_others: float | None
+    by_month: tuple[MonthOfExperts, ...]
+
+
+@attrs.frozen
+class Members:
+    """docs/health.md#members: the members, inactive ones, and levels of participation."""
+
+    members: int
+    inactive_days: int
+    inactive: int
+    never_contributed: int
+    levels: Mapping[str, int] = attrs.field(hash=False)
+
+
+@attrs.frozen
+class SeriesPoint:
+    """One week (starting on Monday, UTC) or one month of the period."""
+
+    start: date
+    questions: int
+    answered: int
+    answered_within_24h: int
+    median_hours_to_first_answer: float | None
+    answers: int
+    contributions: int
+    active_contributors: int
+    new_contributors: int
+
+
+@attrs.frozen
+class Group:
+    """A named group of indicators (a Wenger dimension, an axis of seeds/003): the indicators
+    it reads (keys of the report) and the score of its index components (0 to 100)."""
+
+    name: str
+    indicators: tuple[str, ...]
+    components: tuple[str, ...]
+    score: float | None
+
+
+@attrs.frozen
+class CommunityHealth:
+    """The health report of one community over [since, until): every indicator of
+    docs/health.md, the weekly and monthly series, the groups and the index."""
+
+    community_id: str
+    name: str
+    since: datetime | None
+    until: datetime
+    responsiveness: Responsiveness
+    activity: Activity
+    retention: Retention
+    interaction: Interaction
+    concentration: Concentration
+    members: Members
+    weekly: tuple[SeriesPoint, ...]
+    monthly: tuple[SeriesPoint, ...]
+    components: Mapping[str, float | None] = attrs.field(hash=False)
+    weights: Mapping[str, int] = attrs.field(hash=False)
+    index: float | None
+    dimensions: tuple[Group, ...]
+    axes: tuple[Group, ...]
+
+    @property
+    def questions_per_month(self) -> dict[str, int]:
+        return {p.start.strftime("%Y-%m"): p.questions for p in self.monthly}
+
+
+#: Wenger's three dimensions (seeds/004) and the three axes of seeds/003, as groups of the
+#: report's indicators and of the index's components.
+DIMENSIONS: Final = (
+    (
+        "mutual_engagement",
+        ("activity.active_contributors", "interaction.help_pairs", "interaction.reciprocity", "retention.all"),
+        ("participation", "reciprocity", "retention"),
+    ),
+    (
+        "joint_enterprise",
+        (
+            "responsiveness.share_answered",
+            "responsiveness.median_hours_to_first_answer",
+            "responsiveness.share_within_target",
+            "responsiveness.unanswered",
+        ),
+        ("answered", "fast"),
+    ),
+    (
+        "shared_repertoire",
+        ("responsiveness.accepted", "activity.answers", "activity.repertoire", "concentration.share_by_others"),
+        ("solved", "takeover"),
+    ),
+)
+AXES: Final = (
+    (
+        "social",
+        (
+            "activity.active_contributors",
+            "activity.new_contributors",
+            "interaction.reciprocity",
+            "retention.all",
+            "members.inactive",
+        ),
+        ("participation", "reciprocity", "retention", "spread"),
+    ),
+    (
+        "intellectual",
+        ("activity.answers", "activity.repertoire", "responsiveness.accepted", "concentration.share_by_others"),
+        ("solved", "takeover"),
+    ),
+    (
+        "performance",
+        (
+            "responsiveness.share_answered",
+            "responsiveness.median_hours_to_first_answer",
+            "responsiveness.share_within_24h",
+            "responsiveness.share_within_target",
+        ),
+        ("answered", "fast"),
+    ),
+)
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return seconds / 3600 if seconds is not None else None
+
+
+def _group(people: int, retained: int) -> RetentionGroup:
+    return RetentionGroup(people, retained, share(retained, people))
+
+
+def _starts(first: date, last: date, start: Callable[[date], date], step: Callable[[date], date]) -> list[date]:
+    out = []
+    current = start(first)
+    while current <= last:
+        out.append(current)
+        current = step(current)
+    return out
+
+
+@attrs.define
+class _Asked:
+    """What the questions of one week or month give its point of the series."""
+
+    questions: int = 0
+    answered: int = 0
+    fast: int = 0
+    waits: list[float] = attrs.Factory(list)
+
+
+def compute_health(
+    *,
+    community_id: str,
+    name: str,
+    since: datetime | None,
+    until: datetime,
+    questions: Sequence[QuestionFacts],
+    contributors: ContributorFacts,
+    members: Sequence[MemberFacts],
+    settings: HealthSettings,
+    target: str,
+    within_target: Callable[[datetime, datetime], bool],
+) -> CommunityHealth:
+    """The report from the store's facts: `questions` asked before `until`; `contributors`
+    over [since, until) (people: their whole history before `until`), with the retention
+    window of `settings`; the community's active `members`. `since` is None or the start of a
+    UTC day; docs/health.md gives every formula."""
+    fast_s = FAST.total_seconds()
+    since_day = since.date() if since is not None else date.min
+
+    # -- responsiveness and interaction: the questions of the period ------------------------------
+    weeks: dict[date, _Asked] = {}
+    months: dict[date, _Asked] = {}
+    of_day: dict[date, tuple[_Asked, _Asked]] = {}
+    waits: list[float] = []
+    fast = within = accepted = 0
+    backlog: list[float] = []
+    first_question: dict[str, QuestionFacts] = {}
+    directed: set[tuple[str, str]] = set()
+    remember = first_question.setdefault  # the questions come by creation, then id: the first is the earliest
+    for q in questions:
+        asker = q.asker_id
+        remember(asker, q)
+        day = q.asked_at.date()
+        if day < since_day:
+            continue
+        pair = of_day.get(day)
+        if pair is None:
+            w, m = _week_start(day), day.replace(day=1)
+            pair = of_day[day] = (weeks.setdefault(w, _Asked()), months.setdefault(m, _Asked()))
+        bw, bm = pair
+        bw.questions += 1
+        bm.questions += 1
+        accepted += q.accepted
+        first = q.first_answer_at
+        if first is None:
+            backlog.append((until - q.asked_at).total_seconds())
+            continue
+        wait = (first - q.asked_at).total_seconds()
+        waits.append(wait)
+        bw.answered += 1
+        bm.answered += 1
+        bw.waits.append(wait)
+        bm.waits.append(wait)
+        if wait <= fast_s:
+            fast += 1
+            bw.fast += 1
+            bm.fast += 1
+        if within_target(q.asked_at, first):
+            within += 1
+        for helper in q.helpers:
+            if helper != asker:
+                directed.add((helper, asker))
+    asked_in_period = sum(b.questions for b in months.values())
+    waits.sort()
+    backlog.sort()
+    answered = len(waits)
+    responsiveness = Responsiveness(
+        questions=asked_in_period,
+        answered=answered,
+        share_answered=share(answered, asked_in_period),
+        median_hours_to_first_answer=_hours(median(waits)),
+        p90_hours_to_first_answer=_hours(percentile(waits, 0.9)),
+        answered_within_24h=fast,
+        share_within_24h=share(fast, asked_in_period),
+        target=target,
+        answered_within_target=within,
+        share_within_target=share(within, asked_in_period),
+        accepted=accepted,
+        share_accepted=share(accepted, asked_in_period),
+        unanswered=len(backlog),
+        unanswered_median_age_days=(age / 86400) if (age := median(backlog)) is not None else None,
+        unanswered_oldest_age_days=backlog[-1] / 86400 if backlog else None,
+    )
+
+    # -- activity, retention, members: the contributors --------------------------------------------
+    people = contributors.people
+    member_ids = {m.person_id for m in members if m.joined_at is None or m.joined_at < until}
+    experts = {m.person_id for m in members if m.expert}
+    active = {p.person_id: p.contributions for p in people if p.contributions}
+    new_by_week: dict[date, int] = {}
+    new_by_month: dict[date, int] = {}
+    new_contributors = 0
+    for p in people:
+        day = p.first_at.date()
+        if day >= since_day:
+            new_contributors += 1
+            w, m = _week_start(day), day.replace(day=1)
+            new_by_week[w] = new_by_week.get(w, 0) + 1
+            new_by_month[m] = new_by_month.get(m, 0) + 1
+    monthly_facts = contributors.monthly
+    activity = Activity(
+        questions=sum(p.questions for p in people),
+        answers=sum(p.answers for p in people),
+        repertoire=sum(p.repertoire for p in people),
+        contributions=sum(p.contributions for p in people),
+        active_contributors=len(active),
+        new_contributors=new_contributors,
+    )
+
+    window = settings.retention_window
+    groups = {"fast": [0, 0], "later": [0, 0], "never": [0, 0]}
+    askers = pending = 0
+    for p in people:
+        if p.contributed_again is None or p.first_at.date() < since_day:
+            continue
+        firstq = first_question.get(p.person_id)
+        if firstq is None or firstq.asked_at != p.first_at:
+            continue
+        askers += 1
+        if p.first_at + window > until:
+            pending += 1
+            continue
+        first = firstq.first_answer_at
+        key = "never" if first is None else "fast" if (first - firstq.asked_at).total_seconds() <= fast_s else "later"
+        groups[key][0] += 1
+        groups[key][1] += p.contributed_again
+    settled = sum(g[0] for g in groups.values())
+    retention = Retention(
+        window_days=window.days,
+        fast_hours=int(fast_s // 3600),
+        first_time_askers=askers,
+        pending=pending,
+        all=_group(settled, sum(g[1] for g in groups.values())),
+        answered_fast=_group(*groups["fast"]),
+        answered_later=_group(*groups["later"]),
+        never_answered=_group(*groups["never"]),
+    )
+
+    # Set algebra rather than loops: a help network has about as many links as answers.
+    helpers_, askers_ = (list(side) for side in zip(*directed, strict=True)) if directed else ([], [])
+    mutual = len(directed & set(zip(askers_, helpers_, strict=True))) // 2
+    givers, receivers = set(helpers_), set(askers_)
+    both = givers & receivers
+    interaction = Interaction(
+        help_pairs=len(directed) - mutual,
+        mutual_pairs=mutual,
+        givers=len(givers),
+        receivers=len(receivers),
+        gave_and_received=len(both),
+        reciprocity=share(len(both & member_ids), len(member_ids)),
+        reciprocity_of_participants=share(len(both), len(givers | receivers)),
+    )
+
+    by_experts = sum(f.answers_by_experts for f in monthly_facts)
+    all_answers = activity.answers
+    concentration = Concentration(
+        absence_factor=absence_factor(active.values()),
+        contributors=len(active),
+        designated_experts=len(experts),
+        answers_by_experts=by_experts,
+        answers_by_others=all_answers - by_experts,
+        share_by_others=share(all_answers - by_experts, all_answers) if experts else None,
+        by_month=tuple(
+            MonthOfExperts(
+                f.start.strftime("%Y-%m"),
+                f.answers_by_experts,
+                f.answers - f.answers_by_experts,
+                share(f.answers - f.answers_by_experts, f.answers),
+            )
+            for f in monthly_facts
+            if f.answers
+        ),
+    )
+
+    recent = until - settings.inactive_after
+    last_at = {p.person_id: p.last_at for p in people}
+    level_of = settings.levels
+    levels = dict.fromkeys((*LEVELS, "peripheral"), 0)
+    for person in member_ids:
+        n = active.get(person, 0)
+        level = next((lv for lv in LEVELS if n >= level_of[lv]), "peripheral")
+        levels[level] += 1
+    members_ = Members(
+        members=len(member_ids),
+        inactive_days=settings.inactive_after.days,
+        inactive=sum(1 for p in member_ids if p in last_at and last_at[p] < recent),
+        never_contributed=sum(1 for p in member_ids if p not in last_at),
+        levels=levels,
+    )
+
+    # -- series ---------------------------------------------------------------------------------------
+    starts = [*weeks, *months, *(f.start for f in contributors.weekly), *(f.start for f in monthly_facts)]
+    first_day = since.date() if since is not None else (min(starts) if starts else None)
+    last = (until - _MICRO).date()
+
+    def series(
+        asked: dict[date, _Asked],
+        facts: Iterable[PeriodFacts],
+        new: dict[date, int],
+        start: Callable[[date], date],
+        step: Callable[[date], date],
+    ) -> tuple[SeriesPoint, ...]:
+        if first_day is None or first_day > last:
+            return ()
+        by_start = {f.start: f for f in facts}
+        empty = PeriodFacts(first_day, 0, 0, 0, 0)
+        points = []
+        for begin in _starts(first_day, last, start, step):
+            a = asked.get(begin) or _Asked()
+            f = by_start.get(begin, empty)
+            a.waits.sort()
+            points.append(
+                SeriesPoint(
+                    start=begin,
+                    questions=a.questions,
+                    answered=a.answered,
+                    answered_within_24h=a.fast,
+                    median_hours_to_first_answer=_hours(median(a.waits)),
+                    answers=f.answers,
+                    contributions=f.contributions,
+                    active_contributors=f.active_contributors,
+                    new_contributors=new.get(begin, 0),
+                )
+            )
+        return tuple(points)
+
+    weekly_series = series(weeks, contributors.weekly, new_by_week, _week_start, lambda d: d + timedelta(days=7))
+    monthly_series = series(months, monthly_facts, new_by_month, _month_start, _next_month)
+
+    # -- the index and its groups -----------------------------------------------------------------------
+    active_members = len(member_ids & active.keys())
+    half = math.ceil(len(active) / 2)
+    components: dict[str, float | None] = {
+        "answered": responsiveness.share_answered,
+        "fast": responsiveness.share_within_24h,
+        "solved": responsiveness.share_accepted,
+        "retention": retention.all.share_retained,
+        "participation": share(active_members, len(member_ids)),
+        "reciprocity": interaction.reciprocity_of_participants,
+        "spread": share(concentration.absence_factor, half),
+        "takeover": concentration.share_by_others,
+    }
+    weights = dict(settings.weights)
+
+    def groups_of(table: Iterable[tuple[str, tuple[str, ...], tuple[str, ...]]]) -> tuple[Group, ...]:
+        return tuple(
+            Group(name, indicators, parts, health_index({k: components[k] for k in parts}, weights))
+            for name, indicators, parts in table
+        )
+
+    return CommunityHealth(
+        community_id=community_id,
+        name=name,
+        since=since,
+        until=until,
+        responsiveness=responsiveness,
+        activity=activity,
+        retention=retention,
+        interaction=interaction,
+        concentration=concentration,
+        members=members_,
+        weekly=weekly_series,
+        monthly=monthly_series,
+        components=components,
+        weights=weights,
+        index=health_index(components, weights),
+        dimensions=groups_of(DIMENSIONS),
+        axes=groups_of(AXES),
+    )
+
+
+def start_of_day(day: date) -> datetime:
+    """The first instant of a UTC day."""
+    return datetime.combine(day, time(0), tzinfo=UTC)
