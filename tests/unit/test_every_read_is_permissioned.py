@@ -14,6 +14,7 @@ import pytest
 
 from coplib import (
     SYSTEM,
+    Action,
     Admission,
     Charter,
     CoplibError,
@@ -25,6 +26,7 @@ from coplib import (
     Person,
     Visibility,
 )
+from coplib.domain.history import Ref
 from tests.unit.support import PEOPLE, START, open_engine
 
 SINCE = START - timedelta(days=1)
@@ -283,22 +285,19 @@ def test_a_private_community_shared_with_an_organisation_stays_private_to_its_pe
     assert apart.organisation("gil", "globex").shared_communities == {"managers"}
 
 
-def test_no_use_case_asks_the_runtime_directly_about_a_community() -> None:
-    # Outside the use cases' own gateway (`_authorise`, `_readable`), a call to
-    # `Runtime.authorise` about a community would let another organisation's community be
-    # refused (PermissionDeniedError) instead of unknown (NotFoundError).
-    import re
-    from pathlib import Path
+def test_the_decision_point_itself_conceals_another_organisations_community(apart: Engine) -> None:
+    # Not only the use cases' gateway: whoever asks `Runtime.authorise` about a community of
+    # another organisation gets the unknown id's answer, naming what they asked for.
+    welding = apart.community("ana", "welding")
+    question = Ref("question", _question(apart))
 
-    import coplib.service
-
-    direct = re.compile(r"runtime\.authorise\(\s*(?:None|uow),\s*Action\.\w+,\s*\w+,\s*(\w+)")
-    for path in Path(coplib.service.__file__).parent.glob("*.py"):
-        if path.name == "_base.py":
-            continue
-        for community in direct.findall(path.read_text(encoding="utf-8")):
-            assert community == "None", f"{path.name} asks Runtime.authorise about a community: use _readable"
-    assert "runtime.authorise(" in (Path(coplib.service.__file__).parent / "preferences.py").read_text()
+    with pytest.raises(NotFoundError) as caught:
+        apart.runtime.authorise(None, Action.READ, "gil", welding)
+    assert (caught.value.kind, caught.value.id) == ("community", "welding")
+    with pytest.raises(NotFoundError) as caught:
+        apart.runtime.authorise(None, Action.CONTRIBUTE, "gil", welding, subject=question)
+    assert (caught.value.kind, caught.value.id) == ("question", question.id)
+    assert apart.runtime.authorise(None, Action.READ, "pia", welding) is None  # open to all of acme
 
 
 def test_another_organisations_health_reports_are_unknown_until_a_community_is_shared(apart: Engine) -> None:

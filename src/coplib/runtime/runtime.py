@@ -15,13 +15,13 @@ import pluggy
 
 from coplib.domain import events as ev
 from coplib.domain.clock import Clock, SystemClock
-from coplib.domain.community import Community, Visibility
+from coplib.domain.community import Community, Organisation
 from coplib.domain.errors import ConcurrencyConflictError, InvalidInputError, NotFoundError, PluginError
 from coplib.domain.history import Ref
 from coplib.domain.ids import time_ordered_id
 from coplib.domain.membership import Membership, membership_id
 from coplib.domain.people import Person
-from coplib.domain.permissions import SYSTEM, Action, decide, is_reserved_person_id
+from coplib.domain.permissions import SYSTEM, Action, OrganisationCreators, decide, is_reserved_person_id
 from coplib.ports.storage import RecordedEvent, Store
 from coplib.runtime.compose import compose_messages
 from coplib.runtime.follower import DEFAULT_BATCH_SIZE, LogFollower
@@ -125,15 +125,20 @@ class Runtime:
         owner_id: str | None = None,
         target_author_id: str | None = None,
         subject: Ref | None = None,
+        organisation: Organisation | None = None,
+        creators: OrganisationCreators | None = None,
     ) -> Membership | None:
         """Refuse with `PermissionDeniedError` unless `actor` may take `action` (in
-        `community`, when it is taken in one); return the actor's membership there. Every
-        command and every read asks here; `uow` is None for a read outside a unit of work.
+        `community`, when it is taken in one; in `organisation`, for the actions of scope
+        "organisation" and for sharing a community); return the actor's membership there.
+        Every command and every read asks here; `uow` is None for a read outside a unit of
+        work. `creators` is the host's setting of who creates organisations.
 
-        A private community is indistinguishable from one that does not exist for whoever
-        may not see it: they get the `NotFoundError` an unknown id gets, naming `subject` (what
-        they asked for: the question, the answer...; the community by default) and nothing
-        else, not even the community's id."""
+        A community (or an organisation) the actor may not know of, a private one they may
+        not see or one of another organisation, is indistinguishable from one that does not
+        exist: the refusal is the `NotFoundError` an unknown id gets, naming `subject` (what
+        they asked for: the question, the answer...; the community, else the organisation, by
+        default) and nothing else, not even the community's id."""
         membership = None
         if community is not None:
             ref = Ref("membership", membership_id(community.id, actor))
@@ -143,24 +148,24 @@ class Runtime:
                 stored = self._store.get(ref)
                 found = stored.value if stored is not None else None
             membership = found if isinstance(found, Membership) else None
-        person = self.person(actor)
         decision = decide(
             action,
             actor_id=actor,
-            actor=person,
+            actor=self.person(actor),
             community=community,
             membership=membership,
             owner_id=owner_id,
             target_author_id=target_author_id,
+            organisation=organisation,
+            creators=creators,
         )
-        if not decision.allowed and community is not None and community.visibility is Visibility.PRIVATE:
-            seen = (
-                decision
-                if action is Action.SEE
-                else decide(Action.SEE, actor_id=actor, actor=person, community=community, membership=membership)
-            )
-            if not seen.allowed:
-                hidden = subject or Ref("community", community.id)
+        if not decision.allowed and decision.concealed:
+            hidden = subject
+            if hidden is None and community is not None:
+                hidden = Ref("community", community.id)
+            elif hidden is None and organisation is not None:
+                hidden = Ref("organisation", organisation.id)
+            if hidden is not None:
                 raise NotFoundError(hidden.kind, hidden.id)
         decision.require()
         return membership

@@ -27,12 +27,11 @@ from coplib.domain.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from coplib.domain.history import Ref
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.people import Person
-from coplib.domain.permissions import SYSTEM, Action, OrganisationCreators, decide, within_organisations
+from coplib.domain.permissions import SYSTEM, Action, OrganisationCreators, within_organisations
 from coplib.ports.storage import (
     Store,
 )
@@ -87,17 +86,6 @@ def check_strings(path: str, value: object, context: str) -> tuple[str, ...]:
                 f"{path}[{i}]", f"must be a string, got {type(item).__name__}", context=context
             )
     return items
-
-
-def _raise_unknown_if_concealed(
-    refused: PermissionDeniedError, community: Community | None, subject: Ref | None
-) -> None:
-    """Raise the `NotFoundError` of an unknown id, naming `subject` (or the community), when
-    the refusal conceals the community: one of another organisation. (`Runtime.authorise`
-    does so itself for a private community; the decision marks both cases `concealed`.)"""
-    if refused.concealed and community is not None:
-        hidden = subject or Ref("community", community.id)
-        raise NotFoundError(hidden.kind, hidden.id) from None
 
 
 ENDORSABLE = frozenset(
@@ -164,13 +152,9 @@ class UseCases:
         """Refuse with `PermissionDeniedError` unless `actor` may; return their membership
         (`NotFoundError` naming `subject` for a community the actor may not know of: a private
         one they may not see, one of another organisation)."""
-        try:
-            return self.runtime.authorise(
-                uow, action, actor, community, owner_id=owner_id, target_author_id=target_author_id, subject=subject
-            )
-        except PermissionDeniedError as refused:
-            _raise_unknown_if_concealed(refused, community, subject)
-            raise
+        return self.runtime.authorise(
+            uow, action, actor, community, owner_id=owner_id, target_author_id=target_author_id, subject=subject
+        )
 
     def _authorise_in_organisation(
         self,
@@ -184,27 +168,21 @@ class UseCases:
     ) -> Membership | None:
         """The decision for what needs the organisation (its administrators, the host's setting
         of who creates organisations): the actions of scope "organisation", in `organisation`,
-        and `share_community`, in `community` of `organisation`. It asks the same `decide` as
-        `Runtime.authorise`, with the organisation; a concealed refusal is the `NotFoundError`
-        of `subject` (by default the community, or else the organisation)."""
-        membership = None
-        if community is not None:
-            assert uow is not None, "a decision in a community reads the membership in the unit of work"
-            membership = self._membership(uow, community, actor)
-        decision = decide(
+        and `share_community`, in `community` of `organisation`, asked of `Runtime.authorise`
+        like every other decision; a concealed refusal is the `NotFoundError` of `subject` (by
+        default the community, or else the organisation)."""
+        assert community is None or uow is not None, (
+            "a decision in a community reads the membership in the unit of work"
+        )
+        return self.runtime.authorise(
+            uow,
             action,
-            actor_id=actor,
-            actor=self.runtime.person(actor),
-            community=community,
-            membership=membership,
+            actor,
+            community,
+            subject=subject,
             organisation=organisation,
             creators=self.organisation_creators,
         )
-        if not decision.allowed and decision.concealed:
-            hidden = subject or (Ref("community", community.id) if community else Ref("organisation", organisation.id))
-            raise NotFoundError(hidden.kind, hidden.id)
-        decision.require()
-        return membership
 
     def _open_community(self, uow: UnitOfWork, community_id: object, context: str, actor: str, *new: Ref) -> Community:
         """The community a command acts in (`NotFoundError` if there is none), read in one
@@ -312,13 +290,8 @@ class UseCases:
     ) -> None:
         """Refuse (`PermissionDeniedError`) unless `viewer` may take `action` on `community`
         (`NotFoundError` naming `subject` for a community the viewer may not know of). Every
-        read of a community asks here, never `Runtime.authorise` directly: a community of
-        another organisation must be unknown to its outsiders."""
-        try:
-            self.runtime.authorise(None, action, viewer, community, subject=subject, owner_id=owner_id)
-        except PermissionDeniedError as refused:
-            _raise_unknown_if_concealed(refused, community, subject)
-            raise
+        read of a community asks here."""
+        self.runtime.authorise(None, action, viewer, community, subject=subject, owner_id=owner_id)
 
     def _organisation(self, organisation_id: object, ctx: str, path: str = "$.organisation_id") -> Organisation:
         oid = check_id(path, organisation_id, ctx)
