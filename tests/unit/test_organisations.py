@@ -5,6 +5,7 @@ have administrators; who creates an organisation is the host's setting."""
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterator
 from typing import Any
 
@@ -499,3 +500,63 @@ def test_with_organisations_required_a_rule_takes_in_nobody_whose_organisations_
         )
 
         assert engine.sync_directory().joined == ((community.id, "walt"),)
+
+
+# -- notices --------------------------------------------------------------------------------------
+
+
+def notices(engine: Engine, *topics: str) -> list[tuple[str, str, str]]:
+    """(recipient, topic, organisation named) of the pending messages of `topics`."""
+    return [
+        (m.recipient_id, m.topic, str(m.params.get("organisation")))
+        for m in engine.store.pending_messages(limit=1000)
+        if m.topic in topics
+    ]
+
+
+def test_an_appointed_or_withdrawn_administrator_is_told_and_whoever_did_it_is_not(engine: Engine) -> None:
+    engine.appoint_administrator("ana", "acme", "ben")
+    engine.withdraw_administrator("ana", "acme", "ben")
+    engine.appoint_administrator("ana", "acme", "luc")
+    engine.withdraw_administrator("luc", "acme", "luc")  # withdrawing oneself tells nobody
+
+    assert sorted(notices(engine, "administrator_appointed", "administrator_withdrawn")) == [
+        ("ben", "administrator_appointed", "Acme"),
+        ("ben", "administrator_withdrawn", "Acme"),
+        ("luc", "administrator_appointed", "Acme"),
+    ]
+
+
+def test_sharing_tells_the_communitys_facilitators_and_the_partners_administrators_but_not_the_sharer(
+    engine: Engine,
+) -> None:
+    engine.join("ben", "welding")
+    engine.assign_role("ana", "welding", "ben", coplib.Role.FACILITATOR)
+    engine.appoint_administrator("clara", "club", "luc")
+
+    engine.share_community("ana", "welding", "club")
+    engine.unshare_community("ben", "welding", "club")
+
+    assert sorted(notices(engine, "community_shared", "community_unshared")) == [
+        ("ana", "community_unshared", "Welders' club"),
+        ("ben", "community_shared", "Welders' club"),
+        ("clara", "community_shared", "Welders' club"),
+        ("clara", "community_unshared", "Welders' club"),
+        ("luc", "community_shared", "Welders' club"),
+        ("luc", "community_unshared", "Welders' club"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "topic", ["administrator_appointed", "administrator_withdrawn", "community_shared", "community_unshared"]
+)
+def test_the_organisation_notices_read_in_french_and_english(topic: str) -> None:
+    from coplib.notification.messages import CATALOGUE
+
+    params = {"organisation": "Globex", "community": "Welding", "actor": "ana"}
+    for locale in ("en", "fr"):
+        subject, body = CATALOGUE[topic][locale]
+        rendered = string.Template(subject + " " + body).substitute(params)
+        assert "Globex" in rendered
+        assert "$" not in rendered
+    assert CATALOGUE[topic]["fr"] != CATALOGUE[topic]["en"]

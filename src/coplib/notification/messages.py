@@ -199,6 +199,44 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
             "Merci pour tout ce que vous apportez !",
         ),
     },
+    "administrator_appointed": {
+        "en": ("Administrator of $organisation", "You are now an administrator of $organisation."),
+        "fr": (
+            "Administration de $organisation",
+            "Vous êtes désormais administrateur ou administratrice de $organisation.",
+        ),
+    },
+    "administrator_withdrawn": {
+        "en": ("Administrator of $organisation", "You are no longer an administrator of $organisation."),
+        "fr": (
+            "Administration de $organisation",
+            "Vous n'êtes plus administrateur ou administratrice de $organisation.",
+        ),
+    },
+    "community_shared": {
+        "en": (
+            "$community shared with $organisation",
+            "$community is now open to the people of $organisation: they may see it, join it and read it "
+            "as its own organisation's people do.",
+        ),
+        "fr": (
+            "$community partagée avec $organisation",
+            "$community est désormais ouverte aux personnes de $organisation : elles peuvent la voir, "
+            "la rejoindre et la lire comme celles de sa propre organisation.",
+        ),
+    },
+    "community_unshared": {
+        "en": (
+            "$community no longer shared with $organisation",
+            "$community is no longer shared with $organisation: its people no longer see it, and those "
+            "of them who were members through it alone have left it.",
+        ),
+        "fr": (
+            "$community n'est plus partagée avec $organisation",
+            "$community n'est plus partagée avec $organisation : ses personnes ne la voient plus, et celles "
+            "qui n'en étaient membres que par elle l'ont quittée.",
+        ),
+    },
     "participation_level_lowered": {
         "en": (
             "Your participation in $community",

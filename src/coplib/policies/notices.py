@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from coplib.domain import events as ev
-from coplib.domain.community import Community, Role
+from coplib.domain.community import Community, Organisation, Role
 from coplib.domain.contributions import Question
 from coplib.domain.history import Ref
 from coplib.domain.permissions import GATEKEEPERS
@@ -19,6 +19,28 @@ def _community_name(store: Store, community_id: str | None) -> str:
         return ""
     found = store.get(Ref("community", community_id))
     return found.value.name if found and isinstance(found.value, Community) else community_id
+
+
+def _organisation_name(store: Store, organisation_id: str) -> str:
+    found = store.get(Ref("organisation", organisation_id))
+    return found.value.name if found and isinstance(found.value, Organisation) else organisation_id
+
+
+def _sharing_notices(
+    event: ev.CommunityShared | ev.CommunityUnshared, store: Store, base: dict[str, str]
+) -> list[MessageDraft]:
+    """The community's facilitators and the administrators of the organisation it is (no
+    longer) shared with learn of it; whoever did it is not told."""
+    topic = "community_shared" if isinstance(event, ev.CommunityShared) else "community_unshared"
+    told: set[str] = set()
+    if event.community_id:
+        told.update(m.person_id for m in store.members(event.community_id, role=Role.FACILITATOR))
+    found = store.get(Ref("organisation", event.organisation_id))
+    if found and isinstance(found.value, Organisation):
+        told.update(found.value.administrators)
+    told.discard(event.actor_id)
+    params = {**base, "organisation": _organisation_name(store, event.organisation_id)}
+    return [MessageDraft(pid, topic, params) for pid in sorted(told)]
 
 
 def _question_title(store: Store, question_id: str) -> str:
@@ -56,4 +78,10 @@ class Notices:
             case ev.AnswerAccepted() if event.answer_author_id != event.actor_id:
                 title = _question_title(store, event.question_id)
                 return [MessageDraft(event.answer_author_id, "answer_accepted", {**base, "title": title})]
+            case ev.AdministratorAppointed() | ev.AdministratorWithdrawn() if event.actor_id != event.person_id:
+                topic = event.TYPE
+                organisation = _organisation_name(store, event.organisation_id)
+                return [MessageDraft(event.person_id, topic, {**base, "organisation": organisation})]
+            case ev.CommunityShared() | ev.CommunityUnshared():
+                return _sharing_notices(event, store, base)
         return []
