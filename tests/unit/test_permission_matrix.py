@@ -221,7 +221,8 @@ def expected(action: str, s: Situation) -> Outcome:
     rules 2 to 11; the `SYSTEM` actor is tested apart)."""
     rule = DOCUMENTED[action]
     if not s.known or not s.active:  # rules 2, 3
-        return "no"
+        # rule 11: and in a private community, which they may not see, they get the unknown id's answer
+        return "unknown" if rule.scope == "community" and s.visibility == "private" else "no"
     if rule.scope == "host":  # rule 4
         return "no"
     if rule.scope == "person":

@@ -234,7 +234,8 @@ def _general_rules() -> list[str]:
         f"anything else: “{closed.reason}”.",
         f"10. **Own contributions.** Nobody endorses their own contribution: “{own.reason}”.",
         "11. **A private community is unknown to whoever may not see it.** The engine's decision "
-        "point (`Runtime.authorise`) answers an outsider, a removed member or a person who left, "
+        "point (`Runtime.authorise`) answers an outsider, a removed member, a person who left or "
+        "one the directory does not know, "
         "asking for a private community or anything in it, with the `NotFoundError` an unknown "
         "id gets, naming only what they asked for (the question, not its community), as it does "
         "for a community of another organisation. Members, invited and pending people get the "

@@ -318,7 +318,51 @@ def decide(
     person concerned. `organisation` is the organisation an action of scope "organisation"
     is taken in (for `create_organisation`, the one to be created), or for an action in a
     community whose rule lets `administrators` act, the community's own organisation.
-    `creators` is the host's setting for `create_organisation` (by default, anyone)."""
+    `creators` is the host's setting for `create_organisation` (by default, anyone).
+
+    A refusal in a private community that the actor may not see (an outsider, a removed
+    member, an unknown person, one who left the organisation) is `concealed`, as is one in a
+    community of another organisation: to the actor it does not exist."""
+    decision = _decide(
+        action,
+        actor_id=actor_id,
+        actor=actor,
+        community=community,
+        membership=membership,
+        owner_id=owner_id,
+        target_author_id=target_author_id,
+        organisation=organisation,
+        creators=creators,
+    )
+    if (
+        decision.allowed
+        or decision.concealed
+        or community is None
+        or community.visibility is not Visibility.PRIVATE
+        or PERMISSION_TABLE[action].scope != "community"
+    ):
+        return decision
+    seen = (
+        decision
+        if action is Action.SEE
+        else _decide(Action.SEE, actor_id=actor_id, actor=actor, community=community, membership=membership)
+    )
+    return attrs.evolve(decision, concealed=True) if not seen.allowed else decision
+
+
+def _decide(
+    action: Action,
+    *,
+    actor_id: str,
+    actor: Person | None,
+    community: Community | None,
+    membership: Membership | None,
+    owner_id: str | None = None,
+    target_author_id: str | None = None,
+    organisation: Organisation | None = None,
+    creators: OrganisationCreators | None = None,
+) -> Decision:
+    """`decide` before a private community's concealment."""
     community_id = community.id if community else None
 
     def verdict(allowed: bool, reason: str, *, concealed: bool = False) -> Decision:
@@ -341,19 +385,9 @@ def decide(
         return verdict(False, rule.refusal or "a person may for themselves only")
     if community is None:
         return verdict(False, "the community does not exist")
-    decision = _decide_in_community(
+    return _decide_in_community(
         verdict, action, rule, actor_id, actor, community, membership, owner_id, target_author_id, organisation
     )
-    if not decision.allowed and not decision.concealed and community.visibility is Visibility.PRIVATE:
-        # A private community is unknown to whoever may not see it.
-        seen = (
-            decision
-            if action is Action.SEE
-            else decide(Action.SEE, actor_id=actor_id, actor=actor, community=community, membership=membership)
-        )
-        if not seen.allowed:
-            return attrs.evolve(decision, concealed=True)
-    return decision
 
 
 def _decide_in_organisation(
