@@ -20,7 +20,7 @@ import importlib.metadata
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
@@ -119,13 +119,21 @@ class _Agenda:
 
 
 class CommunityModel:
-    """One run of a scenario with one seed, on an engine it opens (``memory://`` by default).
+    """One run of a scenario with one seed, on an engine it opens (``memory://`` by default;
+    `block` names built-in plugins to leave out, as `coplib.open` does).
 
     ``step()`` simulates one week; ``run()`` every week of the horizon and returns the
     `RunResult`. `engine` gives access to the store afterwards (close the model when done:
     it is a context manager)."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, *, url: str = "memory://") -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        *,
+        url: str = "memory://",
+        block: Sequence[str] = (),
+    ) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.url = url
@@ -143,6 +151,7 @@ class CommunityModel:
             clock=self.clock,
             id_factory=SeededIds(self.seed),
             plugins=[self.notifier],
+            block=block,
         )
         self._by_id = {a.id: a for a in self.agents}
         for waiting in self._pool.values():
