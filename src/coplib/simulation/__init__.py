@@ -23,7 +23,7 @@ simulation then predicts the rest.
 
 from __future__ import annotations
 
-from coplib.simulation.calibrate import Calibration, MonthError, calibrate
+from coplib.simulation.calibration import Calibration, MonthError, calibrate
 from coplib.simulation.compare import Comparison, Difference, compare, sweep_document
 from coplib.simulation.model import METRICS, CommunityModel, DataCollector, RunResult, run_model
 from coplib.simulation.personas import PERSONAS, Behaviour, Persona, Reactions, default_behaviour

@@ -300,20 +300,34 @@ class CommunityModel:
         self.agents.append(agent)
         self._join(agent)
         self._week["arrivals"] += 1
+        # The rest of its first week: the share of the week left of each rate.
+        week_start = self.start + timedelta(weeks=self.week)
+        left = (week_start + timedelta(weeks=1) - self.clock.now()) / timedelta(weeks=1)
+        self._plan_week(agent, week_start, after=self.clock.now(), share=left)
 
-    def _plan_week(self, agent: Persona, week_start: datetime) -> None:
+    def _plan_week(
+        self, agent: Persona, week_start: datetime, *, after: datetime | None = None, share: float = 1.0
+    ) -> None:
         if not agent.active:
             return
         agent.away = agent.chance(agent.absence)
         if agent.away:
             return
         b = agent.behaviour
-        for _ in range(agent.weekly_count(b.questions_per_week * agent.ask)):
-            self.agenda.at(self._moment(agent, week_start), functools.partial(self._ask, agent))
-        for _ in range(agent.weekly_count(b.visits_per_week)):
-            self.agenda.at(self._moment(agent, week_start), functools.partial(self._visit, agent))
-        for _ in range(agent.weekly_count(b.shares_per_week)):
-            self.agenda.at(self._moment(agent, week_start), functools.partial(self._share, agent))
+        for rate, action in (
+            (b.questions_per_week * agent.ask, self._ask),
+            (b.visits_per_week, self._visit),
+            (b.shares_per_week, self._share),
+        ):
+            for _ in range(agent.weekly_count(rate * share)):
+                moment = self._moment(agent, week_start)
+                for _ in range(20):  # a moment after `after`, within the agent's working time
+                    if after is None or moment > after:
+                        break
+                    moment = self._moment(agent, week_start)
+                else:
+                    continue
+                self.agenda.at(moment, functools.partial(action, agent))
 
     def _week_end(self, week_start: datetime) -> None:
         now = self.clock.now()

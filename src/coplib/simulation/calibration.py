@@ -8,10 +8,12 @@ or a community's own. What is fitted, on the first `fit_months` months only:
 
 - the people: those who answered at least `ANSWERER_MIN` times in the fit period form the
   ``answerers`` group (persona ``regular``); everyone else arrives as ``askers`` (persona
-  ``newcomer``) at the weekly rate of new people seen in the fit period;
-- the rates: questions per week of each group, and the answerers' propensity to answer, by a
+  ``newcomer``) at the weekly rate of new people seen in the last third of the fit period
+  (the pace of the community when the prediction begins);
+- the rates: questions per week of each group, and each group's propensity to answer, by a
   few rounds of simulating the fit period and scaling each rate by observed / simulated
-  (moment matching), so that the fit period's questions and answers are reproduced;
+  (moment matching), so that the questions and answers of the fit period's last third are
+  reproduced;
 - how long people stay: each group's weekly chance of leaving is 1 / (1 + the mean weeks
   between first and last contribution, in the fit period, of those who came in its first half);
 - the answer delay: the median time to a first answer in the fit period.
@@ -186,10 +188,11 @@ def history_by_month(engine: Engine, community_id: str) -> dict[str, tuple[int, 
 
 
 def _fitted_scenario(
-    history: _History, fit_end: datetime, weeks: int, fit_weeks: int
+    history: _History, fit_end: datetime, weeks: int, recent_weeks: int
 ) -> tuple[Scenario, dict[str, float]]:
     qs = [q for q in history.questions if q[0] < fit_end]
     ans = [a for a in history.answers if a[0] < fit_end]
+    recent_start = fit_end - timedelta(weeks=recent_weeks)
     answer_counts = Counter(author for _, author, _ in ans)
     answerers = sorted(p for p, n in answer_counts.items() if n >= ANSWERER_MIN)
     people = {p for _, p, _ in qs} | set(answer_counts)
@@ -201,14 +204,23 @@ def _fitted_scenario(
             first[qid] = at
     delays = sorted((first[q] - asked_at[q]).total_seconds() / 3600 for q in first if asked_at[q] < fit_end)
     delay = max(0.1, min(1000.0, statistics.median(delays))) if delays else 8.0
-    by_answerers_q = sum(1 for _, p, _ in qs if p in set(answerers))
+    # The pace the community keeps when the prediction begins: the last weeks of the fit period.
+    group = set(answerers)
+    recent_q = [q for q in qs if q[0] >= recent_start]
+    recent_a = Counter(author for at, author, _ in ans if at >= recent_start)
+    by_answerers_q = sum(1 for _, p, _ in recent_q if p in group)
     targets = {
-        "answerers_questions": by_answerers_q / fit_weeks,
-        "askers_questions": (len(qs) - by_answerers_q) / fit_weeks,
-        "answerers_answers": sum(answer_counts[p] for p in answerers) / fit_weeks,
-        "askers_answers": sum(n for p, n in answer_counts.items() if p not in set(answerers)) / fit_weeks,
+        "answerers_questions": by_answerers_q / recent_weeks,
+        "askers_questions": (len(recent_q) - by_answerers_q) / recent_weeks,
+        "answerers_answers": sum(recent_a[p] for p in answerers) / recent_weeks,
+        "askers_answers": sum(n for p, n in recent_a.items() if p not in group) / recent_weeks,
     }
-    arrivals = others / fit_weeks
+    first_seen: dict[str, datetime] = {}
+    for at, person, _ in (*qs, *ans):
+        if person not in first_seen or at < first_seen[person]:
+            first_seen[person] = at
+    newcomers = sum(1 for p, at in first_seen.items() if at >= recent_start and p not in group)
+    arrivals = (newcomers or others) / (recent_weeks if newcomers else max(1, weeks))
     # How long people stay: the weeks from their first to their last contribution in the fit
     # period, for those who came in its first half (so that most spans are not cut short).
     seen: dict[str, list[datetime]] = {}
@@ -299,12 +311,13 @@ def calibrate(
     fit_weeks = max(1, math.ceil((fit_end - start).days / 7))
     if fit_end_day >= end_day:
         raise InvalidInputError.field("$.fit_months", "leaves no month to predict: the history is shorter")
-    scenario, targets = _fitted_scenario(history, fit_end, weeks, fit_weeks)
+    recent_weeks = max(1, fit_weeks // 3)
+    scenario, targets = _fitted_scenario(history, fit_end, weeks, recent_weeks)
     # Moment matching on the fit period: scale each rate by observed / simulated.
     fit_scenario = scenario.with_values({"weeks": fit_weeks})
     for _ in range(FIT_ROUNDS):
         sweep = run_sweep(fit_scenario, runs=2, workers=workers)
-        got = _group_rates(sweep.runs["baseline"], fit_weeks)
+        got = _group_rates(sweep.runs["baseline"], fit_weeks - recent_weeks)
         changes: dict[str, Any] = {}
         p = fit_scenario.behaviours
         for group, persona in (("answerers", "regular"), ("askers", "newcomer")):
@@ -349,11 +362,14 @@ def calibrate(
     return Calibration(community_id, fit_months, runs, scenario, tuple(months))
 
 
-def _group_rates(results: tuple[RunResult, ...], weeks: int) -> dict[str, float]:
+def _group_rates(results: tuple[RunResult, ...], skip: int) -> dict[str, float]:
+    """Each group's questions and answers a week in the simulated runs, after `skip` weeks."""
     totals: Counter[str] = Counter()
+    weeks = 0
     for result in results:
-        for row in result.weekly:
+        for row in result.weekly[skip:]:
+            weeks += 1
             for key, value in row.items():
                 if key.startswith(("answerers_", "askers_")):
                     totals[key] += value
-    return {k: v / (len(results) * weeks) for k, v in totals.items()}
+    return {k: v / max(1, weeks) for k, v in totals.items()}
