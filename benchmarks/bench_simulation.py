@@ -20,6 +20,7 @@ and after each part): the sweep's speed-up needs two idle cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -29,9 +30,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._common import Summary, load_average, machine_facts, report, verdict, workdir  # noqa: E402
-from coplib.domain.permissions import SYSTEM  # noqa: E402
-from coplib.simulation import CommunityModel, Scenario, load_scenario, run_sweep  # noqa: E402
+from benchmarks._common import Summary, load_average, machine_facts, report, verdict, workdir
+from coplib.domain.errors import CoplibError
+from coplib.domain.permissions import SYSTEM
+from coplib.simulation import CommunityModel, Scenario, load_scenario, run_sweep
 
 Call = tuple[datetime, str, tuple[Any, ...], dict[str, Any]]
 
@@ -90,10 +92,8 @@ def overhead(scenario: Scenario, summary: Summary, repeat: int) -> None:
             for moment, name, args, kwargs in calls:
                 if moment > clock.now():
                     clock.set(moment)
-                try:
+                with contextlib.suppress(CoplibError):  # a refusal the simulated run met too
                     getattr(engine, name)(*args, **kwargs)
-                except Exception:  # a refusal the simulated run met too
-                    pass
             replayed = time.perf_counter() - began
             twin_events = _events(twin)
         if twin_events != events:
