@@ -10,7 +10,8 @@ or a community's own. What is fitted, on the first `fit_months` months only:
   ``answerers`` group (persona ``regular``); everyone else arrives as ``askers`` (persona
   ``newcomer``) at the weekly rate of new people seen in the last third of the fit period
   (the pace of the community when the prediction begins);
-- the rates: questions per week of each group, and each group's propensity to answer, by a
+- the rates: questions per week of each group, and each group's propensities to answer (a
+  question seen, one asked about, one that has an answer already), by a
   few rounds of simulating the fit period and scaling each rate by observed / simulated
   (moment matching), so that the questions and answers of the fit period's last third are
   reproduced;
@@ -328,7 +329,7 @@ def calibrate(
                 )
             a_target, a_got = targets[f"{group}_answers"], got.get(f"{group}_answers", 0.0)
             if a_got > 0:
-                for key in ("answer_own_tag", "answer_other_tag", "answer_when_asked"):
+                for key in ("answer_own_tag", "answer_other_tag", "answer_when_asked", "adds_answer"):
                     current = getattr(p[persona], key)
                     changes[f"personas.{persona}.{key}"] = min(1.0, current * a_target / a_got)
         fit_scenario = fit_scenario.with_values(changes)

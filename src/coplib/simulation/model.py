@@ -41,8 +41,6 @@ from coplib.simulation.scenario import Group, Scenario
 
 __all__ = ["CommunityModel", "DataCollector", "RunResult", "coplib_version", "run_model"]
 
-#: The chance a persona adds its answer to a question that already has one when it comes to answer.
-SECOND_ANSWER: Final = 0.2
 #: Hours of the day at which the host's scheduler ticks and dispatches (every day of the week).
 TICK_HOURS: Final = tuple(range(7, 21))
 #: How many open questions a visit of the help space shows (oldest first).
@@ -455,7 +453,7 @@ class CommunityModel:
             return
         if any(a.author_id == agent.id for a in thread.answers):
             return
-        if thread.answers and not agent.chance(SECOND_ANSWER):
+        if thread.answers and not agent.chance(agent.behaviour.adds_answer):
             return
         if self._command(
             "answer", lambda: self.engine.answer(agent.id, question_id, body="Try this: it worked for us.")

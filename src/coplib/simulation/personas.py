@@ -62,6 +62,7 @@ class Behaviour:
     answer_own_tag: float = 0.15  # answering an open question of one's expertise, when seen
     answer_other_tag: float = 0.03  # answering one outside it
     answer_when_asked: float = 0.3  # answering a question one is asked to look at, of one's expertise
+    adds_answer: float = 0.2  # still answering, on coming to it, a question that has an answer already
     reads_notifications: float = 0.7  # reading a message that asks to look at a question
     digest: str = "immediate"  # how the persona's messages reach it: at once, or a daily or weekly digest
     reads_digests: float = 0.5  # reading a digest (and then visiting the help space)
@@ -81,6 +82,7 @@ BEHAVIOUR_KEYS: Final[dict[str, tuple[float, float] | str]] = {
     "answer_own_tag": (0.0, 1.0),
     "answer_other_tag": (0.0, 1.0),
     "answer_when_asked": (0.0, 1.0),
+    "adds_answer": (0.0, 1.0),
     "reads_notifications": (0.0, 1.0),
     "digest": "digest",
     "reads_digests": (0.0, 1.0),
