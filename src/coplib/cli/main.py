@@ -5,7 +5,8 @@
 host's store with its directory file and its plugins (entry points of the ``coplib`` group):
 ``coplib dispatch`` delivers the outbox (``--loop`` keeps going), ``coplib tick`` lets the
 policies act on what is due, ``coplib sync-directory`` keeps rule-based memberships in step. ``coplib import`` imports a
-history from another platform; ``coplib health`` prints the communities' health report.
+history from another platform; ``coplib health`` prints the communities' health report;
+``coplib simulate`` runs a scenario of a simulated community through the engine.
 Bad input exits with status 2 and a message saying what to change; a failure while running
 exits with status 1.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from coplib.cli import health as health_cli
+from coplib.cli import simulate as simulate_cli
 from coplib.domain.errors import ConfigurationError, CoplibError, StorageError
 from coplib.importers import cli as import_cli
 from coplib.simulation.demo import DEFAULT_DB, DEFAULT_SEED, DEFAULT_WEEKS, MAX_WEEKS, MIN_WEEKS, run_demo
@@ -141,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
     import_cli.add_parser(commands)
     health_cli.add_parser(commands)
+    simulate_cli.add_parser(commands)
     return parser
 
 
@@ -272,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return import_cli.run(args)
         if args.command == "health":
             return health_cli.run(args)
+        if args.command == "simulate":
+            return simulate_cli.run(args)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     except SystemExit as exc:  # argparse reports bad input this way (status 2)
