@@ -40,6 +40,7 @@ from coplib.service.preferences import PreferenceCommands
 from coplib.service.queries import Queries
 from coplib.service.recognition import RecognitionReads
 from coplib.service.recognition_export import RecognitionExports
+from coplib.service.search import SearchReads
 
 R = TypeVar("R")
 
@@ -61,6 +62,7 @@ class Engine(
     RecognitionReads,
     BulkImport,
     HostOperations,
+    SearchReads,
 ):
     """Commands and queries over one store, with its plugins. Thread-safe if the store is."""
 
