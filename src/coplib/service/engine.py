@@ -36,6 +36,7 @@ from coplib.service.membership import MembershipCommands
 from coplib.service.operations import HostOperations
 from coplib.service.organisations import OrganisationCommands
 from coplib.service.participation import ParticipationCommands
+from coplib.service.personal_data import PersonalDataCommands
 from coplib.service.preferences import PreferenceCommands
 from coplib.service.queries import Queries
 from coplib.service.recognition import RecognitionReads
@@ -63,6 +64,7 @@ class Engine(
     BulkImport,
     HostOperations,
     SearchReads,
+    PersonalDataCommands,
 ):
     """Commands and queries over one store, with its plugins. Thread-safe if the store is."""
 
