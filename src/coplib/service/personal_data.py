@@ -231,7 +231,7 @@ class PersonalDataCommands(UseCases):
         aggregates: dict[str, list[dict[str, Any]]] = {}
         for ref, _, doc in self._every_aggregate():
             if names.names(doc):
-                aggregates.setdefault(ref.kind, []).append(doc)
+                aggregates.setdefault(ref.kind, []).append({"id": ref.id, "value": doc})
         events = [
             {"position": recorded.position, "type": recorded.event.TYPE, "event": doc}
             for recorded, doc in self._every_event()
