@@ -23,6 +23,7 @@ from typing import Any, Final
 import attrs
 
 import coplib.domain
+from coplib.cli import _apidoc
 from coplib.domain import validation as v
 from coplib.domain.community import (
     GIVE_BEFORE_RECEIVE_GRACE,
@@ -83,6 +84,8 @@ ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
     Action.READ_PREFERENCES: "read how a person is reached",
     Action.READ_OUTBOX: "list the outbox and its dead letters",
     Action.REQUEUE_MESSAGES: "put dead or dropped messages back in the queue",
+    Action.EXPORT_PERSONAL_DATA: "export everything coplib stores about a person",
+    Action.ERASE_PERSONAL_DATA: "erase a person's personal data",
 }
 
 _T0: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -893,6 +896,7 @@ PAGES: Final[dict[str, Callable[[], str]]] = {
     "permissions.md": permissions_markdown,
     "limits.md": limits_markdown,
     "hooks.md": hooks_markdown,
+    "api.md": _apidoc.api_markdown,
 }
 
 

@@ -110,10 +110,13 @@ class Engine(
 
     @property
     def strict(self) -> bool:
+        """Whether a policy's failure fails the command (`coplib.open(strict=True)`) rather
+        than being recorded for a retry."""
         return self.runtime.strict
 
     @property
     def max_attempts(self) -> int:
+        """How many times a failed policy reaction is tried before it is given up (settable)."""
         return self.runtime.max_attempts
 
     @max_attempts.setter
@@ -156,6 +159,7 @@ class Engine(
         return self.runtime.reactor.policies
 
     def policy(self, name: str) -> Policy | None:
+        """The policy of that name among the plugins', or None."""
         return self.runtime.reactor.policy(name)
 
     def transact(self, body: Callable[[UnitOfWork], R]) -> R:
