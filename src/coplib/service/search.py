@@ -25,8 +25,6 @@ from coplib.ports.storage import TextSearch
 from coplib.service import _search_cursor
 from coplib.service._base import UseCases, check_enum, check_id
 
-#: The most hits one page of `search` holds.
-SEARCH_LIMIT_MAX = 100
 #: The hits of a page when the caller does not say.
 SEARCH_LIMIT_DEFAULT = 20
 
@@ -74,7 +72,7 @@ class SearchReads(UseCases):
         `viewer` may read (of `community_id` only, when given; of `kinds`, by default all
         four), best first: every word of the text must match, as itself or as another form of
         the same French or English word (``pompe`` finds ``pompes``), accents and case aside.
-        `limit` hits (1 to 100) from where `cursor` (the `next_cursor` of the previous page)
+        `limit` hits (1 to `QUERY_LIMIT_MAX`) from where `cursor` (the `next_cursor` of the previous page)
         says. A community the viewer may not read is `NotFoundError`, as an unknown one."""
         ctx = "search"
         viewer = check_id("$.viewer", viewer, ctx)
@@ -97,10 +95,7 @@ class SearchReads(UseCases):
             wanted = sorted(set(wanted))
             if not wanted:
                 raise InvalidInputError.field("$.kinds", "must name at least one kind", context=ctx)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= SEARCH_LIMIT_MAX:
-            raise InvalidInputError.field(
-                "$.limit", f"must be a whole number from 1 to {SEARCH_LIMIT_MAX}, got {limit!r:.40}", context=ctx
-            )
+        limit = v.check_limit(limit, ctx)
         if community_id is not None:
             community_id = check_id("$.community_id", community_id, ctx)
         digest = _search_cursor.query_digest(viewer, text, community_id, wanted, limit)
