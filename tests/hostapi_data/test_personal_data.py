@@ -207,3 +207,25 @@ def test_on_sqlite_the_name_and_email_are_gone_from_the_file_and_its_wal(tmp_pat
         assert [n for n in needles if n.lower() in data] == []
     data = b"".join(f.read_bytes() for f in tmp_path.iterdir())
     assert b"quintard" not in data.lower() and ZOE_EMAIL.encode() not in data
+
+
+def test_on_the_json_lines_example_store_the_file_holds_no_trace_and_another_handle_follows(tmp_path: Path) -> None:
+    from tests.storage.test_contract_example import jsonl_store
+
+    path = tmp_path / "coplib.jsonl"
+    plugin = jsonl_store.JsonLinesStorePlugin()
+    other = jsonl_store.JsonLinesStore(path)
+    try:
+        with world(f"jsonl:///{path}", plugins=[plugin]) as w:
+            populate(w)
+            assert ZOE_EMAIL.encode() in path.read_bytes()
+            assert naming(other, ZOE)[0]  # the other handle reads her events
+            report = w.engine.erase_person("ana", ZOE, contributions="remove")
+            assert report.pseudonym is not None
+            data = path.read_bytes()
+            assert [n for n in (ZOE_EMAIL, ZOE, "Quintard", json.dumps(ZOE_NAME)[1:-1]) if n.encode() in data] == []
+            assert naming(other, ZOE) == (set(), set())  # it noticed the new file
+            assert state_of(other) == state_of(w.engine.store)
+            assert replay(r.event for r in every_event(other)) == state_of(other)
+    finally:
+        other.close()

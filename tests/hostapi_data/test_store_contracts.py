@@ -1,5 +1,6 @@
 """Every coplib store passes the conformance kit of full-text search and of the rewriting of
-history (`coplib.testing.hostdata_contract`): memory, SQLite files, the PostgreSQL server."""
+history (`coplib.testing.hostdata_contract`): memory, SQLite files, the PostgreSQL server, and
+the JSON-lines example store of the docs."""
 
 from __future__ import annotations
 
@@ -31,6 +32,14 @@ class _SQLite:
         return lambda: SQLiteStore(tmp_path / "coplib.db")
 
 
+class _JsonLines:
+    @pytest.fixture
+    def make_store(self, tmp_path: Path) -> StoreFactory:
+        from tests.storage.test_contract_example import jsonl_store
+
+        return lambda: jsonl_store.JsonLinesStore(tmp_path / "coplib.jsonl")
+
+
 class _Postgres:
     pytestmark = pytest.mark.postgres
 
@@ -52,6 +61,14 @@ class TestSQLiteSearch(_SQLite, TextSearchContract):
 
 
 class TestSQLiteRewriting(_SQLite, HistoryRewritingContract):
+    pass
+
+
+class TestJsonLinesExampleSearch(_JsonLines, TextSearchContract):
+    pass
+
+
+class TestJsonLinesExampleRewriting(_JsonLines, HistoryRewritingContract):
     pass
 
 

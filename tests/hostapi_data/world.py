@@ -3,7 +3,7 @@ private one, their members, an outsider and a person whose data is exported and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -57,7 +57,7 @@ def build(engine: Engine, clock: ManualClock) -> World:
 
 
 @contextmanager
-def world(url: str) -> Iterator[World]:
+def world(url: str, *, plugins: Sequence[object] = ()) -> Iterator[World]:
     clock = ManualClock(START)
-    with coplib.open(url, people=PEOPLE, clock=clock, plugins=[coplib.RecordingNotifier()]) as engine:
+    with coplib.open(url, people=PEOPLE, clock=clock, plugins=[coplib.RecordingNotifier(), *plugins]) as engine:
         yield build(engine, clock)

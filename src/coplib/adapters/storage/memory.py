@@ -224,7 +224,13 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
             for message in rewrite.messages:
                 entry = self._outbox.get(message.id)
                 if entry is not None:
-                    self._outbox[message.id] = attrs.evolve(entry, message=message)
+                    kept = attrs.evolve(
+                        entry.message,
+                        recipient_id=message.recipient_id,
+                        community_id=message.community_id,
+                        params=message.params,
+                    )
+                    self._outbox[message.id] = attrs.evolve(entry, message=kept)
 
     def _select(self, kind: str, community_id: str | None = None) -> list[tuple[Versioned[Aggregate], IndexRow]]:
         rows = self._by_kind.get(kind, {})
