@@ -1377,6 +1377,9 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
                 # Freed pages are overwritten with zeros from here on (the rewrite's own included).
                 conn.execute("PRAGMA secure_delete = ON")
                 self._write("rewriting history", work)
+            except BaseException:
+                conn.execute("PRAGMA secure_delete = OFF")
+                raise
             finally:
                 self._cache.clear()
                 self._event_cache.clear()
