@@ -229,3 +229,33 @@ def test_on_the_json_lines_example_store_the_file_holds_no_trace_and_another_han
             assert replay(r.event for r in every_event(other)) == state_of(other)
     finally:
         other.close()
+
+
+def test_on_sqlite_a_reader_holding_the_wal_leaves_the_erasure_recorded_and_says_to_purge_again(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from coplib.adapters.storage.sqlite import PurgeIncompleteWarning
+
+    path = tmp_path / "busy.db"
+    with world(f"sqlite:///{path}") as w:
+        populate(w)
+        reader = sqlite3.connect(path, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM events").fetchone()  # a read snapshot on the WAL
+            with pytest.warns(PurgeIncompleteWarning, match="purge"):
+                report = w.engine.erase_person("ana", ZOE)
+            assert report.pseudonym is not None
+            assert naming(w.engine.store, ZOE) == (set(), set())
+            assert [r.event.TYPE for r in every_event(w.engine.store)][-1] == "personal_data_erased"
+            with pytest.raises(coplib.StorageError, match="another connection"):
+                w.engine.store.purge()  # type: ignore[attr-defined]
+        finally:
+            reader.execute("COMMIT")
+            reader.close()
+        w.engine.store.purge()  # type: ignore[attr-defined]
+        wal = path.with_name(path.name + "-wal")
+        data = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        assert ZOE_EMAIL.encode() not in data and b"quintard" not in data.lower()

@@ -84,11 +84,17 @@ __all__ = [
     "MIGRATIONS",
     "Migration",
     "NetworkFileSystemWarning",
+    "PurgeIncompleteWarning",
     "SQLiteStore",
     "SQLiteStorePlugin",
     "migrate",
     "network_filesystem",
 ]
+
+
+class PurgeIncompleteWarning(UserWarning):
+    """A history rewrite is committed, but old bytes may remain in the WAL (another connection
+    was reading): run `SQLiteStore.purge` again when no other reader is open."""
 
 
 class NetworkFileSystemWarning(UserWarning):
@@ -1386,7 +1392,12 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
                 self._fresh.clear()
                 self._absent.clear()
                 self._holders.clear()
-            self.purge()
+            try:
+                self.purge()
+            except StorageError as exc:
+                # The rewrite is committed: say what is left to do, rather than fail a caller
+                # that would otherwise not record what it did.
+                warnings.warn(PurgeIncompleteWarning(str(exc)), stacklevel=2)
 
     def purge(self) -> None:
         """Make the bytes of deleted or rewritten rows unreadable in the file and its WAL:
