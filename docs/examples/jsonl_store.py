@@ -19,7 +19,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,7 +44,19 @@ from coplib import (
 from coplib.adapters.storage.memory import MemoryStore
 from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import Aggregate, Ref
-from coplib.ports.storage import ACTIVE_ONLY, EVERYTHING, DeliveryStatus, Filter, OutboxEntry, Outcome, check_limit
+from coplib.ports.storage import (
+    ACTIVE_ONLY,
+    EVERYTHING,
+    DeliveryStatus,
+    Filter,
+    HistoryRewrite,
+    HistoryRewriting,
+    OutboxEntry,
+    Outcome,
+    TextMatches,
+    TextSearch,
+    check_limit,
+)
 from coplib.serialization import (
     aggregate_from_json,
     aggregate_to_json,
@@ -131,7 +143,93 @@ def _outcome_from_record(r: Mapping[str, Any]) -> Outcome:
     )
 
 
-class JsonLinesStore(Store):
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _rewrite_line(rewrite: HistoryRewrite) -> bytes:
+    record = {
+        "op": "rewrite",
+        # The file's past lines no longer hold a deleted or moved aggregate's old ref (their
+        # writes are dropped): the last line names only what stays, so no old id is left.
+        "aggregates": [
+            {
+                "kind": a.new_ref.kind,
+                "id": a.new_ref.id,
+                "new_id": a.new_ref.id,
+                "value": json.loads(aggregate_to_json(a.value)),
+            }
+            for a in rewrite.aggregates
+            if a.value is not None
+        ],
+        "events": [{"position": r.position, "event": json.loads(event_to_json(r.event))} for r in rewrite.events],
+        "dropped": list(rewrite.dropped_messages),
+        "messages": [
+            {"id": m.id, "recipient_id": m.recipient_id, "community_id": m.community_id, "params": m.params}
+            for m in rewrite.messages
+        ],
+    }
+    return (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _rewrite_from_record(record: Mapping[str, Any]) -> HistoryRewrite:
+    from coplib.ports.storage import AggregateRewrite
+
+    return HistoryRewrite(
+        aggregates=tuple(
+            AggregateRewrite(
+                Ref(a["kind"], a["id"]),
+                Ref(a["kind"], a["new_id"]),
+                aggregate_from_json(a["kind"], json.dumps(a["value"])) if a["value"] is not None else None,
+            )
+            for a in record["aggregates"]
+        ),
+        events=tuple(RecordedEvent(e["position"], event_from_json(json.dumps(e["event"]))) for e in record["events"]),
+        dropped_messages=tuple(record["dropped"]),
+        # Only the id, recipient, community and parameters of a rewritten message are read.
+        messages=tuple(
+            OutboxMessage(m["id"], "", m["recipient_id"], "", m["community_id"], dict(m["params"]), _EPOCH)
+            for m in record["messages"]
+        ),
+    )
+
+
+def _rewritten_lines(lines: Sequence[bytes], rewrite: HistoryRewrite) -> list[bytes]:
+    """The file's lines with the old values of `rewrite` replaced (see `rewrite_history`)."""
+    gone = {(a.ref.kind, a.ref.id) for a in rewrite.aggregates if a.value is None or a.new_ref != a.ref}
+    values = {
+        (a.ref.kind, a.ref.id): json.loads(aggregate_to_json(a.value))
+        for a in rewrite.aggregates
+        if a.value is not None and a.new_ref == a.ref
+    }
+    events = {r.position: json.loads(event_to_json(r.event)) for r in rewrite.events}
+    messages = {m.id: m for m in rewrite.messages}
+    dropped = set(rewrite.dropped_messages)
+    position = 0
+    out = []
+    for raw in lines:
+        record = json.loads(raw)
+        if record.get("op", "commit") == "commit":
+            record["writes"] = [
+                {**w, "value": values.get((w["kind"], w["id"]), w["value"])}
+                for w in record["writes"]
+                if (w["kind"], w["id"]) not in gone
+            ]
+            new_events = []
+            for event in record["events"]:
+                position += 1
+                new_events.append(events.get(position, event))
+            record["events"] = new_events
+            for m in record["messages"]:
+                if m["id"] in dropped:  # kept, emptied, until the last line drops it: claims replay alike
+                    m["params"], m["recipient_id"] = {}, "dropped"
+                elif m["id"] in messages:
+                    new = messages[m["id"]]
+                    m["params"], m["recipient_id"], m["community_id"] = new.params, new.recipient_id, new.community_id
+        out.append((json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8"))
+    return out
+
+
+class JsonLinesStore(Store, TextSearch, HistoryRewriting):
     """A store in one JSON-lines file, safe across threads and processes on one machine."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -163,10 +261,24 @@ class JsonLinesStore(Store):
             except OSError as exc:
                 raise StorageError(f"{self.path} could not be locked: {exc}") from exc
             try:
+                if self._replaced(file):  # another process rewrote the history: start again
+                    fcntl.flock(file, fcntl.LOCK_UN)
+                    file.close()
+                    self._file = file = open(self.path, "a+b")  # noqa: SIM115 - held until close()
+                    fcntl.flock(file, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+                    self._index, self._offset = MemoryStore(self.url), 0
                 self._catch_up(file)
                 yield file
             finally:
                 fcntl.flock(file, fcntl.LOCK_UN)
+
+    def _replaced(self, file: IO[bytes]) -> bool:
+        """Whether the path now names another file than the one held (`rewrite_history`
+        renames a new file over it)."""
+        try:
+            return os.stat(self.path).st_ino != os.fstat(file.fileno()).st_ino
+        except OSError as exc:
+            raise StorageError(f"{self.path} cannot be read: {exc}") from exc
 
     def _catch_up(self, file: IO[bytes]) -> None:
         """Apply the lines appended since we last looked. A last line without its newline
@@ -200,6 +312,8 @@ class JsonLinesStore(Store):
                 )
             case "requeue":
                 return self._index.requeue(record["ids"], now=parse_timestamp(record["now"]))
+            case "rewrite":
+                return self._index.rewrite_history(_rewrite_from_record(record))
         raise StorageError(f"{self.path} holds a line this version cannot read: {record.get('op')!r}")
 
     def _record(self, record: dict[str, Any]) -> Any:
@@ -366,6 +480,52 @@ class JsonLinesStore(Store):
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
         with self._locked(exclusive=False):
             return self._index.find_due(kind, before=before, limit=limit)
+
+    # -- full-text search and the rewriting of history (optional capabilities) --------------------
+
+    def search_text(
+        self,
+        query: Sequence[tuple[str, ...]],
+        *,
+        community_ids: Sequence[str],
+        kinds: Sequence[str],
+        limit: int,
+        offset: int = 0,
+    ) -> TextMatches:
+        with self._locked(exclusive=False):
+            return self._index.search_text(query, community_ids=community_ids, kinds=kinds, limit=limit, offset=offset)
+
+    def rewrite_history(self, rewrite: HistoryRewrite) -> None:
+        """Rewrite the file whole: every past line with the new values in place of the old
+        ones (writes of a deleted or moved aggregate dropped, those of a rewritten one carrying
+        its new value, events replaced at their positions, dropped messages emptied), then the
+        rewrite itself as a last line, so that replaying the file gives the rewritten state.
+        The new file is renamed over the old one; other processes notice and start again."""
+        with self._locked(exclusive=True) as file:
+            file.seek(0)
+            lines = [raw for raw in iter(file.readline, b"") if raw.endswith(b"\n")]
+            rewritten = _rewritten_lines(lines, rewrite)
+            rewritten.append(_rewrite_line(rewrite))
+            temporary = self.path.with_name(self.path.name + ".rewrite")
+            try:
+                with open(temporary, "wb") as out:
+                    out.writelines(rewritten)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temporary, self.path)
+                directory = os.open(self.path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(directory)
+                finally:
+                    os.close(directory)
+            except OSError as exc:
+                raise StorageError(f"{self.path} could not be rewritten: {exc}") from exc
+            self._index.rewrite_history(rewrite)
+            self._offset = sum(len(line) for line in rewritten)
+        with self._lock:  # hold the new file from now on
+            if self._file is not None:
+                self._file.close()
+            self._file = open(self.path, "a+b")  # noqa: SIM115 - held until close()
 
     def close(self) -> None:
         with self._lock:

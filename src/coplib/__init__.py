@@ -91,8 +91,10 @@ from coplib.service.engine import Engine
 from coplib.service.guarantee_measures import AnswerMeasures, answer_measures
 from coplib.service.help_space import WatchItem, watch_list
 from coplib.service.participation import level_of, pin_level
+from coplib.service.personal_data import ErasureReport
 from coplib.service.queries import QuestionThread
 from coplib.service.recognition_export import recognition_csv, recognition_json
+from coplib.service.search import SearchHit, SearchResults
 
 open = open_engine  # noqa: A001 - `coplib.open(url)` is the documented entry point
 
@@ -137,6 +139,7 @@ __all__ = [
     "DomainEvent",
     "Endorsement",
     "Engine",
+    "ErasureReport",
     "Experience",
     "ExperienceKind",
     "FieldError",
@@ -179,6 +182,8 @@ __all__ = [
     "RetryPolicy",
     "Role",
     "SQLiteStore",
+    "SearchHit",
+    "SearchResults",
     "SignatureError",
     "SimpleBadgeRule",
     "SmtpNotifier",

@@ -390,6 +390,10 @@ QUERIES_AND_PLUMBING = {
     # the health report: reads, with their bad input in tests/health
     "community_health",
     "health_reports",
+    # search and personal data: reads and the erasure, with their bad input in tests/hostapi_data
+    "search",
+    "export_person",
+    "erase_person",
 }
 
 
@@ -463,6 +467,7 @@ LIMITED: dict[str, Callable[[Engine, World, object], object]] = {
     "watch_list": lambda e, w, limit: e.watch_list("ana", w.community, limit=limit),
     "dispatch": lambda e, w, limit: e.dispatch(limit=limit),
     "tick": lambda e, w, limit: e.tick(limit=limit),
+    "search": lambda e, w, limit: e.search("ana", "question", limit=limit),
 }
 
 

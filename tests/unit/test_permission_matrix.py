@@ -225,8 +225,8 @@ def expected(action: str, s: Situation) -> Outcome:
         return "unknown" if rule.scope == "community" and s.visibility == "private" else "no"
     if rule.scope == "host":  # rule 4
         return "no"
-    if rule.scope == "person":
-        return "yes" if s.author else "no"
+    if rule.scope == "person":  # and the administrators of the person's organisation, where the table says
+        return "yes" if s.author or (rule.administrators and s.administrator) else "no"
     if action == "create_organisation":
         # Its summary: the default setting lets any active person create an organisation the
         # directory places them in (the other settings are read from their own table below).

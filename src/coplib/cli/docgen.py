@@ -23,6 +23,7 @@ from typing import Any, Final
 import attrs
 
 import coplib.domain
+from coplib.cli import _apidoc
 from coplib.domain import validation as v
 from coplib.domain.community import (
     GIVE_BEFORE_RECEIVE_GRACE,
@@ -83,6 +84,8 @@ ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
     Action.READ_PREFERENCES: "read how a person is reached",
     Action.READ_OUTBOX: "list the outbox and its dead letters",
     Action.REQUEUE_MESSAGES: "put dead or dropped messages back in the queue",
+    Action.EXPORT_PERSONAL_DATA: "export everything coplib stores about a person",
+    Action.ERASE_PERSONAL_DATA: "erase a person's personal data",
 }
 
 _T0: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -208,7 +211,9 @@ def _general_rules() -> list[str]:
         f"community, whatever their memberships: “{left.reason}”.",
         "4. **Scope.** Most actions are taken in a community. Those of scope `organisation` are taken "
         "in an organisation and need no membership; those of scope `person` are allowed to a person "
-        "for themselves only (their own preferences); those of scope `host` to `SYSTEM` only (the outbox).",
+        "for themselves only (their own preferences), and, where the table says so, to the "
+        "administrators of an organisation the person belongs to (their personal data); those of "
+        "scope `host` to `SYSTEM` only (the outbox).",
         "5. **Organisations kept apart.** A person belongs to the organisations the directory lists "
         "for them (`Person.organisations`); one whose organisations it does not list (`None`) is "
         "kept out of none, unless the host opened the engine with `require_organisations=True`, "
@@ -715,7 +720,7 @@ def _text_rule() -> list[str]:
 
 #: Every call of the engine that takes a `limit`, under the one rule of `check_limit`: the
 #: queries, then the host's jobs. tests/test_docs.py checks that none is missing.
-QUERY_LIMITS: Final = ("unanswered_questions", "history", "outbox", "watch_list", "dispatch", "tick")
+QUERY_LIMITS: Final = ("unanswered_questions", "history", "outbox", "watch_list", "dispatch", "tick", "search")
 
 
 def _spaced(number: int) -> str:
@@ -894,6 +899,7 @@ PAGES: Final[dict[str, Callable[[], str]]] = {
     "permissions.md": permissions_markdown,
     "limits.md": limits_markdown,
     "hooks.md": hooks_markdown,
+    "api.md": _apidoc.api_markdown,
 }
 
 

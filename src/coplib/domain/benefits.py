@@ -108,6 +108,7 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "participation_reviewed": None,
     "watch_closed": None,
     "badge_progressed": None,
+    "personal_data_erased": None,
 }
 
 

@@ -506,6 +506,26 @@ class BadgeProgressed(DomainEvent):
     withdrawn: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
 
+# -- personal data (issue 16) -------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class PersonalDataErased(DomainEvent):
+    """A person's personal data was erased (docs/personal-data.md): what named them now names
+    `pseudonym`; their contributions were kept under it (`contributions` "keep") or withdrawn
+    and emptied ("remove"). It holds no personal data itself: not the person's id, name or
+    e-mail, and its actor is the pseudonym when the person erased their own data. The counts
+    say how many aggregates, events and messages were rewritten or dropped. Touches no
+    aggregate."""
+
+    TYPE: ClassVar[str] = "personal_data_erased"
+    pseudonym: str = attrs.field(validator=v.identifier)
+    contributions: str = attrs.field(validator=attrs.validators.in_(("keep", "remove")))
+    aggregates: int = attrs.field(validator=v.non_negative_int)
+    events: int = attrs.field(validator=v.non_negative_int)
+    messages: int = attrs.field(validator=v.non_negative_int)
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -554,5 +574,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ParticipationReviewed,
         BadgeAwarded,
         BadgeProgressed,
+        # personal data
+        PersonalDataErased,
     )
 }

@@ -210,6 +210,8 @@ _TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], l
     ),
     (ev.BadgeAwarded, lambda e: [Ref("badge_award", badge_award_id(_cid(e), e.person_id, e.badge))]),
     (ev.BadgeProgressed, lambda e: [Ref("badge_progress", badge_progress_id(_cid(e), e.person_id, e.badge))]),
+    # -- personal data --
+    (ev.PersonalDataErased, lambda e: []),
 )
 _TOUCHES_BY_TYPE: dict[type[Any], Callable[[Any], list[Ref]]] = {}
 

@@ -61,6 +61,8 @@ class Action(enum.StrEnum):
     READ_PREFERENCES = "read_preferences"
     READ_OUTBOX = "read_outbox"  # outbox entries and dead letters
     REQUEUE_MESSAGES = "requeue_messages"
+    EXPORT_PERSONAL_DATA = "export_personal_data"  # everything coplib stores about a person
+    ERASE_PERSONAL_DATA = "erase_personal_data"  # a person's personal data removed
 
 
 STEWARDS: Final = frozenset({Role.FACILITATOR, Role.SPONSOR})
@@ -194,6 +196,20 @@ PERMISSION_TABLE: Final[dict[Action, Rule]] = {
         scope="host",
         summary="the host's operators, as `SYSTEM`, only",
         refusal=f"only the host ({SYSTEM}) may replay messages",
+    ),
+    Action.EXPORT_PERSONAL_DATA: Rule(
+        members=False,
+        scope="person",
+        administrators=True,
+        summary="the person themselves, or an administrator of an organisation the person belongs to",
+        refusal="only the person themselves or an administrator of their organisation may",
+    ),
+    Action.ERASE_PERSONAL_DATA: Rule(
+        members=False,
+        scope="person",
+        administrators=True,
+        summary="the person themselves, or an administrator of an organisation the person belongs to",
+        refusal="only the person themselves or an administrator of their organisation may",
     ),
 }
 
@@ -382,6 +398,8 @@ def _decide(
     if rule.scope == "person":
         if owner_id == actor_id:
             return verdict(True, "a person may for themselves")
+        if rule.administrators and organisation is not None and organisation.administered_by(actor_id):
+            return verdict(True, "an administrator of the person's organisation may")
         return verdict(False, rule.refusal or "a person may for themselves only")
     if community is None:
         return verdict(False, "the community does not exist")

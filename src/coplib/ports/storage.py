@@ -478,3 +478,87 @@ class Store(AggregateStore, EventLog, Outbox, Timers, ReadQueries):
     def close(self) -> None:
         """Release connections and files; the store cannot be used afterwards (it raises
         `StorageError`). Closing twice is harmless."""
+
+
+# -- optional capabilities: full-text search and the rewriting of history (issue 16) ----------------
+#
+# Optional: a store that lacks one can still be built and run; the engine's `search` and
+# `erase_person` refuse with `ConfigurationError` on it. coplib's stores have both; the
+# conformance kit (`coplib.testing.hostdata_contract`) pins them down.
+
+
+@attrs.frozen
+class TextHit:
+    """One contribution a text search found, with its score (higher ranks first; scores are
+    comparable within one answer of one store only)."""
+
+    kind: str
+    id: str
+    community_id: str
+    score: float
+
+
+@attrs.frozen
+class TextMatches:
+    """A page of a text search: the hits, best first, and how many there are in all."""
+
+    hits: tuple[TextHit, ...]
+    total: int
+
+
+class TextSearch(ABC):
+    """Full-text search over the live searchable contributions
+    (`coplib.domain.text_search.SEARCHABLE_KINDS`), indexed from
+    `coplib.domain.text_search.document_terms` in the same transaction as their aggregate."""
+
+    @abstractmethod
+    def search_text(
+        self,
+        query: Sequence[tuple[str, ...]],
+        *,
+        community_ids: Sequence[str],
+        kinds: Sequence[str],
+        limit: int,
+        offset: int = 0,
+    ) -> TextMatches:
+        """The live contributions of `kinds` in `community_ids` that hold, for every group of
+        `query`, at least one of its terms; ranked best first (a higher score: more of the
+        terms, rarer terms, a shorter text), ties by id then kind; `offset` hits skipped, at
+        most `limit` returned; `total` counts them all. Nothing outside `community_ids` is
+        read: the caller narrows them to what the viewer may read. An empty `query`,
+        `community_ids` or `kinds` finds nothing."""
+
+
+@attrs.frozen
+class AggregateRewrite:
+    """Replace the aggregate stored at `ref` by `value` stored at `new_ref` (often `ref`
+    itself); `value` None deletes it."""
+
+    ref: Ref
+    new_ref: Ref
+    value: Aggregate | None
+
+
+@attrs.frozen
+class HistoryRewrite:
+    """What `HistoryRewriting.rewrite_history` changes, all in one transaction: aggregates
+    replaced or deleted, events replaced at their positions (same id, same position), outbox
+    messages dropped, outbox messages' parameters replaced (same id, delivery state kept)."""
+
+    aggregates: tuple[AggregateRewrite, ...] = ()
+    events: tuple[RecordedEvent, ...] = ()
+    dropped_messages: tuple[str, ...] = ()
+    messages: tuple[OutboxMessage, ...] = ()
+
+
+class HistoryRewriting(ABC):
+    """Rewriting what is stored, for the erasure of a person's personal data: the one place
+    where recorded events change (docs/personal-data.md)."""
+
+    @abstractmethod
+    def rewrite_history(self, rewrite: HistoryRewrite) -> None:
+        """Apply `rewrite` in one transaction (all of it or nothing), keep every index and the
+        search index in step, forget whatever this handle remembers of the old values, then
+        make the old bytes unreadable where the store can (SQLite: secure delete, WAL
+        truncated, file vacuumed). A rewritten aggregate's version grows by one (a new ref
+        starts at 1), so a unit of work that read the old value conflicts and runs again."""

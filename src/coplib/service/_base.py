@@ -104,6 +104,8 @@ class UseCases:
 
     @property
     def store(self) -> Store:
+        """The store the engine works on (for host jobs and tests; commands go through the
+        engine's methods)."""
         return self.runtime.store
 
     @property
@@ -112,10 +114,12 @@ class UseCases:
 
     @property
     def plugin_manager(self) -> pluggy.PluginManager:
+        """The pluggy plugin manager holding the engine's plugins."""
         return self.runtime.plugin_manager
 
     @property
     def clock(self) -> Clock:
+        """The engine's clock (settable: tests swap in a `ManualClock`)."""
         return self.runtime.clock
 
     @clock.setter

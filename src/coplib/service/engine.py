@@ -36,10 +36,12 @@ from coplib.service.membership import MembershipCommands
 from coplib.service.operations import HostOperations
 from coplib.service.organisations import OrganisationCommands
 from coplib.service.participation import ParticipationCommands
+from coplib.service.personal_data import PersonalDataCommands
 from coplib.service.preferences import PreferenceCommands
 from coplib.service.queries import Queries
 from coplib.service.recognition import RecognitionReads
 from coplib.service.recognition_export import RecognitionExports
+from coplib.service.search import SearchReads
 
 R = TypeVar("R")
 
@@ -61,6 +63,8 @@ class Engine(
     RecognitionReads,
     BulkImport,
     HostOperations,
+    SearchReads,
+    PersonalDataCommands,
 ):
     """Commands and queries over one store, with its plugins. Thread-safe if the store is."""
 
@@ -106,10 +110,13 @@ class Engine(
 
     @property
     def strict(self) -> bool:
+        """Whether a policy's failure fails the command (`coplib.open(strict=True)`) rather
+        than being recorded for a retry."""
         return self.runtime.strict
 
     @property
     def max_attempts(self) -> int:
+        """How many times a failed policy reaction is tried before it is given up (settable)."""
         return self.runtime.max_attempts
 
     @max_attempts.setter
@@ -152,6 +159,7 @@ class Engine(
         return self.runtime.reactor.policies
 
     def policy(self, name: str) -> Policy | None:
+        """The policy of that name among the plugins', or None."""
         return self.runtime.reactor.policy(name)
 
     def transact(self, body: Callable[[UnitOfWork], R]) -> R:

@@ -529,6 +529,23 @@ class SampleHistory:
             [ev.LogFollowed(**self.base(SYSTEM_ACTOR, None), follower=follower, through=self.recorded[-1].position)],
         )
 
+    def record_erasure(self, store: Store, *, pseudonym: str = "former-member-1") -> None:
+        """The record of a person's erasure (the rewriting itself is the store's: see
+        `coplib.testing.hostdata_contract`)."""
+        self.commit(
+            store,
+            [
+                ev.PersonalDataErased(
+                    **self.base(SYSTEM_ACTOR, None),
+                    pseudonym=pseudonym,
+                    contributions="keep",
+                    aggregates=0,
+                    events=0,
+                    messages=0,
+                )
+            ],
+        )
+
     # -- the answer guarantee ----------------------------------------------------------------------
 
     def route_question(
@@ -751,6 +768,7 @@ class SampleHistory:
         self.defer_and_follow(
             store, ev.PreferencesChanged(**self.base("dev", None), person_id="dev", frequency=Frequency.DAILY)
         )
+        self.record_erasure(store)
         return {
             "organisation": Ref("organisation", oid),
             "community": Ref("community", cid),

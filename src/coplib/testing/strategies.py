@@ -763,6 +763,16 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
     ev.LogFollowed.TYPE: lambda: _event(
         ev.LogFollowed, community_id=st.none(), follower=_machine_names(), through=st.integers(0, 2**53)
     ),
+    # -- personal data --
+    ev.PersonalDataErased.TYPE: lambda: _event(
+        ev.PersonalDataErased,
+        community_id=st.none(),
+        pseudonym=ids(),
+        contributions=st.sampled_from(["keep", "remove"]),
+        aggregates=st.integers(0, 10_000),
+        events=st.integers(0, 10_000),
+        messages=st.integers(0, 10_000),
+    ),
 }
 
 

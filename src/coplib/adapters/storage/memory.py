@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from coplib.adapters.storage._index import IndexRow, index_row
+from coplib.adapters.storage._text_index import TextIndex
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Answer, Question
 from coplib.domain.errors import ConcurrencyConflictError, ConflictError, StorageError
@@ -35,12 +36,16 @@ from coplib.ports.storage import (
     Changeset,
     DeliveryStatus,
     Filter,
+    HistoryRewrite,
+    HistoryRewriting,
     OutboxEntry,
     OutboxMessage,
     Outcome,
     Period,
     RecordedEvent,
     Store,
+    TextMatches,
+    TextSearch,
     Versioned,
     check_limit,
     count_by_finding,
@@ -58,7 +63,7 @@ def period_start(moment: datetime, period: Period) -> date:
     return day.replace(day=1)
 
 
-class MemoryStore(Store):
+class MemoryStore(Store, TextSearch, HistoryRewriting):
     """A store held in memory: thread-safe, same semantics as the durable stores."""
 
     def __init__(self, url: str = "memory://") -> None:
@@ -77,6 +82,7 @@ class MemoryStore(Store):
         self._event_ids: set[str] = set()
         self._outbox: dict[str, OutboxEntry] = {}
         self._closed = False
+        self._text = TextIndex()  # the searchable contributions' terms
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -155,6 +161,76 @@ class MemoryStore(Store):
             index.setdefault(key, set()).add(ref.id)
         if idx.due_at is not None:
             bisect.insort(self._due.setdefault(ref.kind, []), (idx.due_at, ref.id))
+        self._text.put(ref, versioned.value)
+
+    def _remove_row(self, ref: Ref) -> None:
+        previous = self._rows.pop(ref, None)
+        if previous is None:
+            return
+        old = previous[1]
+        for index, key in self._id_sets(ref, old):
+            index.get(key, set()).discard(ref.id)
+        if old.due_at is not None:
+            due = self._due[ref.kind]
+            at = bisect.bisect_left(due, (old.due_at, ref.id))
+            if at < len(due) and due[at] == (old.due_at, ref.id):
+                del due[at]
+        self._by_kind.get(ref.kind, {}).pop(ref.id, None)
+        self._text.drop(ref)
+
+    # -- full-text search and the rewriting of history (issue 16) ------------------------------
+
+    def search_text(
+        self,
+        query: Sequence[tuple[str, ...]],
+        *,
+        community_ids: Sequence[str],
+        kinds: Sequence[str],
+        limit: int,
+        offset: int = 0,
+    ) -> TextMatches:
+        check_limit(limit)
+        check_limit(offset, "$.offset")
+        with self._lock:
+            self._check_open()
+            return self._text.search(query, community_ids=community_ids, kinds=kinds, limit=limit, offset=offset)
+
+    def rewrite_history(self, rewrite: HistoryRewrite) -> None:
+        with self._lock:
+            self._check_open()
+            for change in rewrite.aggregates:
+                old = self._rows.get(change.ref)
+                self._remove_row(change.ref)
+                if change.value is None:
+                    continue
+                if change.new_ref == change.ref:
+                    version = (old[0].version if old else 0) + 1
+                else:
+                    present = self._rows.get(change.new_ref)
+                    version = (present[0].version if present else 0) + 1
+                self._store_row(
+                    change.new_ref, Versioned(change.value, version), index_row(change.new_ref, change.value)
+                )
+            for recorded in rewrite.events:
+                index = recorded.position - 1
+                if 0 <= index < len(self._events) and self._events[index].event.id == recorded.event.id:
+                    self._events[index] = recorded
+            if rewrite.events:
+                self._by_actor = {}
+                for r in self._events:
+                    self._by_actor.setdefault(r.event.actor_id, []).append(r)
+            for message_id in rewrite.dropped_messages:
+                self._outbox.pop(message_id, None)
+            for message in rewrite.messages:
+                entry = self._outbox.get(message.id)
+                if entry is not None:
+                    kept = attrs.evolve(
+                        entry.message,
+                        recipient_id=message.recipient_id,
+                        community_id=message.community_id,
+                        params=message.params,
+                    )
+                    self._outbox[message.id] = attrs.evolve(entry, message=kept)
 
     def _select(self, kind: str, community_id: str | None = None) -> list[tuple[Versioned[Aggregate], IndexRow]]:
         rows = self._by_kind.get(kind, {})

@@ -31,6 +31,7 @@ import attrs
 
 from coplib.adapters.storage import _sql
 from coplib.adapters.storage._index import index_row
+from coplib.adapters.storage._text_sql import search_row, tsquery
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConfigurationError, CoplibError, StorageError
@@ -38,6 +39,7 @@ from coplib.domain.events import DomainEvent
 from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.text_search import SEARCHABLE_KIND_NAMES, searchable_texts
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
     ACTIVE_ONLY,
@@ -45,12 +47,17 @@ from coplib.ports.storage import (
     Changeset,
     DeliveryStatus,
     Filter,
+    HistoryRewrite,
+    HistoryRewriting,
     OutboxEntry,
     OutboxMessage,
     Outcome,
     Period,
     RecordedEvent,
     Store,
+    TextHit,
+    TextMatches,
+    TextSearch,
     Versioned,
     Write,
     check_limit,
@@ -195,7 +202,27 @@ _V1: Final = (
 
 #: Forward migrations: entry n (from 1) brings a schema at version n-1 to version n. Never
 #: edit a released entry: append a new one.
-MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("aggregates, index side tables, events, outbox", _V1),)
+# The full-text index (docs/search.md): one row per live searchable contribution, its terms
+# (`coplib.domain.text_search.index_terms`, stemmed by coplib) as a 'simple' tsvector under a
+# GIN index. Backfilled from the stored contributions after the statements (`_BACKFILLS`).
+_V2: Final = (
+    """
+    CREATE TABLE coplib_search (
+        kind text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        community_id text COLLATE "C" NOT NULL,
+        terms tsvector NOT NULL,
+        PRIMARY KEY (kind, id)
+    )
+    """,
+    "CREATE INDEX coplib_search_terms ON coplib_search USING gin (terms)",
+    "CREATE INDEX coplib_search_by_community ON coplib_search (community_id, kind)",
+)
+
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("aggregates, index side tables, events, outbox", _V1),
+    ("the full-text index of the searchable contributions (tsvector, GIN), backfilled", _V2),
+)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 _MIGRATIONS_TABLE: Final = "coplib_schema_migrations"
@@ -280,6 +307,43 @@ _INSERT_EVENTS: Final = """
     RETURNING position
 """
 
+
+_DELETE_SEARCH: Final = """
+    DELETE FROM coplib_search s USING unnest(%b::text[], %b::text[]) AS w(kind, id)
+    WHERE s.kind = w.kind AND s.id = w.id
+"""
+_INSERT_SEARCH: Final = """
+    INSERT INTO coplib_search (kind, id, community_id, terms)
+    SELECT kind, id, community_id, to_tsvector('simple', terms)
+    FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]) AS w(kind, id, community_id, terms)
+    ON CONFLICT (kind, id) DO UPDATE SET community_id = excluded.community_id, terms = excluded.terms
+"""
+_SEARCH_WHERE: Final = """
+    FROM coplib_search s, to_tsquery('simple', %s) AS q
+    WHERE s.terms @@ q AND s.community_id = ANY(%s::text[]) AND s.kind = ANY(%s::text[])
+"""
+
+
+def _search_columns(rows: Sequence[tuple[str, str, str, str]]) -> tuple[list[str], ...]:
+    columns: tuple[list[str], ...] = ([], [], [], [])
+    for row in rows:
+        for column, value in zip(columns, row):
+            column.append(value)
+    return columns
+
+
+def _backfill_search(conn: psycopg.Connection[Any]) -> None:
+    kinds = sorted(SEARCHABLE_KIND_NAMES)
+    found = conn.execute("SELECT kind, id, data FROM coplib_aggregates WHERE kind = ANY(%s::text[])", (kinds,))
+    rows = [
+        r for kind, id_, data in found.fetchall() if (r := search_row(kind, id_, aggregate_from_stored(kind, data)))
+    ]
+    if rows:
+        conn.execute(_INSERT_SEARCH, _search_columns(rows))
+
+
+#: What a migration computes in Python once its statements ran, by version.
+_BACKFILLS: Final = {2: _backfill_search}
 
 # -- helpers ----------------------------------------------------------------------------------
 
@@ -512,7 +576,7 @@ def _is_conflict(exc: Exception) -> bool:
     return sqlstate in ("40P01", "40001")
 
 
-class PostgresStore(Store):
+class PostgresStore(Store, TextSearch, HistoryRewriting):
     """A `Store` on a PostgreSQL database, shared safely by many processes and hosts.
 
     One connection per store, used under a lock (so one store may serve several threads);
@@ -646,6 +710,8 @@ class PostgresStore(Store):
                     continue
                 for statement in statements:
                     conn.execute(statement)
+                if version in _BACKFILLS:
+                    _BACKFILLS[version](conn)
                 conn.execute(
                     f"INSERT INTO {_MIGRATIONS_TABLE} (version, description) VALUES (%s, %s)", (version, description)
                 )
@@ -672,9 +738,10 @@ class PostgresStore(Store):
             return []
         rows = _Rows.of(changes)
         with self._lock:
+            search = self._search_changes(changes)
             conn = self._connection()
             try:
-                positions = self._commit(conn, rows)
+                positions = self._commit(conn, rows, search)
             except (self._pg.Error, UnicodeError) as exc:
                 if _is_conflict(exc):
                     # Rolled back, nothing written: the engine retries a conflict like any other.
@@ -726,7 +793,32 @@ class PostgresStore(Store):
             rows = self._fetch(doing, query, params)
             return [self._decode(kind, id_, int(version), data) for kind, id_, version, data in rows]
 
-    def _commit(self, conn: psycopg.Connection[Any], rows: _Rows) -> list[int]:
+    def _search_changes(self, changes: Changeset) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, str]]]:
+        """The full-text index's deletions and rows for `changes`: a searchable write whose
+        searched texts did not change (as far as this store knows) leaves it alone."""
+        deletes: list[tuple[str, str]] = []
+        rows: list[tuple[str, str, str, str]] = []
+        for write in changes.writes:
+            ref = write.ref
+            if ref.kind not in SEARCHABLE_KIND_NAMES:
+                continue
+            if write.expected_version:
+                cached = self._cache.get((ref.kind, ref.id))
+                known = cached[1] if cached is not None and cached[0] == write.expected_version else None
+                if known is not None and searchable_texts(known) == searchable_texts(write.value):
+                    continue
+                deletes.append((ref.kind, ref.id))
+            found = search_row(ref.kind, ref.id, write.value)
+            if found is not None:
+                rows.append(found)
+        return deletes, rows
+
+    def _commit(
+        self,
+        conn: psycopg.Connection[Any],
+        rows: _Rows,
+        search: tuple[list[tuple[str, str]], list[tuple[str, str, str, str]]] = ([], []),
+    ) -> list[int]:
         """The whole unit of work in one round trip: BEGIN, every statement and COMMIT are
         pipelined; a stale version or an existing row makes the server abort the lot."""
         events_cursor = conn.cursor()
@@ -751,6 +843,10 @@ class PostgresStore(Store):
                     conn.execute(_INSERT_ROLES, rows.roles)
                 if rows.messages[0]:
                     conn.execute(_INSERT_MESSAGES, rows.messages)
+                if search[0]:
+                    conn.execute(_DELETE_SEARCH, ([k for k, _ in search[0]], [i for _, i in search[0]]))
+                if search[1]:
+                    conn.execute(_INSERT_SEARCH, _search_columns(search[1]))
                 if rows.events[0]:
                     conn.execute(_LOCK_EVENTS)
                     events_cursor.execute(_INSERT_EVENTS, rows.events)
@@ -1040,6 +1136,131 @@ class PostgresStore(Store):
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
         check_limit(limit)
         return self._aggregates(f"finding due {kind} aggregates", *_sql.find_due(POSTGRES, kind, before, limit))
+
+    # -- full-text search (docs/search.md) -----------------------------------------------------
+
+    def search_text(
+        self,
+        query: Sequence[tuple[str, ...]],
+        *,
+        community_ids: Sequence[str],
+        kinds: Sequence[str],
+        limit: int,
+        offset: int = 0,
+    ) -> TextMatches:
+        check_limit(limit)
+        check_limit(offset, "$.offset")
+        if not query or not community_ids or not kinds:
+            with self._lock:
+                self._connection()
+            return TextMatches((), 0)
+        params = [tsquery(query), list(community_ids), list(kinds)]
+        rows = self._fetch(
+            "searching contributions",
+            f"SELECT s.kind, s.id, s.community_id, ts_rank(s.terms, q, 1) AS score {_SEARCH_WHERE} "
+            "ORDER BY score DESC, s.id, s.kind LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        total = self._fetch("counting search hits", f"SELECT count(*) {_SEARCH_WHERE}", params)[0][0]
+        return TextMatches(tuple(TextHit(k, i, c, float(score)) for k, i, c, score in rows), int(total))
+
+    # -- the rewriting of history (docs/personal-data.md) -----------------------------------
+
+    def rewrite_history(self, rewrite: HistoryRewrite) -> None:
+        with self._lock:
+            conn = self._connection()
+            try:
+                with self._driver_errors("rewriting history"), conn.transaction():
+                    self._rewrite(conn, rewrite)
+            finally:
+                self._cache.clear()
+                self._event_cache.clear()
+
+    @staticmethod
+    def _rewrite(conn: psycopg.Connection[Any], rewrite: HistoryRewrite) -> None:
+        def version_of(ref: Ref) -> int:
+            row = conn.execute(
+                "SELECT version FROM coplib_aggregates WHERE kind = %s AND id = %s FOR UPDATE", (ref.kind, ref.id)
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        def delete(ref: Ref) -> None:
+            key = (ref.kind, ref.id)
+            conn.execute("DELETE FROM coplib_tags WHERE kind = %s AND id = %s", key)
+            if ref.kind == "membership":
+                conn.execute("DELETE FROM coplib_membership_roles WHERE id = %s", (ref.id,))
+            conn.execute("DELETE FROM coplib_search WHERE kind = %s AND id = %s", key)
+            conn.execute("DELETE FROM coplib_aggregates WHERE kind = %s AND id = %s", key)
+
+        for change in rewrite.aggregates:
+            old = version_of(change.ref)
+            delete(change.ref)
+            if change.value is None:
+                continue
+            if change.new_ref == change.ref:
+                version = old + 1
+            else:
+                version = version_of(change.new_ref) + 1
+                delete(change.new_ref)
+            ref, value = change.new_ref, change.value
+            idx = index_row(ref, value)
+            organisation_id = value.organisation_id if isinstance(value, Community) else None
+            conn.execute(
+                f"INSERT INTO coplib_aggregates (kind, id, version, data, {_AGGREGATE_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    ref.kind,
+                    ref.id,
+                    version,
+                    _storable(aggregate_to_json(value)),
+                    idx.community_id,
+                    idx.person_id,
+                    idx.parent_id,
+                    organisation_id,
+                    idx.created_at,
+                    idx.open_since,
+                    idx.status,
+                    _sort_key(idx.sort_name),
+                    idx.due_at,
+                ),
+            )
+            for tag in sorted(idx.tags):
+                conn.execute(
+                    "INSERT INTO coplib_tags (kind, id, tag, community_id, open_since) VALUES (%s, %s, %s, %s, %s)",
+                    (idx.kind, idx.id, tag, idx.community_id, idx.open_since),
+                )
+            if idx.kind == "membership" and idx.community_id is not None:
+                for role in sorted(idx.roles):
+                    conn.execute(
+                        "INSERT INTO coplib_membership_roles (id, role, community_id) VALUES (%s, %s, %s)",
+                        (idx.id, role, idx.community_id),
+                    )
+            searched = search_row(ref.kind, ref.id, value) if ref.kind in SEARCHABLE_KIND_NAMES else None
+            if searched is not None:
+                conn.execute(_INSERT_SEARCH, _search_columns([searched]))
+        for recorded in rewrite.events:
+            e = recorded.event
+            conn.execute(
+                "UPDATE coplib_events SET type = %s, community_id = %s, actor_id = %s, occurred_at = %s, data = %s "
+                "WHERE position = %s AND id = %s",
+                (
+                    e.TYPE,
+                    e.community_id,
+                    e.actor_id,
+                    e.occurred_at,
+                    _storable(event_to_json(e)),
+                    recorded.position,
+                    e.id,
+                ),
+            )
+        if rewrite.dropped_messages:
+            conn.execute("DELETE FROM coplib_outbox WHERE id = ANY(%s::text[])", (list(rewrite.dropped_messages),))
+        for m in rewrite.messages:
+            params = _storable(json.dumps(m.params, sort_keys=True, ensure_ascii=False))
+            conn.execute(
+                "UPDATE coplib_outbox SET recipient_id = %s, community_id = %s, params = %s WHERE id = %s",
+                (m.recipient_id, m.community_id, params, m.id),
+            )
 
 
 class PostgresStorePlugin:

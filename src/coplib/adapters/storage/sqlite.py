@@ -27,6 +27,14 @@ import attrs
 
 from coplib.adapters.storage import _sql
 from coplib.adapters.storage._index import IndexRow, index_row
+from coplib.adapters.storage._text_sql import (
+    SQLITE_DELETE_DOC,
+    SQLITE_DELETE_TERMS,
+    SQLITE_INSERT_DOC,
+    SQLITE_INSERT_TERMS,
+    fts5_query,
+    search_row,
+)
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.errors import (
@@ -39,6 +47,7 @@ from coplib.domain.events import DomainEvent
 from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.text_search import SEARCHABLE_KIND_NAMES, searchable_texts
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
     ACTIVE_ONLY,
@@ -46,12 +55,17 @@ from coplib.ports.storage import (
     Changeset,
     DeliveryStatus,
     Filter,
+    HistoryRewrite,
+    HistoryRewriting,
     OutboxEntry,
     OutboxMessage,
     Outcome,
     Period,
     RecordedEvent,
     Store,
+    TextHit,
+    TextMatches,
+    TextSearch,
     Versioned,
     check_limit,
 )
@@ -70,11 +84,17 @@ __all__ = [
     "MIGRATIONS",
     "Migration",
     "NetworkFileSystemWarning",
+    "PurgeIncompleteWarning",
     "SQLiteStore",
     "SQLiteStorePlugin",
     "migrate",
     "network_filesystem",
 ]
+
+
+class PurgeIncompleteWarning(UserWarning):
+    """A history rewrite is committed, but old bytes may remain in the WAL (another connection
+    was reading): run `SQLiteStore.purge` again when no other reader is open."""
 
 
 class NetworkFileSystemWarning(UserWarning):
@@ -292,12 +312,36 @@ _V5 = _run_all(
 )
 
 
+def _v6(conn: sqlite3.Connection) -> None:
+    """The full-text index (docs/search.md): one row per live searchable contribution in
+    `search_docs` (its docid an INTEGER PRIMARY KEY, which VACUUM keeps), its index terms in
+    the FTS5 table `search_terms` under the same rowid; backfilled from what is stored."""
+    _run_all(
+        """CREATE TABLE search_docs (
+            docid INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            community_id TEXT NOT NULL,
+            UNIQUE (kind, id)
+        )""",
+        "CREATE INDEX search_docs_by_community ON search_docs (community_id, kind)",
+        "CREATE VIRTUAL TABLE search_terms USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0')",
+    )(conn)
+    kinds = ", ".join(f"'{k}'" for k in sorted(SEARCHABLE_KIND_NAMES))
+    for kind, id_, data in conn.execute(f"SELECT kind, id, data FROM aggregates WHERE kind IN ({kinds})").fetchall():
+        row = search_row(kind, id_, aggregate_from_json(kind, data))
+        if row is not None:
+            conn.execute(SQLITE_INSERT_DOC, row[:3])
+            conn.execute(SQLITE_INSERT_TERMS, (row[3], kind, id_))
+
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "aggregates with their indexed fields, events, outbox", _V1),
     Migration(2, "delivery bookkeeping on the outbox (attempts, next attempt, last error, status)", _V2),
     Migration(3, "tag and role side tables for the tag and role queries, backfilled", _v3),
     Migration(4, "outbox claims and settlement (dead letters, drops), aggregate timers", _v4),
     Migration(5, "covering indexes of the health report's facts (questions with their answers, contributor days)", _V5),
+    Migration(6, "the full-text index of the searchable contributions (FTS5), backfilled", _v6),
 )
 LATEST_SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -596,7 +640,7 @@ def parse_url(url: str) -> tuple[str, dict[str, str]]:
 # -- the store --------------------------------------------------------------------------------
 
 
-class SQLiteStore(Store):
+class SQLiteStore(Store, TextSearch, HistoryRewriting):
     """A coplib store in one SQLite file. Safe to share between threads (one connection
     behind a lock); several processes may open the same file (WAL, ``BEGIN IMMEDIATE``)."""
 
@@ -763,6 +807,8 @@ class SQLiteStore(Store):
             tag_rows: list[tuple[Any, ...]] = []
             role_deletes: list[tuple[str]] = []
             role_rows: list[tuple[Any, ...]] = []
+            search_deletes: list[tuple[str, str]] = []
+            search_rows: list[tuple[str, str, str, str]] = []
             for write in changes.writes:
                 ref, value = write.ref, write.value
                 row = index_row(ref, value)
@@ -772,12 +818,25 @@ class SQLiteStore(Store):
                     inserts.append((ref.kind, ref.id, *indexed, 1, data))
                     tag_rows.extend(_tag_rows(row))
                     role_rows.extend(_role_rows(row))
+                    if ref.kind in SEARCHABLE_KIND_NAMES:
+                        found = search_row(ref.kind, ref.id, value)
+                        if found is not None:
+                            search_rows.append(found)
                     continue
                 # The stored content of (kind, id) at the expected version, when this store
                 # knows it (a version names one content for good); a stale guess only means
                 # the version guard fails, as it would anyway.
                 previous = self._cache.get((ref.kind, ref.id))
                 known = previous[1] if previous is not None and previous[0] == write.expected_version else None
+                # The search index changes only when the searched texts did (an answer to a
+                # question updates the question, not its texts).
+                if ref.kind in SEARCHABLE_KIND_NAMES and (
+                    known is None or searchable_texts(known) != searchable_texts(value)
+                ):
+                    search_deletes.append((ref.kind, ref.id))
+                    found = search_row(ref.kind, ref.id, value)
+                    if found is not None:
+                        search_rows.append(found)
                 old = index_row(ref, known) if known is not None else None
                 guard = (ref.kind, ref.id, write.expected_version)
                 if old is not None and known is not None:
@@ -824,6 +883,8 @@ class SQLiteStore(Store):
                         _each(conn, _DELETE_ROLES, role_deletes)
                     if role_rows:
                         _each(conn, _INSERT_ROLE, role_rows)
+                    if search_deletes or search_rows:
+                        self._index_text(conn, search_deletes, search_rows)
                     last = 0
                     if len(event_rows) == 1:
                         last = conn.execute(_INSERT_EVENT, event_rows[0]).lastrowid or 0
@@ -1211,6 +1272,169 @@ class SQLiteStore(Store):
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
         check_limit(limit)
         return self._aggregates(*_sql.find_due(SQLITE, kind, before, limit))
+
+    # -- full-text search (docs/search.md) -----------------------------------------------------
+
+    @staticmethod
+    def _index_text(
+        conn: sqlite3.Connection, deletes: Sequence[tuple[str, str]], rows: Sequence[tuple[str, str, str, str]]
+    ) -> None:
+        """Keep the full-text index in step with the aggregates, in the caller's transaction."""
+        if deletes:
+            _each(conn, SQLITE_DELETE_TERMS, deletes)
+            _each(conn, SQLITE_DELETE_DOC, deletes)
+        if rows:
+            _each(conn, SQLITE_INSERT_DOC, [row[:3] for row in rows])
+            _each(conn, SQLITE_INSERT_TERMS, [(terms, kind, id_) for kind, id_, _, terms in rows])
+
+    def search_text(
+        self,
+        query: Sequence[tuple[str, ...]],
+        *,
+        community_ids: Sequence[str],
+        kinds: Sequence[str],
+        limit: int,
+        offset: int = 0,
+    ) -> TextMatches:
+        check_limit(limit)
+        check_limit(offset, "$.offset")
+        if not query or not community_ids or not kinds:
+            with self._lock:
+                self._connection()
+            return TextMatches((), 0)
+        match = fts5_query(query)
+        where = (
+            "FROM search_terms CROSS JOIN search_docs d ON d.docid = search_terms.rowid "
+            "WHERE search_terms MATCH ? AND d.community_id IN (SELECT value FROM json_each(?)) "
+            "AND d.kind IN (SELECT value FROM json_each(?))"
+        )
+        params = [match, json.dumps(list(community_ids)), json.dumps(list(kinds))]
+        with self._lock:
+            rows = self._query(
+                f"SELECT d.kind, d.id, d.community_id, -bm25(search_terms) AS score {where} "
+                "ORDER BY score DESC, d.id, d.kind LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+            total = self._query(f"SELECT count(*) {where}", params)[0][0]
+        return TextMatches(tuple(TextHit(k, i, c, float(score)) for k, i, c, score in rows), int(total))
+
+    # -- the rewriting of history (docs/personal-data.md) -----------------------------------
+
+    def rewrite_history(self, rewrite: HistoryRewrite) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            for change in rewrite.aggregates:
+                found = conn.execute(
+                    "SELECT version FROM aggregates WHERE kind = ? AND id = ?", (change.ref.kind, change.ref.id)
+                ).fetchone()
+                self._delete_row(conn, change.ref)
+                if change.value is None:
+                    continue
+                if change.new_ref == change.ref:
+                    version = (found[0] if found else 0) + 1
+                else:
+                    present = conn.execute(
+                        "SELECT version FROM aggregates WHERE kind = ? AND id = ?",
+                        (change.new_ref.kind, change.new_ref.id),
+                    ).fetchone()
+                    self._delete_row(conn, change.new_ref)
+                    version = (present[0] if present else 0) + 1
+                ref, value = change.new_ref, change.value
+                row = index_row(ref, value)
+                conn.execute(
+                    _INSERT_AGGREGATE,
+                    (ref.kind, ref.id, *_indexed_columns(row, value), version, aggregate_to_json(value)),
+                )
+                if _tag_rows(row):
+                    _each(conn, _INSERT_TAG, _tag_rows(row))
+                if _role_rows(row):
+                    _each(conn, _INSERT_ROLE, _role_rows(row))
+                searched = search_row(ref.kind, ref.id, value) if ref.kind in SEARCHABLE_KIND_NAMES else None
+                if searched is not None:
+                    self._index_text(conn, (), [searched])
+            for recorded in rewrite.events:
+                e = recorded.event
+                conn.execute(
+                    "UPDATE events SET type = ?, community_id = ?, actor_id = ?, occurred_at = ?, data = ? "
+                    "WHERE position = ? AND id = ?",
+                    (
+                        e.TYPE,
+                        e.community_id,
+                        e.actor_id,
+                        format_timestamp(e.occurred_at),
+                        event_to_json(e),
+                        recorded.position,
+                        e.id,
+                    ),
+                )
+            for chunk in _chunks(list(rewrite.dropped_messages)):
+                conn.execute(f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(chunk))})", list(chunk))
+            for m in rewrite.messages:
+                params = json.dumps(m.params, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                conn.execute(
+                    "UPDATE outbox SET recipient_id = ?, community_id = ?, params = ? WHERE id = ?",
+                    (m.recipient_id, m.community_id, params, m.id),
+                )
+            # Merge the full-text index's segments, so that no deleted term stays in an old one.
+            conn.execute("INSERT INTO search_terms (search_terms) VALUES ('optimize')")
+
+        with self._lock:
+            conn = self._connection()
+            try:
+                # Freed pages are overwritten with zeros from here on (the rewrite's own included).
+                conn.execute("PRAGMA secure_delete = ON")
+                self._write("rewriting history", work)
+            except BaseException:
+                conn.execute("PRAGMA secure_delete = OFF")
+                raise
+            finally:
+                self._cache.clear()
+                self._event_cache.clear()
+                self._fresh.clear()
+                self._absent.clear()
+                self._holders.clear()
+            try:
+                self.purge()
+            except StorageError as exc:
+                # The rewrite is committed: say what is left to do, rather than fail a caller
+                # that would otherwise not record what it did.
+                warnings.warn(PurgeIncompleteWarning(str(exc)), stacklevel=2)
+
+    def purge(self) -> None:
+        """Make the bytes of deleted or rewritten rows unreadable in the file and its WAL:
+        copy the WAL into the file and truncate it, rebuild the file (VACUUM, which leaves no
+        free page), and truncate the WAL again. Another connection reading at the same moment
+        can keep the WAL from being truncated: `StorageError` then says so (run it again)."""
+        if self._in_memory:
+            return
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("PRAGMA secure_delete = ON")
+                self._checkpoint(conn)
+                conn.execute("VACUUM")
+                self._checkpoint(conn)
+            except sqlite3.Error as exc:
+                raise self._error("purging freed pages", exc) from exc
+            finally:
+                conn.execute("PRAGMA secure_delete = OFF")
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise StorageError(
+                f"{self._where}: another connection is reading, so the WAL could not be truncated; the rewrite "
+                "is committed, but old bytes may stay in the WAL until `purge` runs with no other reader"
+            )
+
+    @staticmethod
+    def _delete_row(conn: sqlite3.Connection, ref: Ref) -> None:
+        key = (ref.kind, ref.id)
+        conn.execute(_DELETE_TAGS, key)
+        if ref.kind == "membership":
+            conn.execute(_DELETE_ROLES, (ref.id,))
+        conn.execute(SQLITE_DELETE_TERMS, key)
+        conn.execute(SQLITE_DELETE_DOC, key)
+        conn.execute("DELETE FROM aggregates WHERE kind = ? AND id = ?", key)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
