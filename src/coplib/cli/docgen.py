@@ -83,6 +83,15 @@ ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
     Action.READ_PREFERENCES: "read how a person is reached",
     Action.READ_OUTBOX: "list the outbox and its dead letters",
     Action.REQUEUE_MESSAGES: "put dead or dropped messages back in the queue",
+    # editing and moderation
+    Action.EDIT_CONTRIBUTION: "edit a question, answer, comment, resource, experience or meeting (a new revision)",
+    Action.READ_REVISIONS: "read a contribution's earlier revisions",
+    Action.RETAG_QUESTION: "give a question new tags (it is routed again)",
+    Action.UNACCEPT_ANSWER: "take back the acceptance of an answer",
+    Action.CLOSE_THREAD: "close a question's thread, or reopen a closed one",
+    Action.LOCK_THREAD: "lock a question's thread (no new answer nor comment), or reopen a locked one",
+    Action.FLAG_CONTRIBUTION: "flag someone else's contribution for the facilitators, with a reason",
+    Action.MODERATE: "read the moderation queue; hide a contribution with a reason, show it again, dismiss flags",
 }
 
 _T0: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

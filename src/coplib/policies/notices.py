@@ -8,6 +8,7 @@ from coplib.domain import events as ev
 from coplib.domain.community import Community, Role
 from coplib.domain.contributions import Question
 from coplib.domain.history import Ref
+from coplib.domain.moderation import Flag
 from coplib.domain.permissions import GATEKEEPERS
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.notification import MessageDraft
@@ -24,6 +25,15 @@ def _community_name(store: Store, community_id: str | None) -> str:
 def _question_title(store: Store, question_id: str) -> str:
     found = store.get(Ref("question", question_id))
     return found.value.title if found and isinstance(found.value, Question) else question_id
+
+
+def _flag_outcomes(
+    store: Store, flag_ids: Iterable[str], outcome: str, note: str, base: dict[str, str]
+) -> list[MessageDraft]:
+    found = store.get_many([Ref("flag", f) for f in flag_ids])
+    people = sorted({stored.value.author_id for stored in found.values() if isinstance(stored.value, Flag)})
+    topic = "flag_upheld" if outcome == "upheld" else "flag_dismissed"
+    return [MessageDraft(pid, topic, {**base, "note": note}) for pid in people]
 
 
 class Notices:
@@ -56,4 +66,14 @@ class Notices:
             case ev.AnswerAccepted() if event.answer_author_id != event.actor_id:
                 title = _question_title(store, event.question_id)
                 return [MessageDraft(event.answer_author_id, "answer_accepted", {**base, "title": title})]
+            # editing and moderation: the author of a hidden contribution is told why; the
+            # authors of the flags reviewed are told the outcome
+            case ev.ContributionHidden():
+                kind = event.contribution_kind.value
+                drafts = [
+                    MessageDraft(event.author_id, "contribution_hidden", {**base, "kind": kind, "reason": event.reason})
+                ]
+                return drafts + _flag_outcomes(store, event.flag_ids, "upheld", event.reason, base)
+            case ev.FlagsDismissed():
+                return _flag_outcomes(store, event.flag_ids, "dismissed", event.note, base)
         return []
