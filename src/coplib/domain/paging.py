@@ -36,6 +36,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
+from coplib.domain import validation as v
 from coplib.domain.errors import InvalidInputError
 
 T = TypeVar("T")
@@ -44,9 +45,9 @@ T = TypeVar("T")
 CURSOR_VERSION: Final = 1
 #: The longest cursor accepted, in characters (a real one is far shorter).
 CURSOR_MAX_CHARS: Final = 1024
-#: The default page size, and the largest (`validation.QUERY_LIMIT_MAX` bounds whole reads).
+#: The default page size, and the largest (the limit of every query).
 PAGE_DEFAULT: Final = 50
-PAGE_MAX: Final = 1000
+PAGE_MAX: Final = v.QUERY_LIMIT_MAX
 _TAG_BYTES: Final = 16
 _PATH: Final = "$.cursor"
 
@@ -177,12 +178,9 @@ class CursorCodec:
 
 
 def check_page_limit(value: object, context: str, path: str = "$.limit") -> int:
-    """A page's size: a whole number from 1 to `PAGE_MAX`; else `InvalidInputError`."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= PAGE_MAX:
-        raise InvalidInputError.field(
-            path, f"must be a whole number from 1 to {PAGE_MAX}, got {value!r:.40}", context=context
-        )
-    return value
+    """A page's size: the one rule of every query's limit (`validation.check_limit`: a whole
+    number from 1 to `PAGE_MAX`); else `InvalidInputError` naming `path`."""
+    return v.check_limit(value, context, path)
 
 
 def page_of(

@@ -70,7 +70,14 @@ class EditingCommands(UseCases):
         """Give a question new tags (its asker, a facilitator or the documentalist): a revision
         of its tags; the answer guarantee routes it again to the experts of the new tags."""
         found = self._revise(
-            "retag", Action.RETAG_QUESTION, actor, ContributionKind.QUESTION, question_id, {"tags": tags}, reason
+            "retag",
+            Action.RETAG_QUESTION,
+            actor,
+            ContributionKind.QUESTION,
+            question_id,
+            {"tags": tags},
+            reason,
+            id_path="$.question_id",
         )
         assert isinstance(found, Question)
         return found
@@ -84,10 +91,12 @@ class EditingCommands(UseCases):
         contribution_id: object,
         given: dict[str, Any],
         reason: object,
+        *,
+        id_path: str = "$.contribution_id",
     ) -> Contribution:
         actor = check_id("$.actor", actor, ctx)
         kind_ = check_enum("$.kind", kind, ContributionKind, ctx)
-        cid = check_id("$.contribution_id", contribution_id, ctx)
+        cid = check_id(id_path, contribution_id, ctx)
         if kind_ not in _EDITABLE:
             choices = ", ".join(sorted(k.value for k in _EDITABLE))
             raise InvalidInputError.field("$.kind", f"must be one of {choices}; got {kind_.value}", context=ctx)
@@ -119,7 +128,7 @@ class EditingCommands(UseCases):
 
         def unit(uow: UnitOfWork) -> Contribution:
             target, community = self._open_target(
-                uow, kind_, cid, _EDITABLE, ctx, action, actor, owner=True, paths=("$.kind", "$.contribution_id")
+                uow, kind_, cid, _EDITABLE, ctx, action, actor, owner=True, paths=("$.kind", id_path)
             )
             current = {name: getattr(target, name) for name in checked}
             if isinstance(target, Meeting):
