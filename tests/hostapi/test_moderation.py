@@ -128,3 +128,24 @@ def test_a_hidden_question_leaves_the_questions_list_of_the_others(engine: Engin
 
     assert list(engine.questions("dev", "welding")) == []
     assert [q.id for q in engine.questions("chloe", "welding")] == [question]
+
+
+def test_the_stored_state_after_editing_and_moderation_is_what_replaying_its_events_gives(engine: Engine) -> None:
+    from coplib.domain.history import replay
+    from tests.unit.support import snapshot
+
+    question, answer = _thread(engine)
+    engine.revise("chloe", "question", question, body="For 1 mm sheet", tags=["aluminium", "sheet"])
+    engine.accept("chloe", answer)
+    engine.unaccept("chloe", question)
+    engine.flag("dev", "answer", answer, reason="advertising")
+    engine.hide("ana", "answer", answer, reason="advertising")
+    engine.unhide("ana", "answer", answer)
+    engine.flag("chloe", "answer", answer, reason="still advertising")
+    engine.dismiss_flags("ana", "answer", answer, note="fine now")
+    engine.lock_thread("ana", question)
+    engine.reopen_thread("ana", question)
+
+    replayed = replay(r.event for r in engine.store.events(limit=100_000))
+    stored = {ref: value for ref, (value, _) in snapshot(engine).items()}
+    assert replayed == stored
