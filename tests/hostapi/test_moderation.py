@@ -48,6 +48,7 @@ def test_the_moderation_queue_is_the_facilitators_and_lists_open_flags_oldest_fi
     second = engine.flag("chloe", "answer", answer, reason="spam")
 
     assert [f.id for f in engine.moderation_queue("ana", "welding")] == [first.id, second.id]
+    assert _topics(engine, "ana").count("contribution_flagged") == 2  # the facilitator is told
     with pytest.raises(PermissionDeniedError):
         engine.moderation_queue("dev", "welding")
     with pytest.raises(NotFoundError):

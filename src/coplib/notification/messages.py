@@ -224,6 +224,17 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
             "$reason. Vous la voyez toujours, avec ce motif ; modifiez-la et demandez qu'elle soit rétablie.",
         ),
     },
+    "contribution_flagged": {
+        "en": (
+            "A contribution was flagged in $community",
+            "$actor flagged a contribution ($kind) in $community: $reason. It waits in the moderation queue.",
+        ),
+        "fr": (
+            "Une contribution a été signalée dans $community",
+            "$actor a signalé une contribution ($kind) dans $community : $reason. "
+            "Elle attend dans la file de modération.",
+        ),
+    },
     "flag_upheld": {
         "en": (
             "Your report was upheld in $community",

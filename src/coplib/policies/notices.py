@@ -76,4 +76,10 @@ class Notices:
                 return drafts + _flag_outcomes(store, event.flag_ids, "upheld", event.reason, base)
             case ev.FlagsDismissed():
                 return _flag_outcomes(store, event.flag_ids, "dismissed", event.note, base)
+            case ev.ContributionFlagged() if event.community_id:
+                facilitators = sorted(m.person_id for m in store.members(event.community_id, role=Role.FACILITATOR))
+                params = {**base, "kind": event.contribution_kind.value, "reason": event.reason}
+                return [
+                    MessageDraft(pid, "contribution_flagged", params) for pid in facilitators if pid != event.actor_id
+                ]
         return []
