@@ -198,6 +198,7 @@ def _general_rules() -> list[str]:
     removed = _decide(Action.SEE, community, _membership(MembershipStatus.REMOVED))
     closed = _decide(Action.CONTRIBUTE, _community(stage=LifecycleStage.CLOSED), member)
     own = _decide(Action.ENDORSE, community, _membership(MembershipStatus.ACTIVE), owner=True)
+    own_flag = _decide(Action.FLAG_CONTRIBUTION, community, _membership(MembershipStatus.ACTIVE), owner=True)
     kept = ", ".join(f"`{a.value}`" for a, rule in PERMISSION_TABLE.items() if rule.in_closed)
     across = ", ".join(f"`{a.value}`" for a, rule in PERMISSION_TABLE.items() if rule.across_organisations)
     by_admins = ", ".join(f"`{a.value}`" for a, rule in PERMISSION_TABLE.items() if rule.administrators)
@@ -241,7 +242,8 @@ def _general_rules() -> list[str]:
         f"seeing it included: “{removed.reason}”. Being invited again is the way back.",
         f"9. **Closed community.** Once its stage is `closed`, only {kept} remain possible; "
         f"anything else: “{closed.reason}”.",
-        f"10. **Own contributions.** Nobody endorses their own contribution: “{own.reason}”.",
+        f"10. **Own contributions.** Nobody endorses their own contribution: “{own.reason}”; "
+        f"nor flags it: “{own_flag.reason}”.",
         "11. **A private community is unknown to whoever may not see it.** The engine's decision "
         "point (`Runtime.authorise`) answers an outsider, a removed member or a person who left, "
         "asking for a private community or anything in it, with the `NotFoundError` an unknown "
@@ -331,8 +333,8 @@ def _situation_table() -> list[str]:
         "",
         "What `decide` answers for a person in each situation, in an open community whose admission",
         "is open. Computed by calling `decide`, so it shows the rules above at work. *Author* means",
-        "the author of the contribution concerned (for `endorse`: endorsing their own, which is",
-        "refused); in the other columns the contribution is someone else's. A role column is an",
+        "the author of the contribution concerned (for `endorse` and `flag_contribution`: their own,",
+        "which is refused); in the other columns the contribution is someone else's. A role column is an",
         "active member holding that role.",
         "",
         *_table(["action", *(column[0] for column in columns)], rows),
@@ -723,7 +725,26 @@ def _text_rule() -> list[str]:
 
 #: Every call of the engine that takes a `limit`, under the one rule of `check_limit`: the
 #: queries, then the host's jobs. tests/test_docs.py checks that none is missing.
-QUERY_LIMITS: Final = ("unanswered_questions", "history", "outbox", "watch_list", "dispatch", "tick")
+QUERY_LIMITS: Final = (
+    "unanswered_questions",
+    "history",
+    "outbox",
+    "watch_list",
+    "dispatch",
+    "tick",
+    # the host API's paged reads (docs/host-api.md)
+    "questions",
+    "moderation_queue",
+    "upcoming_meetings",
+    "activity",
+    "members_page",
+    "portfolio_page",
+    "charter_history_page",
+    "unanswered_page",
+    "history_page",
+    "contributions_page",
+    "outbox_page",
+)
 
 
 def _spaced(number: int) -> str:
