@@ -380,9 +380,17 @@ class JsonLinesStore(Store, TextSearch, HistoryRewriting):
         with self._locked(exclusive=False):
             return self._index.get_many(refs)
 
-    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
+    def find(
+        self,
+        kind: str,
+        where: Filter = EVERYTHING,
+        *,
+        limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
+        newest_first: bool = False,
+    ) -> list[Aggregate]:
         with self._locked(exclusive=False):
-            return self._index.find(kind, where, limit=limit)
+            return self._index.find(kind, where, limit=limit, after=after, newest_first=newest_first)
 
     def count(self, kind: str, where: Filter = EVERYTHING) -> int:
         with self._locked(exclusive=False):
@@ -472,10 +480,15 @@ class JsonLinesStore(Store, TextSearch, HistoryRewriting):
             return self._index.pending_messages(limit=limit)
 
     def outbox(
-        self, *, status: DeliveryStatus | None = None, recipient_id: str | None = None, limit: int = 100
+        self,
+        *,
+        status: DeliveryStatus | None = None,
+        recipient_id: str | None = None,
+        limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[OutboxEntry]:
         with self._locked(exclusive=False):
-            return self._index.outbox(status=status, recipient_id=recipient_id, limit=limit)
+            return self._index.outbox(status=status, recipient_id=recipient_id, limit=limit, after=after)
 
     def find_due(self, kind: str, *, before: datetime, limit: int = 100) -> list[Aggregate]:
         with self._locked(exclusive=False):

@@ -43,6 +43,7 @@ from coplib.domain.contributions import (
     Question,
     Resource,
     ResourceKind,
+    ThreadStatus,
 )
 from coplib.domain.errors import (
     AdapterError,
@@ -61,6 +62,8 @@ from coplib.domain.errors import (
 )
 from coplib.domain.events import EVENT_TYPES, DomainEvent
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.moderation import Flag, FlagStatus, RevisedFields, Revision
+from coplib.domain.paging import Page
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import AttributeCondition, AttributeRule, Person
 from coplib.domain.permissions import SYSTEM, Action, Decision, OrganisationCreators, decide, within_organisations
@@ -90,6 +93,7 @@ from coplib.service.directory_sync import SyncReport
 from coplib.service.engine import Engine
 from coplib.service.guarantee_measures import AnswerMeasures, answer_measures
 from coplib.service.help_space import WatchItem, watch_list
+from coplib.service.host_reads import CommunityProfile, MyCommunity, Profile
 from coplib.service.participation import level_of, pin_level
 from coplib.service.personal_data import ErasureReport
 from coplib.service.queries import QuestionThread
@@ -122,6 +126,7 @@ __all__ = [
     "Comment",
     "Community",
     "CommunityKind",
+    "CommunityProfile",
     "ConcurrencyConflictError",
     "ConfigurationError",
     "ConflictError",
@@ -144,6 +149,8 @@ __all__ = [
     "ExperienceKind",
     "FieldError",
     "Filter",
+    "Flag",
+    "FlagStatus",
     "Frequency",
     "InvalidInputError",
     "LifecycleStage",
@@ -155,12 +162,14 @@ __all__ = [
     "MembershipStatus",
     "MemoryStore",
     "MessageDraft",
+    "MyCommunity",
     "NotFoundError",
     "Organisation",
     "OrganisationCreators",
     "OrganisationsRequired",
     "OutboxEntry",
     "OutboxMessage",
+    "Page",
     "ParticipationLevel",
     "Period",
     "PermissionDeniedError",
@@ -172,6 +181,7 @@ __all__ = [
     "PolicyContext",
     "PostgresStore",
     "Preferences",
+    "Profile",
     "Question",
     "QuestionThread",
     "QuietHours",
@@ -180,6 +190,8 @@ __all__ = [
     "Resource",
     "ResourceKind",
     "RetryPolicy",
+    "RevisedFields",
+    "Revision",
     "Role",
     "SQLiteStore",
     "SearchHit",
@@ -192,6 +204,7 @@ __all__ = [
     "Store",
     "SyncReport",
     "SystemClock",
+    "ThreadStatus",
     "TickReport",
     "Versioned",
     "Visibility",

@@ -59,6 +59,19 @@ READS: dict[str, Callable[[Engine, str, str, str], Any]] = {
     "organisation": lambda e, v, q, c: e.organisation(v, "acme"),
     "community_health": lambda e, v, q, c: e.community_health(v, c, since=SINCE.date(), until=UNTIL),
     "search": lambda e, v, q, c: e.search(v, "press", community_id=c),
+    # the host API (issue 16): read models, paged lists, revisions and the moderation queue
+    "questions": lambda e, v, q, c: e.questions(v, c),
+    "profile": lambda e, v, q, c: e.profile(v, "ana", community_id=c),
+    "upcoming_meetings": lambda e, v, q, c: e.upcoming_meetings(v, community_id=c),
+    "activity": lambda e, v, q, c: e.activity(v, community_id=c),
+    "members_page": lambda e, v, q, c: e.members_page(v, c),
+    "charter_history_page": lambda e, v, q, c: e.charter_history_page(v, c),
+    "unanswered_page": lambda e, v, q, c: e.unanswered_page(v, c),
+    "history_page": lambda e, v, q, c: e.history_page(v, c),
+    "contributions_page": lambda e, v, q, c: e.contributions_page(v, "ana", community_id=c),
+    "moderation_queue": lambda e, v, q, c: e.moderation_queue(v, c),
+    "revisions": lambda e, v, q, c: e.revisions(v, "question", q),
+    "outbox_page": lambda e, v, q, c: e.outbox_page(v),
 }
 
 #: Reads of the organisation (acme) rather than of the community.
@@ -68,6 +81,9 @@ ORGANISATION_READS = {"organisation"}
 #: leaves out what the viewer may not read (tested apart below), `portfolio` lists only what
 #: the viewer may see, `health_reports` reports only on what the viewer may read.
 FILTERING_READS = {"portfolio", "health_reports"}
+#: The host API's: "my communities" lists only what the viewer may see, the paged portfolio
+#: as the portfolio (tests/hostapi/test_read_models.py tests them apart).
+FILTERING_READS |= {"my_communities", "portfolio_page"}
 
 
 def _reads_of_the_engine() -> set[str]:
@@ -105,6 +121,7 @@ def test_every_read_of_the_engine_has_its_outsider_test() -> None:
 
 #: Reads of a person or of the host, not of a community: refused as such.
 PERSONAL_READS = {"preferences", "outbox"}
+PERSONAL_READS |= {"outbox_page"}
 
 
 @pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS))
@@ -127,7 +144,7 @@ def test_someone_elses_preferences_and_the_outbox_are_refused(engine: Engine, qu
 
 
 @pytest.mark.parametrize(
-    "read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS - {"question", "contributions_of"})
+    "read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS - {"question", "contributions_of", "revisions"})
 )
 def test_an_unknown_community_gets_the_same_answer_as_a_private_one(engine: Engine, read: str) -> None:
     with pytest.raises(NotFoundError) as caught:

@@ -202,7 +202,7 @@ def _in_community(action: str, s: Situation) -> Outcome:
         return _request(s)
     if action == "leave":
         return "yes" if s.status in LEAVABLE else "no"
-    if action == "endorse" and s.author:  # rule 10
+    if action in ("endorse", "flag_contribution") and s.author:  # rule 10
         return "no"
     member = s.status == "active"
     if member and rule.members:

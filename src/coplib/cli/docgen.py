@@ -86,6 +86,15 @@ ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
     Action.REQUEUE_MESSAGES: "put dead or dropped messages back in the queue",
     Action.EXPORT_PERSONAL_DATA: "export everything coplib stores about a person",
     Action.ERASE_PERSONAL_DATA: "erase a person's personal data",
+    # editing and moderation
+    Action.EDIT_CONTRIBUTION: "edit a question, answer, comment, resource, experience or meeting (a new revision)",
+    Action.READ_REVISIONS: "read a contribution's earlier revisions",
+    Action.RETAG_QUESTION: "give a question new tags (it is routed again)",
+    Action.UNACCEPT_ANSWER: "take back the acceptance of an answer",
+    Action.CLOSE_THREAD: "close a question's thread, or reopen a closed one",
+    Action.LOCK_THREAD: "lock a question's thread (no new answer nor comment), or reopen a locked one",
+    Action.FLAG_CONTRIBUTION: "flag someone else's contribution for the facilitators, with a reason",
+    Action.MODERATE: "read the moderation queue; hide a contribution with a reason, show it again, dismiss flags",
 }
 
 _T0: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -192,6 +201,7 @@ def _general_rules() -> list[str]:
     removed = _decide(Action.SEE, community, _membership(MembershipStatus.REMOVED))
     closed = _decide(Action.CONTRIBUTE, _community(stage=LifecycleStage.CLOSED), member)
     own = _decide(Action.ENDORSE, community, _membership(MembershipStatus.ACTIVE), owner=True)
+    own_flag = _decide(Action.FLAG_CONTRIBUTION, community, _membership(MembershipStatus.ACTIVE), owner=True)
     kept = ", ".join(f"`{a.value}`" for a, rule in PERMISSION_TABLE.items() if rule.in_closed)
     across = ", ".join(f"`{a.value}`" for a, rule in PERMISSION_TABLE.items() if rule.across_organisations)
     by_admins = ", ".join(f"`{a.value}`" for a, rule in PERMISSION_TABLE.items() if rule.administrators)
@@ -237,7 +247,8 @@ def _general_rules() -> list[str]:
         f"seeing it included: “{removed.reason}”. Being invited again is the way back.",
         f"9. **Closed community.** Once its stage is `closed`, only {kept} remain possible; "
         f"anything else: “{closed.reason}”.",
-        f"10. **Own contributions.** Nobody endorses their own contribution: “{own.reason}”.",
+        f"10. **Own contributions.** Nobody endorses their own contribution: “{own.reason}”; "
+        f"nor flags it: “{own_flag.reason}”.",
         "11. **A private community is unknown to whoever may not see it.** The engine's decision "
         "point (`Runtime.authorise`) answers an outsider, a removed member, a person who left or "
         "one the directory does not know, "
@@ -328,8 +339,8 @@ def _situation_table() -> list[str]:
         "",
         "What `decide` answers for a person in each situation, in an open community whose admission",
         "is open. Computed by calling `decide`, so it shows the rules above at work. *Author* means",
-        "the author of the contribution concerned (for `endorse`: endorsing their own, which is",
-        "refused); in the other columns the contribution is someone else's. A role column is an",
+        "the author of the contribution concerned (for `endorse` and `flag_contribution`: their own,",
+        "which is refused); in the other columns the contribution is someone else's. A role column is an",
         "active member holding that role.",
         "",
         *_table(["action", *(column[0] for column in columns)], rows),
@@ -720,7 +731,27 @@ def _text_rule() -> list[str]:
 
 #: Every call of the engine that takes a `limit`, under the one rule of `check_limit`: the
 #: queries, then the host's jobs. tests/test_docs.py checks that none is missing.
-QUERY_LIMITS: Final = ("unanswered_questions", "history", "outbox", "watch_list", "dispatch", "tick", "search")
+QUERY_LIMITS: Final = (
+    "unanswered_questions",
+    "history",
+    "outbox",
+    "watch_list",
+    "dispatch",
+    "tick",
+    # the host API's paged reads (docs/host-api.md)
+    "questions",
+    "moderation_queue",
+    "upcoming_meetings",
+    "activity",
+    "members_page",
+    "portfolio_page",
+    "charter_history_page",
+    "unanswered_page",
+    "history_page",
+    "contributions_page",
+    "outbox_page",
+    "search",
+)
 
 
 def _spaced(number: int) -> str:

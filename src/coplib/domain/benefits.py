@@ -109,6 +109,14 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "watch_closed": None,
     "badge_progressed": None,
     "personal_data_erased": None,
+    # editing and moderation: the care of a contribution, not a benefit of its own
+    "contribution_revised": None,
+    "answer_unaccepted": None,
+    "thread_status_changed": None,
+    "contribution_flagged": None,
+    "contribution_hidden": None,
+    "contribution_unhidden": None,
+    "flags_dismissed": None,
 }
 
 

@@ -42,6 +42,18 @@ class ExperienceKind(enum.StrEnum):
     CASE = "case"  # a case told in full
 
 
+class ThreadStatus(enum.StrEnum):
+    """Where a question's thread stands (`coplib.domain.moderation`)."""
+
+    OPEN = "open"
+    CLOSED = "closed"  # settled or off-topic: no longer among the unanswered questions
+    LOCKED = "locked"  # closed, and no new answer nor comment is taken
+
+
+#: A hiding's reason, shown to the author of the hidden contribution.
+_HIDDEN = attrs.validators.optional(v.text(max_chars=v.SHORT_TEXT_MAX))
+
+
 #: The rules of the contributions' texts (their events hold to them too). Titles and
 #: locations are one line; bodies, descriptions and comments take line breaks and tabs.
 TITLE_TEXT: Final = v.text(max_chars=v.TITLE_MAX)
@@ -69,13 +81,28 @@ class Question:
     first_answered_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
     accepted_answer_id: ContributionId | None = attrs.field(default=None, validator=v.optional_identifier)
     withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: Editing and moderation (`coplib.domain.moderation`): how many revisions it had, and
+    #: the reason it was hidden by a facilitator (None: shown).
+    revision: int = attrs.field(default=0, validator=v.non_negative_int)
+    hidden_reason: str | None = attrs.field(default=None, validator=_HIDDEN)
+    status: ThreadStatus = attrs.field(default=ThreadStatus.OPEN, validator=attrs.validators.instance_of(ThreadStatus))
 
     KIND = ContributionKind.QUESTION
 
     @property
     def open(self) -> bool:
-        """Waiting for an answer: the promise of a fast answer is still to keep."""
-        return not self.withdrawn and self.answer_count == 0
+        """Waiting for an answer: the promise of a fast answer is still to keep (neither
+        withdrawn, closed, locked nor hidden)."""
+        return (
+            not self.withdrawn
+            and self.answer_count == 0
+            and self.status is ThreadStatus.OPEN
+            and self.hidden_reason is None
+        )
+
+    @property
+    def hidden(self) -> bool:
+        return self.hidden_reason is not None
 
 
 @attrs.frozen
@@ -89,6 +116,10 @@ class Answer:
     body: str = attrs.field(validator=BODY_TEXT)
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: Editing and moderation (`coplib.domain.moderation`): how many revisions it had, and
+    #: the reason it was hidden by a facilitator (None: shown).
+    revision: int = attrs.field(default=0, validator=v.non_negative_int)
+    hidden_reason: str | None = attrs.field(default=None, validator=_HIDDEN)
 
     KIND = ContributionKind.ANSWER
 
@@ -105,6 +136,10 @@ class Comment:
     body: str = attrs.field(validator=COMMENT_TEXT)
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: Editing and moderation (`coplib.domain.moderation`): how many revisions it had, and
+    #: the reason it was hidden by a facilitator (None: shown).
+    revision: int = attrs.field(default=0, validator=v.non_negative_int)
+    hidden_reason: str | None = attrs.field(default=None, validator=_HIDDEN)
 
     KIND = ContributionKind.COMMENT
 
@@ -138,6 +173,10 @@ class Resource:
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: Editing and moderation (`coplib.domain.moderation`): how many revisions it had, and
+    #: the reason it was hidden by a facilitator (None: shown).
+    revision: int = attrs.field(default=0, validator=v.non_negative_int)
+    hidden_reason: str | None = attrs.field(default=None, validator=_HIDDEN)
 
     KIND = ContributionKind.RESOURCE
 
@@ -155,6 +194,10 @@ class Experience:
     tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
     created_at: datetime = attrs.field(validator=v.utc_datetime)
     withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: Editing and moderation (`coplib.domain.moderation`): how many revisions it had, and
+    #: the reason it was hidden by a facilitator (None: shown).
+    revision: int = attrs.field(default=0, validator=v.non_negative_int)
+    hidden_reason: str | None = attrs.field(default=None, validator=_HIDDEN)
 
     KIND = ContributionKind.EXPERIENCE
 
@@ -177,6 +220,10 @@ class Meeting:
         default=frozenset(), converter=v.to_frozenset, validator=v.members_of(str, max_count=v.ATTENDEES_MAX)
     )
     withdrawn: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    #: Editing and moderation (`coplib.domain.moderation`): how many revisions it had, and
+    #: the reason it was hidden by a facilitator (None: shown).
+    revision: int = attrs.field(default=0, validator=v.non_negative_int)
+    hidden_reason: str | None = attrs.field(default=None, validator=_HIDDEN)
 
     KIND = ContributionKind.MEETING
 

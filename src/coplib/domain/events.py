@@ -30,9 +30,11 @@ from coplib.domain.contributions import (
     ContributionKind,
     ExperienceKind,
     ResourceKind,
+    ThreadStatus,
 )
 from coplib.domain.guarantee import CloseReason, Route, person_ids
 from coplib.domain.membership import EXPERTISE_MAX
+from coplib.domain.moderation import RevisedFields
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.preferences import Frequency, QuietHours
 from coplib.domain.recognition import token
@@ -526,6 +528,99 @@ class PersonalDataErased(DomainEvent):
     messages: int = attrs.field(validator=v.non_negative_int)
 
 
+# -- editing and moderation (docs/host-api.md) --------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ContributionRevised(DomainEvent):
+    """A contribution edited by its author or a moderator: revision `revision` (1 for the
+    first), the fields it `changed` with their `previous` values. A question's new tags route
+    it again (the answer guarantee); recognition is kept."""
+
+    TYPE: ClassVar[str] = "contribution_revised"
+    contribution_id: str = _id()
+    contribution_kind: ContributionKind
+    author_id: str = _id()
+    revision: int = attrs.field(validator=v.non_negative_int)
+    changed: RevisedFields = attrs.field(validator=attrs.validators.instance_of(RevisedFields))
+    previous: RevisedFields = attrs.field(validator=attrs.validators.instance_of(RevisedFields))
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+
+
+@attrs.frozen(kw_only=True)
+class AnswerUnaccepted(DomainEvent):
+    """The accepted answer of a question is accepted no more (by the asker or a facilitator)."""
+
+    TYPE: ClassVar[str] = "answer_unaccepted"
+    question_id: str = _id()
+    answer_id: str = _id()
+    answer_author_id: str = _id()
+    asker_id: str = _id()
+
+
+@attrs.frozen(kw_only=True)
+class ThreadStatusChanged(DomainEvent):
+    """A question's thread closed, locked or reopened by a facilitator (or its asker, to close)."""
+
+    TYPE: ClassVar[str] = "thread_status_changed"
+    question_id: str = _id()
+    asker_id: str = _id()
+    status: ThreadStatus = attrs.field(validator=attrs.validators.instance_of(ThreadStatus))
+    previous: ThreadStatus = attrs.field(validator=attrs.validators.instance_of(ThreadStatus))
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+
+
+@attrs.frozen(kw_only=True)
+class ContributionFlagged(DomainEvent):
+    """A member flags a contribution for the moderators, with a reason (a new `Flag`)."""
+
+    TYPE: ClassVar[str] = "contribution_flagged"
+    flag_id: str = _id()
+    contribution_id: str = _id()
+    contribution_kind: ContributionKind
+    target_author_id: str = _id()
+    reason: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX))
+
+
+@attrs.frozen(kw_only=True)
+class ContributionHidden(DomainEvent):
+    """A moderator hides a contribution from everyone but its author, who sees `reason`; the
+    open flags on it (`flag_ids`) are upheld."""
+
+    TYPE: ClassVar[str] = "contribution_hidden"
+    contribution_id: str = _id()
+    contribution_kind: ContributionKind
+    author_id: str = _id()
+    reason: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX))
+    flag_ids: tuple[str, ...] = attrs.field(
+        default=(), converter=v.to_tuple, validator=v.identifiers(max_count=100, allow_empty=True)
+    )
+    #: The question of a hidden answer: it counts the answer no more while hidden.
+    question_id: str | None = attrs.field(default=None, validator=v.optional_identifier)
+
+
+@attrs.frozen(kw_only=True)
+class ContributionUnhidden(DomainEvent):
+    """A moderator shows a hidden contribution again."""
+
+    TYPE: ClassVar[str] = "contribution_unhidden"
+    contribution_id: str = _id()
+    contribution_kind: ContributionKind
+    author_id: str = _id()
+    question_id: str | None = attrs.field(default=None, validator=v.optional_identifier)
+
+
+@attrs.frozen(kw_only=True)
+class FlagsDismissed(DomainEvent):
+    """A moderator dismisses the open flags `flag_ids` on a contribution, with a note."""
+
+    TYPE: ClassVar[str] = "flags_dismissed"
+    contribution_id: str = _id()
+    contribution_kind: ContributionKind
+    flag_ids: tuple[str, ...] = attrs.field(converter=v.to_tuple, validator=v.identifiers(max_count=100))
+    note: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -576,5 +671,13 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         BadgeProgressed,
         # personal data
         PersonalDataErased,
+        # editing and moderation
+        ContributionRevised,
+        AnswerUnaccepted,
+        ThreadStatusChanged,
+        ContributionFlagged,
+        ContributionHidden,
+        ContributionUnhidden,
+        FlagsDismissed,
     )
 }

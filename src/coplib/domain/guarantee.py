@@ -52,6 +52,7 @@ class CloseReason(enum.StrEnum):
     DISABLED = "disabled"  # the community switched the policy off
     COMMUNITY_CLOSED = "community_closed"
     ASKER_REMOVED = "asker_removed"  # the asker was removed from the community: nobody owes them an answer
+    MODERATED = "moderated"  # the thread was closed or locked, or the question hidden
 
 
 @attrs.frozen

@@ -34,6 +34,7 @@ from coplib.domain.contributions import (
 from coplib.domain.errors import ConflictError
 from coplib.domain.guarantee import Watch
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
+from coplib.domain.moderation import Flag, FlagStatus, Revision, revision_id
 from coplib.domain.participation import Participation, participation_id
 from coplib.domain.preferences import Preferences
 from coplib.domain.recognition import (
@@ -103,6 +104,8 @@ Aggregate = (
     | Participation
     | BadgeAward
     | BadgeProgress
+    | Revision
+    | Flag
 )
 
 #: Stable storage names of the aggregate types (never the class names).
@@ -128,6 +131,9 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
     "participation": Participation,
     "badge_award": BadgeAward,
     "badge_progress": BadgeProgress,
+    # editing and moderation
+    "revision": Revision,
+    "flag": Flag,
 }
 KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
 
@@ -155,6 +161,15 @@ def _withdrawal_refs(event: ev.ContributionWithdrawn) -> list[Ref]:
     refs = [_contribution_ref(event.contribution_kind, event.contribution_id)]
     if event.contribution_kind is ContributionKind.ANSWER and event.question_id:
         refs.append(Ref("question", event.question_id))
+    return refs
+
+
+def _moderation_refs(event: ev.ContributionHidden | ev.ContributionUnhidden) -> list[Ref]:
+    refs = [_contribution_ref(event.contribution_kind, event.contribution_id)]
+    if event.contribution_kind is ContributionKind.ANSWER and event.question_id:
+        refs.append(Ref("question", event.question_id))
+    if isinstance(event, ev.ContributionHidden):
+        refs.extend(Ref("flag", f) for f in event.flag_ids)
     return refs
 
 
@@ -212,6 +227,18 @@ _TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], l
     (ev.BadgeProgressed, lambda e: [Ref("badge_progress", badge_progress_id(_cid(e), e.person_id, e.badge))]),
     # -- personal data --
     (ev.PersonalDataErased, lambda e: []),
+    # -- editing and moderation --
+    (
+        ev.ContributionRevised,
+        lambda e: [
+            _contribution_ref(e.contribution_kind, e.contribution_id),
+            Ref("revision", revision_id(e.contribution_kind, e.contribution_id, e.revision)),
+        ],
+    ),
+    ((ev.AnswerUnaccepted, ev.ThreadStatusChanged), lambda e: [Ref("question", e.question_id)]),
+    (ev.ContributionFlagged, lambda e: [Ref("flag", e.flag_id)]),
+    ((ev.ContributionHidden, ev.ContributionUnhidden), lambda e: _moderation_refs(e)),
+    (ev.FlagsDismissed, lambda e: [Ref("flag", f) for f in e.flag_ids]),
 )
 _TOUCHES_BY_TYPE: dict[type[Any], Callable[[Any], list[Ref]]] = {}
 
@@ -594,8 +621,12 @@ def _policy_recovered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) ->
 # -- answer guarantee -------------------------------------------------------------------------
 
 
-def _watch_started(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+def _watch_started(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.QuestionRouted) and e.community_id
+    if current is not None:
+        # Routed again (the question was retagged): new experts, the ladder where it stood.
+        watch = _open_watch(current, e)
+        return evolve(watch, experts=e.experts, route=e.route, due_at=e.due_at)
     return build(
         Watch,
         question_id=e.question_id,
@@ -798,6 +829,96 @@ def _badge_progressed(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) ->
     )
 
 
+# -- editing and moderation -------------------------------------------------------------------
+
+_REVISABLE_CLASSES: Final = (Question, Answer, Comment, Resource, Experience, Meeting)
+
+
+def _revised(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ContributionRevised) and isinstance(current, _REVISABLE_CLASSES)
+    if e.revision != current.revision + 1:
+        raise ConflictError(
+            f"{ref.kind} {ref.id!r} is at revision {current.revision}: cannot record revision {e.revision}",
+            kind=ref.kind,
+            id=ref.id,
+        )
+    values = {name: getattr(e.changed, name) for name in e.changed.names()}
+    unknown = sorted(set(values) - {f.name for f in attrs.fields(type(current))})
+    if unknown:
+        raise ConflictError(f"a {ref.kind} has no field {', '.join(unknown)}", kind=ref.kind, id=ref.id)
+    return evolve(current, revision=e.revision, **values)
+
+
+def _revision(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ContributionRevised) and e.community_id
+    return build(
+        Revision,
+        community_id=e.community_id,
+        contribution_id=e.contribution_id,
+        contribution_kind=e.contribution_kind,
+        number=e.revision,
+        revised_by=e.actor_id,
+        revised_at=e.occurred_at,
+        changed=e.changed,
+        previous=e.previous,
+        reason=e.reason,
+    )
+
+
+def _unaccepted(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.AnswerUnaccepted) and isinstance(current, Question)
+    if current.accepted_answer_id != e.answer_id:
+        raise ConflictError(f"answer {e.answer_id!r} is not the accepted one", kind="question", id=current.id)
+    return evolve(current, accepted_answer_id=None)
+
+
+def _thread_status(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ThreadStatusChanged) and isinstance(current, Question)
+    return evolve(current, status=e.status)
+
+
+def _flagged(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ContributionFlagged) and e.community_id
+    return build(
+        Flag,
+        id=e.flag_id,
+        community_id=e.community_id,
+        contribution_id=e.contribution_id,
+        contribution_kind=e.contribution_kind,
+        author_id=e.actor_id,
+        target_author_id=e.target_author_id,
+        reason=e.reason,
+        created_at=e.occurred_at,
+    )
+
+
+def _reviewed(status: FlagStatus) -> Transition:
+    def transition(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+        assert isinstance(e, (ev.ContributionHidden, ev.FlagsDismissed)) and isinstance(current, Flag)
+        if not current.open or current.contribution_id != e.contribution_id:
+            raise ConflictError(f"flag {current.id!r} is not open on {e.contribution_id!r}", kind="flag", id=current.id)
+        note = e.reason if isinstance(e, ev.ContributionHidden) else e.note
+        return evolve(current, status=status, reviewed_by=e.actor_id, reviewed_at=e.occurred_at, note=note)
+
+    return transition
+
+
+def _hidden(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, (ev.ContributionHidden, ev.ContributionUnhidden))
+    if isinstance(current, Question) and ref.kind == "question" and ref.id != e.contribution_id:
+        # An answer to this question was hidden, or shown again.
+        delta = -1 if isinstance(e, ev.ContributionHidden) else 1
+        return evolve(current, answer_count=max(0, current.answer_count + delta))
+    assert isinstance(current, _REVISABLE_CLASSES)
+    if isinstance(e, ev.ContributionHidden):
+        if current.hidden_reason is not None:
+            raise ConflictError(f"{ref.kind} {ref.id!r} is hidden already", kind=ref.kind, id=ref.id)
+        return evolve(current, hidden_reason=e.reason)
+    if current.hidden_reason is None:
+        raise ConflictError(f"{ref.kind} {ref.id!r} is not hidden", kind=ref.kind, id=ref.id)
+    return evolve(current, hidden_reason=None)
+
+
 _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("organisation", ev.OrganisationCreated): _organisation_created,
     ("organisation", ev.AdministratorAppointed): _administrator_appointed,
@@ -854,6 +975,23 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
         for kind in ContributionKind
         if kind is not ContributionKind.ENDORSEMENT
     },
+    # editing and moderation
+    **{
+        (kind.value, event_type): handler
+        for kind in ContributionKind
+        if kind is not ContributionKind.ENDORSEMENT
+        for event_type, handler in (
+            (ev.ContributionRevised, _revised),
+            (ev.ContributionHidden, _hidden),
+            (ev.ContributionUnhidden, _hidden),
+        )
+    },
+    ("revision", ev.ContributionRevised): _revision,
+    ("question", ev.AnswerUnaccepted): _unaccepted,
+    ("question", ev.ThreadStatusChanged): _thread_status,
+    ("flag", ev.ContributionFlagged): _flagged,
+    ("flag", ev.ContributionHidden): _reviewed(FlagStatus.UPHELD),
+    ("flag", ev.FlagsDismissed): _reviewed(FlagStatus.DISMISSED),
 }
 
 #: Transitions that may create their aggregate.
@@ -887,6 +1025,9 @@ _CREATORS: Final = frozenset(
         ("participation", ev.ParticipationLevelPinned),
         ("badge_award", ev.BadgeAwarded),
         ("badge_progress", ev.BadgeProgressed),
+        # editing and moderation
+        ("revision", ev.ContributionRevised),
+        ("flag", ev.ContributionFlagged),
     }
 )
 #: Creating events that may also meet an existing aggregate (a person who left comes back).
@@ -905,6 +1046,8 @@ _REENTRANT: Final[frozenset[type[ev.DomainEvent]]] = frozenset(
         ev.ParticipationLevelChanged,
         ev.ParticipationLevelPinned,
         ev.BadgeProgressed,
+        # a retagged question is routed again, on its open watch
+        ev.QuestionRouted,
     }
 )
 

@@ -63,6 +63,15 @@ class Action(enum.StrEnum):
     REQUEUE_MESSAGES = "requeue_messages"
     EXPORT_PERSONAL_DATA = "export_personal_data"  # everything coplib stores about a person
     ERASE_PERSONAL_DATA = "erase_personal_data"  # a person's personal data removed
+    # editing and moderation (docs/host-api.md)
+    EDIT_CONTRIBUTION = "edit_contribution"  # a revision of a question, answer, comment...
+    READ_REVISIONS = "read_revisions"  # the earlier revisions of a contribution
+    RETAG_QUESTION = "retag_question"
+    UNACCEPT_ANSWER = "unaccept_answer"
+    CLOSE_THREAD = "close_thread"  # close or reopen a question's thread
+    LOCK_THREAD = "lock_thread"  # lock a thread: no new answer nor comment
+    FLAG_CONTRIBUTION = "flag_contribution"
+    MODERATE = "moderate"  # the moderation queue; hide, show again, dismiss flags
 
 
 STEWARDS: Final = frozenset({Role.FACILITATOR, Role.SPONSOR})
@@ -210,6 +219,34 @@ PERMISSION_TABLE: Final[dict[Action, Rule]] = {
         administrators=True,
         summary="the person themselves, or an administrator of an organisation the person belongs to",
         refusal="only the person themselves or an administrator of their organisation may",
+    ),
+    # editing and moderation
+    Action.EDIT_CONTRIBUTION: Rule(
+        members=False, roles=MODERATORS, owner=True, summary="its author, or a facilitator or documentalist"
+    ),
+    Action.READ_REVISIONS: Rule(
+        members=False,
+        roles=MODERATORS,
+        owner=True,
+        in_closed=True,
+        summary="its author, or a facilitator or documentalist",
+    ),
+    Action.RETAG_QUESTION: Rule(
+        members=False, roles=MODERATORS, owner=True, summary="its asker, or a facilitator or documentalist"
+    ),
+    Action.UNACCEPT_ANSWER: Rule(
+        members=False, roles=frozenset({Role.FACILITATOR}), owner=True, summary="the asker, or a facilitator"
+    ),
+    Action.CLOSE_THREAD: Rule(
+        members=False, roles=frozenset({Role.FACILITATOR}), owner=True, summary="the asker, or a facilitator"
+    ),
+    Action.LOCK_THREAD: Rule(members=False, roles=frozenset({Role.FACILITATOR})),
+    Action.FLAG_CONTRIBUTION: Rule(members=True, summary="active members, never their own contribution"),
+    Action.MODERATE: Rule(
+        members=False,
+        roles=frozenset({Role.FACILITATOR}),
+        in_closed=True,
+        refusal="moderation is for the community's facilitators",
     ),
 }
 
@@ -482,6 +519,8 @@ def _decide_in_community(
             return verdict(False, "this person is not a member")
         case Action.ENDORSE if target_author_id == actor_id:
             return verdict(False, "nobody endorses their own contribution")
+        case Action.FLAG_CONTRIBUTION if target_author_id == actor_id:
+            return verdict(False, "nobody flags their own contribution: edit or withdraw it")
 
     is_member = membership is not None and membership.active
     if is_member and rule.members:

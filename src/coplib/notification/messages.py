@@ -249,6 +249,50 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
             "Une question à laquelle répondre ou une ressource à partager est toujours bienvenue.",
         ),
     },
+    # editing and moderation
+    "contribution_hidden": {
+        "en": (
+            "Your $kind was hidden in $community",
+            "A facilitator of $community hid your $kind from the other members: $reason. "
+            "You still see it, with this reason; edit it and ask a facilitator to show it again.",
+        ),
+        "fr": (
+            "Votre contribution ($kind) a été masquée dans $community",
+            "Une personne qui anime $community a masqué votre contribution ($kind) aux autres membres : "
+            "$reason. Vous la voyez toujours, avec ce motif ; modifiez-la et demandez qu'elle soit rétablie.",
+        ),
+    },
+    "contribution_flagged": {
+        "en": (
+            "A contribution was flagged in $community",
+            "$actor flagged a contribution ($kind) in $community: $reason. It waits in the moderation queue.",
+        ),
+        "fr": (
+            "Une contribution a été signalée dans $community",
+            "$actor a signalé une contribution ($kind) dans $community : $reason. "
+            "Elle attend dans la file de modération.",
+        ),
+    },
+    "flag_upheld": {
+        "en": (
+            "Your report was upheld in $community",
+            "Thank you: the contribution you reported in $community was hidden ($note).",
+        ),
+        "fr": (
+            "Votre signalement a été retenu dans $community",
+            "Merci : la contribution que vous avez signalée dans $community a été masquée ($note).",
+        ),
+    },
+    "flag_dismissed": {
+        "en": (
+            "Your report was reviewed in $community",
+            "A facilitator of $community reviewed the contribution you reported and kept it. $note",
+        ),
+        "fr": (
+            "Votre signalement a été examiné dans $community",
+            "Une personne qui anime $community a examiné la contribution signalée et l'a conservée. $note",
+        ),
+    },
 }
 
 #: How a digest's period is named in each language.

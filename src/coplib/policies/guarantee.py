@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from coplib.domain import events as ev
 from coplib.domain.community import Community, Role
-from coplib.domain.contributions import ContributionKind, Question
+from coplib.domain.contributions import ContributionKind, Question, ThreadStatus
 from coplib.domain.errors import FieldError, InvalidInputError, NotFoundError
 from coplib.domain.guarantee import (
     EXPERTS,
@@ -89,7 +89,18 @@ class AnswerGuarantee(BasePolicy):
     ladder while it stays unanswered (settings: `coplib.domain.guarantee.SETTINGS`)."""
 
     name = POLICY_NAME
-    interests = frozenset({ev.QuestionAsked, ev.AnswerPosted, ev.ContributionWithdrawn})
+    interests = frozenset(
+        {
+            ev.QuestionAsked,
+            ev.AnswerPosted,
+            ev.ContributionWithdrawn,
+            # editing and moderation: a retagged question is routed again; a closed, locked or
+            # hidden one is watched no more
+            ev.ContributionRevised,
+            ev.ThreadStatusChanged,
+            ev.ContributionHidden,
+        }
+    )
     #: How many due watches one tick takes on; the others wait for the next tick.
     batch = 200
 
@@ -97,8 +108,12 @@ class AnswerGuarantee(BasePolicy):
         self._read = SettingsMemo(_read_settings)  # a charter's settings are parsed once (and warned about once)
 
     def interested_in(self, event: ev.DomainEvent) -> bool:
-        if isinstance(event, ev.ContributionWithdrawn):
+        if isinstance(event, (ev.ContributionWithdrawn, ev.ContributionHidden)):
             return event.contribution_kind is ContributionKind.QUESTION
+        if isinstance(event, ev.ContributionRevised):
+            return event.contribution_kind is ContributionKind.QUESTION and event.changed.tags is not None
+        if isinstance(event, ev.ThreadStatusChanged):
+            return event.status is not ThreadStatus.OPEN
         return type(event) in self.interests
 
     def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
@@ -113,8 +128,12 @@ class AnswerGuarantee(BasePolicy):
         match event:
             case ev.QuestionAsked() | ev.AnswerPosted():
                 return [Ref("answer_watch", event.question_id), Ref("question", event.question_id)]
-            case ev.ContributionWithdrawn():
+            case ev.ContributionWithdrawn() | ev.ContributionHidden():
                 return [Ref("answer_watch", event.contribution_id)]
+            case ev.ContributionRevised():
+                return [Ref("answer_watch", event.contribution_id), Ref("question", event.contribution_id)]
+            case ev.ThreadStatusChanged():
+                return [Ref("answer_watch", event.question_id)]
         return ()
 
     def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
@@ -125,6 +144,54 @@ class AnswerGuarantee(BasePolicy):
                 self._close(ctx, event.question_id, CloseReason.ANSWERED)
             case ev.ContributionWithdrawn():
                 self._close(ctx, event.contribution_id, CloseReason.WITHDRAWN)
+            case ev.ContributionRevised():
+                self._reroute(ctx, event)
+            case ev.ThreadStatusChanged():
+                self._close(ctx, event.question_id, CloseReason.MODERATED)
+            case ev.ContributionHidden():
+                self._close(ctx, event.contribution_id, CloseReason.MODERATED)
+
+    def _reroute(self, ctx: PolicyContext, event: ev.ContributionRevised) -> None:
+        """A retagged question still waiting for its answer goes to the experts of its new
+        tags: the watch keeps its ladder (steps taken, next step due), the experts change, and
+        the new ones are told."""
+        question = ctx.get(Ref("question", event.contribution_id))
+        watch = ctx.get(Ref("answer_watch", event.contribution_id))
+        if not isinstance(question, Question) or not question.open:
+            return
+        if not isinstance(watch, Watch) or not watch.open:
+            return
+        community = ctx.community(question.community_id)
+        if community is None:
+            raise NotFoundError("community", question.community_id)
+        settings = self._settings(community)
+        chosen, route = self._choose(ctx, community.id, question.author_id, question.tags, question.id, settings)
+        if chosen == watch.experts and route is watch.route:
+            return
+        routed = ev.QuestionRouted(
+            **_fields(ctx, community.id),
+            question_id=question.id,
+            asker_id=question.author_id,
+            asked_at=question.created_at,
+            experts=chosen,
+            route=route,
+            due_at=watch.due_at,
+        )
+        ctx.record(routed)
+        asker = self._names(ctx, [question.author_id])
+        topic = "question_for_facilitator" if route is Route.FACILITATORS else "question_for_expert"
+        params = {"community": community.name, "title": question.title, "asker": asker}
+        for person_id in chosen:
+            if person_id in watch.experts:
+                continue  # told already when first routed
+            ctx.message(
+                person_id,
+                topic,
+                {**params, "tags": ", ".join(sorted(question.tags))},
+                key=f"{question.id}:rerouted:{event.revision}",
+                community_id=community.id,
+                event_id=routed.id,
+            )
 
     def _route(self, ctx: PolicyContext, event: ev.QuestionAsked) -> None:
         community = ctx.community(event.community_id)

@@ -8,6 +8,7 @@ from coplib.domain import events as ev
 from coplib.domain.community import Community, Organisation, Role
 from coplib.domain.contributions import Question
 from coplib.domain.history import Ref
+from coplib.domain.moderation import Flag
 from coplib.domain.permissions import GATEKEEPERS
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.notification import MessageDraft
@@ -48,6 +49,15 @@ def _question_title(store: Store, question_id: str) -> str:
     return found.value.title if found and isinstance(found.value, Question) else question_id
 
 
+def _flag_outcomes(
+    store: Store, flag_ids: Iterable[str], outcome: str, note: str, base: dict[str, str]
+) -> list[MessageDraft]:
+    found = store.get_many([Ref("flag", f) for f in flag_ids])
+    people = sorted({stored.value.author_id for stored in found.values() if isinstance(stored.value, Flag)})
+    topic = "flag_upheld" if outcome == "upheld" else "flag_dismissed"
+    return [MessageDraft(pid, topic, {**base, "note": note}) for pid in people]
+
+
 class Notices:
     """The default notices. Replace or block this plugin (name ``coplib.notices``) to change them."""
 
@@ -84,4 +94,20 @@ class Notices:
                 return [MessageDraft(event.person_id, topic, {**base, "organisation": organisation})]
             case ev.CommunityShared() | ev.CommunityUnshared():
                 return _sharing_notices(event, store, base)
+            # editing and moderation: the author of a hidden contribution is told why; the
+            # authors of the flags reviewed are told the outcome
+            case ev.ContributionHidden():
+                kind = event.contribution_kind.value
+                drafts = [
+                    MessageDraft(event.author_id, "contribution_hidden", {**base, "kind": kind, "reason": event.reason})
+                ]
+                return drafts + _flag_outcomes(store, event.flag_ids, "upheld", event.reason, base)
+            case ev.FlagsDismissed():
+                return _flag_outcomes(store, event.flag_ids, "dismissed", event.note, base)
+            case ev.ContributionFlagged() if event.community_id:
+                facilitators = sorted(m.person_id for m in store.members(event.community_id, role=Role.FACILITATOR))
+                params = {**base, "kind": event.contribution_kind.value, "reason": event.reason}
+                return [
+                    MessageDraft(pid, "contribution_flagged", params) for pid in facilitators if pid != event.actor_id
+                ]
         return []

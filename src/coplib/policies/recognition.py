@@ -135,6 +135,9 @@ class RecognitionPolicy(BasePolicy):
             ev.ExperienceRecorded,
             ev.AttendanceRecorded,
             ev.ContributionWithdrawn,
+            # editing and moderation: an acceptance taken back takes its points back (an edit
+            # changes no points: ContributionRevised is not listened to)
+            ev.AnswerUnaccepted,
         }
     )
 
@@ -188,6 +191,9 @@ class RecognitionPolicy(BasePolicy):
                 self._attendance(ctx, ledger, event)
             case ev.ContributionWithdrawn():
                 self._withdrawn(ctx, ledger, event)
+            case ev.AnswerUnaccepted():
+                ledger.reverse(rc.ANSWER_ACCEPTED, event.answer_id, event.answer_author_id, rc.ACCEPTANCE_MOVED)
+                ledger.reverse(rc.ACCEPTED_AN_ANSWER, event.question_id, event.asker_id, rc.ACCEPTANCE_MOVED)
 
     @staticmethod
     def _accepted(ledger: _Ledger, event: ev.AnswerAccepted) -> None:

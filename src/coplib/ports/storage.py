@@ -153,6 +153,21 @@ def check_limit(limit: int | None, path: str = "$.limit") -> None:
         raise InvalidInputError.field(path, f"must be a whole number >= 0, got {limit!r}")
 
 
+def check_after(after: object, path: str = "$.after") -> None:
+    """Refuse (`InvalidInputError` at `path`) a keyset bound that is not a (UTC datetime, id)
+    pair: the check of `find`'s and `outbox`'s `after`, before anything is read."""
+    if after is None:
+        return
+    if (
+        not isinstance(after, tuple)
+        or len(after) != 2
+        or not isinstance(after[0], datetime)
+        or after[0].utcoffset() != timedelta(0)
+        or not isinstance(after[1], str)
+    ):
+        raise InvalidInputError.field(path, f"must be a (UTC datetime, id) pair, got {after!r:.80}")
+
+
 # -- the filter of `find` and `count` --------------------------------------------------------------
 
 
@@ -352,8 +367,11 @@ class Outbox(ABC):
         status: DeliveryStatus | None = None,
         recipient_id: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[OutboxEntry]:
-        """Outbox entries (e.g. the dead letters), oldest first (creation time, then id)."""
+        """Outbox entries (e.g. the dead letters), oldest first (creation time, then id);
+        `after` is the (created_at, id) of the last entry of the previous page (keyset paging,
+        its cost following the rows returned)."""
 
     @abstractmethod
     def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
@@ -376,8 +394,21 @@ class ReadQueries(ABC):
     database store: its cost follows the rows it returns, not the size of the history."""
 
     @abstractmethod
-    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
-        """Aggregates of `kind` that match `where`, oldest first (then by id), at most `limit`."""
+    def find(
+        self,
+        kind: str,
+        where: Filter = EVERYTHING,
+        *,
+        limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
+        newest_first: bool = False,
+    ) -> list[Aggregate]:
+        """Aggregates of `kind` that match `where`, oldest first (then by id), at most `limit`.
+
+        `newest_first` reverses the order. `after` is the (created_at, id) of the last item of
+        the previous page: only aggregates strictly after it in the order asked are returned
+        (keyset paging; aggregates without a creation time are then left out). Cost follows
+        the rows returned, however deep the page."""
 
     @abstractmethod
     def count(self, kind: str, where: Filter = EVERYTHING) -> int:

@@ -26,6 +26,7 @@ from coplib.domain.contributions import (
     Question,
     Resource,
     ResourceKind,
+    ThreadStatus,
 )
 from coplib.domain.errors import (
     CharterViolationError,
@@ -50,6 +51,16 @@ from coplib.service._base import (
 C = TypeVar("C", bound=Contribution)
 
 _ENDORSEMENT_NAMESPACE = uuid.UUID("0f4b8d62-41a5-4f0e-8a43-5f3c9e2d7a90")
+
+
+def _refuse_locked(question: Question) -> None:
+    """A locked thread takes no new answer nor comment (`coplib.service.editing.lock_thread`)."""
+    if question.status is ThreadStatus.LOCKED:
+        raise ConflictError(
+            f"the thread of question {question.id!r} is locked: it takes no new answer nor comment",
+            kind="question",
+            id=question.id,
+        )
 
 
 class ContributionCommands(UseCases):
@@ -133,6 +144,7 @@ class ContributionCommands(UseCases):
             self._require_mode(community, CollaborationMode.QUESTIONS)
             if question.withdrawn:
                 raise ConflictError(f"question {qid!r} was withdrawn", kind="question", id=qid)
+            _refuse_locked(question)
             uow.record(
                 ev.AnswerPosted(
                     **self._event_base(actor, community.id),
@@ -194,6 +206,9 @@ class ContributionCommands(UseCases):
             target, community = self._open_target(
                 uow, target_kind, target_id, COMMENTABLE, ctx, Action.CONTRIBUTE, actor
             )
+            thread = uow.get(Ref("question", target.question_id)) if isinstance(target, Answer) else target
+            if isinstance(thread, Question):
+                _refuse_locked(thread)
             uow.record(
                 ev.CommentPosted(
                     **self._event_base(actor, community.id),

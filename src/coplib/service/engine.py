@@ -28,11 +28,14 @@ from coplib.service.benefits import BenefitReads
 from coplib.service.bulk import BulkImport
 from coplib.service.communities import CommunityCommands
 from coplib.service.contributions import ContributionCommands
+from coplib.service.editing import EditingCommands
 from coplib.service.guarantee_measures import GuaranteeMeasureReads
 from coplib.service.health import HealthReads
 from coplib.service.help_space import HelpSpaceReads
+from coplib.service.host_reads import HostReads
 from coplib.service.meetings import MeetingCommands
 from coplib.service.membership import MembershipCommands
+from coplib.service.moderation import ModerationCommands
 from coplib.service.operations import HostOperations
 from coplib.service.organisations import OrganisationCommands
 from coplib.service.participation import ParticipationCommands
@@ -65,6 +68,9 @@ class Engine(
     HostOperations,
     SearchReads,
     PersonalDataCommands,
+    EditingCommands,
+    ModerationCommands,
+    HostReads,
 ):
     """Commands and queries over one store, with its plugins. Thread-safe if the store is."""
 

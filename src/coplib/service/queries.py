@@ -3,7 +3,7 @@ history. Every read takes a viewer and asks the permission decision point."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 import attrs
@@ -154,21 +154,44 @@ class Queries(UseCases):
         if found is None or not isinstance(found.value, Question):
             raise NotFoundError("question", qid)
         question = found.value
-        self._readable(
-            check_id("$.viewer", viewer, ctx), self._community(question.community_id, ctx), subject=Ref("question", qid)
-        )
+        community = self._community(question.community_id, ctx)
+        viewer = check_id("$.viewer", viewer, ctx)
+        self._readable(viewer, community, subject=Ref("question", qid))
+        shown = self._shown_to(viewer, community)
+        if not shown(question):
+            raise NotFoundError("question", qid)  # hidden by moderation: unknown to others
         answers = tuple(
-            a for a in self._store.find("answer", Filter(parent_id=qid)) if isinstance(a, Answer) and not a.withdrawn
+            a
+            for a in self._store.find("answer", Filter(parent_id=qid))
+            if isinstance(a, Answer) and not a.withdrawn and shown(a)
         )
         comments: list[Comment] = []
         for target in (qid, *(a.id for a in answers)):
             comments.extend(
                 c
                 for c in self._store.find("comment", Filter(parent_id=target))
-                if isinstance(c, Comment) and not c.withdrawn
+                if isinstance(c, Comment) and not c.withdrawn and shown(c)
             )
         comments.sort(key=lambda c: (c.created_at, c.id))
         return QuestionThread(question, answers, tuple(comments))
+
+    def _shown_to(self, viewer: str, community: Community) -> Callable[[Contribution], bool]:
+        """Whether a contribution of `community` is shown to `viewer`: one that moderation hid
+        only to its author and the community's facilitators (docs/host-api.md)."""
+        moderator: list[bool] = []
+
+        def shown(item: Contribution) -> bool:
+            if getattr(item, "hidden_reason", None) is None or item.author_id == viewer:
+                return True
+            if not moderator:
+                try:
+                    self._readable(viewer, community, Action.MODERATE)
+                    moderator.append(True)
+                except CoplibError:
+                    moderator.append(False)
+            return moderator[0]
+
+        return shown
 
     def unanswered_questions(
         self,
@@ -224,16 +247,18 @@ class Queries(UseCases):
             ):
                 assert isinstance(item, CONTRIBUTION_CLASSES)
                 found.append(item)
-        readable: dict[str, bool] = {}
+        readable: dict[str, Callable[[Contribution], bool] | None] = {}
         out = []
         for item in sorted(found, key=lambda c: (c.created_at, c.id)):
             if item.community_id not in readable:
                 try:
-                    self._readable(viewer, self._community(item.community_id, ctx))
-                    readable[item.community_id] = True
+                    owner = self._community(item.community_id, ctx)
+                    self._readable(viewer, owner)
+                    readable[item.community_id] = self._shown_to(viewer, owner)
                 except CoplibError:
-                    readable[item.community_id] = False
-            if readable[item.community_id]:
+                    readable[item.community_id] = None
+            shown = readable[item.community_id]
+            if shown is not None and shown(item):
                 out.append(item)
         return out
 

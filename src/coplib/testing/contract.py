@@ -66,6 +66,7 @@ from coplib.testing._fixtures import StoreFactory, StoreFixtures, every_event, o
 from coplib.testing._fixtures import ids_of as _ids
 from coplib.testing.health_contract import HealthQueriesContract
 from coplib.testing.outbox_contract import OutboxContract
+from coplib.testing.paging_contract import PagingQueriesContract
 from coplib.testing.samples import MONDAY, SampleHistory
 
 __all__ = [
@@ -1029,6 +1030,7 @@ class StoreContract(
     LifecycleContract,
     ConcurrencyContract,
     EngineContract,
+    PagingQueriesContract,
 ):
     """Every test a `coplib.ports.storage.Store` must pass: each capability's contract, and the
     checks that span them. See the module docstring."""

@@ -34,10 +34,12 @@ from coplib.domain.contributions import (
     Meeting,
     Question,
     ResourceKind,
+    ThreadStatus,
 )
 from coplib.domain.guarantee import CloseReason, Route
 from coplib.domain.history import Aggregate, Ref, apply, policy_failure_id, touched
 from coplib.domain.membership import membership_id
+from coplib.domain.moderation import RevisedFields, revision_id
 from coplib.domain.participation import ParticipationLevel, participation_id
 from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, QuietHours
@@ -344,6 +346,100 @@ class SampleHistory:
                 )
             ],
         )
+
+    def moderate(self, store: Store, question_id: str, answer_id: str) -> tuple[str, str]:
+        """Edit, retag, unaccept, close and reopen, flag, hide, show again and dismiss: every
+        event of editing and moderation. Returns a revision's id and a flag's."""
+        question = self.get_as("question", question_id, Question)
+        answer = self.get_as("answer", answer_id, Answer)
+        cid = question.community_id
+        revised = ev.ContributionRevised(
+            **self.base(question.author_id, cid),
+            contribution_id=question_id,
+            contribution_kind=ContributionKind.QUESTION,
+            author_id=question.author_id,
+            revision=question.revision + 1,
+            changed=RevisedFields(title="Welding thin aluminium sheet?", tags=frozenset({"aluminium", "sheet"})),
+            previous=RevisedFields(title=question.title, tags=question.tags),
+            reason="more precise",
+        )
+        self.commit(store, [revised])
+        if question.accepted_answer_id == answer_id:
+            self.commit(
+                store,
+                [
+                    ev.AnswerUnaccepted(
+                        **self.base(question.author_id, cid),
+                        question_id=question_id,
+                        answer_id=answer_id,
+                        answer_author_id=answer.author_id,
+                        asker_id=question.author_id,
+                    )
+                ],
+            )
+        for status, previous in ((ThreadStatus.CLOSED, ThreadStatus.OPEN), (ThreadStatus.OPEN, ThreadStatus.CLOSED)):
+            self.commit(
+                store,
+                [
+                    ev.ThreadStatusChanged(
+                        **self.base("ana", cid),
+                        question_id=question_id,
+                        asker_id=question.author_id,
+                        status=status,
+                        previous=previous,
+                    )
+                ],
+            )
+        flags = [self.new_id("flag"), self.new_id("flag")]
+        for flag_id, person in zip(flags, ("dev", "ana"), strict=True):
+            self.commit(
+                store,
+                [
+                    ev.ContributionFlagged(
+                        **self.base(person, cid),
+                        flag_id=flag_id,
+                        contribution_id=answer_id,
+                        contribution_kind=ContributionKind.ANSWER,
+                        target_author_id=answer.author_id,
+                        reason="off-topic",
+                    )
+                ],
+            )
+        self.commit(
+            store,
+            [
+                ev.FlagsDismissed(
+                    **self.base("ana", cid),
+                    contribution_id=answer_id,
+                    contribution_kind=ContributionKind.ANSWER,
+                    flag_ids=(flags[1],),
+                    note="on topic",
+                )
+            ],
+        )
+        moderation: dict[str, Any] = {"contribution_id": answer_id, "contribution_kind": ContributionKind.ANSWER}
+        self.commit(
+            store,
+            [
+                ev.ContributionHidden(
+                    **self.base("ana", cid),
+                    **moderation,
+                    author_id=answer.author_id,
+                    reason="off-topic",
+                    flag_ids=(flags[0],),
+                    question_id=question_id,
+                )
+            ],
+        )
+        self.commit(
+            store,
+            [
+                ev.ContributionUnhidden(
+                    **self.base("ana", cid), **moderation, author_id=answer.author_id, question_id=question_id
+                )
+            ],
+        )
+        return revision_id(ContributionKind.QUESTION, question_id, revised.revision), flags[0]
 
     def withdraw(self, store: Store, kind: ContributionKind, contribution_id: str, *, actor: str | None = None) -> None:
         target = self.contribution(kind, contribution_id)
@@ -769,7 +865,10 @@ class SampleHistory:
             store, ev.PreferencesChanged(**self.base("dev", None), person_id="dev", frequency=Frequency.DAILY)
         )
         self.record_erasure(store)
+        revision, flag = self.moderate(store, qid, aid)
         return {
+            "revision": Ref("revision", revision),
+            "flag": Ref("flag", flag),
             "organisation": Ref("organisation", oid),
             "community": Ref("community", cid),
             "charter_version": Ref("charter_version", charter_ref),

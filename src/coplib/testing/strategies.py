@@ -46,11 +46,13 @@ from coplib.domain.contributions import (
     Question,
     Resource,
     ResourceKind,
+    ThreadStatus,
 )
 from coplib.domain.errors import CoplibError
 from coplib.domain.guarantee import AUDIENCES, CloseReason, Route
 from coplib.domain.history import Aggregate
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.moderation import REVISABLE, RevisedFields
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import LOCALES, AttributeCondition, AttributeRule, Person
 from coplib.domain.permissions import is_reserved_person_id
@@ -773,7 +775,74 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
         events=st.integers(0, 10_000),
         messages=st.integers(0, 10_000),
     ),
+    # -- editing and moderation --
+    ev.ContributionRevised.TYPE: lambda: _event(
+        ev.ContributionRevised,
+        contribution_id=ids(),
+        contribution_kind=st.sampled_from(sorted(REVISABLE)),
+        author_id=ids(),
+        revision=st.integers(min_value=1, max_value=1000),
+        changed=revised_fields(),
+        previous=revised_fields(),
+        reason=short_texts(allow_empty=True),
+    ),
+    ev.AnswerUnaccepted.TYPE: lambda: _event(
+        ev.AnswerUnaccepted, question_id=ids(), answer_id=ids(), answer_author_id=ids(), asker_id=ids()
+    ),
+    ev.ThreadStatusChanged.TYPE: lambda: _event(
+        ev.ThreadStatusChanged,
+        question_id=ids(),
+        asker_id=ids(),
+        status=st.sampled_from(ThreadStatus),
+        previous=st.sampled_from(ThreadStatus),
+        reason=short_texts(allow_empty=True),
+    ),
+    ev.ContributionFlagged.TYPE: lambda: _event(
+        ev.ContributionFlagged,
+        flag_id=ids(),
+        contribution_id=ids(),
+        contribution_kind=st.sampled_from(sorted(REVISABLE)),
+        target_author_id=ids(),
+        reason=short_texts(),
+    ),
+    ev.ContributionHidden.TYPE: lambda: _event(
+        ev.ContributionHidden,
+        contribution_id=ids(),
+        contribution_kind=st.sampled_from(sorted(REVISABLE)),
+        author_id=ids(),
+        reason=short_texts(),
+        flag_ids=st.lists(ids(), max_size=3, unique=True).map(tuple),
+        question_id=st.none() | ids(),
+    ),
+    ev.ContributionUnhidden.TYPE: lambda: _event(
+        ev.ContributionUnhidden,
+        contribution_id=ids(),
+        contribution_kind=st.sampled_from(sorted(REVISABLE)),
+        author_id=ids(),
+        question_id=st.none() | ids(),
+    ),
+    ev.FlagsDismissed.TYPE: lambda: _event(
+        ev.FlagsDismissed,
+        contribution_id=ids(),
+        contribution_kind=st.sampled_from(sorted(REVISABLE)),
+        flag_ids=st.lists(ids(), min_size=1, max_size=3, unique=True).map(tuple),
+        note=short_texts(allow_empty=True),
+    ),
 }
+
+
+def revised_fields() -> st.SearchStrategy[RevisedFields]:
+    """The fields of a revision: some of them set, the others None."""
+    return st.builds(
+        RevisedFields,
+        title=st.none() | titles(),
+        body=st.none() | bodies(),
+        description=st.none() | bodies(allow_empty=True),
+        location=st.none() | short_texts(allow_empty=True),
+        starts_at=st.none() | utc_datetimes(),
+        ends_at=st.none() | utc_datetimes(),
+        tags=st.none() | tag_sets(),
+    )
 
 
 def aggregates_of(kind: str) -> st.SearchStrategy[Aggregate]:

@@ -12,6 +12,7 @@ from coplib.domain.community import CharterVersion, Community, Organisation
 from coplib.domain.contributions import Answer, Comment, Endorsement, Question
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership
+from coplib.domain.moderation import Flag, Revision
 
 
 @attrs.frozen
@@ -93,6 +94,13 @@ def generic_index_row(ref: Ref, value: Aggregate) -> IndexRow:
             parent_id = value.question_id
         case Comment() | Endorsement():
             parent_id = value.target_id
+        # editing and moderation: a contribution's revisions and flags, by the contribution
+        case Revision():
+            parent_id = value.contribution_id
+            person_id = value.revised_by
+            created_at = value.revised_at
+        case Flag():
+            parent_id = value.contribution_id
     return IndexRow(
         kind=ref.kind,
         id=ref.id,

@@ -39,6 +39,8 @@ class Dialect:
     read_day: Callable[[Any], date]
     #: ``ORDER BY`` of `find`: aggregates without a creation time first, then by time and id.
     by_creation: str
+    #: The reverse of `by_creation` (newest first), walking the same index backwards.
+    by_creation_descending: str
     #: A join that walks its left side first (SQLite's planner keeps a CROSS JOIN's order).
     ordered_join: str
     #: The column of the tags table that holds an open question's ``open_since``.
@@ -83,10 +85,23 @@ def _matching(d: Dialect, kind: str, where: Filter) -> Statement:
     return " AND ".join(clauses), params
 
 
-def find(d: Dialect, kind: str, where: Filter, limit: int | None) -> Statement:
-    """`ReadQueries.find`: rows of `AGGREGATE_ROW`."""
+def find(
+    d: Dialect,
+    kind: str,
+    where: Filter,
+    limit: int | None,
+    after: tuple[datetime, str] | None = None,
+    newest_first: bool = False,
+) -> Statement:
+    """`ReadQueries.find`: rows of `AGGREGATE_ROW`; with `after`, those strictly after that
+    (created_at, id) in the order asked (a keyset page: the row comparison walks the index)."""
     clause, params = _matching(d, kind, where)
-    sql = f"SELECT {AGGREGATE_ROW} FROM {d.table('aggregates')} WHERE {clause} ORDER BY {d.by_creation}"
+    if after is not None:
+        m = d.mark
+        clause += f" AND (created_at, id) {'<' if newest_first else '>'} ({m}, {m})"
+        params.extend([d.time(after[0]), after[1]])
+    order = d.by_creation_descending if newest_first else d.by_creation
+    sql = f"SELECT {AGGREGATE_ROW} FROM {d.table('aggregates')} WHERE {clause} ORDER BY {order}"
     if limit is not None:
         sql += f" LIMIT {d.mark}"
         params.append(limit)
@@ -273,11 +288,21 @@ def pending_messages(d: Dialect, limit: int) -> Statement:
     )
 
 
-def outbox(d: Dialect, status: DeliveryStatus | None, recipient_id: str | None, limit: int) -> Statement:
-    """`Outbox.outbox`: rows of `ENTRY_ROW`, oldest first, by status or recipient."""
+def outbox(
+    d: Dialect,
+    status: DeliveryStatus | None,
+    recipient_id: str | None,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+) -> Statement:
+    """`Outbox.outbox`: rows of `ENTRY_ROW`, oldest first, by status or recipient; with
+    `after`, those strictly after that (created_at, id)."""
     m = d.mark
     where: list[str] = []
     params: list[Any] = []
+    if after is not None:
+        where.append(f"(created_at, id) > ({m}, {m})")
+        params.extend([d.time(after[0]), after[1]])
     if status is not None:
         where.append(f"status = {m}")
         params.append(DeliveryStatus(status).value)

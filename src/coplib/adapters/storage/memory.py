@@ -7,6 +7,7 @@ event positions, the queries), checked by the same conformance suite.
 from __future__ import annotations
 
 import bisect
+import heapq
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -47,6 +48,7 @@ from coplib.ports.storage import (
     TextMatches,
     TextSearch,
     Versioned,
+    check_after,
     check_limit,
     count_by_finding,
 )
@@ -238,8 +240,17 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
             return list(rows.values())
         return [rows[i] for i in self._by_community.get((kind, community_id), ())]
 
-    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
+    def find(
+        self,
+        kind: str,
+        where: Filter = EVERYTHING,
+        *,
+        limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
+        newest_first: bool = False,
+    ) -> list[Aggregate]:
         check_limit(limit)
+        check_after(after)
         community_id, person_id, parent_id = where.community_id, where.person_id, where.parent_id
         since, until = where.since, where.until
         with self._lock:
@@ -258,7 +269,14 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
                 and (since is None or (idx.created_at is not None and idx.created_at >= since))
                 and (until is None or (idx.created_at is not None and idx.created_at < until))
             ]
-        rows.sort(key=lambda r: (r[0].created_at or _EPOCH, r[0].id))
+        if after is not None:
+            rows = [
+                r
+                for r in rows
+                if r[0].created_at is not None
+                and ((r[0].created_at, r[0].id) < after if newest_first else (r[0].created_at, r[0].id) > after)
+            ]
+        rows.sort(key=lambda r: (r[0].created_at or _EPOCH, r[0].id), reverse=newest_first)
         values = [value for _, value in rows]
         return values[:limit] if limit is not None else values
 
@@ -519,8 +537,10 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
         status: DeliveryStatus | None = None,
         recipient_id: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[OutboxEntry]:
         check_limit(limit)
+        check_after(after)
         with self._lock:
             self._check_open()
             found = [
@@ -528,9 +548,9 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
                 for e in self._outbox.values()
                 if (status is None or e.status is status)
                 and (recipient_id is None or e.message.recipient_id == recipient_id)
+                and (after is None or (e.message.created_at, e.message.id) > after)
             ]
-        found.sort(key=lambda e: (e.message.created_at, e.message.id))
-        return found[:limit]
+        return heapq.nsmallest(limit, found, key=lambda e: (e.message.created_at, e.message.id))
 
     def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
         count = 0

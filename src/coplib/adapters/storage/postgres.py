@@ -60,6 +60,7 @@ from coplib.ports.storage import (
     TextSearch,
     Versioned,
     Write,
+    check_after,
     check_limit,
 )
 from coplib.serialization import aggregate_from_stored, aggregate_to_json, event_from_stored, event_to_json
@@ -222,6 +223,10 @@ _V2: Final = (
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("aggregates, index side tables, events, outbox", _V1),
     ("the full-text index of the searchable contributions (tsvector, GIN), backfilled", _V2),
+    (
+        "the outbox by creation, for paging it whole",
+        ("CREATE INDEX coplib_outbox_by_creation ON coplib_outbox (created_at, id)",),
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -447,6 +452,7 @@ POSTGRES: Final = _sql.Dialect(
     period_start={period: f"date_trunc('{period.value}', occurred_at AT TIME ZONE 'UTC')::date" for period in Period},
     read_day=_day,
     by_creation="created_at NULLS FIRST, id",
+    by_creation_descending="created_at DESC NULLS LAST, id DESC",
     ordered_join="JOIN",
     tag_time="open_since",
     any_of=_any_of,
@@ -934,9 +940,20 @@ class PostgresStore(Store, TextSearch, HistoryRewriting):
                 for kind, key, version, data in rows
             }
 
-    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
+    def find(
+        self,
+        kind: str,
+        where: Filter = EVERYTHING,
+        *,
+        limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
+        newest_first: bool = False,
+    ) -> list[Aggregate]:
         check_limit(limit)
-        return self._aggregates(f"finding {kind} aggregates", *_sql.find(POSTGRES, kind, where, limit))
+        check_after(after)
+        return self._aggregates(
+            f"finding {kind} aggregates", *_sql.find(POSTGRES, kind, where, limit, after, newest_first)
+        )
 
     def count(self, kind: str, where: Filter = EVERYTHING) -> int:
         return int(self._fetch(f"counting {kind} aggregates", *_sql.count(POSTGRES, kind, where))[0][0])
@@ -1123,9 +1140,11 @@ class PostgresStore(Store, TextSearch, HistoryRewriting):
         status: DeliveryStatus | None = None,
         recipient_id: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[OutboxEntry]:
         check_limit(limit)
-        rows = self._fetch("listing the outbox", *_sql.outbox(POSTGRES, status, recipient_id, limit))
+        check_after(after)
+        rows = self._fetch("listing the outbox", *_sql.outbox(POSTGRES, status, recipient_id, limit, after))
         return [_sql.entry_from_row(POSTGRES, row) for row in rows]
 
     def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:

@@ -67,6 +67,7 @@ from coplib.ports.storage import (
     TextMatches,
     TextSearch,
     Versioned,
+    check_after,
     check_limit,
 )
 from coplib.serialization import (
@@ -311,6 +312,9 @@ _V5 = _run_all(
     f"WHERE {_sql.HEALTH_EVENTS_SQL}",
 )
 
+#: Paging the whole outbox (`outbox(after=...)` with no status nor recipient) walks this index.
+_V7 = _run_all("CREATE INDEX outbox_by_creation ON outbox (created_at, id)")
+
 
 def _v6(conn: sqlite3.Connection) -> None:
     """The full-text index (docs/search.md): one row per live searchable contribution in
@@ -342,6 +346,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(4, "outbox claims and settlement (dead letters, drops), aggregate timers", _v4),
     Migration(5, "covering indexes of the health report's facts (questions with their answers, contributor days)", _V5),
     Migration(6, "the full-text index of the searchable contributions (FTS5), backfilled", _v6),
+    Migration(7, "the outbox by creation, for paging it whole", _V7),
 )
 LATEST_SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -466,6 +471,7 @@ SQLITE: Final = _sql.Dialect(
     },
     read_day=date.fromisoformat,
     by_creation="created_at, id",  # NULL (no creation time) sorts first
+    by_creation_descending="created_at DESC, id DESC",
     ordered_join="CROSS JOIN",
     tag_time="sort_key",
     any_of=_any_of,
@@ -1010,9 +1016,18 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
             self._learnt(wanted, found)
         return found
 
-    def find(self, kind: str, where: Filter = EVERYTHING, *, limit: int | None = None) -> list[Aggregate]:
+    def find(
+        self,
+        kind: str,
+        where: Filter = EVERYTHING,
+        *,
+        limit: int | None = None,
+        after: tuple[datetime, str] | None = None,
+        newest_first: bool = False,
+    ) -> list[Aggregate]:
         check_limit(limit)
-        return self._aggregates(*_sql.find(SQLITE, kind, where, limit))
+        check_after(after)
+        return self._aggregates(*_sql.find(SQLITE, kind, where, limit, after, newest_first))
 
     def count(self, kind: str, where: Filter = EVERYTHING) -> int:
         return int(self._query(*_sql.count(SQLITE, kind, where))[0][0])
@@ -1258,10 +1273,13 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
         status: DeliveryStatus | None = None,
         recipient_id: str | None = None,
         limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[OutboxEntry]:
         check_limit(limit)
+        check_after(after)
         return [
-            _sql.entry_from_row(SQLITE, row) for row in self._query(*_sql.outbox(SQLITE, status, recipient_id, limit))
+            _sql.entry_from_row(SQLITE, row)
+            for row in self._query(*_sql.outbox(SQLITE, status, recipient_id, limit, after))
         ]
 
     def requeue(self, message_ids: Sequence[str], *, now: datetime) -> int:
