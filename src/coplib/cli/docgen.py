@@ -83,6 +83,10 @@ ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
     Action.READ_PREFERENCES: "read how a person is reached",
     Action.READ_OUTBOX: "list the outbox and its dead letters",
     Action.REQUEUE_MESSAGES: "put dead or dropped messages back in the queue",
+    Action.TELL_VALUE_STORY: "tell a value story: a result in one's work that contributions made possible",
+    Action.PROPOSE_COMMUNITY: "propose a candidate community to launch in the organisation",
+    Action.MANAGE_CANDIDATE: "read, assess, revise, drop or launch a candidate community",
+    Action.READ_RECOMMENDATIONS: "read the communities recommended to a person",
 }
 
 _T0: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -108,6 +108,12 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "participation_reviewed": None,
     "watch_closed": None,
     "badge_progressed": None,
+    # value and launch: a value story is recognition that comes later, to those it credits
+    "value_story_told": DIRECT_DEFERRED,
+    "community_proposed": None,
+    "candidate_revised": None,
+    "candidate_launched": None,
+    "candidate_dropped": None,
 }
 
 

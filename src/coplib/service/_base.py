@@ -181,6 +181,7 @@ class UseCases:
         *,
         community: Community | None = None,
         subject: Ref | None = None,
+        owner_id: str | None = None,
     ) -> Membership | None:
         """The decision for what needs the organisation (its administrators, the host's setting
         of who creates organisations): the actions of scope "organisation", in `organisation`,
@@ -199,6 +200,7 @@ class UseCases:
             membership=membership,
             organisation=organisation,
             creators=self.organisation_creators,
+            owner_id=owner_id,
         )
         if not decision.allowed and decision.concealed:
             hidden = subject or (Ref("community", community.id) if community else Ref("organisation", organisation.id))
