@@ -64,8 +64,18 @@ from coplib.domain.membership import Membership, MembershipStatus
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import AttributeCondition, AttributeRule, Person
 from coplib.domain.permissions import SYSTEM, Action, Decision, OrganisationCreators, decide, within_organisations
+from coplib.domain.portfolio import PortfolioEntry, Recommendation, RecommendationReason
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
+from coplib.domain.readiness import (
+    AssessedCandidate,
+    CandidateStatus,
+    CommunityCandidate,
+    CriterionResult,
+    LaunchFacts,
+    Readiness,
+)
 from coplib.domain.recognition import PointsBalance, PointsEntry
+from coplib.domain.value import Cycle, LinkedContribution, ValueCycles, ValueStory
 from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher, DispatchReport
 from coplib.policies.badges import SimpleBadgeRule
 from coplib.ports.hookspecs import hookimpl
@@ -105,11 +115,13 @@ __all__ = [
     "Admission",
     "Answer",
     "AnswerMeasures",
+    "AssessedCandidate",
     "AttributeCondition",
     "AttributeRule",
     "BasePolicy",
     "BenefitMatrix",
     "CachingDirectory",
+    "CandidateStatus",
     "Changeset",
     "Charter",
     "CharterRule",
@@ -119,6 +131,7 @@ __all__ = [
     "CollaborationMode",
     "Comment",
     "Community",
+    "CommunityCandidate",
     "CommunityKind",
     "ConcurrencyConflictError",
     "ConfigurationError",
@@ -126,6 +139,8 @@ __all__ = [
     "Contribution",
     "ContributionKind",
     "CoplibError",
+    "CriterionResult",
+    "Cycle",
     "Decision",
     "Delivery",
     "DeliveryError",
@@ -143,7 +158,9 @@ __all__ = [
     "Filter",
     "Frequency",
     "InvalidInputError",
+    "LaunchFacts",
     "LifecycleStage",
+    "LinkedContribution",
     "LoggingNotifier",
     "ManualClock",
     "Meeting",
@@ -167,11 +184,15 @@ __all__ = [
     "PointsEntry",
     "Policy",
     "PolicyContext",
+    "PortfolioEntry",
     "PostgresStore",
     "Preferences",
     "Question",
     "QuestionThread",
     "QuietHours",
+    "Readiness",
+    "Recommendation",
+    "RecommendationReason",
     "RecordedEvent",
     "RecordingNotifier",
     "Resource",
@@ -188,6 +209,8 @@ __all__ = [
     "SyncReport",
     "SystemClock",
     "TickReport",
+    "ValueCycles",
+    "ValueStory",
     "Versioned",
     "Visibility",
     "WatchItem",

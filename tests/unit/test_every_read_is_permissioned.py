@@ -56,6 +56,13 @@ READS: dict[str, Callable[[Engine, str, str, str], Any]] = {
     "outbox": lambda e, v, q, c: e.outbox(v),
     "organisation": lambda e, v, q, c: e.organisation(v, "acme"),
     "community_health": lambda e, v, q, c: e.community_health(v, c, since=SINCE.date(), until=UNTIL),
+    # value and launch (issue 14)
+    "value_stories": lambda e, v, q, c: e.value_stories(v, c, since=SINCE.date(), until=UNTIL),
+    "value_cycles": lambda e, v, q, c: e.value_cycles(v, c, since=SINCE.date(), until=UNTIL),
+    "assess_candidate": lambda e, v, q, c: e.assess_candidate(
+        v, e.propose_community("ana", "acme", name="Brazing", vocation="Braze").candidate.id
+    ),
+    "recommend_communities": lambda e, v, q, c: e.recommend_communities(v, "ana"),
 }
 
 #: Reads of the organisation (acme) rather than of the community.
@@ -65,6 +72,9 @@ ORGANISATION_READS = {"organisation"}
 #: leaves out what the viewer may not read (tested apart below), `portfolio` lists only what
 #: the viewer may see, `health_reports` reports only on what the viewer may read.
 FILTERING_READS = {"portfolio", "health_reports"}
+#: `portfolio_health` ranks what `health_reports` gives; `community_candidates` lists only the
+#: candidates the viewer proposed (all of them for an administrator).
+FILTERING_READS |= {"portfolio_health", "community_candidates"}
 
 
 def _reads_of_the_engine() -> set[str]:
@@ -102,6 +112,8 @@ def test_every_read_of_the_engine_has_its_outsider_test() -> None:
 
 #: Reads of a person or of the host, not of a community: refused as such.
 PERSONAL_READS = {"preferences", "outbox"}
+#: A candidate is its proposer's (and the administrators'); recommendations are the person's.
+PERSONAL_READS |= {"assess_candidate", "recommend_communities"}
 
 
 @pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS))

@@ -211,7 +211,9 @@ def _general_rules() -> list[str]:
         "3. **Left the organisation.** A person the directory marks inactive may do nothing, in any "
         f"community, whatever their memberships: “{left.reason}”.",
         "4. **Scope.** Most actions are taken in a community. Those of scope `organisation` are taken "
-        "in an organisation and need no membership; those of scope `person` are allowed to a person "
+        'in an organisation and need no membership (one marked "or the author" is allowed to the '
+        "person it concerns, of the organisation: a candidate's proposer); those of scope `person` "
+        "are allowed to a person "
         "for themselves only (their own preferences); those of scope `host` to `SYSTEM` only (the outbox).",
         "5. **Organisations kept apart.** A person belongs to the organisations the directory lists "
         "for them (`Person.organisations`); one whose organisations it does not list (`None`) is "
@@ -718,7 +720,15 @@ def _text_rule() -> list[str]:
 
 #: Every call of the engine that takes a `limit`, under the one rule of `check_limit`: the
 #: queries, then the host's jobs. tests/test_docs.py checks that none is missing.
-QUERY_LIMITS: Final = ("unanswered_questions", "history", "outbox", "watch_list", "dispatch", "tick")
+QUERY_LIMITS: Final = (
+    "unanswered_questions",
+    "history",
+    "outbox",
+    "watch_list",
+    "dispatch",
+    "tick",
+    "recommend_communities",
+)
 
 
 def _spaced(number: int) -> str:

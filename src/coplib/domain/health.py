@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -22,9 +22,7 @@ from coplib.domain.calendar import DurationUnit, WorkingCalendar
 from coplib.domain.errors import FieldError, InvalidInputError
 from coplib.domain.guarantee import GuaranteeSettings
 from coplib.domain.recognition import SettingsReader
-
-if TYPE_CHECKING:
-    from coplib.domain.value import ValueCycles
+from coplib.domain.value import ValueCycles
 
 # -- the facts a store aggregates -----------------------------------------------------------------
 # Rows, as named tuples rather than attrs values: a report on a long history builds hundreds of

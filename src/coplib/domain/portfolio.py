@@ -64,7 +64,7 @@ ITEMS_MAX: Final = 3
 
 
 @attrs.frozen
-class Reason:
+class RecommendationReason:
     """Why a community is recommended: a stable `code`, its `weight` in the score, and the
     sentence shown to the person, by locale."""
 
@@ -75,10 +75,12 @@ class Reason:
 
 @attrs.frozen
 class Recommendation:
+    """A community recommended to a person: its score (the sum of its reasons' weights) and reasons."""
+
     community_id: str
     name: str
     score: int
-    reasons: tuple[Reason, ...]
+    reasons: tuple[RecommendationReason, ...]
 
 
 @attrs.frozen
@@ -106,14 +108,14 @@ def _listing(items: Sequence[str]) -> str:
 
 def reasons_for(
     person: Person, profile: CommunityProfile, *, contribution_tags: Mapping[str, int], partners: frozenset[str]
-) -> tuple[Reason, ...]:
+) -> tuple[RecommendationReason, ...]:
     """Why `profile` fits `person`, from the directory's attributes and from what the person
     does: the tags of their contributions (tag -> how many) and the people they helped or who
     helped them (`partners`)."""
-    out: list[Reason] = []
+    out: list[RecommendationReason] = []
     if profile.rule is not None and profile.rule.matches(person):
         out.append(
-            Reason(
+            RecommendationReason(
                 "membership_rule",
                 5,
                 {
@@ -125,7 +127,7 @@ def reasons_for(
     skills = sorted({as_tag(s) for s in person.attribute(SKILLS)} & profile.tags)
     if skills:
         out.append(
-            Reason(
+            RecommendationReason(
                 "skills",
                 2 * min(len(skills), ITEMS_MAX),
                 {
@@ -137,7 +139,7 @@ def reasons_for(
     topics = sorted(set(contribution_tags) & profile.tags, key=lambda t: (-contribution_tags[t], t))
     if topics:
         out.append(
-            Reason(
+            RecommendationReason(
                 "contribution_tags",
                 2 * min(len(topics), ITEMS_MAX),
                 {
@@ -152,7 +154,7 @@ def reasons_for(
             count = held.get(value, 0)
             if count:
                 out.append(
-                    Reason(
+                    RecommendationReason(
                         f"same_{attribute}",
                         min(count, ITEMS_MAX),
                         {
@@ -164,7 +166,7 @@ def reasons_for(
     known = partners & profile.members
     if known:
         out.append(
-            Reason(
+            RecommendationReason(
                 "people_you_work_with",
                 2 * min(len(known), ITEMS_MAX),
                 {

@@ -286,6 +286,8 @@ def assess(facts: LaunchFacts, weights: Mapping[str, int] | None = None) -> Read
 
 
 class CandidateStatus(enum.StrEnum):
+    """Where a candidate community stands."""
+
     PROPOSED = "proposed"  # being prepared
     LAUNCHED = "launched"  # the community was created from it
     DROPPED = "dropped"  # given up

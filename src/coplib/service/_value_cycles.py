@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from coplib.domain import events as ev
 from coplib.domain.community import Community
 from coplib.domain.health import CommunityHealth
-from coplib.domain.value import ValueCycles, ValueStory, compute_value_cycles
+from coplib.domain.value import ValueCycles, ValueStory
+from coplib.domain.value_cycles import compute_value_cycles
 from coplib.ports.storage import Filter, Period, Store
 
 #: Where counting the reframing events starts for a report over the whole history.

@@ -43,7 +43,7 @@ class PortfolioReads(UseCases):
 
     #: Whether a community's report says it is declining: the one place the ranking reads the
     #: decline signal from (`coplib.domain.portfolio.declining_of` by default).
-    decline_signal: ClassVar[Callable[[CommunityHealth], bool]] = staticmethod(declining_of)
+    _decline_signal: ClassVar[Callable[[CommunityHealth], bool]] = staticmethod(declining_of)
 
     def portfolio_health(
         self,
@@ -66,7 +66,7 @@ class PortfolioReads(UseCases):
                 name=r.name,
                 stage=communities[r.community_id].stage,
                 index=r.index,
-                declining=type(self).decline_signal(r),
+                declining=type(self)._decline_signal(r),
                 health=r,
             )
             for r in reports
