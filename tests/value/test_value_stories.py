@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from coplib import (
@@ -179,3 +180,35 @@ def test_sqlite_stores_and_reads_back_what_memory_does(tmp_path: Path) -> None:
 def test_postgresql_stores_and_reads_back_what_memory_does(fresh_postgres_url: str) -> None:
     with _engine(fresh_postgres_url) as on_postgres:
         assert _stories_on(on_postgres) == _stories_on(_engine())
+
+
+def test_the_authors_credited_earn_the_points_of_the_charters_table_and_the_teller_none(engine: Engine) -> None:
+    question, answer, resource = _thread(engine)
+    before = {p: _points(engine, p) for p in ("ana", "ben", "chloe")}
+
+    story = engine.tell_value_story("chloe", "welding", contributions=[answer, resource, question], result="A day")
+
+    gained = {p: _points(engine, p) - before[p] for p in before}
+    assert gained == {"ana": 5, "ben": 5, "chloe": 0}
+    entries = [e for e in engine.store.find("points_entry") if getattr(e, "subject_id", None) == story.id]
+    assert sorted((e.person_id, e.reason) for e in entries) == [
+        ("ana", "value_story_credited"),
+        ("ben", "value_story_credited"),
+    ]
+
+
+def test_a_charter_that_pays_nothing_for_stories_credits_no_points(engine: Engine) -> None:
+    _, answer, _ = _thread(engine)
+    charter = engine.community("ana", "welding").charter
+    settings = {**charter.policy_settings, "recognition": {"value_story_credited": "0"}}
+    engine.amend_charter("ana", "welding", attrs.evolve(charter, policy_settings=settings), reason="no points")
+    before = _points(engine, "ben")
+
+    engine.tell_value_story("chloe", "welding", contributions=[answer], result="A day")
+
+    assert _points(engine, "ben") == before
+
+
+def _points(engine: Engine, person: str) -> int:
+    balance = engine.points_balance("ana", "welding", person)
+    return balance.points if balance is not None else 0

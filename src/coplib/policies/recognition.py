@@ -135,6 +135,7 @@ class RecognitionPolicy(BasePolicy):
             ev.ExperienceRecorded,
             ev.AttendanceRecorded,
             ev.ContributionWithdrawn,
+            ev.ValueStoryTold,
         }
     )
 
@@ -188,6 +189,9 @@ class RecognitionPolicy(BasePolicy):
                 self._attendance(ctx, ledger, event)
             case ev.ContributionWithdrawn():
                 self._withdrawn(ctx, ledger, event)
+            case ev.ValueStoryTold():
+                for author in sorted({c.author_id for c in event.contributions} - {event.actor_id}):
+                    ledger.award(rc.VALUE_STORY_CREDITED, event.story_id, author)
 
     @staticmethod
     def _accepted(ledger: _Ledger, event: ev.AnswerAccepted) -> None:
