@@ -212,3 +212,10 @@ def test_a_charter_that_pays_nothing_for_stories_credits_no_points(engine: Engin
 def _points(engine: Engine, person: str) -> int:
     balance = engine.points_balance("ana", "welding", person)
     return balance.points if balance is not None else 0
+
+
+def test_a_period_that_ends_before_it_starts_is_refused_naming_until(engine: Engine) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        engine.value_stories("ana", "welding", since=START.date(), until=START - timedelta(days=1))
+
+    assert caught.value.errors[0].path == "$.until"

@@ -111,9 +111,7 @@ class LaunchCommands(UseCases):
             raise NotFoundError("community_candidate", cid)
         return found
 
-    def _may_manage(
-        self, uow: UnitOfWork | None, actor: str, candidate: CommunityCandidate, organisation: Organisation
-    ) -> None:
+    def _may_manage(self, actor: str, candidate: CommunityCandidate, organisation: Organisation) -> None:
         """Refuse unless `actor` proposed the candidate or administers its organisation; to a
         person outside the organisation, the candidate is unknown."""
         self._authorise_in_organisation(
@@ -194,7 +192,7 @@ class LaunchCommands(UseCases):
         def unit(uow: UnitOfWork) -> AssessedCandidate:
             candidate = self._candidate(uow, candidate_id, ctx)
             organisation = need(uow, "organisation", candidate.organisation_id, Organisation)
-            self._may_manage(uow, actor, candidate, organisation)
+            self._may_manage(actor, candidate, organisation)
             self._open(candidate)
             new_facts = self._facts(facts, ctx, current=candidate.facts)
             uow.record(
@@ -220,7 +218,7 @@ class LaunchCommands(UseCases):
         def unit(uow: UnitOfWork) -> CommunityCandidate:
             candidate = self._candidate(uow, candidate_id, ctx)
             organisation = need(uow, "organisation", candidate.organisation_id, Organisation)
-            self._may_manage(uow, actor, candidate, organisation)
+            self._may_manage(actor, candidate, organisation)
             self._open(candidate)
             uow.record(ev.CandidateDropped(**self._event_base(actor, None), candidate_id=candidate.id, reason=reason))
             return need(uow, "community_candidate", candidate.id, CommunityCandidate)
@@ -254,7 +252,7 @@ class LaunchCommands(UseCases):
         def unit(uow: UnitOfWork) -> Community:
             candidate = self._candidate(uow, candidate_id, ctx)
             organisation = need(uow, "organisation", candidate.organisation_id, Organisation)
-            self._may_manage(uow, actor, candidate, organisation)
+            self._may_manage(actor, candidate, organisation)
             self._authorise_in_organisation(uow, Action.CREATE_COMMUNITY, actor, organisation)
             self._open(candidate)
             charter_ = charter or Charter(vocation=candidate.vocation)
@@ -305,7 +303,7 @@ class LaunchCommands(UseCases):
         weights_ = check_weights(weights) if weights is not None else None
         candidate = self._candidate(None, candidate_id, ctx)
         organisation = self._organisation(candidate.organisation_id, ctx)
-        self._may_manage(None, viewer, candidate, organisation)
+        self._may_manage(viewer, candidate, organisation)
         return self._assessed(candidate, weights_)
 
     def community_candidates(
@@ -332,7 +330,7 @@ class LaunchCommands(UseCases):
             if candidate.status not in wanted:
                 continue
             try:
-                self._may_manage(None, viewer, candidate, organisation)
+                self._may_manage(viewer, candidate, organisation)
             except CoplibError:
                 continue
             found.append(self._assessed(candidate, weights_))

@@ -136,6 +136,8 @@ class ValueReads(UseCases):
         viewer = check_id("$.viewer", viewer, ctx)
         start = _since(since)
         end = _until(until, self.clock.now())
+        if start is not None and end <= start:
+            raise InvalidInputError.field("$.until", "must come after since", context=ctx)
         community = self._community(community_id, ctx)
         self._readable(viewer, community)
         found = self._store.find("value_story", Filter(community_id=community.id, since=start, until=end))
