@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,3 +173,41 @@ def test_the_cycles_are_the_value_key_of_the_health_json_and_a_section_of_the_te
     assert "réalisée : récits de valeur 1" in render_text(report, "fr")
     assert "realised: value stories 1" in render_text(report, "en")
     assert attrs.evolve(report, value=None) == report  # the cycles do not change what the report compares
+
+
+STEPS = [
+    ("ask", "chloe", 1, 0),
+    ("answer", "ben", 2, 0),
+    ("ask", "ben", 30, 0),
+    ("answer", "chloe", 1, 1),
+    ("accept", "ana", 1, 0),
+    ("endorse", "chloe", 1, 0),
+    ("share", "ana", 3, 0),
+    ("story", "chloe", 1, 5),
+    ("story", "ben", 1, 1),
+    ("amend", "ana", 1, 3),
+    ("stage", "ana", 50, 1),
+]
+
+
+def _cycles_on(url: str) -> list[Any]:
+    with open_engine(url, clock=ManualClock(START)) as engine:
+        organisation(engine)
+        _run(engine, STEPS)
+        return [
+            to_json([engine.community_health("ana", "welding", since=since)])["communities"][0]["value"]
+            for since in (None, START.date() + timedelta(days=2))
+        ]
+
+
+def test_sqlite_gives_the_cycles_memory_gives(tmp_path: Any) -> None:
+    on_memory = _cycles_on("memory://")
+
+    assert _cycles_on(f"sqlite:///{tmp_path / 'coplib.db'}") == on_memory
+    assert on_memory[0]["reached"] == list(CYCLES)
+    assert on_memory[1] != on_memory[0]  # the later period leaves most of it out
+
+
+@pytest.mark.postgres
+def test_postgresql_gives_the_cycles_memory_gives(fresh_postgres_url: str) -> None:
+    assert _cycles_on(fresh_postgres_url) == _cycles_on("memory://")
