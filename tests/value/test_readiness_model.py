@@ -3,6 +3,7 @@ monotone in each criterion, with a reason for every criterion missing; weights a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -11,16 +12,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coplib import InvalidInputError
+from coplib.domain.community import CommunityKind
 from coplib.domain.readiness import (
     CORE_GROUP_MIN,
     CRITERIA,
     CRITERION_NAMES,
     DEFAULT_WEIGHTS,
+    AssessedCandidate,
+    CommunityCandidate,
     LaunchFacts,
     assess,
     check_weights,
+    rank_candidates,
 )
 from coplib.testing.strategies import launch_facts
+from tests.unit.support import START
 
 weights_ = st.fixed_dictionaries({name: st.integers(0, 50) for name in CRITERION_NAMES}).filter(
     lambda w: sum(w.values()) > 0
@@ -156,3 +162,37 @@ def test_facts_with_a_bad_field_are_refused_naming_it() -> None:
         LaunchFacts(strategic_theme="line one\nline two")
 
     assert caught.value.errors[0].path == "$.strategic_theme"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    facts=st.lists(launch_facts(), max_size=6),
+    minutes=st.lists(st.integers(0, 5), min_size=6, max_size=6),
+)
+def test_candidates_rank_by_score_then_age_then_id_whatever_the_order_given(
+    facts: list[LaunchFacts], minutes: list[int]
+) -> None:
+    assessed = [
+        AssessedCandidate(
+            CommunityCandidate(
+                id=f"c{i}",
+                organisation_id="acme",
+                name="Candidate",
+                vocation="To launch",
+                kind=CommunityKind.PRACTICE,
+                tags=frozenset(),
+                facts=f,
+                proposed_by="walt",
+                created_at=START + timedelta(minutes=minutes[i]),
+                updated_at=START + timedelta(minutes=minutes[i]),
+            ),
+            assess(f),
+        )
+        for i, f in enumerate(facts)
+    ]
+
+    ranked = rank_candidates(assessed)
+
+    assert rank_candidates(list(reversed(assessed))) == ranked
+    keys = [(-a.readiness.score, a.candidate.created_at, a.candidate.id) for a in ranked]
+    assert keys == sorted(keys)
