@@ -67,8 +67,18 @@ from coplib.domain.paging import Page
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import AttributeCondition, AttributeRule, Person
 from coplib.domain.permissions import SYSTEM, Action, Decision, OrganisationCreators, decide, within_organisations
+from coplib.domain.portfolio import PortfolioEntry, Recommendation, RecommendationReason
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
+from coplib.domain.readiness import (
+    AssessedCandidate,
+    CandidateStatus,
+    CommunityCandidate,
+    CriterionResult,
+    LaunchFacts,
+    Readiness,
+)
 from coplib.domain.recognition import PointsBalance, PointsEntry
+from coplib.domain.value import Cycle, LinkedContribution, ValueCycles, ValueStory
 from coplib.notification.dispatcher import DeliveryPolicy, Dispatcher, DispatchReport
 from coplib.policies.badges import SimpleBadgeRule
 from coplib.ports.hookspecs import hookimpl
@@ -111,11 +121,13 @@ __all__ = [
     "Admission",
     "Answer",
     "AnswerMeasures",
+    "AssessedCandidate",
     "AttributeCondition",
     "AttributeRule",
     "BasePolicy",
     "BenefitMatrix",
     "CachingDirectory",
+    "CandidateStatus",
     "Changeset",
     "Charter",
     "CharterRule",
@@ -125,6 +137,7 @@ __all__ = [
     "CollaborationMode",
     "Comment",
     "Community",
+    "CommunityCandidate",
     "CommunityKind",
     "CommunityProfile",
     "ConcurrencyConflictError",
@@ -133,6 +146,8 @@ __all__ = [
     "Contribution",
     "ContributionKind",
     "CoplibError",
+    "CriterionResult",
+    "Cycle",
     "Decision",
     "Delivery",
     "DeliveryError",
@@ -153,7 +168,9 @@ __all__ = [
     "FlagStatus",
     "Frequency",
     "InvalidInputError",
+    "LaunchFacts",
     "LifecycleStage",
+    "LinkedContribution",
     "LoggingNotifier",
     "ManualClock",
     "Meeting",
@@ -179,12 +196,16 @@ __all__ = [
     "PointsEntry",
     "Policy",
     "PolicyContext",
+    "PortfolioEntry",
     "PostgresStore",
     "Preferences",
     "Profile",
     "Question",
     "QuestionThread",
     "QuietHours",
+    "Readiness",
+    "Recommendation",
+    "RecommendationReason",
     "RecordedEvent",
     "RecordingNotifier",
     "Resource",
@@ -206,6 +227,8 @@ __all__ = [
     "SystemClock",
     "ThreadStatus",
     "TickReport",
+    "ValueCycles",
+    "ValueStory",
     "Versioned",
     "Visibility",
     "WatchItem",

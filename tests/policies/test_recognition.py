@@ -371,6 +371,7 @@ def test_the_ledger_names_are_stable() -> None:
         "resource_shared": 5,
         "experience_recorded": 5,
         "meeting_attended": 2,
+        "value_story_credited": 5,
     }
     assert rc.DEFAULT_DAILY_CAP == 200
     assert {"answer_accepted", "accepted_an_answer"} == rc.DEFAULT_CAP_EXEMPT

@@ -56,10 +56,17 @@ def world(engine: Engine, community: Community, restricted: Community) -> World:
     engine.appoint_administrator("eve", "acme", "ben")
     engine.create_organisation(SYSTEM, "Partner", organisation_id="partner")
     engine.share_community("ana", restricted.id, "partner")
+    engine.propose_community("chloe", "acme", name="Brazing", vocation="Braze well")  # value and launch
     return World(community.id, restricted.id, question.id, answer.id, resource.id, meeting.id)
 
 
 Call = Callable[[Engine, World], object]
+
+
+def _candidate(engine: Engine) -> str:
+    """The candidate community the world holds (read, not made: a call must change nothing else)."""
+    return next(c.id for c in engine.store.find("community_candidate"))
+
 
 #: One valid call of every public command, by name; each takes keyword overrides.
 COMMANDS: dict[str, Callable[..., object]] = {
@@ -132,6 +139,20 @@ COMMANDS: dict[str, Callable[..., object]] = {
     "withdraw": lambda e, w, **k: e.withdraw(
         **{"actor": "ben", "kind": "resource", "contribution_id": w.resource, "reason": "Old", **k}
     ),
+    # value and launch (issue 14)
+    "tell_value_story": lambda e, w, **k: e.tell_value_story(
+        **{"actor": "chloe", "community_id": w.community, "contributions": [w.answer], "result": "Saved", **k}
+    ),
+    "propose_community": lambda e, w, **k: e.propose_community(
+        **{"actor": "chloe", "organisation_id": "acme", "name": "Riveting", "vocation": "Rivet", **k}
+    ),
+    "revise_candidate": lambda e, w, **k: e.revise_candidate(
+        **{"actor": "chloe", "candidate_id": _candidate(e), "name": "Brazing and soldering", **k}
+    ),
+    "drop_candidate": lambda e, w, **k: e.drop_candidate(
+        **{"actor": "chloe", "candidate_id": _candidate(e), "reason": "No sponsor", **k}
+    ),
+    "launch_candidate": lambda e, w, **k: e.launch_candidate(**{"actor": "chloe", "candidate_id": _candidate(e), **k}),
 }
 #: The host API's commands (issue 16): editing and moderation.
 COMMANDS.update(
@@ -252,6 +273,25 @@ BAD_FIELDS: list[tuple[str, dict[str, Any], str]] = [
     ("schedule_meeting", {"ends_at": NAIVE}, "$.ends_at"),
 ]
 
+# value and launch (issue 14)
+BAD_FIELDS += [
+    ("tell_value_story", {"contributions": "x"}, "$.contributions"),
+    ("tell_value_story", {"contributions": []}, "$.contributions"),
+    ("tell_value_story", {"contributions": ["nothing"]}, "$.contributions[0]"),
+    ("tell_value_story", {"result": ""}, "$.result"),
+    ("tell_value_story", {"result": "r" * (limits.SHORT_TEXT_MAX + 1)}, "$.result"),
+    ("propose_community", {"name": ""}, "$.name"),
+    ("propose_community", {"kind": "club"}, "$.kind"),
+    ("propose_community", {"tags": "brazing"}, "$.tags"),
+    ("propose_community", {"facts": {"sponsor": "nobody"}}, "$.facts.sponsor"),
+    ("propose_community", {"facts": {"luck": True}}, "$.facts.luck"),
+    ("revise_candidate", {"facts": {"core_group": [3]}}, "$.facts.core_group[0]"),
+    ("revise_candidate", {"candidate_id": 3}, "$.candidate_id"),
+    ("drop_candidate", {"reason": 1}, "$.reason"),
+    ("launch_candidate", {"visibility": "secret"}, "$.visibility"),
+    ("launch_candidate", {"charter": "rules"}, "$.charter"),
+]
+
 #: Every free-text parameter of the commands: (command, parameter, whether it is multi-line).
 TEXT_PARAMETERS: list[tuple[str, str, bool]] = [
     ("create_organisation", "name", False),
@@ -274,6 +314,12 @@ TEXT_PARAMETERS: list[tuple[str, str, bool]] = [
     ("schedule_meeting", "location", False),
     ("schedule_meeting", "description", True),
     ("withdraw", "reason", False),
+    # value and launch (issue 14)
+    ("tell_value_story", "result", True),
+    ("propose_community", "name", False),
+    ("propose_community", "vocation", True),
+    ("revise_candidate", "name", False),
+    ("drop_candidate", "reason", False),
 ]
 TEXT_PARAMETERS += [
     ("revise", "body", True),
@@ -361,6 +407,12 @@ UNKNOWN_IDS: list[tuple[str, dict[str, Any], str]] = [
     ("schedule_meeting", {"community_id": "nowhere"}, "community"),
     ("record_attendance", {"meeting_id": "nothing"}, "meeting"),
     ("withdraw", {"contribution_id": "nothing"}, "resource"),
+    # value and launch (issue 14)
+    ("tell_value_story", {"community_id": "nowhere"}, "community"),
+    ("propose_community", {"organisation_id": "nowhere"}, "organisation"),
+    ("revise_candidate", {"candidate_id": "nothing"}, "community_candidate"),
+    ("drop_candidate", {"candidate_id": "nothing"}, "community_candidate"),
+    ("launch_candidate", {"candidate_id": "nothing"}, "community_candidate"),
 ]
 
 
@@ -464,6 +516,13 @@ QUERIES_AND_PLUMBING |= {
     "reopen_thread",
     "unhide",
     "dismiss_flags",
+    # value and launch (issue 14): reads, with their bad input in tests/value
+    "value_stories",
+    "value_cycles",
+    "assess_candidate",
+    "community_candidates",
+    "portfolio_health",
+    "recommend_communities",
 }
 
 
@@ -538,6 +597,7 @@ LIMITED: dict[str, Callable[[Engine, World, object], object]] = {
     "dispatch": lambda e, w, limit: e.dispatch(limit=limit),
     "tick": lambda e, w, limit: e.tick(limit=limit),
     "search": lambda e, w, limit: e.search("ana", "question", limit=limit),
+    "recommend_communities": lambda e, w, limit: e.recommend_communities("ana", "ana", limit=limit),
 }
 LIMITED.update(
     {

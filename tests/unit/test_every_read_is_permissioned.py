@@ -72,6 +72,13 @@ READS: dict[str, Callable[[Engine, str, str, str], Any]] = {
     "moderation_queue": lambda e, v, q, c: e.moderation_queue(v, c),
     "revisions": lambda e, v, q, c: e.revisions(v, "question", q),
     "outbox_page": lambda e, v, q, c: e.outbox_page(v),
+    # value and launch (issue 14)
+    "value_stories": lambda e, v, q, c: e.value_stories(v, c, since=SINCE.date(), until=UNTIL),
+    "value_cycles": lambda e, v, q, c: e.value_cycles(v, c, since=SINCE.date(), until=UNTIL),
+    "assess_candidate": lambda e, v, q, c: e.assess_candidate(
+        v, e.propose_community("ana", "acme", name="Brazing", vocation="Braze").candidate.id
+    ),
+    "recommend_communities": lambda e, v, q, c: e.recommend_communities(v, "ana"),
 }
 
 #: Reads of the organisation (acme) rather than of the community.
@@ -84,6 +91,9 @@ FILTERING_READS = {"portfolio", "health_reports"}
 #: The host API's: "my communities" lists only what the viewer may see, the paged portfolio
 #: as the portfolio (tests/hostapi/test_read_models.py tests them apart).
 FILTERING_READS |= {"my_communities", "portfolio_page"}
+#: `portfolio_health` ranks what `health_reports` gives; `community_candidates` lists only the
+#: candidates the viewer proposed (all of them for an administrator).
+FILTERING_READS |= {"portfolio_health", "community_candidates"}
 
 
 def _reads_of_the_engine() -> set[str]:
@@ -122,6 +132,8 @@ def test_every_read_of_the_engine_has_its_outsider_test() -> None:
 #: Reads of a person or of the host, not of a community: refused as such.
 PERSONAL_READS = {"preferences", "outbox"}
 PERSONAL_READS |= {"outbox_page"}
+#: A candidate is its proposer's (and the administrators'); recommendations are the person's.
+PERSONAL_READS |= {"assess_candidate", "recommend_communities"}
 
 
 @pytest.mark.parametrize("read", sorted(set(READS) - PERSONAL_READS - ORGANISATION_READS))

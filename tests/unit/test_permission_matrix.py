@@ -236,6 +236,8 @@ def expected(action: str, s: Situation) -> Outcome:
             return "yes"
         if not s.belongs(ORG):
             return "no" if s.administrator else "unknown"  # its administrators know it exists
+        if rule.owner and s.author:  # a candidate's proposer (value and launch)
+            return "yes"
         return "yes" if rule.members else "no"
     outcome = _in_community(action, s)
     if outcome == "no" and s.visibility == "private" and _in_community("see", s) != "yes":

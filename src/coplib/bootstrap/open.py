@@ -22,6 +22,7 @@ from coplib.policies.guarantee import AnswerGuaranteePlugin
 from coplib.policies.levels import ParticipationLevelsPlugin
 from coplib.policies.notices import Notices
 from coplib.policies.recognition import RecognitionPlugin
+from coplib.policies.value_stories import ValueStoryNotices
 from coplib.ports.storage import Store
 from coplib.runtime.follower import check_follow_mode
 from coplib.runtime.retry import RetryPolicy
@@ -47,6 +48,7 @@ def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
         ("coplib.policy.participation_levels", ParticipationLevelsPlugin()),
         ("coplib.policy.badges", BadgesPlugin()),
         ("coplib.policy.community_health", CommunityHealthPlugin()),
+        ("coplib.value_story_notices", ValueStoryNotices()),
     ]
 
 

@@ -95,6 +95,10 @@ ACTION_DESCRIPTIONS: Final[dict[Action, str]] = {
     Action.LOCK_THREAD: "lock a question's thread (no new answer nor comment), or reopen a locked one",
     Action.FLAG_CONTRIBUTION: "flag someone else's contribution for the facilitators, with a reason",
     Action.MODERATE: "read the moderation queue; hide a contribution with a reason, show it again, dismiss flags",
+    Action.TELL_VALUE_STORY: "tell a value story: a result in one's work that contributions made possible",
+    Action.PROPOSE_COMMUNITY: "propose a candidate community to launch in the organisation",
+    Action.MANAGE_CANDIDATE: "read, assess, revise, drop or launch a candidate community",
+    Action.READ_RECOMMENDATIONS: "read the communities recommended to a person",
 }
 
 _T0: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -220,10 +224,11 @@ def _general_rules() -> list[str]:
         "3. **Left the organisation.** A person the directory marks inactive may do nothing, in any "
         f"community, whatever their memberships: “{left.reason}”.",
         "4. **Scope.** Most actions are taken in a community. Those of scope `organisation` are taken "
-        "in an organisation and need no membership; those of scope `person` are allowed to a person "
-        "for themselves only (their own preferences), and, where the table says so, to the "
-        "administrators of an organisation the person belongs to (their personal data); those of "
-        "scope `host` to `SYSTEM` only (the outbox).",
+        'in an organisation and need no membership (one marked "or the author" is allowed to the '
+        "person it concerns, of the organisation: a candidate's proposer); those of scope `person` "
+        "are allowed to a person for themselves only (their own preferences), and, where the table "
+        "says so, to the administrators of an organisation the person belongs to (their personal "
+        "data); those of scope `host` to `SYSTEM` only (the outbox).",
         "5. **Organisations kept apart.** A person belongs to the organisations the directory lists "
         "for them (`Person.organisations`); one whose organisations it does not list (`None`) is "
         "kept out of none, unless the host opened the engine with `require_organisations=True`, "
@@ -751,6 +756,7 @@ QUERY_LIMITS: Final = (
     "contributions_page",
     "outbox_page",
     "search",
+    "recommend_communities",
 )
 
 

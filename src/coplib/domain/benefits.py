@@ -117,6 +117,12 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "contribution_hidden": None,
     "contribution_unhidden": None,
     "flags_dismissed": None,
+    # value and launch: a value story is recognition that comes later, to those it credits
+    "value_story_told": DIRECT_DEFERRED,
+    "community_proposed": None,
+    "candidate_revised": None,
+    "candidate_launched": None,
+    "candidate_dropped": None,
 }
 
 

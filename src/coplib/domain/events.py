@@ -37,7 +37,10 @@ from coplib.domain.membership import EXPERTISE_MAX
 from coplib.domain.moderation import RevisedFields
 from coplib.domain.participation import ParticipationLevel
 from coplib.domain.preferences import Frequency, QuietHours
+from coplib.domain.readiness import LaunchFacts
 from coplib.domain.recognition import token
+from coplib.domain.value import RESULT_TEXT as STORY_RESULT_TEXT
+from coplib.domain.value import LinkedContribution, linked_contributions
 
 
 def _id() -> str:
@@ -621,6 +624,64 @@ class FlagsDismissed(DomainEvent):
     note: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
 
 
+# -- value and launch (issue 14) --------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ValueStoryTold(DomainEvent):
+    """A member (the actor) tells a `result` in their work that the linked contributions of
+    the community made possible: the evidence of the realised cycle of value."""
+
+    TYPE: ClassVar[str] = "value_story_told"
+    story_id: str = _id()
+    contributions: tuple[LinkedContribution, ...] = attrs.field(converter=v.to_tuple, validator=linked_contributions)
+    result: str = attrs.field(validator=STORY_RESULT_TEXT)
+
+
+@attrs.frozen(kw_only=True)
+class CommunityProposed(DomainEvent):
+    """Someone (the actor) proposes a community to launch in `organisation_id`: a candidate,
+    with what is known of it against the readiness criteria (`facts`)."""
+
+    TYPE: ClassVar[str] = "community_proposed"
+    candidate_id: str = _id()
+    organisation_id: str = _id()
+    name: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
+    vocation: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX, multiline=True))
+    kind: CommunityKind
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+    facts: LaunchFacts
+
+
+@attrs.frozen(kw_only=True)
+class CandidateRevised(DomainEvent):
+    """A candidate's name, vocation, tags and facts, in full (replacing the earlier ones)."""
+
+    TYPE: ClassVar[str] = "candidate_revised"
+    candidate_id: str = _id()
+    name: str = attrs.field(validator=v.text(max_chars=v.NAME_MAX))
+    vocation: str = attrs.field(validator=v.text(max_chars=v.SHORT_TEXT_MAX, multiline=True))
+    tags: frozenset[str] = attrs.field(converter=v.to_tags, validator=v.tags())
+    facts: LaunchFacts
+
+
+@attrs.frozen(kw_only=True)
+class CandidateLaunched(DomainEvent):
+    """The community `community_id` was created from the candidate (recorded in its history)."""
+
+    TYPE: ClassVar[str] = "candidate_launched"
+    candidate_id: str = _id()
+
+
+@attrs.frozen(kw_only=True)
+class CandidateDropped(DomainEvent):
+    """The candidate is given up, and why."""
+
+    TYPE: ClassVar[str] = "candidate_dropped"
+    candidate_id: str = _id()
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -679,5 +740,11 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ContributionHidden,
         ContributionUnhidden,
         FlagsDismissed,
+        # value and launch
+        ValueStoryTold,
+        CommunityProposed,
+        CandidateRevised,
+        CandidateLaunched,
+        CandidateDropped,
     )
 }

@@ -22,6 +22,7 @@ from coplib.domain.calendar import DurationUnit, WorkingCalendar
 from coplib.domain.errors import FieldError, InvalidInputError
 from coplib.domain.guarantee import GuaranteeSettings
 from coplib.domain.recognition import SettingsReader
+from coplib.domain.value import ValueCycles
 
 # -- the facts a store aggregates -----------------------------------------------------------------
 # Rows, as named tuples rather than attrs values: a report on a long history builds hundreds of
@@ -565,6 +566,8 @@ class CommunityHealth:
     index: float | None
     dimensions: tuple[Group, ...]
     axes: tuple[Group, ...]
+    #: The five cycles of value over the period (`coplib.domain.value`), added by the engine.
+    value: ValueCycles | None = attrs.field(default=None, eq=False)
 
     @property
     def questions_per_month(self) -> dict[str, int]:

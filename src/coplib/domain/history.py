@@ -37,6 +37,7 @@ from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.moderation import Flag, FlagStatus, Revision, revision_id
 from coplib.domain.participation import Participation, participation_id
 from coplib.domain.preferences import Preferences
+from coplib.domain.readiness import CandidateStatus, CommunityCandidate
 from coplib.domain.recognition import (
     BadgeAward,
     BadgeProgress,
@@ -47,6 +48,7 @@ from coplib.domain.recognition import (
     day_of,
     points_balance_id,
 )
+from coplib.domain.value import ValueStory
 
 
 @attrs.frozen
@@ -106,6 +108,8 @@ Aggregate = (
     | BadgeProgress
     | Revision
     | Flag
+    | ValueStory
+    | CommunityCandidate
 )
 
 #: Stable storage names of the aggregate types (never the class names).
@@ -134,6 +138,9 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
     # editing and moderation
     "revision": Revision,
     "flag": Flag,
+    # value and launch
+    "value_story": ValueStory,
+    "community_candidate": CommunityCandidate,
 }
 KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
 
@@ -239,6 +246,12 @@ _TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], l
     (ev.ContributionFlagged, lambda e: [Ref("flag", e.flag_id)]),
     ((ev.ContributionHidden, ev.ContributionUnhidden), lambda e: _moderation_refs(e)),
     (ev.FlagsDismissed, lambda e: [Ref("flag", f) for f in e.flag_ids]),
+    # -- value and launch --
+    (ev.ValueStoryTold, lambda e: [Ref("value_story", e.story_id)]),
+    (
+        (ev.CommunityProposed, ev.CandidateRevised, ev.CandidateLaunched, ev.CandidateDropped),
+        lambda e: [Ref("community_candidate", e.candidate_id)],
+    ),
 )
 _TOUCHES_BY_TYPE: dict[type[Any], Callable[[Any], list[Ref]]] = {}
 
@@ -919,6 +932,68 @@ def _hidden(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate
     return evolve(current, hidden_reason=None)
 
 
+# -- value and launch -------------------------------------------------------------------------
+
+
+def _story_told(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ValueStoryTold) and e.community_id
+    return build(
+        ValueStory,
+        id=e.story_id,
+        community_id=e.community_id,
+        author_id=e.actor_id,
+        contributions=e.contributions,
+        result=e.result,
+        created_at=e.occurred_at,
+    )
+
+
+def _candidate_proposed(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CommunityProposed)
+    return build(
+        CommunityCandidate,
+        id=e.candidate_id,
+        organisation_id=e.organisation_id,
+        name=e.name,
+        vocation=e.vocation,
+        kind=e.kind,
+        tags=e.tags,
+        facts=e.facts,
+        proposed_by=e.actor_id,
+        created_at=e.occurred_at,
+        updated_at=e.occurred_at,
+    )
+
+
+def _open_candidate(current: Aggregate | None, e: ev.DomainEvent) -> CommunityCandidate:
+    assert isinstance(current, CommunityCandidate)
+    if current.status is not CandidateStatus.PROPOSED:
+        raise ConflictError(
+            f"the candidate {current.id!r} is {current.status.value}: cannot record {e.TYPE}",
+            kind="community_candidate",
+            id=current.id,
+        )
+    return current
+
+
+def _candidate_revised(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CandidateRevised)
+    candidate = _open_candidate(current, e)
+    return evolve(candidate, name=e.name, vocation=e.vocation, tags=e.tags, facts=e.facts, updated_at=e.occurred_at)
+
+
+def _candidate_launched(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CandidateLaunched) and e.community_id
+    candidate = _open_candidate(current, e)
+    return evolve(candidate, status=CandidateStatus.LAUNCHED, launched_as=e.community_id, updated_at=e.occurred_at)
+
+
+def _candidate_dropped(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.CandidateDropped)
+    candidate = _open_candidate(current, e)
+    return evolve(candidate, status=CandidateStatus.DROPPED, reason=e.reason, updated_at=e.occurred_at)
+
+
 _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("organisation", ev.OrganisationCreated): _organisation_created,
     ("organisation", ev.AdministratorAppointed): _administrator_appointed,
@@ -970,6 +1045,12 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("participation", ev.ParticipationReviewed): _participation_reviewed,
     ("badge_award", ev.BadgeAwarded): _badge_awarded,
     ("badge_progress", ev.BadgeProgressed): _badge_progressed,
+    # value and launch
+    ("value_story", ev.ValueStoryTold): _story_told,
+    ("community_candidate", ev.CommunityProposed): _candidate_proposed,
+    ("community_candidate", ev.CandidateRevised): _candidate_revised,
+    ("community_candidate", ev.CandidateLaunched): _candidate_launched,
+    ("community_candidate", ev.CandidateDropped): _candidate_dropped,
     **{
         (kind.value, ev.ContributionWithdrawn): _withdrawn
         for kind in ContributionKind
@@ -1028,6 +1109,9 @@ _CREATORS: Final = frozenset(
         # editing and moderation
         ("revision", ev.ContributionRevised),
         ("flag", ev.ContributionFlagged),
+        # value and launch
+        ("value_story", ev.ValueStoryTold),
+        ("community_candidate", ev.CommunityProposed),
     }
 )
 #: Creating events that may also meet an existing aggregate (a person who left comes back).

@@ -72,6 +72,11 @@ class Action(enum.StrEnum):
     LOCK_THREAD = "lock_thread"  # lock a thread: no new answer nor comment
     FLAG_CONTRIBUTION = "flag_contribution"
     MODERATE = "moderate"  # the moderation queue; hide, show again, dismiss flags
+    # value and launch (issue 14)
+    TELL_VALUE_STORY = "tell_value_story"  # link contributions to a result in one's work
+    PROPOSE_COMMUNITY = "propose_community"  # a candidate community, before it is launched
+    MANAGE_CANDIDATE = "manage_candidate"  # read, assess, revise, drop or launch a candidate
+    READ_RECOMMENDATIONS = "read_recommendations"  # the communities recommended to a person
 
 
 STEWARDS: Final = frozenset({Role.FACILITATOR, Role.SPONSOR})
@@ -247,6 +252,26 @@ PERMISSION_TABLE: Final[dict[Action, Rule]] = {
         roles=frozenset({Role.FACILITATOR}),
         in_closed=True,
         refusal="moderation is for the community's facilitators",
+    ),
+    # value and launch (issue 14)
+    Action.TELL_VALUE_STORY: Rule(
+        members=True, summary="active members, crediting contributions of the same community they may read"
+    ),
+    Action.PROPOSE_COMMUNITY: Rule(members=True, scope="organisation", summary="any active person of the organisation"),
+    Action.MANAGE_CANDIDATE: Rule(
+        members=False,
+        owner=True,
+        administrators=True,
+        scope="organisation",
+        summary="the person who proposed the candidate (while one of the organisation's people), or the "
+        "organisation's administrators; to anyone else of the organisation candidates are not shown",
+        refusal="only the person who proposed the candidate or the organisation's administrators may",
+    ),
+    Action.READ_RECOMMENDATIONS: Rule(
+        members=False,
+        scope="person",
+        summary="a person reads their own only",
+        refusal="only the person themselves may",
     ),
 }
 
@@ -431,7 +456,7 @@ def _decide(
     if rule.scope == "host":
         return verdict(False, rule.refusal or f"only the host ({SYSTEM}) may")
     if rule.scope == "organisation":
-        return _decide_in_organisation(verdict, action, rule, actor_id, actor, organisation, creators)
+        return _decide_in_organisation(verdict, action, rule, actor_id, actor, organisation, creators, owner_id)
     if rule.scope == "person":
         if owner_id == actor_id:
             return verdict(True, "a person may for themselves")
@@ -453,6 +478,7 @@ def _decide_in_organisation(
     actor: Person,
     organisation: Organisation | None,
     creators: OrganisationCreators | None,
+    owner_id: str | None = None,
 ) -> Decision:
     if organisation is None:
         return verdict(False, "the organisation does not exist")
@@ -471,6 +497,8 @@ def _decide_in_organisation(
     if not actor.belongs_to(organisation.id):
         # Its administrators know it exists, even those it does not count among its people.
         return verdict(False, OUTSIDE_ORGANISATION, concealed=not administrator)
+    if rule.owner and owner_id is not None and owner_id == actor_id:
+        return verdict(True, "the person who proposed it may")
     if rule.members:
         return verdict(True, "any active person of the organisation may")
     return verdict(False, rule.refusal or "only the organisation's administrators may")

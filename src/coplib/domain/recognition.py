@@ -55,6 +55,7 @@ ENDORSEMENT_RECEIVED: Final = "endorsement_received"  # the author of the endors
 RESOURCE_SHARED: Final = "resource_shared"
 EXPERIENCE_RECORDED: Final = "experience_recorded"
 MEETING_ATTENDED: Final = "meeting_attended"  # each attendee
+VALUE_STORY_CREDITED: Final = "value_story_credited"  # each author a value story credits, not its teller
 
 #: The default points table, in the spirit of Stack Exchange and Apache Answer: the accepted
 #: answer pays most, endorsements next (an upvote), sharing to the repertoire a little less,
@@ -68,6 +69,7 @@ DEFAULT_POINTS: Final[Mapping[str, int]] = {
     RESOURCE_SHARED: 5,
     EXPERIENCE_RECORDED: 5,
     MEETING_ATTENDED: 2,
+    VALUE_STORY_CREDITED: 5,
 }
 POINT_REASONS: Final = frozenset(DEFAULT_POINTS)
 #: At most this many points per person, community and day (UTC) from capped reasons.

@@ -293,6 +293,18 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
             "Une personne qui anime $community a examiné la contribution signalée et l'a conservée. $note",
         ),
     },
+    # -- value stories (coplib.policies.value_stories) --
+    # Parameters: community (its name), actor (the teller), result (what they tell).
+    "value_story_told": {
+        "en": (
+            "Your contribution helped in $community",
+            "$actor tells what your contribution in $community made possible: $result\n\nThank you!",
+        ),
+        "fr": (
+            "Votre contribution a servi dans $community",
+            "$actor raconte ce que votre contribution dans $community a permis : $result\n\nMerci !",
+        ),
+    },
 }
 
 #: How a digest's period is named in each language.

@@ -138,6 +138,7 @@ class RecognitionPolicy(BasePolicy):
             # editing and moderation: an acceptance taken back takes its points back (an edit
             # changes no points: ContributionRevised is not listened to)
             ev.AnswerUnaccepted,
+            ev.ValueStoryTold,
         }
     )
 
@@ -194,6 +195,9 @@ class RecognitionPolicy(BasePolicy):
             case ev.AnswerUnaccepted():
                 ledger.reverse(rc.ANSWER_ACCEPTED, event.answer_id, event.answer_author_id, rc.ACCEPTANCE_MOVED)
                 ledger.reverse(rc.ACCEPTED_AN_ANSWER, event.question_id, event.asker_id, rc.ACCEPTANCE_MOVED)
+            case ev.ValueStoryTold():
+                for author in sorted({c.author_id for c in event.contributions} - {event.actor_id}):
+                    ledger.award(rc.VALUE_STORY_CREDITED, event.story_id, author)
 
     @staticmethod
     def _accepted(ledger: _Ledger, event: ev.AnswerAccepted) -> None:

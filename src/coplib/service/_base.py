@@ -169,6 +169,7 @@ class UseCases:
         *,
         community: Community | None = None,
         subject: Ref | None = None,
+        owner_id: str | None = None,
     ) -> Membership | None:
         """The decision for what needs the organisation (its administrators, the host's setting
         of who creates organisations): the actions of scope "organisation", in `organisation`,
@@ -186,6 +187,7 @@ class UseCases:
             subject=subject,
             organisation=organisation,
             creators=self.organisation_creators,
+            owner_id=owner_id,
         )
 
     def _open_community(self, uow: UnitOfWork, community_id: object, context: str, actor: str, *new: Ref) -> Community:

@@ -33,6 +33,7 @@ from coplib.service.guarantee_measures import GuaranteeMeasureReads
 from coplib.service.health import HealthReads
 from coplib.service.help_space import HelpSpaceReads
 from coplib.service.host_reads import HostReads
+from coplib.service.launch import LaunchCommands
 from coplib.service.meetings import MeetingCommands
 from coplib.service.membership import MembershipCommands
 from coplib.service.moderation import ModerationCommands
@@ -40,11 +41,13 @@ from coplib.service.operations import HostOperations
 from coplib.service.organisations import OrganisationCommands
 from coplib.service.participation import ParticipationCommands
 from coplib.service.personal_data import PersonalDataCommands
+from coplib.service.portfolio import PortfolioReads
 from coplib.service.preferences import PreferenceCommands
 from coplib.service.queries import Queries
 from coplib.service.recognition import RecognitionReads
 from coplib.service.recognition_export import RecognitionExports
 from coplib.service.search import SearchReads
+from coplib.service.value import ValueReads
 
 R = TypeVar("R")
 
@@ -71,6 +74,10 @@ class Engine(
     EditingCommands,
     ModerationCommands,
     HostReads,
+    # value and launch (issue 14)
+    ValueReads,
+    LaunchCommands,
+    PortfolioReads,
 ):
     """Commands and queries over one store, with its plugins. Thread-safe if the store is."""
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import ClassVar, cast
 
+import attrs
+
 from coplib.domain.clock import ensure_utc
 from coplib.domain.community import Community
 from coplib.domain.errors import CoplibError, FieldError, InvalidInputError
@@ -30,6 +32,7 @@ from coplib.policies.guarantee import guarantee_settings
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import BasePolicy, Policy
 from coplib.service._base import check_id
+from coplib.service._value_cycles import value_cycles_of
 from coplib.service.queries import Queries
 
 __all__ = ["CommunityHealthPlugin", "CommunityHealthSettings", "HealthReads", "health_settings"]
@@ -151,7 +154,7 @@ class HealthReads(Queries):
         store = self._store
         members = store.member_facts(community.id)
         experts = [m.person_id for m in members if m.expert]
-        return compute_health(
+        report = compute_health(
             community_id=community.id,
             name=community.name,
             since=since,
@@ -165,3 +168,4 @@ class HealthReads(Queries):
             target=str(guarantee.target),
             within_target=TargetCheck(guarantee),
         )
+        return attrs.evolve(report, value=value_cycles_of(store, community, report))

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
 
+import attrs
+
 from coplib.domain import events as ev
 from coplib.domain.community import (
     Admission,
@@ -43,7 +45,9 @@ from coplib.domain.moderation import RevisedFields, revision_id
 from coplib.domain.participation import ParticipationLevel, participation_id
 from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, QuietHours
+from coplib.domain.readiness import CommunityCandidate, LaunchFacts
 from coplib.domain.recognition import badge_award_id, badge_progress_id, points_balance_id
+from coplib.domain.value import LinkedContribution
 from coplib.ports.storage import Changeset, OutboxMessage, RecordedEvent, Store, Write
 
 T = TypeVar("T")
@@ -802,6 +806,76 @@ class SampleHistory:
         )
         return badge_progress_id(cid, person, badge)
 
+    # -- value and launch ---------------------------------------------------------------------------
+
+    def tell_value_story(
+        self, store: Store, cid: str, person: str, linked: Sequence[tuple[ContributionKind, str]]
+    ) -> str:
+        story_id = self.new_id("story")
+        contributions = tuple(
+            LinkedContribution(kind, item, self.contribution(kind, item).author_id) for kind, item in linked
+        )
+        self.commit(
+            store,
+            [
+                ev.ValueStoryTold(
+                    **self.base(person, cid),
+                    story_id=story_id,
+                    contributions=contributions,
+                    result="The answer saved two days of downtime on the press",
+                )
+            ],
+        )
+        return story_id
+
+    def propose_community(self, store: Store, oid: str, person: str = "chloe", *, name: str = "Brazing") -> str:
+        candidate_id = self.new_id("candidate")
+        facts = LaunchFacts(strategic_theme="Quality of joints", core_group=frozenset({"ana", "ben"}))
+        self.commit(
+            store,
+            [
+                ev.CommunityProposed(
+                    **self.base(person, None),
+                    candidate_id=candidate_id,
+                    organisation_id=oid,
+                    name=name,
+                    vocation=f"Practitioners of {name.lower()} help each other",
+                    kind=CommunityKind.TRADE,
+                    tags=frozenset({"brazing"}),
+                    facts=facts,
+                )
+            ],
+        )
+        return candidate_id
+
+    def revise_candidate(self, store: Store, candidate_id: str, *, actor: str = "chloe") -> None:
+        current = self.get_as("community_candidate", candidate_id, CommunityCandidate)
+        facts = attrs.evolve(current.facts, sponsor="eve", recurring_exchanges=True)
+        self.commit(
+            store,
+            [
+                ev.CandidateRevised(
+                    **self.base(actor, None),
+                    candidate_id=candidate_id,
+                    name=current.name,
+                    vocation=current.vocation,
+                    tags=current.tags,
+                    facts=facts,
+                )
+            ],
+        )
+
+    def launch_candidate(self, store: Store, candidate_id: str, oid: str, *, actor: str = "chloe") -> str:
+        current = self.get_as("community_candidate", candidate_id, CommunityCandidate)
+        cid = self.found_community(store, oid, founder=actor, name=current.name, tags=current.tags)
+        self.commit(store, [ev.CandidateLaunched(**self.base(actor, cid), candidate_id=candidate_id)])
+        return cid
+
+    def drop_candidate(self, store: Store, candidate_id: str, *, actor: str = "chloe") -> None:
+        self.commit(
+            store, [ev.CandidateDropped(**self.base(actor, None), candidate_id=candidate_id, reason="no sponsor")]
+        )
+
     # -- a bit of everything ----------------------------------------------------------------------
 
     def every_kind(self, store: Store) -> dict[str, Ref]:
@@ -866,6 +940,13 @@ class SampleHistory:
         )
         self.record_erasure(store)
         revision, flag = self.moderate(store, qid, aid)
+        story = self.tell_value_story(
+            store, cid, "chloe", [(ContributionKind.ANSWER, aid), (ContributionKind.RESOURCE, rid)]
+        )
+        candidate = self.propose_community(store, oid)
+        self.revise_candidate(store, candidate)
+        self.launch_candidate(store, candidate, oid)
+        self.drop_candidate(store, self.propose_community(store, oid, name="Soldering"))
         return {
             "revision": Ref("revision", revision),
             "flag": Ref("flag", flag),
@@ -889,4 +970,6 @@ class SampleHistory:
             "badge_award": Ref("badge_award", badge),
             "participation": Ref("participation", participation),
             "badge_progress": Ref("badge_progress", progress),
+            "value_story": Ref("value_story", story),
+            "community_candidate": Ref("community_candidate", candidate),
         }

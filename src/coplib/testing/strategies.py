@@ -57,6 +57,8 @@ from coplib.domain.participation import ParticipationLevel
 from coplib.domain.people import LOCALES, AttributeCondition, AttributeRule, Person
 from coplib.domain.permissions import is_reserved_person_id
 from coplib.domain.preferences import Frequency, Preferences, QuietHours
+from coplib.domain.readiness import LaunchFacts
+from coplib.domain.value import LINKABLE_KINDS, LinkedContribution
 from coplib.notification.messages import CATALOGUE
 
 __all__ = [
@@ -828,6 +830,42 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
         flag_ids=st.lists(ids(), min_size=1, max_size=3, unique=True).map(tuple),
         note=short_texts(allow_empty=True),
     ),
+    # -- value and launch --
+    ev.ValueStoryTold.TYPE: lambda: _event(
+        ev.ValueStoryTold,
+        story_id=ids(),
+        contributions=st.lists(
+            st.builds(LinkedContribution, kind=st.sampled_from(LINKABLE_KINDS), id=ids(), author_id=ids()),
+            min_size=1,
+            max_size=4,
+            unique_by=lambda c: (c.kind, c.id),
+        ).map(tuple),
+        result=bodies(),
+    ),
+    ev.CommunityProposed.TYPE: lambda: _event(
+        ev.CommunityProposed,
+        community_id=st.none(),
+        candidate_id=ids(),
+        organisation_id=ids(),
+        name=names(),
+        vocation=short_texts(),
+        kind=st.sampled_from(CommunityKind),
+        tags=tag_sets(),
+        facts=launch_facts(),
+    ),
+    ev.CandidateRevised.TYPE: lambda: _event(
+        ev.CandidateRevised,
+        community_id=st.none(),
+        candidate_id=ids(),
+        name=names(),
+        vocation=short_texts(),
+        tags=tag_sets(),
+        facts=launch_facts(),
+    ),
+    ev.CandidateLaunched.TYPE: lambda: _event(ev.CandidateLaunched, community_id=ids(), candidate_id=ids()),
+    ev.CandidateDropped.TYPE: lambda: _event(
+        ev.CandidateDropped, community_id=st.none(), candidate_id=ids(), reason=short_texts(allow_empty=True)
+    ),
 }
 
 
@@ -842,6 +880,23 @@ def revised_fields() -> st.SearchStrategy[RevisedFields]:
         starts_at=st.none() | utc_datetimes(),
         ends_at=st.none() | utc_datetimes(),
         tags=st.none() | tag_sets(),
+    )
+
+
+def launch_facts() -> st.SearchStrategy[LaunchFacts]:
+    """What a founder may say of a candidate community, each criterion present or not."""
+    return st.builds(
+        LaunchFacts,
+        strategic_theme=st.just("") | short_texts(),
+        existing_network=st.just("") | short_texts(),
+        recurring_exchanges=st.booleans(),
+        immediate_needs=st.lists(short_texts(), max_size=3).map(tuple),
+        core_group=st.frozensets(ids(), max_size=5),
+        sponsor=st.none() | ids(),
+        facilitator=st.none() | ids(),
+        time_allocated=st.booleans(),
+        participation_recognised=st.booleans(),
+        middle_managers_informed=st.booleans(),
     )
 
 
