@@ -20,6 +20,7 @@ from coplib.notification.dispatcher import DeliveryPolicy
 from coplib.policies.badges import BadgesPlugin
 from coplib.policies.guarantee import AnswerGuaranteePlugin
 from coplib.policies.levels import ParticipationLevelsPlugin
+from coplib.policies.lifecycle import LifecyclePlugin
 from coplib.policies.notices import Notices
 from coplib.policies.recognition import RecognitionPlugin
 from coplib.ports.storage import Store
@@ -47,6 +48,7 @@ def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
         ("coplib.policy.participation_levels", ParticipationLevelsPlugin()),
         ("coplib.policy.badges", BadgesPlugin()),
         ("coplib.policy.community_health", CommunityHealthPlugin()),
+        ("coplib.policy.lifecycle", LifecyclePlugin()),
     ]
 
 

@@ -33,6 +33,7 @@ from coplib.domain.contributions import (
 )
 from coplib.domain.errors import ConflictError
 from coplib.domain.guarantee import Watch
+from coplib.domain.lifecycle import Lifecycle, evolve_lifecycle, lifecycle_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.participation import Participation, participation_id
 from coplib.domain.preferences import Preferences
@@ -103,6 +104,7 @@ Aggregate = (
     | Participation
     | BadgeAward
     | BadgeProgress
+    | Lifecycle
 )
 
 #: Stable storage names of the aggregate types (never the class names).
@@ -128,6 +130,8 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
     "participation": Participation,
     "badge_award": BadgeAward,
     "badge_progress": BadgeProgress,
+    # lifecycle stage and decline
+    "lifecycle": Lifecycle,
 }
 KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
 
@@ -160,6 +164,14 @@ def _withdrawal_refs(event: ev.ContributionWithdrawn) -> list[Ref]:
 
 def _cid(event: ev.DomainEvent) -> str:
     return event.community_id or ""
+
+
+_LIFECYCLE_EVENTS: Final = (ev.LifecycleEvaluated, ev.StageSuggested, ev.DeclineEntered, ev.DeclineLeft)
+
+
+def _lifecycle(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert current is None or isinstance(current, Lifecycle)
+    return evolve_lifecycle(current, e)
 
 
 #: What each event type touches, in the order they are applied: the first entry whose class
@@ -210,6 +222,8 @@ _TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], l
     ),
     (ev.BadgeAwarded, lambda e: [Ref("badge_award", badge_award_id(_cid(e), e.person_id, e.badge))]),
     (ev.BadgeProgressed, lambda e: [Ref("badge_progress", badge_progress_id(_cid(e), e.person_id, e.badge))]),
+    # -- lifecycle stage and decline --
+    (_LIFECYCLE_EVENTS, lambda e: [Ref("lifecycle", lifecycle_id(_cid(e)))]),
 )
 _TOUCHES_BY_TYPE: dict[type[Any], Callable[[Any], list[Ref]]] = {}
 
@@ -847,6 +861,8 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("participation", ev.ParticipationReviewed): _participation_reviewed,
     ("badge_award", ev.BadgeAwarded): _badge_awarded,
     ("badge_progress", ev.BadgeProgressed): _badge_progressed,
+    # lifecycle stage and decline
+    **{("lifecycle", cls): _lifecycle for cls in _LIFECYCLE_EVENTS},
     **{
         (kind.value, ev.ContributionWithdrawn): _withdrawn
         for kind in ContributionKind
@@ -885,6 +901,8 @@ _CREATORS: Final = frozenset(
         ("participation", ev.ParticipationLevelPinned),
         ("badge_award", ev.BadgeAwarded),
         ("badge_progress", ev.BadgeProgressed),
+        # lifecycle stage and decline
+        *(("lifecycle", cls) for cls in _LIFECYCLE_EVENTS),
     }
 )
 #: Creating events that may also meet an existing aggregate (a person who left comes back).
@@ -903,6 +921,8 @@ _REENTRANT: Final[frozenset[type[ev.DomainEvent]]] = frozenset(
         ev.ParticipationLevelChanged,
         ev.ParticipationLevelPinned,
         ev.BadgeProgressed,
+        # lifecycle stage and decline: one record per community, met again every month
+        *_LIFECYCLE_EVENTS,
     }
 )
 

@@ -10,6 +10,7 @@ from typing import Any, Final
 import attrs
 
 from coplib.domain.health import CommunityHealth, Group, RetentionGroup, SeriesPoint
+from coplib.health._lifecycle import lifecycle_json
 
 #: The name and version of the JSON schema. A new key keeps the version; a key renamed,
 #: removed or given another meaning moves it to ``coplib.health/2``.
@@ -81,6 +82,7 @@ def community_json(report: CommunityHealth) -> dict[str, Any]:
         "index": {"value": report.index, "components": dict(report.components), "weights": dict(report.weights)},
         "dimensions": _groups(report.dimensions),
         "axes": _groups(report.axes),
+        **lifecycle_json(report),
     }
 
 

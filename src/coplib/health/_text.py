@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from coplib.domain.health import CommunityHealth, RetentionGroup
+from coplib.health._lifecycle import lifecycle_lines
 
 LOCALES: Final = ("en", "fr")
 
@@ -179,4 +180,5 @@ def render_text(report: CommunityHealth, locale: str = "en") -> str:
         + ": "
         + "; ".join(f"{_label(g.name, loc)} {_number(g.score, loc, 0)}" for g in report.axes),
     ]
+    lines += lifecycle_lines(report, loc)
     return "\n".join(lines) + "\n"

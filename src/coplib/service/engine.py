@@ -31,6 +31,7 @@ from coplib.service.contributions import ContributionCommands
 from coplib.service.guarantee_measures import GuaranteeMeasureReads
 from coplib.service.health import HealthReads
 from coplib.service.help_space import HelpSpaceReads
+from coplib.service.lifecycle import LifecycleReads
 from coplib.service.meetings import MeetingCommands
 from coplib.service.membership import MembershipCommands
 from coplib.service.operations import HostOperations
@@ -61,6 +62,7 @@ class Engine(
     RecognitionReads,
     BulkImport,
     HostOperations,
+    LifecycleReads,
 ):
     """Commands and queries over one store, with its plugins. Thread-safe if the store is."""
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import ClassVar, cast
 
+import attrs
+
 from coplib.domain.clock import ensure_utc
 from coplib.domain.community import Community
 from coplib.domain.errors import CoplibError, FieldError, InvalidInputError
@@ -27,9 +29,11 @@ from coplib.domain.health import (
     settings_errors,
 )
 from coplib.policies.guarantee import guarantee_settings
+from coplib.policies.lifecycle import month_floor
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import BasePolicy, Policy
 from coplib.service._base import check_id
+from coplib.service.lifecycle import lifecycle_report
 from coplib.service.queries import Queries
 
 __all__ = ["CommunityHealthPlugin", "CommunityHealthSettings", "HealthReads", "health_settings"]
@@ -151,17 +155,28 @@ class HealthReads(Queries):
         store = self._store
         members = store.member_facts(community.id)
         experts = [m.person_id for m in members if m.expert]
-        return compute_health(
+        questions = store.question_facts(community.id, until=until, unattributed=settings.unattributed)
+        contributors = store.contributor_facts(
+            community.id, since=since, until=until, experts=experts, window=settings.retention_window
+        )
+        report = compute_health(
             community_id=community.id,
             name=community.name,
             since=since,
             until=until,
-            questions=store.question_facts(community.id, until=until, unattributed=settings.unattributed),
-            contributors=store.contributor_facts(
-                community.id, since=since, until=until, experts=experts, window=settings.retention_window
-            ),
+            questions=questions,
+            contributors=contributors,
             members=members,
             settings=settings,
             target=str(guarantee.target),
             within_target=TargetCheck(guarantee),
         )
+        # Where it stands and where it is going (coplib.service.lifecycle), on the same facts
+        # when they cover the same history.
+        same = since is None and until == month_floor(until)
+        lifecycle = (
+            lifecycle_report(store, community, until, questions=questions, contributors=contributors)
+            if same
+            else lifecycle_report(store, community, until)
+        )
+        return attrs.evolve(report, lifecycle=lifecycle)

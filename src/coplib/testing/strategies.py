@@ -763,7 +763,29 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
     ev.LogFollowed.TYPE: lambda: _event(
         ev.LogFollowed, community_id=st.none(), follower=_machine_names(), through=st.integers(0, 2**53)
     ),
+    # -- lifecycle stage and decline --
+    ev.LifecycleEvaluated.TYPE: lambda: _event(ev.LifecycleEvaluated, community_id=ids(), month=_months()),
+    ev.StageSuggested.TYPE: lambda: _event(
+        ev.StageSuggested,
+        community_id=ids(),
+        month=_months(),
+        since=_months(),
+        stage=st.sampled_from(LifecycleStage),
+        previous=st.none() | st.sampled_from(LifecycleStage),
+        reasons=st.lists(short_texts(), max_size=3).map(tuple),
+    ),
+    ev.DeclineEntered.TYPE: lambda: _event(
+        ev.DeclineEntered, community_id=ids(), month=_months(), reasons=st.lists(short_texts(), max_size=3).map(tuple)
+    ),
+    ev.DeclineLeft.TYPE: lambda: _event(
+        ev.DeclineLeft, community_id=ids(), month=_months(), reasons=st.lists(short_texts(), max_size=3).map(tuple)
+    ),
 }
+
+
+def _months() -> st.SearchStrategy[str]:
+    """Months as YYYY-MM."""
+    return st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(1990, 2100), st.integers(1, 12))
 
 
 def aggregates_of(kind: str) -> st.SearchStrategy[Aggregate]:
