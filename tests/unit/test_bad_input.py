@@ -390,6 +390,8 @@ QUERIES_AND_PLUMBING = {
     # the health report: reads, with their bad input in tests/health
     "community_health",
     "health_reports",
+    # the lifecycle: a read, with its bad input in tests/lifecycle
+    "community_lifecycle",
 }
 
 

@@ -56,6 +56,7 @@ READS: dict[str, Callable[[Engine, str, str, str], Any]] = {
     "outbox": lambda e, v, q, c: e.outbox(v),
     "organisation": lambda e, v, q, c: e.organisation(v, "acme"),
     "community_health": lambda e, v, q, c: e.community_health(v, c, since=SINCE.date(), until=UNTIL),
+    "community_lifecycle": lambda e, v, q, c: e.community_lifecycle(v, c, until=UNTIL),
 }
 
 #: Reads of the organisation (acme) rather than of the community.

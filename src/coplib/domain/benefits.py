@@ -108,6 +108,11 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "participation_reviewed": None,
     "watch_closed": None,
     "badge_progressed": None,
+    # lifecycle stage and decline: the policy's judgement of the community, no benefit itself
+    "lifecycle_evaluated": None,
+    "stage_suggested": None,
+    "decline_entered": None,
+    "decline_left": None,
 }
 
 

@@ -121,16 +121,17 @@ class DeclineSettings:
     defaults were chosen on synthetic series (``python -m benchmarks.bench_decline_detector``),
     never on the real histories."""
 
-    window_months: int = 6  # the months the trend is tested on
-    min_history_months: int = 6  # complete months since the first contribution, before any alert
-    enter_p_percent: int = 5  # enter when p <= 5 %...
+    window_months: int = 8  # the months the trend is tested on
+    min_history_months: int = 8  # complete months since the first contribution, before any alert
+    enter_p_percent: int = 1  # enter when p <= 1 %...
     enter_drop_percent: int = 30  # ... and the Theil–Sen line fell at least 30 % over the window
     leave_p_percent: int = 20  # stay while p <= 20 % and the line fell at least 15 %
     leave_drop_percent: int = 15
     min_level: int = 10  # a count signal is judged only from this many a month (the line's start)
-    min_questions: int = 5  # a month's share answered within 24 h counts from this many questions
-    share_drop_points: int = 20  # a share "fell" by this many points over the window (enter)
+    min_questions: int = 10  # a month's share answered within 24 h counts from this many questions
+    share_drop_points: int = 25  # a share "fell" by this many points over the window (enter)
     share_leave_points: int = 10  # ... and stays fallen while it is at least this many points down
+    confirm_months: int = 2  # enter once the entering thresholds are met this many months in a row
 
     @classmethod
     def read(cls, read: SettingsReader, prefix: str = "decline_") -> DeclineSettings:
@@ -149,6 +150,7 @@ class DeclineSettings:
             min_questions=read.whole(f"{prefix}min_questions", d.min_questions, minimum=1, maximum=1_000_000),
             share_drop_points=read.whole(f"{prefix}share_drop_points", d.share_drop_points, minimum=1, maximum=100),
             share_leave_points=read.whole(f"{prefix}share_leave_points", d.share_leave_points, minimum=0, maximum=100),
+            confirm_months=read.whole(f"{prefix}confirm_months", d.confirm_months, minimum=1, maximum=12),
         )
         if out.min_history_months < out.window_months:
             read.errors.append(
@@ -157,20 +159,22 @@ class DeclineSettings:
                     f"must be at least {prefix}window_months ({out.window_months}), got {out.min_history_months}",
                 )
             )
-        for enter, leave, what in (
-            ("enter_p_percent", "leave_p_percent", "at least"),
-            ("leave_drop_percent", "enter_drop_percent", "at most"),
-            ("share_leave_points", "share_drop_points", "at most"),
+        # Hysteresis: leaving is easier than entering (p at least as high, a fall at most as big).
+        for strict, loose, higher in (
+            ("enter_p_percent", "leave_p_percent", True),
+            ("enter_drop_percent", "leave_drop_percent", False),
+            ("share_drop_points", "share_leave_points", False),
         ):
-            low, high = getattr(out, enter), getattr(out, leave)
-            if low > high:
-                key = leave if what == "at least" else enter
-                other = enter if what == "at least" else leave
+            a, b = getattr(out, strict), getattr(out, loose)
+            if (b < a) if higher else (b > a):
+                # Name the key the charter set (the loose one when it set both).
+                key, other = (strict, loose) if f"{prefix}{loose}" not in read.settings else (loose, strict)
                 read.errors.append(
                     FieldError(
                         f"$.{prefix}{key}",
-                        f"must be {what} {prefix}{other} ({getattr(out, other)}): leaving is easier than "
-                        f"entering (hysteresis), got {getattr(out, key)}",
+                        f"must keep the leave threshold ({prefix}{loose}: {b}) "
+                        f"{'at least' if higher else 'at most'} the enter one ({prefix}{strict}: {a}): "
+                        f"leaving is easier than entering (hysteresis); see {prefix}{other}",
                     )
                 )
         return out
@@ -298,6 +302,7 @@ class Verdict(NamedTuple):
     left: bool
     trends: tuple[Trend, ...]
     history_months: int  # complete months since the first contribution
+    streak: int = 0  # months in a row, up to this one, in which a trend met the entering thresholds
 
     @property
     def falling(self) -> tuple[Trend, ...]:
@@ -355,12 +360,14 @@ def trends(points: Sequence[MonthPoint], settings: DeclineSettings) -> tuple[Tre
     return tuple(out)
 
 
-def step(declining: bool, found: Sequence[Trend]) -> bool:
-    """The state after a month: enter when a trend meets the entering thresholds; once in,
-    stay while one still meets the (looser) holding thresholds."""
+def step(declining: bool, streak: int, found: Sequence[Trend], confirm: int = 1) -> tuple[bool, int]:
+    """The state after a month, and the streak of months in a row in which some trend met
+    the entering thresholds: enter when that streak reaches `confirm`; once in, stay while
+    a trend still meets the (looser) holding thresholds."""
+    streak = streak + 1 if any(t.entering for t in found) else 0
     if declining:
-        return any(t.holding for t in found)
-    return any(t.entering for t in found)
+        return any(t.holding for t in found), streak
+    return streak >= confirm, streak
 
 
 def replay(points: Sequence[MonthPoint], settings: DeclineSettings) -> list[Verdict]:
@@ -369,14 +376,15 @@ def replay(points: Sequence[MonthPoint], settings: DeclineSettings) -> list[Verd
     month's own point and earlier ones, the state carried over."""
     out: list[Verdict] = []
     declining = False
+    streak = 0
     for i, point in enumerate(points):
         history = i + 1
         # What was known at the end of this month: the answers within 24 h of this month were
         # not settled yet (they are by the next month's end).
         seen = [*points[:i], point._replace(answered_within_24h=None)]
         found = trends(seen, settings) if history >= settings.min_history_months else ()
-        now = step(declining, found)
-        out.append(Verdict(point.month, now, now and not declining, declining and not now, found, history))
+        now, streak = step(declining, streak, found, settings.confirm_months)
+        out.append(Verdict(point.month, now, now and not declining, declining and not now, found, history, streak))
         declining = now
     return out
 

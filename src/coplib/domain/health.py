@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -22,9 +22,6 @@ from coplib.domain.calendar import DurationUnit, WorkingCalendar
 from coplib.domain.errors import FieldError, InvalidInputError
 from coplib.domain.guarantee import GuaranteeSettings
 from coplib.domain.recognition import SettingsReader
-
-if TYPE_CHECKING:
-    from coplib.domain.lifecycle import LifecycleReport
 
 # -- the facts a store aggregates -----------------------------------------------------------------
 # Rows, as named tuples rather than attrs values: a report on a long history builds hundreds of
@@ -568,9 +565,10 @@ class CommunityHealth:
     index: float | None
     dimensions: tuple[Group, ...]
     axes: tuple[Group, ...]
-    #: Where the community stands and where it is going (`coplib.domain.lifecycle`), when the
+    #: Where the community stands and where it is going (a `coplib.domain.lifecycle.
+    #: LifecycleReport`, typed loosely here: that module builds on this one), when the
     #: engine's read adds it.
-    lifecycle: LifecycleReport | None = attrs.field(default=None, eq=False, hash=False)
+    lifecycle: Any = attrs.field(default=None, eq=False, hash=False)
 
     @property
     def questions_per_month(self) -> dict[str, int]:

@@ -18,6 +18,7 @@ from typing import Final, NamedTuple
 
 import attrs
 
+from coplib.domain import events as ev
 from coplib.domain.community import CommunityId, LifecycleStage
 from coplib.domain.decline import DeclineSettings, MonthPoint, Verdict, month_end, theil_sen
 from coplib.domain.decline import reasons as decline_reasons
@@ -109,16 +110,17 @@ SETTINGS: Final[tuple[tuple[str, str, str], ...]] = (
         "50",
         "contributions of the last 6 months below this % of their highest 6-month mean: transformation",
     ),
-    ("decline_window_months", "6", "the months the trend of each signal is tested on"),
-    ("decline_min_history_months", "6", "complete months since the first contribution before any alert"),
-    ("decline_enter_p_percent", "5", "enter the declining state when Mann–Kendall's p is at most this %..."),
+    ("decline_window_months", "8", "the months the trend of each signal is tested on"),
+    ("decline_min_history_months", "8", "complete months since the first contribution before any alert"),
+    ("decline_enter_p_percent", "1", "enter the declining state when Mann–Kendall's p is at most this %..."),
     ("decline_enter_drop_percent", "30", "... and the Theil–Sen line of a count fell at least this % over the window"),
     ("decline_leave_p_percent", "20", "stay declining while p is at most this %..."),
     ("decline_leave_drop_percent", "15", "... and the line fell at least this %"),
     ("decline_min_level", "10", "a count is judged only when its line starts at this many a month or more"),
-    ("decline_min_questions", "5", "a month's share answered within 24 h counts from this many questions"),
-    ("decline_share_drop_points", "20", "the share answered within 24 h fell at least this many points (enter)"),
+    ("decline_min_questions", "10", "a month's share answered within 24 h counts from this many questions"),
+    ("decline_share_drop_points", "25", "the share answered within 24 h fell at least this many points (enter)"),
     ("decline_share_leave_points", "10", "... and stays declining while it is at least this many points down"),
+    ("decline_confirm_months", "2", "enter once the entering thresholds are met this many month-ends in a row"),
 )
 
 
@@ -345,8 +347,6 @@ __all__ = [
 
 def evolve_lifecycle(current: Lifecycle | None, event: object) -> Lifecycle:
     """The lifecycle record after one of the policy's events (`coplib.domain.history`)."""
-    from coplib.domain import events as ev
-
     assert isinstance(event, ev.LifecycleEvaluated | ev.StageSuggested | ev.DeclineEntered | ev.DeclineLeft)
     assert event.community_id is not None
     record = current if current is not None else Lifecycle(community_id=event.community_id)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from coplib.domain.health import CommunityHealth
-from coplib.domain.lifecycle import STAGE_NAMES
+from coplib.domain.lifecycle import STAGE_NAMES, LifecycleReport
 
 
 def lifecycle_json(report: CommunityHealth) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def lifecycle_json(report: CommunityHealth) -> dict[str, Any]:
     whether it is running out of steam at the end of the history and the months the detector,
     run as at the end of each complete month, entered that state."""
     life = report.lifecycle
-    if life is None:
+    if not isinstance(life, LifecycleReport):
         return {}
     return {
         "stage": {
@@ -66,7 +66,7 @@ _LABELS: Final[Mapping[str, Mapping[str, str]]] = {
 def lifecycle_lines(report: CommunityHealth, locale: str) -> list[str]:
     """The lifecycle section of the text report (none when the report has no lifecycle)."""
     life = report.lifecycle
-    if life is None:
+    if not isinstance(life, LifecycleReport):
         return []
     words = _LABELS[locale]
     sep = " : " if locale == "fr" else ": "

@@ -264,7 +264,10 @@ class LifecyclePolicy(BasePolicy):
                     "lifecycle of %s put off: %s", community.id, invalid_settings(self.name, community.id, errors)
                 )
                 continue
-            self.record(ctx, community, record, evaluate(ctx.store, community, until=until), last)
+            found = evaluate(ctx.store, community, until=until)
+            if not found.points:
+                continue  # no complete month yet: nothing to judge, nothing recorded
+            self.record(ctx, community, record, found, last)
             done += 1
         return done
 
@@ -276,12 +279,16 @@ class LifecyclePolicy(BasePolicy):
         fields = ctx.event_fields(community.id)
         after = record.evaluated_through if record is not None and record.evaluated_through else ""
         new = [v for v in found.verdicts if (v.entered or v.left) and month_key(v.month) > after]
+        event_id = ""
         for verdict in new:
             cls = ev.DeclineEntered if verdict.entered else ev.DeclineLeft
             reasons = [r[:2000] for r in decline_reasons(verdict, "en")][:50]
-            ctx.record(cls(**{**fields, "id": ctx.new_id()}, month=month_key(verdict.month), reasons=reasons))
+            event_id = ctx.new_id()
+            ctx.record(cls(**{**fields, "id": event_id}, month=month_key(verdict.month), reasons=reasons))
         if new and new[-1].entered:
-            self._notify(ctx, community, new[-1])
+            # Only the last change is told: a first evaluation over a long history (an import)
+            # records every past change but tells only of a decline still under way.
+            self._notify(ctx, community, new[-1], event_id)
         stage = found.stage
         since = found.stage_since
         if stage is not None and since is not None and (record is None or record.suggested is not stage.stage):
@@ -297,14 +304,14 @@ class LifecyclePolicy(BasePolicy):
             )
         ctx.record(ev.LifecycleEvaluated(**{**fields, "id": ctx.new_id()}, month=last))
 
-    def _notify(self, ctx: PolicyContext, community: Community, verdict: Verdict) -> None:
+    def _notify(self, ctx: PolicyContext, community: Community, verdict: Verdict, event_id: str) -> None:
         params = decline_params(community, verdict)
         people: set[str] = set()
         for role in (Role.FACILITATOR, Role.SPONSOR):
             people.update(m.person_id for m in ctx.store.members(community.id, role=role))
         key = f"{community.id}:{month_key(verdict.month)}"
         for person in sorted(people):
-            ctx.message(person, DECLINE_TOPIC, params, key=key, community_id=community.id)
+            ctx.message(person, DECLINE_TOPIC, params, key=key, community_id=community.id, event_id=event_id)
 
 
 class LifecyclePlugin:

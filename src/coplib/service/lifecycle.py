@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, time
 
 from coplib.domain.clock import ensure_utc
 from coplib.domain.community import Community
-from coplib.domain.errors import CoplibError
 from coplib.domain.health import ContributorFacts, QuestionFacts
 from coplib.domain.history import Ref
 from coplib.domain.lifecycle import Lifecycle, LifecycleReport, lifecycle_id
@@ -45,22 +44,6 @@ class LifecycleReads(UseCases):
         community = self._community(community_id, ctx)
         self._readable(viewer, community)
         return self._lifecycle(community, end)
-
-    def lifecycles(self, viewer: str, organisation_id: str | None = None) -> list[LifecycleReport]:
-        """`community_lifecycle` of every community of the portfolio the viewer may read."""
-        ctx = "lifecycles"
-        viewer = check_id("$.viewer", viewer, ctx)
-        communities = self._store.communities(None)
-        out = []
-        for community in communities:
-            if organisation_id is not None and organisation_id not in community.organisations:
-                continue
-            try:
-                self._readable(viewer, community)
-            except CoplibError:
-                continue
-            out.append(self._lifecycle(community, self.clock.now()))
-        return out
 
     def _lifecycle(self, community: Community, until: datetime) -> LifecycleReport:
         return lifecycle_report(self._store, community, until)
