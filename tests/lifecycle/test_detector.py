@@ -234,3 +234,42 @@ def test_the_defaults_parse_from_nothing_and_from_their_own_text() -> None:
 
     assert LifecycleSettings.parse({}) == LifecycleSettings()
     assert LifecycleSettings.parse({key: default for key, default, _ in SETTINGS}) == LifecycleSettings()
+
+
+def test_a_sudden_stop_is_a_collapse_caught_within_three_months_where_the_trend_test_is_slow() -> None:
+    stop = [45] * 12 + [0] * 6
+    verdicts = replay(points(stop), DeclineSettings())
+    fired = alerts(verdicts)
+    assert fired
+    first = next(i for i, v in enumerate(verdicts) if v.entered)
+    assert first - 12 + 1 <= 3  # months from the first silent month to the end of the alert's month
+    assert {t.test for t in fired[0].falling} == {"collapse"}
+    assert "Poisson p" in describe(fired[0].falling[0])
+
+
+def test_the_collapse_p_value_is_the_poisson_probability_of_months_that_low() -> None:
+    poisson = pytest.importorskip("scipy.stats").poisson
+    from coplib.domain.decline import _collapse
+
+    window = points([40, 42, 38, 41, 39, 40, 3, 5])
+    found = _collapse("contributions", window, DeclineSettings())
+    assert found is not None
+    level = 40.0  # the median of the six months before
+    assert found.start == level
+    assert found.p == pytest.approx(poisson.cdf(3, level) * poisson.cdf(5, level), rel=1e-9)
+    assert _collapse("contributions", points([40, 42, 38, 41, 39, 40, 11, 5]), DeclineSettings()) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from([10, 20, 50]), st.integers(0, 10_000))
+def test_a_steady_poisson_community_is_rarely_judged_declining(rate: int, seed: int) -> None:
+    """The detector's false alarms on a steady community stay rare: at most one alert in five
+    years of Poisson arrivals (the benchmark measures the rate: docs/health.md#decline)."""
+    rng = random.Random(seed)
+    monthly = []
+    for _ in range(60):
+        n, t = 0, rng.expovariate(rate)
+        while t < 1:
+            n, t = n + 1, t + rng.expovariate(rate)
+        monthly.append(n)
+    assert len(alerts(replay(points(monthly), DeclineSettings()))) <= 1

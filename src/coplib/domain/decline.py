@@ -132,6 +132,7 @@ class DeclineSettings:
     share_drop_points: int = 25  # a share "fell" by this many points over the window (enter)
     share_leave_points: int = 10  # ... and stays fallen while it is at least this many points down
     confirm_months: int = 2  # enter once the entering thresholds are met this many months in a row
+    collapse_percent: int = 25  # a count's last 2 months at most this % of the months before: a collapse
 
     @classmethod
     def read(cls, read: SettingsReader, prefix: str = "decline_") -> DeclineSettings:
@@ -151,6 +152,7 @@ class DeclineSettings:
             share_drop_points=read.whole(f"{prefix}share_drop_points", d.share_drop_points, minimum=1, maximum=100),
             share_leave_points=read.whole(f"{prefix}share_leave_points", d.share_leave_points, minimum=0, maximum=100),
             confirm_months=read.whole(f"{prefix}confirm_months", d.confirm_months, minimum=1, maximum=12),
+            collapse_percent=read.whole(f"{prefix}collapse_percent", d.collapse_percent, minimum=0, maximum=90),
         )
         if out.min_history_months < out.window_months:
             read.errors.append(
@@ -291,6 +293,7 @@ class Trend(NamedTuple):
     p: float  # Mann–Kendall's one-sided p-value of a decrease
     entering: bool  # meets the thresholds to enter
     holding: bool  # meets the (looser) thresholds to stay
+    test: str = "mann_kendall"  # or "collapse": the last months against the level before (Poisson)
 
 
 class Verdict(NamedTuple):
@@ -312,8 +315,11 @@ class Verdict(NamedTuple):
 
 def _trend(signal: str, months: Sequence[date], values: Sequence[float], share: bool, s: DeclineSettings) -> Trend:
     slope, intercept = theil_sen(values)
-    start = intercept
-    end = intercept + slope * (len(values) - 1)
+    # The line at the window's ends, kept within what the signal can be (a count is never
+    # negative, a share at most 1): a steep line must not say "from 30 to -30".
+    top = 1.0 if share else math.inf
+    start = min(top, max(0.0, intercept))
+    end = min(top, max(0.0, intercept + slope * (len(values) - 1)))
     mk = mann_kendall(values)
     if share:
         drop = start - end
@@ -337,10 +343,51 @@ def _trend(signal: str, months: Sequence[date], values: Sequence[float], share: 
     )
 
 
+#: A collapse: the last this many months...
+COLLAPSE_MONTHS: Final = 2
+
+
+def _poisson_cdf(k: int, rate: float) -> float:
+    """P(X <= k) for X Poisson of mean `rate`."""
+    term = total = math.exp(-rate)
+    for i in range(1, k + 1):
+        term *= rate / i
+        total += term
+    return min(1.0, total)
+
+
+def _collapse(signal: str, window: Sequence[MonthPoint], s: DeclineSettings) -> Trend | None:
+    """A sudden stop, which a trend test sees late (the months at zero are ties): each of the
+    last `COLLAPSE_MONTHS` months at most ``collapse_percent`` % of the median of the months
+    before them in the window, that median at least ``min_level``. Its p is the chance of
+    months that low under Poisson arrivals at the earlier median (exact)."""
+    before = sorted(getattr(p, signal) for p in window[:-COLLAPSE_MONTHS])
+    recent = [getattr(p, signal) for p in window[-COLLAPSE_MONTHS:]]
+    level = median(before)
+    if level is None or level < s.min_level or max(recent) * 100 > level * s.collapse_percent:
+        return None
+    p = math.prod(_poisson_cdf(r, level) for r in recent)
+    end = sum(recent) / len(recent)
+    entering = p * 100 <= s.enter_p_percent
+    return Trend(
+        signal=signal,
+        since=window[-COLLAPSE_MONTHS].month,
+        months=COLLAPSE_MONTHS,
+        start=level,
+        end=end,
+        drop=1 - end / level,
+        p=p,
+        entering=entering,
+        holding=entering,
+        test="collapse",
+    )
+
+
 def trends(points: Sequence[MonthPoint], settings: DeclineSettings) -> tuple[Trend, ...]:
     """Each signal's trend over the window ending at the last point (fewer points than the
-    window: no trend for it). The share answered within 24 hours reads the months of the
-    window that are settled and had at least ``min_questions`` questions (at least 4)."""
+    window: no trend for it), and a collapse of a count in the last months when there is
+    one. The share answered within 24 hours reads the months of the window that are settled
+    and had at least ``min_questions`` questions (at least 4)."""
     w = settings.window_months
     window = points[-w:]
     if len(window) < w:
@@ -350,6 +397,10 @@ def trends(points: Sequence[MonthPoint], settings: DeclineSettings) -> tuple[Tre
         _trend("contributions", months, [p.contributions for p in window], False, settings),
         _trend("active_contributors", months, [p.active_contributors for p in window], False, settings),
     ]
+    for name in ("contributions", "active_contributors"):
+        found = _collapse(name, window, settings)
+        if found is not None:
+            out.append(found)
     shares = [
         (p.month, p.answered_within_24h / p.questions)
         for p in window
@@ -420,6 +471,7 @@ def describe(trend: Trend, locale: str = "en") -> str:
     name = SIGNAL_NAMES[locale][trend.signal]
     since = trend.since.strftime("%Y-%m")
     p = _number(trend.p * 100, locale)
+    test = "Mann–Kendall" if trend.test == "mann_kendall" else "Poisson"
     if trend.signal == "share_answered_within_24h":
         a, b, d = (
             _number(trend.start * 100, locale),
@@ -427,12 +479,12 @@ def describe(trend: Trend, locale: str = "en") -> str:
             _number(trend.drop * 100, locale),
         )
         if locale == "fr":
-            return f"{name} est passée de {a} % à {b} % depuis {since} (−{d} points ; Mann–Kendall p = {p} %)"
-        return f"{name} went from {a} % to {b} % since {since} (−{d} points; Mann–Kendall p = {p} %)"
+            return f"{name} est passée de {a} % à {b} % depuis {since} (−{d} points ; {test} p = {p} %)"
+        return f"{name} went from {a} % to {b} % since {since} (−{d} points; {test} p = {p} %)"
     a, b, d = _number(trend.start, locale), _number(trend.end, locale), _number(trend.drop * 100, locale)
     if locale == "fr":
-        return f"{name} sont passés de {a} à {b} par mois depuis {since} (−{d} % ; Mann–Kendall p = {p} %)"
-    return f"{name} went from {a} to {b} a month since {since} (−{d} %; Mann–Kendall p = {p} %)"
+        return f"{name} sont passés de {a} à {b} par mois depuis {since} (−{d} % ; {test} p = {p} %)"
+    return f"{name} went from {a} to {b} a month since {since} (−{d} %; {test} p = {p} %)"
 
 
 def reasons(verdict: Verdict, locale: str = "en") -> list[str]:

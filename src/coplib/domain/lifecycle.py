@@ -121,6 +121,11 @@ SETTINGS: Final[tuple[tuple[str, str, str], ...]] = (
     ("decline_share_drop_points", "25", "the share answered within 24 h fell at least this many points (enter)"),
     ("decline_share_leave_points", "10", "... and stays declining while it is at least this many points down"),
     ("decline_confirm_months", "2", "enter once the entering thresholds are met this many month-ends in a row"),
+    (
+        "decline_collapse_percent",
+        "25",
+        "a count's last 2 months each at most this % of the median of the window's months before: a collapse",
+    ),
 )
 
 
@@ -136,7 +141,7 @@ class StageSignals(NamedTuple):
     contributions: int  # in all, by the month's end
     questions_growth: float | None  # Theil–Sen slope of questions a month / their mean
     declining: bool
-    of_peak: float | None = None  # the last 6 months' mean of contributions / the highest such mean
+    of_peak: float | None = None  # the last 6 months' mean of contributions / the highest such mean since coalescing
 
 
 class StageSuggestion(NamedTuple):
@@ -204,9 +209,12 @@ def stage_history(
         while j < len(joined_sorted) and joined_sorted[j] < end:
             j += 1
         total += point.contributions
-        recent = [p.contributions for p in points[max(0, i + 1 - GROWTH_MONTHS) : i + 1]]
+        window_start = max(0, i + 1 - GROWTH_MONTHS)
+        recent = [p.contributions for p in points[window_start : i + 1]]
         mean = sum(recent) / len(recent)
-        if len(recent) == GROWTH_MONTHS:
+        # The peak is read after the coalescing months: a launch's first burst (a private
+        # beta, an opening campaign) is no level to hold the community to.
+        if len(recent) == GROWTH_MONTHS and window_start >= settings.maturing_months:
             peak = max(peak, mean)
         assert first is not None
         age = (point.month.year - first.year) * 12 + point.month.month - first.month + 1
