@@ -264,10 +264,10 @@ class LifecyclePolicy(BasePolicy):
                     "lifecycle of %s put off: %s", community.id, invalid_settings(self.name, community.id, errors)
                 )
                 continue
-            found = evaluate(ctx.store, community, until=until)
-            if not found.points:
+            judged = evaluate(ctx.store, community, until=until)
+            if not judged.points:
                 continue  # no complete month yet: nothing to judge, nothing recorded
-            self.record(ctx, community, record, found, last)
+            self.record(ctx, community, record, judged, last)
             done += 1
         return done
 
