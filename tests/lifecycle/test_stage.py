@@ -110,3 +110,15 @@ def test_bad_stage_settings_are_refused_naming_the_key(key: str, value: str) -> 
     with pytest.raises(InvalidInputError) as caught:
         LifecycleSettings.parse({key: value})
     assert f"$.{key}" in [e.path for e in caught.value.errors]
+
+
+def test_the_health_page_lists_every_lifecycle_setting_with_its_default() -> None:
+    from pathlib import Path
+
+    from coplib.domain.lifecycle import SETTINGS
+
+    page = (Path(__file__).parents[2] / "docs" / "health.md").read_text(encoding="utf-8")
+    for key, default, _ in SETTINGS:
+        assert f"| `{key}` | `{default}` |" in page, key
+    # and the defaults of the table are the ones the code applies
+    assert LifecycleSettings.parse({k: d for k, d, _ in SETTINGS}) == LifecycleSettings()
