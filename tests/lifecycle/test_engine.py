@@ -9,6 +9,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 import coplib
@@ -194,3 +195,23 @@ def test_bad_input_to_the_lifecycle_read_gets_a_typed_error_naming_the_field(tmp
         with pytest.raises(NotFoundError):
             engine.community_lifecycle(FACILITATOR, "nowhere")
     assert UTC  # the module's times are all UTC
+
+
+def test_the_health_reports_lifecycle_is_the_lifecycle_read_whatever_the_moment_in_the_month() -> None:
+    """The report reuses its own facts (at `until`, mid-month) for the lifecycle (as at the
+    month's start): the same answer as the read, which queries at the month's start, though
+    the month under way has questions, some answered within 24 hours of the month's start."""
+    clock = ManualClock(START)
+    with open_engine(clock=clock) as engine:
+        cid = found(engine)
+        live(engine, clock, cid, FALLING[:12])
+        begin = month_start(12)
+        for hours in (2, 5, 30, 200):
+            clock.advance(begin + timedelta(hours=hours) - clock.now())
+            question = engine.ask("p03", cid, title="Which gas?", body="For steel")
+            engine.answer("p04", question.id, body="Argon")
+        for until in (begin, begin + timedelta(hours=1), begin + timedelta(days=9, hours=5)):
+            report = engine.community_health(FACILITATOR, cid, until=until).lifecycle
+            read = engine.community_lifecycle(FACILITATOR, cid, until=until)
+            assert report.suggested is not None
+            assert attrs.evolve(report, recorded=None) == attrs.evolve(read, recorded=None)

@@ -29,7 +29,6 @@ from coplib.domain.health import (
     settings_errors,
 )
 from coplib.policies.guarantee import guarantee_settings
-from coplib.policies.lifecycle import month_floor
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import BasePolicy, Policy
 from coplib.service._base import check_id
@@ -172,8 +171,9 @@ class HealthReads(Queries):
             within_target=TargetCheck(guarantee),
         )
         # Where it stands and where it is going (coplib.service.lifecycle), on the same facts
-        # when they cover the same history.
-        same = since is None and until == month_floor(until)
+        # when they cover the whole history: the lifecycle reads only the complete months
+        # before `until`, whose figures the partial month after them does not change.
+        same = since is None
         lifecycle = (
             lifecycle_report(store, community, until, questions=questions, contributors=contributors)
             if same
