@@ -6,13 +6,15 @@ at `rate` a month (exponential gaps), each by one of a pool of people (the activ
 are the distinct ones of a month), a third of them are questions, and each question is answered
 within 24 hours with probability 0.7. A steady community keeps its rate for ``--years`` years;
 a declining one is steady for two years, then its rate (and its share answered fast, from 0.7
-to 0.35) halves linearly over six months and stays there for a year. The detector is run as the
+to 0.35) halves linearly over six months and stays there for a year; a stopping one is steady
+for two years, then silent for a year. The detector is run as the
 lifecycle policy runs it, month by month (`coplib.domain.decline.replay`).
 
 Printed: for each rate, the false alarms per community-year and the share of steady
 communities with at least one alert; the share of declining communities detected, and the
 delay from the start of the decline to the first alert (median and 90th percentile, in
-months). Alerts in a declining series before its decline count as false alarms there too.
+months); the share of sudden stops caught and the longest delay among them. Alerts in a
+declining series before its decline count as false alarms there too.
 
     python -m benchmarks.bench_decline_detector            # 400 seeds a rate
     python -m benchmarks.bench_decline_detector --quick    # a smoke test
@@ -76,6 +78,12 @@ def halving(rate: float) -> tuple[list[float], list[float]]:
     return [rate * f for f in factors], [FAST_SHARE * f for f in factors]
 
 
+def stopping(rate: float) -> tuple[list[float], list[float]]:
+    """Steady for two years, then silent for a year (a sudden stop)."""
+    factors = [1.0] * STEADY_BEFORE + [0.0] * 12
+    return [rate * f for f in factors], [FAST_SHARE] * len(factors)
+
+
 @attrs.frozen
 class Figures:
     rate: int
@@ -85,6 +93,8 @@ class Figures:
     delay_median: float | None
     delay_p90: float | None
     false_before_decline_per_year: float
+    stop_detected: float
+    stop_delay_max: int | None
 
 
 def measure(rate: int, seeds: int, years: int, settings: DeclineSettings) -> Figures:
@@ -92,6 +102,7 @@ def measure(rate: int, seeds: int, years: int, settings: DeclineSettings) -> Fig
     pool = max(10, rate)
     false_alerts = with_alert = 0
     delays: list[int] = []
+    stops: list[int] = []
     before = 0
     for seed in range(seeds):
         rng = random.Random(f"steady-{rate}-{seed}")
@@ -106,6 +117,10 @@ def measure(rate: int, seeds: int, years: int, settings: DeclineSettings) -> Fig
         if after:
             # Months from the start of the decline to the end of the month the alert came in.
             delays.append(after[0] - STEADY_BEFORE + 1)
+        rng = random.Random(f"stop-{rate}-{seed}")
+        hits = [i for i, v in enumerate(replay(series(rng, *stopping(rate), pool), settings)) if v.entered]
+        stop = [i for i in hits if i >= STEADY_BEFORE]
+        stops.append(stop[0] - STEADY_BEFORE + 1 if stop else 99)
     delays.sort()
     return Figures(
         rate=rate,
@@ -115,6 +130,8 @@ def measure(rate: int, seeds: int, years: int, settings: DeclineSettings) -> Fig
         delay_median=statistics.median(delays) if delays else None,
         delay_p90=delays[min(len(delays) - 1, int(0.9 * len(delays)))] if delays else None,
         false_before_decline_per_year=before / (seeds * STEADY_BEFORE / 12),
+        stop_detected=sum(1 for d in stops if d < 99) / seeds,
+        stop_delay_max=max((d for d in stops if d < 99), default=None),
     )
 
 
@@ -137,7 +154,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     out(f"settings: {attrs.asdict(settings)}")
     out(
         f"{'rate/month':>10} {'false/yr':>9} {'steady w/ alert':>16} {'detected':>9} "
-        f"{'delay med':>10} {'delay p90':>10} {'false/yr before':>16}"
+        f"{'delay med':>10} {'delay p90':>10} {'false/yr before':>16} {'stops caught':>13} {'stop delay max':>15}"
     )
     started = time.perf_counter()
     results = []
@@ -146,10 +163,11 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
         results.append(f)
         out(
             f"{f.rate:>10} {f.false_per_year:>9.3f} {f.steady_with_alert:>15.1%} {f.detected:>9.1%} "
-            f"{_fmt(f.delay_median):>10} {_fmt(f.delay_p90, '{:.0f}'):>10} {f.false_before_decline_per_year:>16.3f}"
+            f"{_fmt(f.delay_median):>10} {_fmt(f.delay_p90, '{:.0f}'):>10} {f.false_before_decline_per_year:>16.3f} "
+            f"{f.stop_detected:>12.1%} {_fmt(f.stop_delay_max, '{:.0f}'):>15}"
         )
     elapsed = time.perf_counter() - started
-    n_series = 2 * seeds * len(RATES)
+    n_series = 3 * seeds * len(RATES)
     out(f"{n_series} series replayed in {elapsed:.1f} s ({1000 * elapsed / n_series:.2f} ms a series)")
     return results
 

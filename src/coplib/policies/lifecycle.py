@@ -33,7 +33,7 @@ from coplib.domain.decline import (
 from coplib.domain.decline import reasons as decline_reasons
 from coplib.domain.errors import FieldError, InvalidInputError
 from coplib.domain.health import POLICY_NAME as HEALTH_POLICY
-from coplib.domain.health import ContributorFacts, HealthSettings, QuestionFacts
+from coplib.domain.health import ContributorFacts, HealthSettings, MemberFacts, QuestionFacts
 from coplib.domain.history import Ref
 from coplib.domain.lifecycle import (
     POLICY_NAME,
@@ -126,10 +126,12 @@ def evaluate(
     settings: LifecycleSettings | None = None,
     questions: Sequence[QuestionFacts] | None = None,
     contributors: ContributorFacts | None = None,
+    members: Sequence[MemberFacts] | None = None,
 ) -> Evaluation:
     """Judge `community` as at the end of every complete month ending at or before `until`
-    (`questions` and `contributors`: the store's facts at `until`, when the caller has them
-    already, the contributors' with since None)."""
+    (`questions`, `contributors`, `members`: the store's facts, when the caller has them
+    already: the questions and contributors at `until` or later in the month under way, the
+    contributors' with since None)."""
     settings = settings if settings is not None else lifecycle_settings(community)
     if questions is None:
         questions = store.question_facts(community.id, until=until, unattributed=_unattributed(community))
@@ -137,7 +139,8 @@ def evaluate(
         contributors = store.contributor_facts(community.id, since=None, until=until)
     points = monthly_series(questions, contributors, until=until, start=community.created_at.date())
     verdicts = replay(points, settings.decline)
-    members = store.member_facts(community.id)
+    if members is None:
+        members = store.member_facts(community.id)
     stages = stage_history(
         points, verdicts, [m.joined_at for m in members], settings.stage, created_at=community.created_at
     )

@@ -175,8 +175,8 @@ class HealthReads(Queries):
         # before `until`, whose figures the partial month after them does not change.
         same = since is None
         lifecycle = (
-            lifecycle_report(store, community, until, questions=questions, contributors=contributors)
+            lifecycle_report(store, community, until, questions=questions, contributors=contributors, members=members)
             if same
-            else lifecycle_report(store, community, until)
+            else lifecycle_report(store, community, until, members=members)
         )
         return attrs.evolve(report, lifecycle=lifecycle)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 
 from coplib.domain.clock import ensure_utc
 from coplib.domain.community import Community
-from coplib.domain.health import ContributorFacts, QuestionFacts
+from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import Ref
 from coplib.domain.lifecycle import Lifecycle, LifecycleReport, lifecycle_id
 from coplib.policies.lifecycle import evaluate, month_floor, report
@@ -56,12 +56,13 @@ def lifecycle_report(
     *,
     questions: Sequence[QuestionFacts] | None = None,
     contributors: ContributorFacts | None = None,
+    members: Sequence[MemberFacts] | None = None,
 ) -> LifecycleReport:
     """The report as at `until`'s month start, the end of the last complete month
     (`questions`/`contributors`: the store's facts at that moment, the contributors' since
     None, when the caller read them already)."""
     end = month_floor(until)
-    found = evaluate(store, community, until=end, questions=questions, contributors=contributors)
+    found = evaluate(store, community, until=end, questions=questions, contributors=contributors, members=members)
     stored = store.get(Ref("lifecycle", lifecycle_id(community.id)))
     record = stored.value if stored is not None and isinstance(stored.value, Lifecycle) else None
     return report(community, found, record)
