@@ -18,6 +18,11 @@ declining series before its decline count as false alarms there too.
 
     python -m benchmarks.bench_decline_detector            # 400 seeds a rate
     python -m benchmarks.bench_decline_detector --quick    # a smoke test
+    python -m benchmarks.bench_decline_detector --dump ../shared/data/stackexchange/history-meta
+
+With ``--dump``, it also imports a Stack Exchange dump into a memory store and times the
+lifecycle's part of the health report (the monthly series, the detector replayed over every
+month, the stage rules, on the facts the report read) against the whole report, in the same run.
 """
 
 from __future__ import annotations
@@ -139,11 +144,56 @@ def _fmt(x: float | None, pattern: str = "{:.1f}") -> str:
     return "-" if x is None else pattern.format(x)
 
 
+def time_dump(folder: str, out: Callable[[str], None]) -> float:
+    """The lifecycle's share of the health report's time on a real dump (best of 5)."""
+    from datetime import UTC, datetime
+
+    import coplib
+    from coplib.domain.history import Ref
+    from coplib.importers.stackexchange import import_stackexchange
+    from coplib.service.lifecycle import lifecycle_report
+
+    until = datetime(2030, 1, 1, tzinfo=UTC)
+    with coplib.open("memory://") as engine:
+        cid = import_stackexchange(engine, folder).community_id
+        store = engine.store
+        community = store.get(Ref("community", cid)).value  # type: ignore[union-attr]
+        questions = store.question_facts(cid, until=until)
+        contributors = store.contributor_facts(cid, since=None, until=until)
+        members = store.member_facts(cid)
+
+        def best(run: Callable[[], object]) -> float:
+            times = []
+            for _ in range(5):
+                started = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - started)
+            return min(times)
+
+        report = best(lambda: engine.community_health(coplib.SYSTEM, cid, until=until))
+        part = best(
+            lambda: lifecycle_report(
+                store,
+                community,
+                until,
+                questions=questions,
+                contributors=contributors,
+                members=members,  # type: ignore[arg-type]
+            )
+        )
+    out(
+        f"{folder}: health report {1000 * report:.0f} ms, of which the lifecycle {1000 * part:.0f} ms "
+        f"({part / report:.0%} of the report)"
+    )
+    return part / report
+
+
 def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) -> list[Figures]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a smoke test: 20 seeds a rate")
     parser.add_argument("--seeds", type=int, default=400, help="synthetic communities per rate and kind")
     parser.add_argument("--years", type=int, default=5, help="years of each steady series")
+    parser.add_argument("--dump", default=None, help="a Stack Exchange dump folder to time the lifecycle on")
     for field in attrs.fields(DeclineSettings):
         parser.add_argument(f"--{field.name.replace('_', '-')}", type=int, default=None)
     args = parser.parse_args(argv)
@@ -169,6 +219,8 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     elapsed = time.perf_counter() - started
     n_series = 3 * seeds * len(RATES)
     out(f"{n_series} series replayed in {elapsed:.1f} s ({1000 * elapsed / n_series:.2f} ms a series)")
+    if args.dump:
+        time_dump(args.dump, out)
     return results
 
 

@@ -384,20 +384,24 @@ def _collapse(signal: str, window: Sequence[MonthPoint], s: DeclineSettings) -> 
 
 
 def trends(points: Sequence[MonthPoint], settings: DeclineSettings) -> tuple[Trend, ...]:
-    """Each signal's trend over the window ending at the last point (fewer points than the
-    window: no trend for it), and a collapse of a count in the last months when there is
-    one. The share answered within 24 hours reads the months of the window that are settled
-    and had at least ``min_questions`` questions (at least 4)."""
+    """Each signal's trend over the window ending at the last point, and a collapse of a
+    count in the last months when there is one. No trend for a signal with fewer points than
+    the window, nor for a count below ``min_level`` all through it. The share answered within
+    24 hours reads the months of the window that are settled and had at least
+    ``min_questions`` questions (at least 4)."""
     w = settings.window_months
     window = points[-w:]
     if len(window) < w:
         return ()
     months = [p.month for p in window]
-    out = [
-        _trend("contributions", months, [p.contributions for p in window], False, settings),
-        _trend("active_contributors", months, [p.active_contributors for p in window], False, settings),
-    ]
+    out = []
     for name in ("contributions", "active_contributors"):
+        values = [getattr(p, name) for p in window]
+        # A count that stays below min_level all through the window cannot be judged (its
+        # line cannot start at min_level): no trend for it, and no work.
+        if max(values) < settings.min_level:
+            continue
+        out.append(_trend(name, months, values, False, settings))
         found = _collapse(name, window, settings)
         if found is not None:
             out.append(found)
