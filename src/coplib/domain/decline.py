@@ -127,7 +127,7 @@ class DeclineSettings:
     enter_drop_percent: int = 30  # ... and the Theil–Sen line fell at least 30 % over the window
     leave_p_percent: int = 20  # stay while p <= 20 % and the line fell at least 15 %
     leave_drop_percent: int = 15
-    min_level: int = 10  # a count signal is judged only from this many a month (the line's start)
+    min_level: int = 10  # a count is judged when a month of the window and its line's start reach this
     min_questions: int = 10  # a month's share answered within 24 h counts from this many questions
     share_drop_points: int = 25  # a share "fell" by this many points over the window (enter)
     share_leave_points: int = 10  # ... and stays fallen while it is at least this many points down
@@ -386,7 +386,7 @@ def _collapse(signal: str, window: Sequence[MonthPoint], s: DeclineSettings) -> 
 def trends(points: Sequence[MonthPoint], settings: DeclineSettings) -> tuple[Trend, ...]:
     """Each signal's trend over the window ending at the last point, and a collapse of a
     count in the last months when there is one. No trend for a signal with fewer points than
-    the window, nor for a count below ``min_level`` all through it. The share answered within
+    the window, nor for a count that stays below ``min_level`` all through it. The share answered within
     24 hours reads the months of the window that are settled and had at least
     ``min_questions`` questions (at least 4)."""
     w = settings.window_months
@@ -397,8 +397,8 @@ def trends(points: Sequence[MonthPoint], settings: DeclineSettings) -> tuple[Tre
     out = []
     for name in ("contributions", "active_contributors"):
         values = [getattr(p, name) for p in window]
-        # A count that stays below min_level all through the window cannot be judged (its
-        # line cannot start at min_level): no trend for it, and no work.
+        # A count judged must reach min_level in some month of the window (and its line
+        # start there, below): a signal that small is noise, and skipping it saves the work.
         if max(values) < settings.min_level:
             continue
         out.append(_trend(name, months, values, False, settings))

@@ -116,7 +116,11 @@ SETTINGS: Final[tuple[tuple[str, str, str], ...]] = (
     ("decline_enter_drop_percent", "30", "... and the Theil–Sen line of a count fell at least this % over the window"),
     ("decline_leave_p_percent", "20", "stay declining while p is at most this %..."),
     ("decline_leave_drop_percent", "15", "... and the line fell at least this %"),
-    ("decline_min_level", "10", "a count is judged only when its line starts at this many a month or more"),
+    (
+        "decline_min_level",
+        "10",
+        "a count is judged only when a month of the window and the start of its line reach this many",
+    ),
     ("decline_min_questions", "10", "a month's share answered within 24 h counts from this many questions"),
     ("decline_share_drop_points", "25", "the share answered within 24 h fell at least this many points (enter)"),
     ("decline_share_leave_points", "10", "... and stays declining while it is at least this many points down"),
