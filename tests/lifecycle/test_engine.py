@@ -6,18 +6,23 @@ overrides the stage; the reads are the health report's, and refuse bad input."""
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 import coplib
 from coplib import ManualClock, NotFoundError, PermissionDeniedError
 from coplib.domain.community import LifecycleStage
 from coplib.domain.errors import InvalidInputError
+from coplib.domain.history import Ref
 from coplib.health import community_json, render_text
 from coplib.notification.messages import render
+from coplib.policies.lifecycle import evaluate
 from tests.lifecycle.support import (
     FACILITATOR,
     FALLING,
@@ -70,8 +75,8 @@ def test_the_tick_evaluates_each_complete_month_once_and_never_the_month_under_w
     # the 2nd and the 5th found nothing left to do.
     assert months == sorted(set(months))
     assert months[-1] == (month_start(len(FALLING)) - timedelta(days=1)).strftime("%Y-%m")
-    for event in recorded(engine, cid, "lifecycle_evaluated", "decline_entered", "stage_suggested"):
-        assert event.month < event.occurred_at.strftime("%Y-%m")
+    for change in recorded(engine, cid, "lifecycle_evaluated", "decline_entered", "stage_suggested"):
+        assert change.month < change.occurred_at.strftime("%Y-%m")
 
 
 def test_entering_the_declining_state_tells_the_facilitator_and_the_sponsor_in_french_and_english(falling) -> None:  # type: ignore[no-untyped-def]
@@ -215,3 +220,53 @@ def test_the_health_reports_lifecycle_is_the_lifecycle_read_whatever_the_moment_
             read = engine.community_lifecycle(FACILITATOR, cid, until=until)
             assert report.suggested is not None
             assert attrs.evolve(report, recorded=None) == attrs.evolve(read, recorded=None)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.builds(
+        lambda level, steady, factors: [level] * steady + [round(level * f) for f in factors],
+        st.integers(6, 20),
+        st.integers(5, 7),
+        st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.8, 1.0, 1.3]), min_size=2, max_size=5),
+    ),
+    st.lists(st.sampled_from([None, 1, 20, 70, 300]), min_size=12, max_size=12),
+    st.integers(0, 50),
+)
+def test_replaying_a_history_gives_the_changes_the_live_ticks_recorded(
+    monthly: list[int], ticks: list[int | None], seed: int
+) -> None:
+    """Whatever the history and whenever the ticks come (hours into a month, or not at all
+    that month: the next tick catches up), the decline changes recorded live are those the
+    replay finds, and the read's alerts are the months entered."""
+    clock = ManualClock(START)
+    with open_engine(clock=clock) as engine:
+        cid = found(engine)
+        rng = random.Random(seed)
+        for i, n in enumerate(monthly):
+            if ticks[i] is not None:
+                at = month_start(i) + timedelta(hours=ticks[i])
+                clock.advance(max(at - clock.now(), timedelta(0)))
+                assert not engine.tick().errors
+            begin = max(clock.now(), month_start(i))
+            for k in sorted(rng.random() for _ in range(n)):
+                at = begin + (month_start(i + 1) - begin) * k * 0.9
+                if at > clock.now():
+                    clock.advance(at - clock.now())
+                question = engine.ask("p02", cid, title="Which wire?", body="Thin")
+                engine.answer(rng.choice(["p03", "p04", "p05"]), question.id, body="0.8 mm")
+        clock.advance(month_start(len(monthly)) + timedelta(hours=2) - clock.now())
+        engine.tick()
+        live = [(e.month, e.TYPE) for e in recorded(engine, cid, "decline_entered", "decline_left")]
+        community = engine.store.get(Ref("community", cid)).value
+        replayed = evaluate(engine.store, community, until=month_start(len(monthly)))
+        expected = [
+            (v.month.strftime("%Y-%m"), "decline_entered" if v.entered else "decline_left")
+            for v in replayed.verdicts
+            if v.entered or v.left
+        ]
+        event(f"changes: {len(expected)}")
+        assert live == expected
+        assert [a.month for a in engine.community_lifecycle(FACILITATOR, cid).alerts] == [
+            m for m, kind in live if kind == "decline_entered"
+        ]
