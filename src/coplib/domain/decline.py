@@ -9,7 +9,9 @@ both written here, small and exact (docs/health.md#decline says why not a librar
   p-value of a decreasing trend, exact (the Mahonian distribution of inversions) when there is
   no tie, else from the normal approximation with the tie-corrected variance and a continuity
   correction;
-- `theil_sen`: the median of the pairwise slopes, and the intercept through the medians.
+- `theil_sen`: the median of the pairwise slopes, and the intercept through the medians;
+- a collapse rule for a sudden stop (the last months against the level before them, with an
+  exact Poisson probability), which a trend test sees late because the silent months are ties.
 
 `evaluate` judges one month (the last of the series given); `replay` runs it as it would have
 run at the end of every complete month, carrying the state from month to month: what the tick
@@ -207,10 +209,6 @@ def month_text(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 def month_key(day: date) -> str:
     """A month as ``YYYY-MM``."""
     return f"{day.year:04d}-{day.month:02d}"
-
-
-def month_start(moment: datetime) -> date:
-    return moment.date().replace(day=1)
 
 
 def next_month(day: date) -> date:
