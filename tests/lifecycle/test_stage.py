@@ -86,7 +86,7 @@ def test_the_history_counts_members_by_when_they_joined_and_says_since_when_the_
         points,
         [_verdict(m) for m in months],
         joined,
-        StageSettings(potential_members=3, bootstrap_members=5),
+        StageSettings(potential_members=3, bootstrap_members=5, confirm_months=1),
         created_at=datetime(2025, 1, 2, tzinfo=UTC),
     )
     assert [s.signals.members for s in history] == [3, 4, 5, 6, 7, 8, 9, 10]
@@ -122,3 +122,27 @@ def test_the_health_page_lists_every_lifecycle_setting_with_its_default() -> Non
         assert f"| `{key}` | `{default}` |" in page, key
     # and the defaults of the table are the ones the code applies
     assert LifecycleSettings.parse({k: d for k, d, _ in SETTINGS}) == LifecycleSettings()
+
+
+def test_a_new_stage_is_suggested_only_once_the_rules_give_it_months_in_a_row() -> None:
+    """No flapping between two stages on noisy growth: the held stage stays until the new
+    one lasts `stage_confirm_months` months, and says what this month's signals point to."""
+    months, day = [], date(2023, 1, 1)
+    for _ in range(40):
+        months.append(day)
+        day = next_month(day)
+    # Old enough for stewardship; questions growing fast, then not, then fast again.
+    growth = [10] * 30 + [10, 20, 40, 10, 10, 10, 10, 20, 40, 80]
+    points = [MonthPoint(m, 100, 30, q, None) for m, q in zip(months, growth, strict=True)]
+    settings = StageSettings(bootstrap_members=5, stewardship_months=24)
+    history = stage_history(
+        points, [_verdict(m) for m in months], [None] * 10, settings, created_at=datetime(2023, 1, 1, tzinfo=UTC)
+    )
+    raw = [suggest(h.signals, settings).stage for h in history]
+    held = [h.stage for h in history]
+    for i in range(1, len(held)):
+        if held[i] is not held[i - 1]:
+            assert raw[i - 2 : i + 1] == [held[i]] * 3  # three months in a row
+    assert any(r is not h for r, h in zip(raw, held, strict=True))  # the hysteresis held some month
+    pending = next(h for h in history if h.pending is not None)
+    assert any("this month's signals point to" in r for r in stage_reasons(pending, settings))

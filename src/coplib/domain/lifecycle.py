@@ -41,6 +41,7 @@ class StageSettings:
     stewardship_months: int = 24  # younger, or questions growing: maturing
     growth_percent: int = 5  # questions growing at least this much a month: still maturing
     shrunk_percent: int = 50  # contributions (6 months' mean) below this % of their peak: transformation
+    confirm_months: int = 3  # a new stage is suggested once the rules give it this many months in a row
 
 
 @attrs.frozen
@@ -65,6 +66,7 @@ class LifecycleSettings:
             stewardship_months=read.whole("stewardship_months", d.stewardship_months, minimum=1, maximum=600),
             growth_percent=read.whole("growth_percent", d.growth_percent, minimum=0, maximum=1000),
             shrunk_percent=read.whole("shrunk_percent", d.shrunk_percent, minimum=0, maximum=100),
+            confirm_months=read.whole("stage_confirm_months", d.confirm_months, minimum=1, maximum=24),
         )
         if not read.errors:
             if stage.bootstrap_members < stage.potential_members:
@@ -110,6 +112,7 @@ SETTINGS: Final[tuple[tuple[str, str, str], ...]] = (
         "50",
         "contributions of the last 6 months below this % of their highest 6-month mean: transformation",
     ),
+    ("stage_confirm_months", "3", "a new stage is suggested once the rules give it this many months in a row"),
     ("decline_window_months", "8", "the months the trend of each signal is tested on"),
     ("decline_min_history_months", "8", "complete months since the first contribution before any alert"),
     ("decline_enter_p_percent", "1", "enter the declining state when Mann–Kendall's p is at most this %..."),
@@ -155,6 +158,9 @@ class StageSuggestion(NamedTuple):
     bootstrap: bool
     signals: StageSignals
     decline: Verdict | None = None
+    #: What this month's signals alone say, when the suggestion holds to an earlier stage
+    #: until the new one lasts ``stage_confirm_months`` months (else the same as `stage`).
+    pending: LifecycleStage | None = None
 
 
 def questions_growth(points: Sequence[MonthPoint]) -> float | None:
@@ -203,10 +209,12 @@ def stage_history(
     known, counted from the start)."""
     joined_sorted = sorted(j for j in joined if j is not None)
     always = sum(1 for j in joined if j is None)
-    out = []
+    out: list[StageSuggestion] = []
     total = 0
     j = 0
     peak = 0.0
+    run = 0
+    last_raw: LifecycleStage | None = None
     first = min(points[0].month, created_at.date().replace(day=1)) if points else None
     for i, (point, verdict) in enumerate(zip(points, verdicts, strict=True)):
         end = month_end(point.month)
@@ -231,7 +239,16 @@ def stage_history(
             declining=verdict.declining,
             of_peak=mean / peak if peak > 0 else None,
         )
-        out.append(suggest(signals, settings)._replace(decline=verdict))
+        raw = suggest(signals, settings)._replace(decline=verdict)
+        # Hysteresis: a new stage replaces the held one once the rules give it this many
+        # months in a row (the first suggestion, and potential, at once).
+        run = run + 1 if out and raw.stage is last_raw else 1
+        last_raw = raw.stage
+        held = out[-1].stage if out else None
+        if held is None or raw.stage is held or run >= settings.confirm_months or held is LifecycleStage.POTENTIAL:
+            out.append(raw)
+        else:
+            out.append(raw._replace(stage=held, pending=raw.stage))
     return out
 
 
@@ -294,6 +311,13 @@ def stage_reasons(suggestion: StageSuggestion, settings: StageSettings, locale: 
             f"mode d'amorçage : {s.members} membres sur {settings.bootstrap_members}"
             if fr
             else f"bootstrap mode: {s.members} of {settings.bootstrap_members} members"
+        )
+    if suggestion.pending is not None:
+        pending = STAGE_NAMES[locale][suggestion.pending]
+        out.append(
+            f"ce mois-ci, les signaux indiquent {pending} : à confirmer sur {settings.confirm_months} mois"
+            if fr
+            else f"this month's signals point to {pending}: to be confirmed over {settings.confirm_months} months"
         )
     if suggestion.stage is LifecycleStage.TRANSFORMATION:
         if s.of_peak is not None and s.of_peak * 100 < settings.shrunk_percent:
