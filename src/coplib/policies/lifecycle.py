@@ -281,7 +281,15 @@ class LifecyclePolicy(BasePolicy):
         and sponsors when the community entered the declining state."""
         fields = ctx.event_fields(community.id)
         after = record.evaluated_through if record is not None and record.evaluated_through else ""
-        new = [v for v in found.verdicts if (v.entered or v.left) and month_key(v.month) > after]
+        # The changes in the months not evaluated yet, each one a change from the recorded state
+        # (a history imported later into a community already judged may replay otherwise
+        # before: what was recorded then stays, and the state goes on from it).
+        declining = record is not None and record.declining
+        new = []
+        for verdict in found.verdicts:
+            if month_key(verdict.month) > after and verdict.declining is not declining:
+                new.append(verdict._replace(entered=verdict.declining, left=not verdict.declining))
+                declining = verdict.declining
         event_id = ""
         for verdict in new:
             cls = ev.DeclineEntered if verdict.entered else ev.DeclineLeft
