@@ -79,6 +79,7 @@ READS: dict[str, Callable[[Engine, str, str, str], Any]] = {
         v, e.propose_community("ana", "acme", name="Brazing", vocation="Braze").candidate.id
     ),
     "recommend_communities": lambda e, v, q, c: e.recommend_communities(v, "ana"),
+    "community_lifecycle": lambda e, v, q, c: e.community_lifecycle(v, c, until=UNTIL),
 }
 
 #: Reads of the organisation (acme) rather than of the community.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import attrs
 import pytest
@@ -24,6 +23,8 @@ from coplib import (
     PermissionDeniedError,
     Visibility,
 )
+from coplib.domain.health import ContributorFacts, HealthSettings, compute_health
+from coplib.domain.lifecycle import LifecycleReport
 from coplib.domain.portfolio import PortfolioEntry, declining_of, rank_portfolio
 from coplib.service.portfolio import PortfolioReads
 from tests.unit.support import START
@@ -63,24 +64,44 @@ def test_the_declining_come_first_then_the_highest_index_and_the_order_is_total(
     assert rank_portfolio(ranked) == ranked
 
 
-@attrs.frozen
-class _Decline:
-    declining: bool
+def _lifecycle(*, declining: bool) -> LifecycleReport:
+    return LifecycleReport(
+        community_id="c",
+        until=START,
+        confirmed=LifecycleStage.MATURING,
+        suggested=LifecycleStage.MATURING,
+        since="2026-01",
+        reasons={},
+        bootstrap=False,
+        declining=declining,
+        decline_since="2026-01" if declining else None,
+        alerts=(),
+        recorded=None,
+    )
 
 
 @pytest.mark.parametrize(
-    ("decline", "expected"),
-    [(None, False), (True, True), (False, False), (_Decline(True), True), (_Decline(False), False)],
+    ("lifecycle", "expected"),
+    [(None, False), (_lifecycle(declining=True), True), (_lifecycle(declining=False), False)],
+    ids=["no lifecycle", "declining", "not declining"],
 )
-def test_the_decline_signal_is_read_from_a_decline_field_when_the_report_has_one(decline: Any, expected: bool) -> None:
-    class Report:
-        pass
+def test_the_decline_signal_is_the_lifecycle_reports_declining_state(
+    lifecycle: LifecycleReport | None, expected: bool
+) -> None:
+    report = compute_health(
+        community_id="c",
+        name="C",
+        since=None,
+        until=START,
+        questions=[],
+        contributors=ContributorFacts([], [], []),
+        members=[],
+        settings=HealthSettings(),
+        target="P1D",
+        within_target=lambda asked, answered: True,
+    )
 
-    report: Any = Report()
-    if decline is not None:
-        report.decline = decline
-
-    assert declining_of(report) is expected
+    assert declining_of(attrs.evolve(report, lifecycle=lifecycle)) is expected
 
 
 def _clock(engine: Engine) -> ManualClock:

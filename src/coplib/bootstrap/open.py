@@ -20,6 +20,7 @@ from coplib.notification.dispatcher import DeliveryPolicy
 from coplib.policies.badges import BadgesPlugin
 from coplib.policies.guarantee import AnswerGuaranteePlugin
 from coplib.policies.levels import ParticipationLevelsPlugin
+from coplib.policies.lifecycle import LifecyclePlugin
 from coplib.policies.notices import Notices
 from coplib.policies.recognition import RecognitionPlugin
 from coplib.policies.value_stories import ValueStoryNotices
@@ -49,6 +50,7 @@ def default_plugins(people: Iterable[Person] = ()) -> list[tuple[str, object]]:
         ("coplib.policy.badges", BadgesPlugin()),
         ("coplib.policy.community_health", CommunityHealthPlugin()),
         ("coplib.value_story_notices", ValueStoryNotices()),
+        ("coplib.policy.lifecycle", LifecyclePlugin()),
     ]
 
 

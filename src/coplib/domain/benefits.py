@@ -123,6 +123,11 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "candidate_revised": None,
     "candidate_launched": None,
     "candidate_dropped": None,
+    # lifecycle stage and decline: the policy's judgement of the community, no benefit itself
+    "lifecycle_evaluated": None,
+    "stage_suggested": None,
+    "decline_entered": None,
+    "decline_left": None,
 }
 
 

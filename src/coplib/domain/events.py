@@ -32,6 +32,7 @@ from coplib.domain.contributions import (
     ResourceKind,
     ThreadStatus,
 )
+from coplib.domain.decline import month_text
 from coplib.domain.guarantee import CloseReason, Route, person_ids
 from coplib.domain.membership import EXPERTISE_MAX
 from coplib.domain.moderation import RevisedFields
@@ -682,6 +683,52 @@ class CandidateDropped(DomainEvent):
     reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
 
 
+# -- lifecycle stage and decline (coplib.policies.lifecycle) ---------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class LifecycleEvaluated(DomainEvent):
+    """The lifecycle policy judged the community as at the end of `month` (a complete month,
+    YYYY-MM): the next tick evaluates the next month."""
+
+    TYPE: ClassVar[str] = "lifecycle_evaluated"
+    month: str = attrs.field(validator=month_text)
+
+
+@attrs.frozen(kw_only=True)
+class StageSuggested(DomainEvent):
+    """The stage the health signals suggest changed, as at the end of `month`; `since` is the
+    first month of the run of this suggestion."""
+
+    TYPE: ClassVar[str] = "stage_suggested"
+    month: str = attrs.field(validator=month_text)
+    since: str = attrs.field(validator=month_text)
+    stage: LifecycleStage = attrs.field(validator=attrs.validators.instance_of(LifecycleStage))
+    previous: LifecycleStage | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(LifecycleStage))
+    )
+    reasons: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.short_texts())
+
+
+@attrs.frozen(kw_only=True)
+class DeclineEntered(DomainEvent):
+    """The community started running out of steam (essoufflement) as at the end of `month`:
+    `reasons` say what fell, by how much, since when."""
+
+    TYPE: ClassVar[str] = "decline_entered"
+    month: str = attrs.field(validator=month_text)
+    reasons: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.short_texts())
+
+
+@attrs.frozen(kw_only=True)
+class DeclineLeft(DomainEvent):
+    """The community is no longer running out of steam as at the end of `month`."""
+
+    TYPE: ClassVar[str] = "decline_left"
+    month: str = attrs.field(validator=month_text)
+    reasons: tuple[str, ...] = attrs.field(default=(), converter=v.to_tuple, validator=v.short_texts())
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -746,5 +793,10 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         CandidateRevised,
         CandidateLaunched,
         CandidateDropped,
+        # lifecycle stage and decline
+        LifecycleEvaluated,
+        StageSuggested,
+        DeclineEntered,
+        DeclineLeft,
     )
 }

@@ -568,6 +568,10 @@ class CommunityHealth:
     axes: tuple[Group, ...]
     #: The five cycles of value over the period (`coplib.domain.value`), added by the engine.
     value: ValueCycles | None = attrs.field(default=None, eq=False)
+    #: Where the community stands and where it is going (a `coplib.domain.lifecycle.
+    #: LifecycleReport`, typed loosely here: that module builds on this one), when the
+    #: engine's read adds it.
+    lifecycle: Any = attrs.field(default=None, eq=False, hash=False)
 
     @property
     def questions_per_month(self) -> dict[str, int]:

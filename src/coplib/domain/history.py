@@ -33,6 +33,7 @@ from coplib.domain.contributions import (
 )
 from coplib.domain.errors import ConflictError
 from coplib.domain.guarantee import Watch
+from coplib.domain.lifecycle import Lifecycle, evolve_lifecycle, lifecycle_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.moderation import Flag, FlagStatus, Revision, revision_id
 from coplib.domain.participation import Participation, participation_id
@@ -110,6 +111,7 @@ Aggregate = (
     | Flag
     | ValueStory
     | CommunityCandidate
+    | Lifecycle
 )
 
 #: Stable storage names of the aggregate types (never the class names).
@@ -141,6 +143,8 @@ AGGREGATE_KINDS: Final[dict[str, type[Aggregate]]] = {
     # value and launch
     "value_story": ValueStory,
     "community_candidate": CommunityCandidate,
+    # lifecycle stage and decline
+    "lifecycle": Lifecycle,
 }
 KIND_OF: Final[dict[type[Aggregate], str]] = {cls: name for name, cls in AGGREGATE_KINDS.items()}
 
@@ -182,6 +186,14 @@ def _moderation_refs(event: ev.ContributionHidden | ev.ContributionUnhidden) -> 
 
 def _cid(event: ev.DomainEvent) -> str:
     return event.community_id or ""
+
+
+_LIFECYCLE_EVENTS: Final = (ev.LifecycleEvaluated, ev.StageSuggested, ev.DeclineEntered, ev.DeclineLeft)
+
+
+def _lifecycle(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert current is None or isinstance(current, Lifecycle)
+    return evolve_lifecycle(current, e)
 
 
 #: What each event type touches, in the order they are applied: the first entry whose class
@@ -252,6 +264,8 @@ _TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], l
         (ev.CommunityProposed, ev.CandidateRevised, ev.CandidateLaunched, ev.CandidateDropped),
         lambda e: [Ref("community_candidate", e.candidate_id)],
     ),
+    # -- lifecycle stage and decline --
+    (_LIFECYCLE_EVENTS, lambda e: [Ref("lifecycle", lifecycle_id(_cid(e)))]),
 )
 _TOUCHES_BY_TYPE: dict[type[Any], Callable[[Any], list[Ref]]] = {}
 
@@ -1051,6 +1065,8 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     ("community_candidate", ev.CandidateRevised): _candidate_revised,
     ("community_candidate", ev.CandidateLaunched): _candidate_launched,
     ("community_candidate", ev.CandidateDropped): _candidate_dropped,
+    # lifecycle stage and decline
+    **{("lifecycle", cls): _lifecycle for cls in _LIFECYCLE_EVENTS},
     **{
         (kind.value, ev.ContributionWithdrawn): _withdrawn
         for kind in ContributionKind
@@ -1112,6 +1128,8 @@ _CREATORS: Final = frozenset(
         # value and launch
         ("value_story", ev.ValueStoryTold),
         ("community_candidate", ev.CommunityProposed),
+        # lifecycle stage and decline
+        *(("lifecycle", cls) for cls in _LIFECYCLE_EVENTS),
     }
 )
 #: Creating events that may also meet an existing aggregate (a person who left comes back).
@@ -1132,6 +1150,8 @@ _REENTRANT: Final[frozenset[type[ev.DomainEvent]]] = frozenset(
         ev.BadgeProgressed,
         # a retagged question is routed again, on its open watch
         ev.QuestionRouted,
+        # lifecycle stage and decline: one record per community, met again every month
+        *_LIFECYCLE_EVENTS,
     }
 )
 

@@ -7,28 +7,25 @@ facts (docs/value-and-launch.md#portfolio).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
 from coplib.domain.community import LifecycleStage
 from coplib.domain.health import CommunityHealth
+from coplib.domain.lifecycle import LifecycleReport
 from coplib.domain.people import AttributeRule, Person
 
 # -- ranking by health ---------------------------------------------------------------------------
 
 
 def declining_of(report: CommunityHealth) -> bool:
-    """Whether the report says the community is running out of steam: its ``decline`` field
-    when it has one (a bool, or a value whose ``declining`` says so), else False. This is the
-    one place the portfolio reads the decline signal from."""
-    decline: Any = getattr(report, "decline", None)
-    if decline is None:
-        return False
-    if isinstance(decline, bool):
-        return decline
-    flag = getattr(decline, "declining", None)
-    return bool(flag) if flag is not None else bool(decline)
+    """Whether the report says the community is running out of steam: the decline detector's
+    state at the end of its history (`coplib.domain.lifecycle.LifecycleReport.declining`),
+    False when the report carries no lifecycle. This is the one place the portfolio reads the
+    decline signal from."""
+    lifecycle = report.lifecycle
+    return isinstance(lifecycle, LifecycleReport) and lifecycle.declining
 
 
 @attrs.frozen

@@ -15,6 +15,10 @@ weights the charter sets.
         print(render_text(report, "fr"))
         document = to_json([report])                              # {"schema": "coplib.health/1", ...}
 
+Each report also carries, as ``report.lifecycle`` (the ``stage`` and ``decline`` keys of the
+JSON, the text's last section), where the community stands and where it is going: its suggested
+and confirmed lifecycle stage and the decline detector's state and alerts (docs/health.md#lifecycle).
+
 Everything is computed from what the store aggregates (docs/health.md says how for each
 indicator); reading is permissioned like every read: a private community's report is unknown
 to an outsider.

@@ -10,6 +10,7 @@ from typing import Any, Final
 import attrs
 
 from coplib.domain.health import CommunityHealth, Group, RetentionGroup, SeriesPoint
+from coplib.health._lifecycle import lifecycle_json
 from coplib.health._value import value_json
 
 #: The name and version of the JSON schema. A new key keeps the version; a key renamed,
@@ -83,6 +84,7 @@ def community_json(report: CommunityHealth) -> dict[str, Any]:
         "dimensions": _groups(report.dimensions),
         "axes": _groups(report.axes),
         "value": value_json(report.value),
+        **lifecycle_json(report),
     }
 
 

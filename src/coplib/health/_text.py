@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from coplib.domain.health import CommunityHealth, RetentionGroup
+from coplib.health._lifecycle import lifecycle_lines
 from coplib.health._value import value_lines
 
 LOCALES: Final = ("en", "fr")
@@ -181,4 +182,5 @@ def render_text(report: CommunityHealth, locale: str = "en") -> str:
         + "; ".join(f"{_label(g.name, loc)} {_number(g.score, loc, 0)}" for g in report.axes),
     ]
     lines += value_lines(report.value, loc)
+    lines += lifecycle_lines(report, loc)
     return "\n".join(lines) + "\n"

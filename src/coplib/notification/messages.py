@@ -305,6 +305,22 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
             "$actor raconte ce que votre contribution dans $community a permis : $result\n\nMerci !",
         ),
     },
+    # -- lifecycle (coplib.policies.lifecycle) --
+    # Parameters: community, month (YYYY-MM, the last complete month judged), reasons_en /
+    # reasons_fr (what fell, by how much, since when: one line each) and advice_en / advice_fr
+    # (what the charter's animation could do: one line each).
+    "decline_entered": {
+        "en": (
+            "$community is running out of steam",
+            "As at the end of $month, $community is running out of steam:\n$reasons_en\n\n"
+            "What its animation could do:\n$advice_en",
+        ),
+        "fr": (
+            "$community s'essouffle",
+            "À la fin de $month, la communauté $community s'essouffle :\n$reasons_fr\n\n"
+            "Ce que son animation pourrait faire :\n$advice_fr",
+        ),
+    },
 }
 
 #: How a digest's period is named in each language.

@@ -34,6 +34,7 @@ from coplib.service.health import HealthReads
 from coplib.service.help_space import HelpSpaceReads
 from coplib.service.host_reads import HostReads
 from coplib.service.launch import LaunchCommands
+from coplib.service.lifecycle import LifecycleReads
 from coplib.service.meetings import MeetingCommands
 from coplib.service.membership import MembershipCommands
 from coplib.service.moderation import ModerationCommands
@@ -78,6 +79,7 @@ class Engine(
     ValueReads,
     LaunchCommands,
     PortfolioReads,
+    LifecycleReads,
 ):
     """Commands and queries over one store, with its plugins. Thread-safe if the store is."""
 

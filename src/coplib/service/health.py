@@ -33,6 +33,7 @@ from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import BasePolicy, Policy
 from coplib.service._base import check_id
 from coplib.service._value_cycles import value_cycles_of
+from coplib.service.lifecycle import lifecycle_report
 from coplib.service.queries import Queries
 
 __all__ = ["CommunityHealthPlugin", "CommunityHealthSettings", "HealthReads", "health_settings"]
@@ -154,18 +155,29 @@ class HealthReads(Queries):
         store = self._store
         members = store.member_facts(community.id)
         experts = [m.person_id for m in members if m.expert]
+        questions = store.question_facts(community.id, until=until, unattributed=settings.unattributed)
+        contributors = store.contributor_facts(
+            community.id, since=since, until=until, experts=experts, window=settings.retention_window
+        )
         report = compute_health(
             community_id=community.id,
             name=community.name,
             since=since,
             until=until,
-            questions=store.question_facts(community.id, until=until, unattributed=settings.unattributed),
-            contributors=store.contributor_facts(
-                community.id, since=since, until=until, experts=experts, window=settings.retention_window
-            ),
+            questions=questions,
+            contributors=contributors,
             members=members,
             settings=settings,
             target=str(guarantee.target),
             within_target=TargetCheck(guarantee),
         )
-        return attrs.evolve(report, value=value_cycles_of(store, community, report))
+        # Where it stands and where it is going (coplib.service.lifecycle), on the same facts
+        # when they cover the whole history: the lifecycle reads only the complete months
+        # before `until`, whose figures the partial month after them does not change.
+        same = since is None
+        lifecycle = (
+            lifecycle_report(store, community, until, questions=questions, contributors=contributors, members=members)
+            if same
+            else lifecycle_report(store, community, until, members=members)
+        )
+        return attrs.evolve(report, value=value_cycles_of(store, community, report), lifecycle=lifecycle)

@@ -919,6 +919,19 @@ class SampleHistory:
         participation = self.review_participation(store, cid, "ben")
         progress = self.progress_badge(store, cid, "ben", "mentor", "chloe", [aid, "a-later-answer"])
         self.progress_badge(store, cid, "ben", "mentor", "chloe", ["a-later-answer"], withdrawn=True)
+        # lifecycle stage and decline
+        life = self.base(SYSTEM_ACTOR, cid)
+        self.commit(
+            store,
+            [
+                ev.StageSuggested(
+                    **life, month="2026-01", since="2025-11", stage=LifecycleStage.COALESCING, reasons=("young",)
+                ),
+                ev.DeclineEntered(**self.base(SYSTEM_ACTOR, cid), month="2026-01", reasons=("contributions fell",)),
+                ev.DeclineLeft(**self.base(SYSTEM_ACTOR, cid), month="2026-02"),
+                ev.LifecycleEvaluated(**self.base(SYSTEM_ACTOR, cid), month="2026-02"),
+            ],
+        )
         comment_id = self.comment(store, ContributionKind.ANSWER, aid, "chloe")
         endorsement_id = self.endorse(store, ContributionKind.ANSWER, aid, "chloe")
         rid = self.share_resource(store, cid, "ben")
@@ -972,4 +985,5 @@ class SampleHistory:
             "badge_progress": Ref("badge_progress", progress),
             "value_story": Ref("value_story", story),
             "community_candidate": Ref("community_candidate", candidate),
+            "lifecycle": Ref("lifecycle", cid),
         }

@@ -866,6 +866,23 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
     ev.CandidateDropped.TYPE: lambda: _event(
         ev.CandidateDropped, community_id=st.none(), candidate_id=ids(), reason=short_texts(allow_empty=True)
     ),
+    # -- lifecycle stage and decline --
+    ev.LifecycleEvaluated.TYPE: lambda: _event(ev.LifecycleEvaluated, community_id=ids(), month=_months()),
+    ev.StageSuggested.TYPE: lambda: _event(
+        ev.StageSuggested,
+        community_id=ids(),
+        month=_months(),
+        since=_months(),
+        stage=st.sampled_from(LifecycleStage),
+        previous=st.none() | st.sampled_from(LifecycleStage),
+        reasons=st.lists(short_texts(), max_size=3).map(tuple),
+    ),
+    ev.DeclineEntered.TYPE: lambda: _event(
+        ev.DeclineEntered, community_id=ids(), month=_months(), reasons=st.lists(short_texts(), max_size=3).map(tuple)
+    ),
+    ev.DeclineLeft.TYPE: lambda: _event(
+        ev.DeclineLeft, community_id=ids(), month=_months(), reasons=st.lists(short_texts(), max_size=3).map(tuple)
+    ),
 }
 
 
@@ -898,6 +915,11 @@ def launch_facts() -> st.SearchStrategy[LaunchFacts]:
         participation_recognised=st.booleans(),
         middle_managers_informed=st.booleans(),
     )
+
+
+def _months() -> st.SearchStrategy[str]:
+    """Months as YYYY-MM."""
+    return st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(1990, 2100), st.integers(1, 12))
 
 
 def aggregates_of(kind: str) -> st.SearchStrategy[Aggregate]:
