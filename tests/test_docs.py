@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 import re
 import tomllib
 from pathlib import Path
@@ -180,7 +182,11 @@ def test_errors_page_describes_every_error_family_and_its_attributes() -> None:
 
 
 def every_coplib_error() -> list[type[CoplibError]]:
-    """Every error class coplib defines, found from the root (not from the page)."""
+    """Every error class coplib defines, found from the root (not from the page), once every
+    module of coplib is imported (an error class exists only once its module is)."""
+    for module in pkgutil.walk_packages(coplib.__path__, "coplib."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
     found: list[type[CoplibError]] = []
     pending = [CoplibError]
     while pending:

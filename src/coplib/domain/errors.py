@@ -129,6 +129,16 @@ class ConfigurationError(CoplibError, ValueError):
     """The engine was opened with settings that cannot work (bad URL, unknown scheme...)."""
 
 
+class MissingExtraError(ConfigurationError):
+    """A feature needs a package that is not installed (`package`, from coplib's extra
+    `extra`): the message says what to install. Raised by the importers and the simulation."""
+
+    def __init__(self, package: str, extra: str, why: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(f"{why} needs the package {package}: install it with pip install 'coplib[{extra}]'")
+
+
 class DeliveryError(AdapterError):
     """A notifier could not deliver a message. The engine keeps the message pending and tries
     again; `permanent` says that trying again cannot help (an address the server refuses...)."""

@@ -7,7 +7,7 @@ is here: the errors they raise when their source cannot be read as given.
 
 from __future__ import annotations
 
-from coplib.domain.errors import ConfigurationError, FieldError, InvalidInputError
+from coplib.domain.errors import FieldError, InvalidInputError, MissingExtraError
 
 __all__ = ["MissingExtraError", "SourceError"]
 
@@ -31,13 +31,3 @@ class SourceError(InvalidInputError):
         )
         super().__init__([FieldError(f"$.{attribute}" if attribute else "$", problem)], context=f"import source {file}")
         self.args = (f"{where}: {problem}",)
-
-
-class MissingExtraError(ConfigurationError):
-    """An importer needs a package that is not installed (`package`, from coplib's extra
-    `extra`): the message says what to install."""
-
-    def __init__(self, package: str, extra: str, why: str) -> None:
-        self.package = package
-        self.extra = extra
-        super().__init__(f"{why} needs the package {package}: install it with pip install 'coplib[{extra}]'")

@@ -166,5 +166,5 @@ def to_dataframe(rows: Iterable[Mapping[str, Any]]) -> Any:
     try:
         import pandas
     except ImportError:
-        raise MissingExtraError("a results DataFrame", "pandas") from None
+        raise MissingExtraError("pandas", "simulation", "a results DataFrame") from None
     return pandas.DataFrame(list(rows))

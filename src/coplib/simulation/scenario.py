@@ -29,7 +29,7 @@ from typing import Any, Final
 import attrs
 
 from coplib.domain.community import CharterRule, CommunityKind
-from coplib.domain.errors import ConfigurationError, FieldError, InvalidInputError
+from coplib.domain.errors import FieldError, InvalidInputError, MissingExtraError
 from coplib.domain.validation import check_tag, normalise_tag
 from coplib.simulation.personas import (
     BEHAVIOUR_KEYS,
@@ -72,14 +72,6 @@ class ScenarioError(InvalidInputError):
     def __init__(self, errors: Iterable[FieldError], *, source: str = "<scenario>") -> None:
         self.source = source
         super().__init__(errors, context=f"scenario {source}")
-
-
-class MissingExtraError(ConfigurationError):
-    """A feature of the simulation needs an optional library that is not installed."""
-
-    def __init__(self, feature: str, module: str, extra: str = "simulation") -> None:
-        self.feature, self.module, self.extra = feature, module, extra
-        super().__init__(f"{feature} needs {module}: install coplib's {extra!r} extra (pip install 'coplib[{extra}]')")
 
 
 # -- the scenario's values ------------------------------------------------------------------------
