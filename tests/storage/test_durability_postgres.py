@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 
 import psycopg
@@ -49,9 +50,13 @@ while True:
 
 
 def _run_and_kill(url: str, community_id: str, run: int, delay: float) -> list[list[str]]:
-    """Start a writer, SIGKILL it `delay` seconds after it is ready; the lines it reported."""
+    """Start a writer, SIGKILL it `delay` seconds after it is ready; the lines it reported.
+    Returns once the server has ended the killed writer's sessions: a COMMIT it had sent may
+    still land after the kill, and the check must not read the log before and the state after it."""
+    name = f"coplib-durability-{uuid.uuid4().hex[:12]}"
+    tagged = f"{url}{'&' if '?' in url else '?'}application_name={name}"
     writer = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, url, community_id, str(run)],
+        [sys.executable, "-c", _WRITER, tagged, community_id, str(run)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -66,9 +71,24 @@ def _run_and_kill(url: str, community_id: str, run: int, delay: float) -> list[l
     os.kill(writer.pid, signal.SIGKILL)
     out, err = writer.communicate(timeout=30)
     assert writer.returncode == -signal.SIGKILL, err
+    _wait_for_sessions_to_end(url, name)
     # A line cut short by the kill was never completely reported: ignore it.
     complete = out[: out.rfind("\n") + 1] if "\n" in out else ""
     return [line.split() for line in complete.splitlines()]
+
+
+def _wait_for_sessions_to_end(url: str, application_name: str) -> None:
+    deadline = time.monotonic() + 30
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (application_name,)
+            ).fetchone()
+            if row is None or row[0] == 0:
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"the killed writer's {row[0]} sessions are still open after 30 s")
+            time.sleep(0.02)
 
 
 def _outbox(url: str) -> list[tuple[str, str, str]]:
