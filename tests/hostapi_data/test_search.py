@@ -134,16 +134,25 @@ def test_a_cursor_from_another_search_or_viewer_or_forged_is_refused(w: World) -
     ):
         with pytest.raises(InvalidInputError, match=r"\$\.cursor"):
             other()
-    body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    for forged in (
-        {**body, "o": -1},
-        {**body, "o": "1"},
-        {**body, "v": 2},
-        {**body, "extra": 1},
-    ):
+    head, tag = cursor.split(".")
+    body = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    assert body["k"] == [1]  # the position of the next page, under the engine's signature
+    for forged in ({**body, "k": [0]}, {**body, "k": [2]}, {**body, "k": [-1]}, {**body, "v": 2}, {**body, "x": 1}):
         text = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
-        with pytest.raises(InvalidInputError, match=r"\$\.cursor"):
-            e.search("olga", "joint", limit=1, cursor=text)
+        with pytest.raises(InvalidInputError, match=r"signature does not match @ \$\.cursor"):
+            e.search("olga", "joint", limit=1, cursor=f"{text}.{tag}")
+    # Another list's cursor, or a cursor signed by an engine with another secret, is refused.
+    members = e.members_page("ben", "open", limit=1).next_cursor
+    assert members is not None
+    with pytest.raises(InvalidInputError, match=r"another list.* @ \$\.cursor"):
+        e.search("olga", "joint", limit=1, cursor=members)
+    secret = e.cursor_secret
+    e.cursor_secret = b"another secret of sixteen bytes or more"
+    try:
+        with pytest.raises(InvalidInputError, match=r"signature does not match @ \$\.cursor"):
+            e.search("olga", "joint", limit=1, cursor=cursor)
+    finally:
+        e.cursor_secret = secret
     for junk in ("", "%%%", "not base64!", 42, "x" * 300):
         with pytest.raises(InvalidInputError, match=r"\$\.cursor"):
             e.search("olga", "joint", limit=1, cursor=junk)  # type: ignore[arg-type]

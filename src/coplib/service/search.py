@@ -22,11 +22,13 @@ from coplib.domain.history import Ref
 from coplib.domain.permissions import Action
 from coplib.domain.text_search import QUERY_MAX_CHARS, SEARCHABLE_KINDS, query_terms
 from coplib.ports.storage import TextSearch
-from coplib.service import _search_cursor
-from coplib.service._base import UseCases, check_enum, check_id
+from coplib.service._base import check_enum, check_id
+from coplib.service.pagination import Paging
 
 #: The hits of a page when the caller does not say.
 SEARCH_LIMIT_DEFAULT = 20
+#: The furthest position a search's cursors reach (a search pages through at most this many hits).
+SEARCH_OFFSET_MAX = 10_000
 
 Searchable = Question | Answer | Resource | Experience
 
@@ -55,7 +57,7 @@ class SearchResults:
     next_cursor: str | None
 
 
-class SearchReads(UseCases):
+class SearchReads(Paging):
     """Full-text search, filtered by what the viewer may read."""
 
     def search(
@@ -98,8 +100,12 @@ class SearchReads(UseCases):
         limit = v.check_limit(limit, ctx)
         if community_id is not None:
             community_id = check_id("$.community_id", community_id, ctx)
-        digest = _search_cursor.query_digest(viewer, text, community_id, wanted, limit)
-        offset = 0 if cursor is None else _search_cursor.decode(cursor, digest, ctx)
+        # The cursor is the engine's signed cursor (coplib.domain.paging), bound to this search:
+        # the viewer, the text, the community, the kinds and the limit.
+        scope = ("search", viewer, text, community_id, wanted, limit)
+        offset = self._after_int(cursor, scope, ctx) or 0
+        if not 0 <= offset <= SEARCH_OFFSET_MAX:
+            raise InvalidInputError.field("$.cursor", "holds a position out of the search's range", context=ctx)
         store = self._store
         if not isinstance(store, TextSearch):
             raise ConfigurationError(
@@ -119,8 +125,9 @@ class SearchReads(UseCases):
             if stored is not None and isinstance(stored.value, Question | Answer | Resource | Experience):
                 hits.append(SearchHit(ContributionKind(hit.kind), stored.value, hit.score))
         following = offset + len(matches.hits)
-        more = following < matches.total and following <= _search_cursor.MAX_OFFSET and matches.hits
-        return SearchResults(tuple(hits), matches.total, _search_cursor.encode(following, digest) if more else None)
+        more = following < matches.total and following <= SEARCH_OFFSET_MAX and matches.hits
+        next_cursor = self._codec.encode("search", scope, (following,)) if more else None
+        return SearchResults(tuple(hits), matches.total, next_cursor)
 
     def _may_read(self, viewer: str, community: Community) -> bool:
         """Whether the decision point lets `viewer` read `community` (no error: a search
