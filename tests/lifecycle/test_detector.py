@@ -248,7 +248,8 @@ def test_a_sudden_stop_is_a_collapse_caught_within_three_months_where_the_trend_
 
 
 def test_the_collapse_p_value_is_the_poisson_probability_of_months_that_low() -> None:
-    poisson = pytest.importorskip("scipy.stats").poisson
+    from scipy.stats import poisson
+
     from coplib.domain.decline import _collapse
 
     window = points([40, 42, 38, 41, 39, 40, 3, 5])

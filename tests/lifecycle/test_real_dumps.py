@@ -22,8 +22,6 @@ from tests.importers.dumps import REAL_DUMPS
 
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
 
-pytestmark = pytest.mark.skipif(not REAL_DUMPS.exists(), reason="the real dumps are not here")
-
 
 @pytest.fixture(scope="module", params=["beer", "history-meta"])
 def site(request: pytest.FixtureRequest) -> Iterator[tuple[str, coplib.Engine, str, ManualClock]]:

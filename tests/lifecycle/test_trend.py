@@ -9,11 +9,10 @@ from itertools import permutations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from coplib.domain.decline import mann_kendall, theil_sen
 from coplib.domain.errors import InvalidInputError
-
-stats = pytest.importorskip("scipy.stats")
 
 COUNTS = st.lists(st.integers(0, 8), min_size=3, max_size=14)
 DISTINCT = st.lists(st.integers(-1000, 1000), min_size=3, max_size=14, unique=True)

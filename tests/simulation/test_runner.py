@@ -40,7 +40,8 @@ def test_processes_give_the_json_of_one_worker(serial: str) -> None:
 
 @pytest.fixture(scope="module")
 def dask_client() -> Iterator[object]:
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the dev extra has it: a missing one fails the test, as it should
+
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
@@ -74,7 +75,6 @@ def test_the_results_table_has_a_row_per_run_and_the_csv_holds_it() -> None:
 
 
 def test_the_table_as_a_dataframe() -> None:
-    pytest.importorskip("pandas")
     sweep = run_sweep(tiny(weeks=1), runs=2, workers=1)
     frame = to_dataframe(sweep.table())
     assert list(frame["seed"]) == [7, 8]
