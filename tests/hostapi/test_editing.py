@@ -19,6 +19,8 @@ from coplib import (
     Role,
 )
 from coplib.domain.contributions import COMMENT_MAX, ThreadStatus
+from coplib.domain.guarantee import CloseReason, Watch
+from coplib.domain.history import Ref
 from coplib.domain.moderation import Revision
 
 
@@ -257,6 +259,59 @@ def test_a_closed_question_is_not_unanswered_and_the_guarantee_stops_watching_it
     reopened = engine.reopen_thread("chloe", question.id)
     assert reopened.status is ThreadStatus.OPEN
     assert [q.id for q in engine.unanswered_questions("dev", "welding")] == [question.id]
+
+
+def _watch(engine: Engine, question_id: str) -> Watch:
+    stored = engine.store.get(Ref("answer_watch", question_id))
+    assert stored is not None and isinstance(stored.value, Watch)
+    return stored.value
+
+
+def _told(engine: Engine, person_id: str, topic: str) -> int:
+    return sum(1 for e in engine.outbox(SYSTEM, recipient_id=person_id, limit=1000) if e.message.topic == topic)
+
+
+@pytest.mark.parametrize("how", ["reopened", "shown again"])
+def test_a_question_reopened_or_shown_again_unanswered_is_promised_a_fast_answer_again(
+    engine: Engine, clock: ManualClock, how: str
+) -> None:
+    question = _ask(engine, tags=("aluminium",))
+    assert _watch(engine, question.id).experts == ("ben",) and _told(engine, "ben", "question_for_expert") == 1
+    first_step = _watch(engine, question.id).due_at
+    assert first_step is not None
+    clock.advance((first_step - clock.now()) / 2)  # moderated before its first reminder
+    if how == "reopened":
+        engine.close_thread("ana", question.id, reason="off topic?")
+    else:
+        engine.hide("ana", "question", question.id, reason="check the wording")
+    assert not _watch(engine, question.id).open
+    clock.advance(timedelta(hours=1))
+
+    if how == "reopened":
+        engine.reopen_thread("ana", question.id)
+    else:
+        engine.unhide("ana", "question", question.id)
+
+    watch = _watch(engine, question.id)
+    assert watch.open and watch.steps_taken == 0 and watch.experts == ("ben",)
+    assert watch.due_at is not None and watch.due_at > clock.now()
+    assert _told(engine, "ben", "question_for_expert") == 2  # the expert is told again
+    # The ladder starts over from its first step, as for a new question.
+    clock.advance(watch.due_at - clock.now())
+    engine.tick()
+    assert _watch(engine, question.id).steps_taken >= 1
+
+
+def test_a_thread_reopened_after_its_answer_is_not_watched_again(engine: Engine) -> None:
+    question = _ask(engine, tags=("aluminium",))
+    engine.answer("ben", question.id, body="ER4043")
+    engine.close_thread("chloe", question.id)
+
+    engine.reopen_thread("chloe", question.id)
+
+    watch = _watch(engine, question.id)
+    assert not watch.open and watch.closed_because is CloseReason.ANSWERED
+    assert _told(engine, "ben", "question_for_expert") == 1
 
 
 def test_a_locked_thread_takes_no_new_answer_nor_comment_and_only_a_facilitator_locks_or_unlocks(

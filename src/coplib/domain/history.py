@@ -32,7 +32,7 @@ from coplib.domain.contributions import (
     Resource,
 )
 from coplib.domain.errors import ConflictError
-from coplib.domain.guarantee import Watch
+from coplib.domain.guarantee import CloseReason, Watch
 from coplib.domain.lifecycle import Lifecycle, evolve_lifecycle, lifecycle_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.moderation import Flag, FlagStatus, Revision, revision_id
@@ -650,6 +650,17 @@ def _policy_recovered(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) ->
 
 def _watch_started(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.QuestionRouted) and e.community_id
+    if isinstance(current, Watch) and current.closed_because is CloseReason.MODERATED:
+        # The thread reopened, or the question shown again: the promise starts over.
+        return evolve(
+            current,
+            experts=e.experts,
+            route=e.route,
+            due_at=e.due_at,
+            steps_taken=0,
+            closed_at=None,
+            closed_because=None,
+        )
     if current is not None:
         # Routed again (the question was retagged): new experts, the ladder where it stood.
         watch = _open_watch(current, e)

@@ -95,10 +95,11 @@ class AnswerGuarantee(BasePolicy):
             ev.AnswerPosted,
             ev.ContributionWithdrawn,
             # editing and moderation: a retagged question is routed again; a closed, locked or
-            # hidden one is watched no more
+            # hidden one is watched no more, until it is reopened or shown again
             ev.ContributionRevised,
             ev.ThreadStatusChanged,
             ev.ContributionHidden,
+            ev.ContributionUnhidden,
         }
     )
     #: How many due watches one tick takes on; the others wait for the next tick.
@@ -108,12 +109,10 @@ class AnswerGuarantee(BasePolicy):
         self._read = SettingsMemo(_read_settings)  # a charter's settings are parsed once (and warned about once)
 
     def interested_in(self, event: ev.DomainEvent) -> bool:
-        if isinstance(event, (ev.ContributionWithdrawn, ev.ContributionHidden)):
+        if isinstance(event, (ev.ContributionWithdrawn, ev.ContributionHidden, ev.ContributionUnhidden)):
             return event.contribution_kind is ContributionKind.QUESTION
         if isinstance(event, ev.ContributionRevised):
             return event.contribution_kind is ContributionKind.QUESTION and event.changed.tags is not None
-        if isinstance(event, ev.ThreadStatusChanged):
-            return event.status is not ThreadStatus.OPEN
         return type(event) in self.interests
 
     def settings_errors(self, settings: Mapping[str, str]) -> list[FieldError]:
@@ -130,10 +129,10 @@ class AnswerGuarantee(BasePolicy):
                 return [Ref("answer_watch", event.question_id), Ref("question", event.question_id)]
             case ev.ContributionWithdrawn() | ev.ContributionHidden():
                 return [Ref("answer_watch", event.contribution_id)]
-            case ev.ContributionRevised():
+            case ev.ContributionRevised() | ev.ContributionUnhidden():
                 return [Ref("answer_watch", event.contribution_id), Ref("question", event.contribution_id)]
             case ev.ThreadStatusChanged():
-                return [Ref("answer_watch", event.question_id)]
+                return [Ref("answer_watch", event.question_id), Ref("question", event.question_id)]
         return ()
 
     def react(self, ctx: PolicyContext, event: ev.DomainEvent) -> None:
@@ -146,10 +145,58 @@ class AnswerGuarantee(BasePolicy):
                 self._close(ctx, event.contribution_id, CloseReason.WITHDRAWN)
             case ev.ContributionRevised():
                 self._reroute(ctx, event)
+            case ev.ThreadStatusChanged() if event.status is ThreadStatus.OPEN:
+                self._resume(ctx, event.question_id, event.id)
             case ev.ThreadStatusChanged():
                 self._close(ctx, event.question_id, CloseReason.MODERATED)
             case ev.ContributionHidden():
                 self._close(ctx, event.contribution_id, CloseReason.MODERATED)
+            case ev.ContributionUnhidden():
+                self._resume(ctx, event.contribution_id, event.id)
+
+    def _resume(self, ctx: PolicyContext, question_id: str, cause: str) -> None:
+        """A thread reopened, or a question shown again, that still waits for its answer: its
+        watch, closed by the moderation, starts over (routed anew, the ladder from its first
+        step, due from now), and the experts chosen are told again."""
+        question = ctx.get(Ref("question", question_id))
+        watch = ctx.get(Ref("answer_watch", question_id))
+        if not isinstance(question, Question) or not question.open:
+            return
+        if not isinstance(watch, Watch) or watch.closed_because is not CloseReason.MODERATED:
+            return  # never watched (the policy was off), still watched, or ended for another reason
+        community = ctx.community(question.community_id)
+        if community is None:
+            raise NotFoundError("community", question.community_id)
+        if community.closed or not ctx.enabled(community.id):
+            return
+        settings = self._settings(community)
+        chosen, route = self._choose(ctx, community.id, question.author_id, question.tags, question.id, settings)
+        routed = ev.QuestionRouted(
+            **_fields(ctx, community.id),
+            question_id=question.id,
+            asker_id=question.author_id,
+            asked_at=question.created_at,
+            experts=chosen,
+            route=route,
+            due_at=settings.due_at(ctx.now, 0),
+        )
+        ctx.record(routed)
+        topic = "question_for_facilitator" if route is Route.FACILITATORS else "question_for_expert"
+        params = {
+            "community": community.name,
+            "title": question.title,
+            "asker": self._names(ctx, [question.author_id]),
+            "tags": ", ".join(sorted(question.tags)),
+        }
+        for person_id in chosen:
+            ctx.message(
+                person_id,
+                topic,
+                params,
+                key=f"{question.id}:resumed:{cause}",
+                community_id=community.id,
+                event_id=routed.id,
+            )
 
     def _reroute(self, ctx: PolicyContext, event: ev.ContributionRevised) -> None:
         """A retagged question still waiting for its answer goes to the experts of its new
