@@ -449,9 +449,19 @@ class JsonLinesStore(Store, TextSearch, HistoryRewriting):
         with self._locked(exclusive=False):
             return self._index.member_facts(community_id)
 
-    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+    def events(
+        self,
+        *,
+        community_id: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+        before: int | None = None,
+        newest_first: bool = False,
+    ) -> list[RecordedEvent]:
         with self._locked(exclusive=False):
-            return self._index.events(community_id=community_id, after=after, limit=limit)
+            return self._index.events(
+                community_id=community_id, after=after, limit=limit, before=before, newest_first=newest_first
+            )
 
     def last_position(self) -> int:
         with self._locked(exclusive=False):

@@ -43,6 +43,7 @@ CALLS: list[tuple[str, Callable[[Engine, dict[str, str]], Any], str]] = [
     ("upcoming_meetings", lambda e, i: e.upcoming_meetings("ana", community_id=5), "$.community_id"),
     ("activity", lambda e, i: e.activity("ana", person_id="a b"), "$.person_id"),
     ("activity", lambda e, i: e.activity("ana", community_id="welding", since="yesterday"), "$.since"),
+    ("activity", lambda e, i: e.activity("ana", community_id="welding", newest_first="yes"), "$.newest_first"),
     ("members_page", lambda e, i: e.members_page("ana", "welding", role="boss"), "$.role"),
     ("contributions_page", lambda e, i: e.contributions_page("ana", "ben", kinds=["gift"]), "$.kinds[0]"),
     ("outbox_page", lambda e, i: e.outbox_page(SYSTEM, status="lost"), "$.status"),

@@ -110,6 +110,44 @@ def test_the_activity_of_a_community_is_what_people_did_in_log_order(engine: Eng
     assert positions == sorted(positions)
 
 
+def _walk(engine: Engine, viewer: str, **filters: object) -> list[int]:
+    positions: list[int] = []
+    cursor = None
+    while True:
+        page = engine.activity(viewer, newest_first=True, limit=2, cursor=cursor, **filters)  # type: ignore[arg-type]
+        positions += [r.position for r in page.items]
+        if page.next_cursor is None:
+            return positions
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("whose", ["a community", "a person", "a person in a community"])
+def test_an_activity_feed_newest_first_walks_the_same_events_backwards_and_resumes_as_new_ones_come(
+    engine: Engine, whose: str
+) -> None:
+    filters = {
+        "a community": {"community_id": "welding"},
+        "a person": {"person_id": "ben"},
+        "a person in a community": {"person_id": "ben", "community_id": "welding"},
+    }[whose]
+    for n in range(4):
+        question = engine.ask("chloe", "welding", title=f"Which wire {n}?", body="For thin sheet")
+        engine.answer("ben", question.id, body="ER4043")
+        engine.comment("ben", "question", question.id, body="Or ER5356")
+    oldest_first = [r.position for r in engine.activity("dev", limit=1000, **filters)]  # type: ignore[arg-type]
+    assert len(oldest_first) >= 8
+
+    assert _walk(engine, "dev", **filters) == oldest_first[::-1]
+    # A walk that began before new events came goes on where it was: the new ones are at the
+    # top, for the next walk; nothing is skipped or repeated.
+    first = engine.activity("dev", newest_first=True, limit=3, **filters)  # type: ignore[arg-type]
+    engine.answer("ben", engine.ask("chloe", "welding", title="Later?", body="Later").id, body="Yes")
+    rest = engine.activity("dev", newest_first=True, limit=1000, cursor=first.next_cursor, **filters)  # type: ignore[arg-type]
+    assert [r.position for r in (*first.items, *rest.items)] == oldest_first[::-1]
+    with pytest.raises(InvalidInputError, match=r"\$\.cursor"):
+        engine.activity("dev", limit=3, cursor=first.next_cursor, **filters)  # type: ignore[arg-type]
+
+
 def test_the_activity_of_a_person_leaves_out_the_communities_the_viewer_may_not_read(engine: Engine) -> None:
     engine.ask("ana", "managers", title="Budget?", body="For 2027")
     engine.ask("ana", "welding", title="Which gas?", body="For MIG")

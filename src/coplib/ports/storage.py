@@ -298,8 +298,18 @@ class EventLog(ABC):
     """The events, each at its position in one global order (1, 2, 3... never reused)."""
 
     @abstractmethod
-    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        """Events in position order, after position `after`, of one community or all."""
+    def events(
+        self,
+        *,
+        community_id: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+        before: int | None = None,
+        newest_first: bool = False,
+    ) -> list[RecordedEvent]:
+        """Events of one community or all, after position `after` (and before `before`, when
+        given), in position order, or the latest first with `newest_first` (a feed's order):
+        `limit` of them, taken from the start of that order."""
 
     @abstractmethod
     def last_position(self) -> int:

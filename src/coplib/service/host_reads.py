@@ -336,14 +336,16 @@ class HostReads(Paging):
         community_id: str | None = None,
         person_id: str | None = None,
         since: datetime | None = None,
+        newest_first: bool = False,
         cursor: str | None = None,
         limit: int = 50,
     ) -> Page[RecordedEvent]:
-        """What people did (`ACTIVITY_TYPES`), in log order, a page at a time: in a
-        community (its history, filtered), by a person (in the communities the viewer may
-        read; from `since`, by default 90 days ago), or by a person in a community. Events
-        on a contribution hidden from the viewer stay in the feed as events: the feed names
-        contributions by id, their text is read through the reads that filter it."""
+        """What people did (`ACTIVITY_TYPES`), in log order (the latest first with
+        `newest_first`, a feed's order), a page at a time: in a community (its history,
+        filtered), by a person (in the communities the viewer may read; from `since`, by
+        default 90 days ago), or by a person in a community. Events on a contribution hidden
+        from the viewer stay in the feed as events: the feed names contributions by id, their
+        text is read through the reads that filter it."""
         ctx = "activity"
         viewer = check_id("$.viewer", viewer, ctx)
         limit = check_page_limit(limit, ctx)
@@ -355,12 +357,20 @@ class HostReads(Paging):
             community = self._community(community_id, ctx)
             self._readable(viewer, community)
         start = ensure_utc(since, "$.since") if since is not None else self.clock.now() - ACTIVITY_WINDOW
-        scope = ("activity", viewer, community.id if community else None, pid, start if pid else None)
-        after = self._after_int(cursor, scope, ctx) or 0
+        if not isinstance(newest_first, bool):
+            raise InvalidInputError.field("$.newest_first", "must be true or false", context=ctx)
+        scope = ("activity", viewer, community.id if community else None, pid, start if pid else None, newest_first)
+        # The cursor holds the last position returned: the next page is after it in the feed's
+        # order (later in the log, or earlier for the newest first).
+        mark = self._after_int(cursor, scope, ctx)
+        after = mark or 0
         if community is not None and pid is None:
 
             def fetch(last: RecordedEvent | None, n: int) -> Sequence[RecordedEvent]:
                 assert community is not None
+                if newest_first:
+                    before = last.position if last else mark
+                    return self._store.events(community_id=community.id, before=before, newest_first=True, limit=n)
                 return self._store.events(community_id=community.id, after=last.position if last else after, limit=n)
 
             rows = self._fill(fetch, lambda r: r.event.TYPE in ACTIVITY_TYPES, limit)
@@ -370,7 +380,8 @@ class HostReads(Paging):
 
         def visible(r: RecordedEvent) -> bool:
             cid = r.event.community_id
-            if r.position <= after or r.event.TYPE not in ACTIVITY_TYPES or cid is None:
+            beyond = mark is not None and r.position >= mark if newest_first else r.position <= after
+            if beyond or r.event.TYPE not in ACTIVITY_TYPES or cid is None:
                 return False
             if cid not in readable:
                 try:
@@ -386,7 +397,8 @@ class HostReads(Paging):
             until=self.clock.now() + timedelta(microseconds=1),
             community_id=community.id if community else None,
         )
-        rows = [r for r in found if visible(r)][: limit + 1]
+        ordered = reversed(found) if newest_first else iter(found)
+        rows = [r for r in ordered if visible(r)][: limit + 1]
         return self._page(rows, limit, scope, lambda r: (r.position,))
 
     # -- the paged forms of the existing lists ---------------------------------------------------

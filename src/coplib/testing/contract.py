@@ -365,6 +365,32 @@ class EventLogContract(StoreFixtures):
         assert store.events(community_id=welding, after=positions[1], limit=2) == of_welding[2:4]
         assert store.events(community_id="nowhere") == []
 
+    def test_events_newest_first_page_backwards_with_before_and_limit(
+        self, store: Store, history: SampleHistory
+    ) -> None:
+        oid = history.found_organisation(store)
+        welding = history.found_community(store, oid, name="Welding")
+        brazing = history.found_community(store, oid, name="Brazing")
+        for _ in range(3):
+            history.ask(store, welding, "ana")
+            history.ask(store, brazing, "ana")
+        everything = store.events(limit=10_000)
+        assert store.events(newest_first=True, limit=10_000) == everything[::-1]
+        assert store.events(before=4) == everything[:3]
+        assert store.events(before=1) == [] and store.events(after=3, before=4) == []
+        # A feed's walk: pages of 2, each before the last one read, give the log reversed.
+        of_welding = [r for r in everything if r.event.community_id == welding]
+        walked: list[RecordedEvent] = []
+        before: int | None = None
+        while page := store.events(community_id=welding, before=before, newest_first=True, limit=2):
+            assert len(page) <= 2
+            walked.extend(page)
+            before = page[-1].position
+        assert walked == of_welding[::-1]
+        middle = of_welding[2].position
+        assert store.events(community_id=welding, before=middle, newest_first=True, limit=1) == [of_welding[1]]
+        assert store.events(community_id=welding, after=of_welding[0].position, before=middle) == [of_welding[1]]
+
     def test_activity_lists_a_persons_events_in_the_window_in_position_order(
         self, store: Store, history: SampleHistory
     ) -> None:

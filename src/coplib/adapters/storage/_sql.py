@@ -186,16 +186,28 @@ def unanswered_questions(
 EVENT_ROW: Final = "position, data"
 
 
-def events(d: Dialect, community_id: str | None, after: int, limit: int) -> Statement:
-    """`EventLog.events`: rows of `EVENT_ROW`, by the primary key or by community."""
+def events(
+    d: Dialect,
+    community_id: str | None,
+    after: int,
+    limit: int,
+    before: int | None = None,
+    newest_first: bool = False,
+) -> Statement:
+    """`EventLog.events`: rows of `EVENT_ROW`, by the primary key or by community (either
+    index read forwards, or backwards for the newest first)."""
     m = d.mark
     where = f"position > {m}"
     params: list[Any] = [after]
+    if before is not None:
+        where += f" AND position < {m}"
+        params.append(before)
     if community_id is not None:
         where = f"community_id = {m} AND {where}"
         params.insert(0, community_id)
     params.append(limit)
-    return f"SELECT {EVENT_ROW} FROM {d.table('events')} WHERE {where} ORDER BY position LIMIT {m}", params
+    order = "position DESC" if newest_first else "position"
+    return f"SELECT {EVENT_ROW} FROM {d.table('events')} WHERE {where} ORDER BY {order} LIMIT {m}", params
 
 
 def last_position(d: Dialect) -> Statement:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -420,14 +421,24 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
             ]
         return sorted(found)
 
-    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+    def events(
+        self,
+        *,
+        community_id: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+        before: int | None = None,
+        newest_first: bool = False,
+    ) -> list[RecordedEvent]:
         check_limit(limit)
         with self._lock:
             self._check_open()
-            tail = self._events[max(after, 0) :]
+            # Positions are 1, 2, 3...: position p is at index p - 1.
+            tail = self._events[max(after, 0) : None if before is None else max(before - 1, 0)]
+        chosen = reversed(tail) if newest_first else iter(tail)
         if community_id is not None:
-            tail = [r for r in tail if r.event.community_id == community_id]
-        return tail[:limit]
+            chosen = (r for r in chosen if r.event.community_id == community_id)
+        return list(itertools.islice(chosen, limit))
 
     def last_position(self) -> int:
         with self._lock:

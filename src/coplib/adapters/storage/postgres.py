@@ -1015,9 +1015,18 @@ class PostgresStore(Store, TextSearch, HistoryRewriting):
                 out.append(RecordedEvent(int(position), event))
             return out
 
-    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+    def events(
+        self,
+        *,
+        community_id: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+        before: int | None = None,
+        newest_first: bool = False,
+    ) -> list[RecordedEvent]:
         check_limit(limit)
-        return self._recorded(self._fetch("reading events", *_sql.events(POSTGRES, community_id, after, limit)))
+        statement = _sql.events(POSTGRES, community_id, after, limit, before, newest_first)
+        return self._recorded(self._fetch("reading events", *statement))
 
     def last_position(self) -> int:
         rows = self._fetch("reading the log's last position", *_sql.last_position(POSTGRES))

@@ -1123,9 +1123,17 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
             self._remember_events(decoded)
             return out
 
-    def events(self, *, community_id: str | None = None, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+    def events(
+        self,
+        *,
+        community_id: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+        before: int | None = None,
+        newest_first: bool = False,
+    ) -> list[RecordedEvent]:
         check_limit(limit)
-        return self._events(*_sql.events(SQLITE, community_id, after, limit))
+        return self._events(*_sql.events(SQLITE, community_id, after, limit, before, newest_first))
 
     def last_position(self) -> int:
         rows = self._query(*_sql.last_position(SQLITE))
