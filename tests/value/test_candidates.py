@@ -110,6 +110,24 @@ def test_revising_changes_only_the_facts_named(engine: Engine) -> None:
     assert revised.readiness.score == pytest.approx(25)
 
 
+def test_launching_a_candidate_invites_the_people_it_counted_on_who_belong_to_its_organisation(
+    engine: Engine,
+) -> None:
+    facts = {**READY, "core_group": ["walt", "rita", "ben", "gil"], "sponsor": "eve"}
+    cid = engine.propose_community("walt", "acme", name="Brazing", vocation="Braze well", facts=facts).candidate.id
+
+    engine.launch_candidate("walt", cid, community_id="brazing")
+
+    statuses = {m.person_id: m.status.value for m in engine.members("walt", "brazing", statuses=("active", "invited"))}
+    # walt founded it; rita and ben (the core group) and eve (the sponsor) are invited; gil is
+    # of another organisation: left out.
+    assert statuses == {"walt": "active", "rita": "invited", "ben": "invited", "eve": "invited"}
+    told = {e.message.recipient_id for e in engine.outbox(SYSTEM, limit=1000) if e.message.topic == "member_invited"}
+    assert told == {"rita", "ben", "eve"}
+    engine.join("rita", "brazing")
+    assert engine.membership("walt", "brazing", "rita").status.value == "active"
+
+
 def test_launching_a_candidate_creates_its_community_with_the_launcher_as_facilitator(engine: Engine) -> None:
     cid = engine.propose_community(
         "walt", "acme", name="Brazing", vocation="Braze well", tags=["brazing"], kind="trade", facts=READY

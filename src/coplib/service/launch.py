@@ -238,7 +238,9 @@ class LaunchCommands(UseCases):
         """Create the community a candidate describes (its proposer or an administrator of its
         organisation, who must be allowed to create communities there): its name, vocation
         (or `charter`), kind and tags; the actor becomes its first member and facilitator, as
-        with `create_community`. The readiness score advises; it does not forbid."""
+        with `create_community`. The people the candidate's facts name (its core group, sponsor
+        and facilitator) are invited, those of the organisation the directory knows and counts
+        active; they join with `join`. The readiness score advises; it does not forbid."""
         ctx = "launch_candidate"
         actor = check_id("$.actor", actor, ctx)
         visibility_ = check_enum("$.visibility", visibility, Visibility, ctx)
@@ -277,6 +279,12 @@ class LaunchCommands(UseCases):
             if actor != SYSTEM:
                 uow.record(ev.MemberJoined(**self._event_base(actor, cid), person_id=actor, via="founder"))
                 uow.record(ev.RoleAssigned(**self._event_base(actor, cid), person_id=actor, role=Role.FACILITATOR))
+            # The people the candidate counted on (its core group, sponsor and facilitator) are
+            # invited: the community starts from the network that existed before it (seed 000).
+            for pid in sorted(candidate.facts.people - {actor}):
+                person = self.person(pid)
+                if person is not None and person.active and person.belongs_to(organisation.id):
+                    uow.record(ev.MemberInvited(**self._event_base(actor, cid), person_id=pid))
             uow.record(ev.CandidateLaunched(**self._event_base(actor, cid), candidate_id=candidate.id))
             return need(uow, "community", cid, Community)
 
