@@ -112,6 +112,23 @@ def test_the_stage_is_suggested_with_reasons_and_recorded_only_when_it_changes(f
     assert report.since == report.recorded.suggested_since
 
 
+def test_the_portfolio_reads_each_communitys_decline_and_stage_from_its_lifecycle() -> None:
+    clock = ManualClock(START)
+    with open_engine(clock=clock) as engine:
+        cid = found(engine)
+        # (The ranking itself, the declining first, is tested in tests/value/test_portfolio.py.)
+        engine.create_community(FACILITATOR, "acme", name="Brazers", vocation="Braze", community_id="brazers")
+        live(engine, clock, cid, FALLING[:13])  # still falling at the end
+        clock.advance(month_start(14) - clock.now())
+
+        portfolio = engine.portfolio_health(FACILITATOR, "acme")
+
+        by_id = {e.community_id: e for e in portfolio}
+        lifecycle = engine.community_lifecycle(FACILITATOR, cid)
+        assert lifecycle.declining and by_id[cid].declining and not by_id["brazers"].declining
+        assert by_id[cid].stage is lifecycle.stage is not engine.community(FACILITATOR, cid).stage
+
+
 def test_a_second_tick_in_the_same_month_records_nothing() -> None:
     clock = ManualClock(START)
     with open_engine(clock=clock) as engine:

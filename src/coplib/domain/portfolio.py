@@ -11,12 +11,20 @@ from typing import Final
 
 import attrs
 
-from coplib.domain.community import LifecycleStage
+from coplib.domain.community import Community, LifecycleStage
 from coplib.domain.health import CommunityHealth
 from coplib.domain.lifecycle import LifecycleReport
 from coplib.domain.people import AttributeRule, Person
 
 # -- ranking by health ---------------------------------------------------------------------------
+
+
+def stage_of(report: CommunityHealth, community: Community) -> LifecycleStage:
+    """The stage to show for a community: its lifecycle's (the suggested stage, or the
+    confirmed one for a closed community or before the first complete month) when the report
+    carries one, else the stage set on the community."""
+    lifecycle = report.lifecycle
+    return lifecycle.stage if isinstance(lifecycle, LifecycleReport) else community.stage
 
 
 def declining_of(report: CommunityHealth) -> bool:

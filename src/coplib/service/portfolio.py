@@ -23,6 +23,7 @@ from coplib.domain.portfolio import (
     declining_of,
     rank_portfolio,
     recommend,
+    stage_of,
 )
 from coplib.ports.storage import Filter
 from coplib.service._base import UseCases, check_id
@@ -55,7 +56,8 @@ class PortfolioReads(UseCases):
     ) -> list[PortfolioEntry]:
         """The communities of the organisation's portfolio that the viewer may read, ranked:
         the declining ones first, then by health index (highest first), each with its stage
-        and report. An organisation the viewer may not know of is unknown."""
+        (the one its lifecycle shows: the suggestion, or the confirmed stage) and report. An
+        organisation the viewer may not know of is unknown."""
         health = cast("HealthReads", self)
         reports = health.health_reports(viewer, organisation_id, since=since, until=until)
         found = self._store.get_many([Ref("community", r.community_id) for r in reports]) if reports else {}
@@ -64,7 +66,7 @@ class PortfolioReads(UseCases):
             PortfolioEntry(
                 community_id=r.community_id,
                 name=r.name,
-                stage=communities[r.community_id].stage,
+                stage=stage_of(r, communities[r.community_id]),
                 index=r.index,
                 declining=type(self)._decline_signal(r),
                 health=r,
