@@ -219,3 +219,55 @@ def test_a_period_that_ends_before_it_starts_is_refused_naming_until(engine: Eng
         engine.value_stories("ana", "welding", since=START.date(), until=START - timedelta(days=1))
 
     assert caught.value.errors[0].path == "$.until"
+
+
+# -- withdrawing a story ----------------------------------------------------------------------------
+
+
+def _realised(engine: Engine) -> dict[str, int]:
+    _later(engine)  # a period ends before now: what was just told is in it an hour later
+    value = engine.value_cycles("ana", "welding")
+    return dict(next(c for c in value.cycles if c.name == "realised").indicators)
+
+
+@pytest.mark.parametrize("who", ["chloe", "ana"], ids=["its teller", "a facilitator"])
+def test_a_withdrawn_story_counts_no_more_and_takes_its_credit_back(engine: Engine, who: str) -> None:
+    _, answer, resource = _thread(engine)
+    before = {p: _points(engine, p) for p in ("ana", "ben")}
+    kept = engine.tell_value_story("chloe", "welding", contributions=[resource], result="A guide that helped")
+    story = engine.tell_value_story("chloe", "welding", contributions=[answer, resource], result="Two days saved")
+    assert _realised(engine)["value_stories"] == 2
+
+    withdrawn = engine.withdraw_value_story(who, story.id, reason="told twice")
+
+    assert _realised(engine) == {"value_stories": 1, "storytellers": 1, "people_credited": 1}
+    # ben's credit from the story is taken back; ana keeps the one of the story still told.
+    assert withdrawn.withdrawn and engine.value_stories("dev", "welding") == [kept]
+    assert {p: _points(engine, p) - before[p] for p in before} == {"ana": 5, "ben": 0}
+    reversals = [r.event for r in engine.store.events(limit=10_000) if r.event.TYPE == "points_reversed"]
+    assert sorted(e.person_id for e in reversals) == ["ana", "ben"]  # type: ignore[attr-defined]
+    with pytest.raises(ConflictError):
+        engine.withdraw_value_story(who, story.id)
+
+
+def test_only_the_teller_or_a_moderator_withdraws_a_story_and_an_outsider_cannot_know_it(engine: Engine) -> None:
+    _, answer, _ = _thread(engine)
+    story = engine.tell_value_story("chloe", "welding", contributions=[answer], result="Two days saved")
+    private_answer = engine.answer("ana", engine.ask("ana", "managers", title="Budget?", body="2027").id, body="Yes")
+    secret = engine.tell_value_story("ana", "managers", contributions=[private_answer.id], result="On time")
+    before = engine.store.last_position()
+
+    with pytest.raises(PermissionDeniedError):
+        engine.withdraw_value_story("ben", story.id)
+    with pytest.raises(NotFoundError) as hidden:
+        engine.withdraw_value_story("chloe", secret.id)
+    with pytest.raises(NotFoundError) as unknown:
+        engine.withdraw_value_story("chloe", "no-such-story")
+    assert str(hidden.value).replace(secret.id, "X") == str(unknown.value).replace("no-such-story", "X")
+    with pytest.raises(InvalidInputError) as bad:
+        engine.withdraw_value_story("chloe", story.id, reason="bell\a")
+    assert bad.value.errors[0].path == "$.reason"
+    with pytest.raises(InvalidInputError) as bad_id:
+        engine.withdraw_value_story("chloe", "not an id")
+    assert bad_id.value.errors[0].path == "$.story_id"
+    assert engine.store.last_position() == before

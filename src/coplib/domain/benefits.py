@@ -119,6 +119,7 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     "flags_dismissed": None,
     # value and launch: a value story is recognition that comes later, to those it credits
     "value_story_told": DIRECT_DEFERRED,
+    "value_story_withdrawn": None,
     "community_proposed": None,
     "candidate_revised": None,
     "candidate_launched": None,

@@ -640,6 +640,19 @@ class ValueStoryTold(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class ValueStoryWithdrawn(DomainEvent):
+    """A value story taken back by its teller or a facilitator (the actor), and why; `credited`
+    are the authors it credited, whose credit is taken back."""
+
+    TYPE: ClassVar[str] = "value_story_withdrawn"
+    story_id: str = _id()
+    credited: tuple[str, ...] = attrs.field(
+        default=(), converter=v.to_tuple, validator=v.identifiers(max_count=100, allow_empty=True)
+    )
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+
+
+@attrs.frozen(kw_only=True)
 class CommunityProposed(DomainEvent):
     """Someone (the actor) proposes a community to launch in `organisation_id`: a candidate,
     with what is known of it against the readiness criteria (`facts`)."""
@@ -789,6 +802,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         FlagsDismissed,
         # value and launch
         ValueStoryTold,
+        ValueStoryWithdrawn,
         CommunityProposed,
         CandidateRevised,
         CandidateLaunched,

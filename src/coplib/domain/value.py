@@ -65,6 +65,8 @@ class ValueStory:
     contributions: tuple[LinkedContribution, ...] = attrs.field(converter=v.to_tuple, validator=linked_contributions)
     result: str = attrs.field(validator=RESULT_TEXT)
     created_at: datetime = attrs.field(validator=v.utc_datetime)
+    #: Taken back by its teller or a facilitator: it counts no more, and credits nobody.
+    withdrawn: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
     @property
     def credited(self) -> frozenset[str]:

@@ -139,6 +139,7 @@ class RecognitionPolicy(BasePolicy):
             # changes no points: ContributionRevised is not listened to)
             ev.AnswerUnaccepted,
             ev.ValueStoryTold,
+            ev.ValueStoryWithdrawn,
         }
     )
 
@@ -198,6 +199,9 @@ class RecognitionPolicy(BasePolicy):
             case ev.ValueStoryTold():
                 for author in sorted({c.author_id for c in event.contributions} - {event.actor_id}):
                     ledger.award(rc.VALUE_STORY_CREDITED, event.story_id, author)
+            case ev.ValueStoryWithdrawn():
+                for author in event.credited:
+                    ledger.reverse(rc.VALUE_STORY_CREDITED, event.story_id, author, rc.CONTRIBUTION_WITHDRAWN)
 
     @staticmethod
     def _accepted(ledger: _Ledger, event: ev.AnswerAccepted) -> None:

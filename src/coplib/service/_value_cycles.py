@@ -21,7 +21,7 @@ def value_cycles_of(store: Store, community: Community, health: CommunityHealth)
     counts the endorsements, the value stories and the reframing events of the period."""
     since, until = health.since, health.until
     period = Filter(community_id=community.id, since=since, until=until)
-    stories = [s for s in store.find("value_story", period) if isinstance(s, ValueStory)]
+    stories = [s for s in store.find("value_story", period) if isinstance(s, ValueStory) and not s.withdrawn]
 
     def events_of(kind: str) -> int:
         counts = store.count_events(community.id, since=since or _DAWN, until=until, period=Period.MONTH, types=[kind])

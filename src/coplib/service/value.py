@@ -10,8 +10,9 @@ from typing import cast
 
 from coplib.domain import events as ev
 from coplib.domain import validation as v
+from coplib.domain.community import Community
 from coplib.domain.contributions import CONTRIBUTION_CLASSES, ContributionKind
-from coplib.domain.errors import ConflictError, InvalidInputError
+from coplib.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from coplib.domain.history import Ref
 from coplib.domain.permissions import Action
 from coplib.domain.value import (
@@ -122,6 +123,42 @@ class ValueReads(UseCases):
 
         return self._run(unit)
 
+    def withdraw_value_story(self, actor: str, story_id: str, *, reason: str = "") -> ValueStory:
+        """Take a value story back (its teller, or a facilitator or documentalist of its
+        community, as for a contribution): it counts no more in the cycles of value and the
+        credit it gave the authors it linked is taken back. Withdrawn twice: `ConflictError`."""
+        ctx = "withdraw_value_story"
+        actor = check_id("$.actor", actor, ctx)
+        sid = check_id("$.story_id", story_id, ctx)
+        v.check_fields(ev.ValueStoryWithdrawn, ctx, reason=reason)
+
+        def unit(uow: UnitOfWork) -> ValueStory:
+            story = uow.get(Ref("value_story", sid))
+            if not isinstance(story, ValueStory):
+                raise NotFoundError("value_story", sid)
+            community = need(uow, "community", story.community_id, Community)
+            self._authorise(
+                uow,
+                Action.WITHDRAW_CONTRIBUTION,
+                actor,
+                community,
+                owner_id=story.author_id,
+                subject=Ref("value_story", sid),
+            )
+            if story.withdrawn:
+                raise ConflictError(f"value story {sid!r} was withdrawn already", kind="value_story", id=sid)
+            uow.record(
+                ev.ValueStoryWithdrawn(
+                    **self._event_base(actor, community.id),
+                    story_id=sid,
+                    credited=tuple(sorted(story.credited)),
+                    reason=reason,
+                )
+            )
+            return need(uow, "value_story", sid, ValueStory)
+
+        return self._run(unit)
+
     def value_stories(
         self,
         viewer: str,
@@ -131,7 +168,7 @@ class ValueReads(UseCases):
         until: date | datetime | None = None,
     ) -> list[ValueStory]:
         """The value stories told in a community in [since, until), oldest first, for anyone
-        who may read the community."""
+        who may read the community (not those withdrawn)."""
         ctx = "value_stories"
         viewer = check_id("$.viewer", viewer, ctx)
         start = _since(since)
@@ -141,7 +178,7 @@ class ValueReads(UseCases):
         community = self._community(community_id, ctx)
         self._readable(viewer, community)
         found = self._store.find("value_story", Filter(community_id=community.id, since=start, until=end))
-        return [s for s in found if isinstance(s, ValueStory)]
+        return [s for s in found if isinstance(s, ValueStory) and not s.withdrawn]
 
     def value_cycles(
         self,

@@ -47,7 +47,7 @@ from coplib.domain.people import Person
 from coplib.domain.preferences import Frequency, QuietHours
 from coplib.domain.readiness import CommunityCandidate, LaunchFacts
 from coplib.domain.recognition import badge_award_id, badge_progress_id, points_balance_id
-from coplib.domain.value import LinkedContribution
+from coplib.domain.value import LinkedContribution, ValueStory
 from coplib.ports.storage import Changeset, OutboxMessage, RecordedEvent, Store, Write
 
 T = TypeVar("T")
@@ -828,6 +828,20 @@ class SampleHistory:
         )
         return story_id
 
+    def withdraw_value_story(self, store: Store, story_id: str, *, reason: str = "told twice") -> None:
+        story = self.get_as("value_story", story_id, ValueStory)
+        self.commit(
+            store,
+            [
+                ev.ValueStoryWithdrawn(
+                    **self.base(story.author_id, story.community_id),
+                    story_id=story_id,
+                    credited=tuple(sorted(story.credited)),
+                    reason=reason,
+                )
+            ],
+        )
+
     def propose_community(self, store: Store, oid: str, person: str = "chloe", *, name: str = "Brazing") -> str:
         candidate_id = self.new_id("candidate")
         facts = LaunchFacts(strategic_theme="Quality of joints", core_group=frozenset({"ana", "ben"}))
@@ -956,6 +970,7 @@ class SampleHistory:
         story = self.tell_value_story(
             store, cid, "chloe", [(ContributionKind.ANSWER, aid), (ContributionKind.RESOURCE, rid)]
         )
+        self.withdraw_value_story(store, self.tell_value_story(store, cid, "chloe", [(ContributionKind.ANSWER, aid)]))
         candidate = self.propose_community(store, oid)
         self.revise_candidate(store, candidate)
         self.launch_candidate(store, candidate, oid)

@@ -842,6 +842,12 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
         ).map(tuple),
         result=bodies(),
     ),
+    ev.ValueStoryWithdrawn.TYPE: lambda: _event(
+        ev.ValueStoryWithdrawn,
+        story_id=ids(),
+        credited=st.lists(ids(), max_size=3, unique=True).map(tuple),
+        reason=short_texts(allow_empty=True),
+    ),
     ev.CommunityProposed.TYPE: lambda: _event(
         ev.CommunityProposed,
         community_id=st.none(),
