@@ -20,6 +20,7 @@ and after each part): the sweep's speed-up needs two idle cores.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import sys
 import time
@@ -131,7 +132,27 @@ def sweep(runs: int, weeks: int, summary: Summary) -> None:
         times[workers] = time.perf_counter() - began
         print(f"  {workers} worker(s): {times[workers]:.1f} s")
     report(summary, f"speed-up of 2 processes over 1 ({runs} runs)", times[1], times[2], 1.7, "s")
+    # The machine's own ceiling, same run: the same pure-Python loop in 1 process, then in 2 at
+    # once. On two idle, independent cores it is about 2; shared or hyper-threaded cores give less.
+    alone = _burn(_BURN)
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+        began = time.perf_counter()
+        list(pool.map(_burn, [_BURN, _BURN]))
+        both = time.perf_counter() - began
+    report(summary, "the machine: 2 CPU-bound processes / 1 (throughput)", 2 * alone, both, None, "s")
     print(f"  load average now: {load_average()}\n")
+
+
+_BURN = 10_000_000
+
+
+def _burn(n: int) -> float:
+    """Seconds of a pure-Python loop of `n` steps (the machine's ceiling, above)."""
+    began = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i * i
+    return time.perf_counter() - began if total >= 0 else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
