@@ -24,6 +24,7 @@ are, how long the text is) but their scores differ: only the order's properties 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -135,13 +136,20 @@ def word_terms(word: str) -> tuple[str, str]:
     return FRENCH_MARK + stem_french(word), ENGLISH_MARK + stem_english(word)
 
 
+#: The two terms of a word, remembered: a text's words are mostly common ones, met again in
+#: the next contribution, so an import stems each distinct word once rather than at every
+#: occurrence (a pure function of the word: remembering changes no term).
+_remembered_terms: Final = functools.lru_cache(maxsize=1 << 16)(word_terms)
+
+
 def index_terms(texts: Iterable[str]) -> list[str]:
     """The terms the index holds for a contribution's texts, in order (with repeats: how
     often a word occurs counts in the ranking)."""
     terms: list[str] = []
+    extend = terms.extend
     for text in texts:
-        for word in words(text):
-            terms.extend(word_terms(word))
+        for pair in map(_remembered_terms, words(text)):
+            extend(pair)
     return terms
 
 

@@ -17,6 +17,12 @@ SQLITE_INSERT_DOC: Final = "INSERT INTO search_docs (kind, id, community_id) VAL
 SQLITE_INSERT_TERMS: Final = (
     "INSERT INTO search_terms (rowid, terms) SELECT docid, ? FROM search_docs WHERE kind = ? AND id = ?"
 )
+#: The same two rows under a docid the writer chose (the next free ones, read in its write
+#: transaction): the terms go in by rowid, without a lookup of search_docs per row, which
+#: costs FTS5 as much as indexing the terms themselves.
+SQLITE_NEXT_DOCID: Final = "SELECT coalesce(max(docid), 0) + 1 FROM search_docs"
+SQLITE_INSERT_DOC_AT: Final = "INSERT INTO search_docs (docid, kind, id, community_id) VALUES (?, ?, ?, ?)"
+SQLITE_INSERT_TERMS_AT: Final = "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"
 SQLITE_DELETE_TERMS: Final = (
     "DELETE FROM search_terms WHERE rowid IN (SELECT docid FROM search_docs WHERE kind = ? AND id = ?)"
 )

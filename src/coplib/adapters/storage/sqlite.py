@@ -31,7 +31,10 @@ from coplib.adapters.storage._text_sql import (
     SQLITE_DELETE_DOC,
     SQLITE_DELETE_TERMS,
     SQLITE_INSERT_DOC,
+    SQLITE_INSERT_DOC_AT,
     SQLITE_INSERT_TERMS,
+    SQLITE_INSERT_TERMS_AT,
+    SQLITE_NEXT_DOCID,
     fts5_query,
     search_row,
 )
@@ -1302,8 +1305,10 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
             _each(conn, SQLITE_DELETE_TERMS, deletes)
             _each(conn, SQLITE_DELETE_DOC, deletes)
         if rows:
-            _each(conn, SQLITE_INSERT_DOC, [row[:3] for row in rows])
-            _each(conn, SQLITE_INSERT_TERMS, [(terms, kind, id_) for kind, id_, _, terms in rows])
+            # The docids are the next free ones: this transaction holds the write lock.
+            start = conn.execute(SQLITE_NEXT_DOCID).fetchone()[0]
+            _each(conn, SQLITE_INSERT_DOC_AT, [(start + i, *row[:3]) for i, row in enumerate(rows)])
+            _each(conn, SQLITE_INSERT_TERMS_AT, [(start + i, row[3]) for i, row in enumerate(rows)])
 
     def search_text(
         self,
