@@ -153,6 +153,22 @@ def index_terms(texts: Iterable[str]) -> list[str]:
     return terms
 
 
+def _pair_text(word: str) -> str:
+    french, english = word_terms(word)
+    return f"{french} {english}"
+
+
+#: A word's two terms as the index text holds them (remembered as `_remembered_terms`).
+_remembered_text: Final = functools.lru_cache(maxsize=1 << 16)(_pair_text)
+
+
+def index_text(texts: Iterable[str]) -> str:
+    """`index_terms` of `texts` separated by spaces, as the SQL stores hold them: the same
+    terms in the same order, made without a list of terms (the texts are folded and cut
+    once, joined by a space, which separates words as the end of a text does)."""
+    return " ".join(map(_remembered_text, words(" ".join(texts))))
+
+
 def query_terms(text: str) -> tuple[tuple[str, str], ...]:
     """What a query matches: for each of its words (common words dropped, unless the query has
     nothing else; repeats once; at most `QUERY_MAX_WORDS`), its two terms, of which a
@@ -177,6 +193,13 @@ def document_terms(contribution: object) -> list[str] | None:
     """The index terms of a contribution, or None when it is not searched."""
     texts = searchable_texts(contribution)
     return None if texts is None else index_terms(texts)
+
+
+def document_text(contribution: object) -> str | None:
+    """The index terms of a contribution separated by spaces (`index_text`), or None when
+    it is not searched."""
+    texts = searchable_texts(contribution)
+    return None if texts is None else index_text(texts)
 
 
 # -- ranking ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from coplib.domain.history import Aggregate
-from coplib.domain.text_search import document_terms
+from coplib.domain.text_search import document_text
 
 _TERM: Final = re.compile(r"[^\W_]+")
 
@@ -32,11 +32,11 @@ SQLITE_DELETE_DOC: Final = "DELETE FROM search_docs WHERE kind = ? AND id = ?"
 def search_row(kind: str, id_: str, value: Aggregate) -> tuple[str, str, str, str] | None:
     """(kind, id, community_id, terms) of a searchable contribution, terms separated by
     spaces; None when `value` is not searched (not a searchable kind, withdrawn)."""
-    terms = document_terms(value)
+    terms = document_text(value)
     community_id = getattr(value, "community_id", None)
     if terms is None or not isinstance(community_id, str):
         return None
-    return kind, id_, community_id, " ".join(terms)
+    return kind, id_, community_id, terms
 
 
 def _checked(term: str) -> str:
