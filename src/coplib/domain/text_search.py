@@ -75,9 +75,17 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+#: Every ASCII character that is not a letter or a digit, made a space: an ASCII text's words
+#: are then what `str.split` cuts, the same as `_WORD` finds, at less than half its cost.
+_ASCII_SEPARATORS: Final = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+
+
 def words(text: str) -> list[str]:
     """The folded words of `text`, in order."""
-    return _WORD.findall(fold(text))
+    folded = fold(text)
+    if folded.isascii():
+        return folded.translate(_ASCII_SEPARATORS).split()
+    return _WORD.findall(folded)
 
 
 def _drop(word: str, ending: str, keep: int = 3) -> str:
