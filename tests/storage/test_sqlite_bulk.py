@@ -254,3 +254,20 @@ def test_an_import_killed_midway_leaves_its_committed_batches_whole_and_searchab
         assert [r.position for r in events] == list(range(1, len(events) + 1))
     finally:
         store.close()
+
+
+def test_a_session_inside_another_leaves_the_settings_to_the_outer_one(tmp_path: Path) -> None:
+    db = tmp_path / "coplib.db"
+    engine = _engine(db)
+    _found(engine)
+    store = engine.store
+    assert isinstance(store, SQLiteStore)
+    conn = store._connection()
+    with store.bulk_session():
+        engine.import_history(_questions(10), batch_size=5)  # its own session, inside this one
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 16_384
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -16_384
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -2000
+    assert _searched(store, "preheating") == {f"q{n}" for n in range(10)}
+    engine.close()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
 from typing import Any, Final, Generic, TypeVar
 
@@ -593,6 +593,12 @@ class BulkWriting(ABC):
         unit of work that other connections see as usual; the store may only put off work
         that costs time and guards nothing (SQLite: copying its write-ahead log back into the
         file), and finishes it when the context ends, even on an error."""
+
+
+def bulk_session(store: object) -> AbstractContextManager[None]:
+    """`store`'s bulk session when it has one (`BulkWriting`), otherwise a context that does
+    nothing: for a caller that runs many `import_history` calls in a row (an importer)."""
+    return store.bulk_session() if isinstance(store, BulkWriting) else nullcontext()
 
 
 class HistoryRewriting(ABC):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections.abc import Iterable
 
@@ -11,7 +10,7 @@ from coplib.domain.errors import (
     InvalidInputError,
 )
 from coplib.domain.history import touched
-from coplib.ports.storage import BulkWriting
+from coplib.ports.storage import bulk_session
 from coplib.runtime import UnitOfWork
 from coplib.service._base import UseCases
 
@@ -30,10 +29,8 @@ class BulkImport(UseCases):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= 100_000:
             raise InvalidInputError.field("$.batch_size", f"must be from 1 to 100000, got {batch_size!r}")
         stored = 0
-        store = self._store
         # A store that knows the batches come together may put off what guards nothing.
-        session = store.bulk_session() if isinstance(store, BulkWriting) else contextlib.nullcontext()
-        with session:
+        with bulk_session(self._store):
             source = iter(events)
             start = 0
             while batch := list(itertools.islice(source, batch_size)):
