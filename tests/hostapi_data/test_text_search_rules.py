@@ -4,6 +4,7 @@ the query's terms, and BM25 against its formula computed here."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,7 @@ from coplib.domain.text_search import (
     bm25,
     fold,
     index_terms,
+    index_text,
     query_terms,
     stem_english,
     stem_french,
@@ -60,6 +62,26 @@ def test_every_query_term_is_a_term_the_same_text_would_be_indexed_under(text: s
     indexed = set(index_terms([text]))
     for group in query_terms(text):
         assert set(group) <= indexed
+
+
+@given(st.text(max_size=80) | st.text(st.characters(max_codepoint=127), max_size=80))
+def test_the_words_of_a_text_are_its_runs_of_letters_and_digits_once_folded(text: str) -> None:
+    folded = fold(text)
+    # A run of characters that are letters or digits (Unicode's \w without the underscore).
+    assert words(text) == re.findall(r"[^\W_]+", folded)
+
+
+def test_the_index_text_holds_both_stems_of_every_word_in_order() -> None:
+    # By hand: pompes -> fr pomp (s, then e, go), en pompe (-es -> -e); a is too short;
+    # chaleur -> fr chaleu (final r goes), en chaleur.
+    assert index_text(["Pompes", "à chaleur"]) == "fpomp epompe fa ea fchaleu echaleur"
+    assert index_text([]) == ""
+
+
+@given(st.lists(st.text(max_size=30), max_size=4))
+def test_the_index_text_is_the_index_terms_separated_by_spaces(texts: list[str]) -> None:
+    assert index_text(texts) == " ".join(index_terms(texts))
+    assert index_text(texts) == " ".join(index_terms(texts))  # remembered words: the same again
 
 
 def test_bm25_follows_its_formula() -> None:

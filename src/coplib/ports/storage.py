@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
 from typing import Any, Final, Generic, TypeVar
 
@@ -590,6 +591,24 @@ class HistoryRewrite:
     events: tuple[RecordedEvent, ...] = ()
     dropped_messages: tuple[str, ...] = ()
     messages: tuple[OutboxMessage, ...] = ()
+
+
+class BulkWriting(ABC):
+    """A store that writes a run of large commits (`Engine.import_history`'s batches) for less
+    when it knows they come together."""
+
+    @abstractmethod
+    def bulk_session(self) -> AbstractContextManager[None]:
+        """A context for a run of bulk commits. Every commit inside stays a whole, durable
+        unit of work that other connections see as usual; the store may only put off work
+        that costs time and guards nothing (SQLite: copying its write-ahead log back into the
+        file), and finishes it when the context ends, even on an error."""
+
+
+def bulk_session(store: object) -> AbstractContextManager[None]:
+    """`store`'s bulk session when it has one (`BulkWriting`), otherwise a context that does
+    nothing: for a caller that runs many `import_history` calls in a row (an importer)."""
+    return store.bulk_session() if isinstance(store, BulkWriting) else nullcontext()
 
 
 class HistoryRewriting(ABC):

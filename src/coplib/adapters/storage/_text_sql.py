@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from coplib.domain.history import Aggregate
-from coplib.domain.text_search import document_terms
+from coplib.domain.text_search import document_text
 
 _TERM: Final = re.compile(r"[^\W_]+")
 
@@ -17,6 +17,12 @@ SQLITE_INSERT_DOC: Final = "INSERT INTO search_docs (kind, id, community_id) VAL
 SQLITE_INSERT_TERMS: Final = (
     "INSERT INTO search_terms (rowid, terms) SELECT docid, ? FROM search_docs WHERE kind = ? AND id = ?"
 )
+#: The same two rows under a docid the writer chose (the next free ones, read in its write
+#: transaction): the terms go in by rowid, without a lookup of search_docs per row, which
+#: costs FTS5 as much as indexing the terms themselves.
+SQLITE_NEXT_DOCID: Final = "SELECT coalesce(max(docid), 0) + 1 FROM search_docs"
+SQLITE_INSERT_DOC_AT: Final = "INSERT INTO search_docs (docid, kind, id, community_id) VALUES (?, ?, ?, ?)"
+SQLITE_INSERT_TERMS_AT: Final = "INSERT INTO search_terms (rowid, terms) VALUES (?, ?)"
 SQLITE_DELETE_TERMS: Final = (
     "DELETE FROM search_terms WHERE rowid IN (SELECT docid FROM search_docs WHERE kind = ? AND id = ?)"
 )
@@ -26,11 +32,11 @@ SQLITE_DELETE_DOC: Final = "DELETE FROM search_docs WHERE kind = ? AND id = ?"
 def search_row(kind: str, id_: str, value: Aggregate) -> tuple[str, str, str, str] | None:
     """(kind, id, community_id, terms) of a searchable contribution, terms separated by
     spaces; None when `value` is not searched (not a searchable kind, withdrawn)."""
-    terms = document_terms(value)
+    terms = document_text(value)
     community_id = getattr(value, "community_id", None)
     if terms is None or not isinstance(community_id, str):
         return None
-    return kind, id_, community_id, " ".join(terms)
+    return kind, id_, community_id, terms
 
 
 def _checked(term: str) -> str:

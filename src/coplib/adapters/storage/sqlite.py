@@ -8,6 +8,7 @@ settings, the schema and its migrations.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -17,7 +18,7 @@ import sqlite3
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -31,7 +32,10 @@ from coplib.adapters.storage._text_sql import (
     SQLITE_DELETE_DOC,
     SQLITE_DELETE_TERMS,
     SQLITE_INSERT_DOC,
+    SQLITE_INSERT_DOC_AT,
     SQLITE_INSERT_TERMS,
+    SQLITE_INSERT_TERMS_AT,
+    SQLITE_NEXT_DOCID,
     fts5_query,
     search_row,
 )
@@ -52,6 +56,7 @@ from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
     ACTIVE_ONLY,
     EVERYTHING,
+    BulkWriting,
     Changeset,
     DeliveryStatus,
     Filter,
@@ -144,6 +149,11 @@ _DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
 _CACHE_SIZE: Final = 20_000
 _EVENT_CACHE_SIZE: Final = 50_000
 _CHUNK: Final = 400  # host parameters per IN list, well under SQLite's limit
+#: How many WAL pages a bulk session lets accumulate before a commit copies them back into
+#: the file (SQLite's default, kept outside a session, is 1,000): a page that every batch
+#: rewrites (an index's last leaf, FTS5's structure) is copied once instead of at every
+#: checkpoint, and the file is synced less often. Durability is the WAL's either way.
+_BULK_AUTOCHECKPOINT: Final = 16_384
 
 
 # -- the schema and its migrations ------------------------------------------------------------
@@ -646,7 +656,7 @@ def parse_url(url: str) -> tuple[str, dict[str, str]]:
 # -- the store --------------------------------------------------------------------------------
 
 
-class SQLiteStore(Store, TextSearch, HistoryRewriting):
+class SQLiteStore(Store, TextSearch, HistoryRewriting, BulkWriting):
     """A coplib store in one SQLite file. Safe to share between threads (one connection
     behind a lock); several processes may open the same file (WAL, ``BEGIN IMMEDIATE``)."""
 
@@ -681,6 +691,8 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
         # The holders of a role (`members(..., role=...)`), as current as `_fresh`, and also
         # forgotten when this store commits a membership.
         self._holders: dict[tuple[Any, ...], list[Membership]] = {}
+        self._bulk_depth = 0  # open bulk sessions
+        self._autocheckpoint = 1000  # the WAL checkpoint interval outside them
         if not self._in_memory:
             _check_path(self.path)
             _warn_if_network(self.path)
@@ -927,6 +939,41 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
             recorded = [RecordedEvent(first + i, event) for i, event in enumerate(events)]
             self._remember_events(recorded)
             return recorded
+
+    @contextlib.contextmanager
+    def bulk_session(self) -> Iterator[None]:
+        """Checkpoint the WAL less often while a run of bulk commits lasts; checkpoint once at
+        its end (passively: it waits for no reader) and put the interval back. Sessions may
+        nest. (A larger page cache for the session was measured too: it halved what an import
+        reads back but added its 16 MiB to an importer's peak memory, for no clear gain in
+        time.)"""
+        with self._lock:
+            conn = self._connection()
+            if self._bulk_depth == 0:
+                try:
+                    self._autocheckpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+                    conn.execute(f"PRAGMA wal_autocheckpoint = {max(self._autocheckpoint, _BULK_AUTOCHECKPOINT):d}")
+                except sqlite3.Error as exc:
+                    raise self._error("starting a bulk session", exc) from exc
+            self._bulk_depth += 1
+        try:
+            yield
+        except BaseException:
+            self._end_bulk(quiet=True)  # the error that ended the session is the one to see
+            raise
+        self._end_bulk(quiet=False)
+
+    def _end_bulk(self, *, quiet: bool) -> None:
+        with self._lock:
+            self._bulk_depth -= 1
+            if self._bulk_depth or self._conn is None:
+                return
+            try:
+                self._conn.execute(f"PRAGMA wal_autocheckpoint = {self._autocheckpoint:d}")
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:
+                if not quiet:
+                    raise self._error("ending a bulk session", exc) from exc
 
     def _conflict(self, changes: Changeset) -> ConcurrencyConflictError:
         """The first write whose expected version is not the stored one (after the rollback:
@@ -1310,8 +1357,10 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
             _each(conn, SQLITE_DELETE_TERMS, deletes)
             _each(conn, SQLITE_DELETE_DOC, deletes)
         if rows:
-            _each(conn, SQLITE_INSERT_DOC, [row[:3] for row in rows])
-            _each(conn, SQLITE_INSERT_TERMS, [(terms, kind, id_) for kind, id_, _, terms in rows])
+            # The docids are the next free ones: this transaction holds the write lock.
+            start = conn.execute(SQLITE_NEXT_DOCID).fetchone()[0]
+            _each(conn, SQLITE_INSERT_DOC_AT, [(start + i, *row[:3]) for i, row in enumerate(rows)])
+            _each(conn, SQLITE_INSERT_TERMS_AT, [(start + i, row[3]) for i, row in enumerate(rows)])
 
     def search_text(
         self,

@@ -28,6 +28,7 @@ from coplib.importers.stackexchange._index import Index
 from coplib.importers.stackexchange._mapping import Mapper, Site, badge_token
 from coplib.importers.stackexchange._source import Dump, open_dump
 from coplib.importers.stackexchange._xml import Row, RowsAt, rows
+from coplib.ports.storage import bulk_session
 from coplib.service.engine import Engine
 
 DEFAULT_BATCH_SIZE: Final = 500
@@ -322,11 +323,14 @@ class _Storing:
 
     def run(self, events: Iterable[ev.DomainEvent]) -> None:
         source = iter(events)
-        while chunk := list(itertools.islice(source, self.batch_size)):
-            new = self._new(chunk)
-            if new:
-                self.events += self.engine.import_history(new, batch_size=len(new))
-                self.imported.update(_KIND_OF[type(e)] for e in new)
+        # One bulk session for the whole import, not one per `import_history` call (a batch):
+        # the store checkpoints once at the end rather than after every batch.
+        with bulk_session(self.engine.store):
+            while chunk := list(itertools.islice(source, self.batch_size)):
+                new = self._new(chunk)
+                if new:
+                    self.events += self.engine.import_history(new, batch_size=len(new))
+                    self.imported.update(_KIND_OF[type(e)] for e in new)
 
     def _new(self, chunk: list[ev.DomainEvent]) -> list[ev.DomainEvent]:
         if self.fresh and not any(isinstance(e, ev.OrganisationCreated) for e in chunk):
