@@ -148,6 +148,8 @@ DEFAULT_SYNCHRONOUS: Final = "full"
 _DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
 _CACHE_SIZE: Final = 20_000
 _EVENT_CACHE_SIZE: Final = 50_000
+#: The decoded aggregates kept while a bulk session lasts (an import's recent writes).
+_BULK_CACHE_SIZE: Final = 2_000
 _CHUNK: Final = 400  # host parameters per IN list, well under SQLite's limit
 #: How many WAL pages a bulk session lets accumulate before a commit copies them back into
 #: the file (SQLite's default, kept outside a session, is 1,000): a page that every batch
@@ -771,7 +773,10 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting, BulkWriting):
         for key, version, value in items:
             cache[key] = (version, value)
             cache.move_to_end(key)
-        while len(cache) > _CACHE_SIZE:
+        # In a bulk session the import's own recent writes are what it reads back: a smaller
+        # memory keeps an import's peak RSS from growing with the dump.
+        size = _BULK_CACHE_SIZE if self._bulk_depth else _CACHE_SIZE
+        while len(cache) > size:
             cache.popitem(last=False)
 
     def _remember_events(self, recorded: Iterable[RecordedEvent]) -> None:
@@ -937,7 +942,10 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting, BulkWriting):
                 self._holders.clear()
             first = last - len(events) + 1
             recorded = [RecordedEvent(first + i, event) for i, event in enumerate(events)]
-            self._remember_events(recorded)
+            if not self._bulk_depth:
+                # An import reads back none of the events it writes: keeping them would fill
+                # the event memory with a whole import (its peak RSS growing with the dump).
+                self._remember_events(recorded)
             return recorded
 
     @contextlib.contextmanager
