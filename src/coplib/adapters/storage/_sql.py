@@ -10,7 +10,6 @@ only SQL chosen here (names, hints, a period's expression) is.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
@@ -517,43 +516,59 @@ def contributor_facts(
     until: datetime,
     window_days: int,
     withdrawn: Sequence[Any],
-) -> Statement:
-    """`ReadQueries.contributor_facts`, one row per person, grouped while the index is walked
-    in person order: (person, contributions, questions, answers and repertoire items in the
-    period, first and last contribution, first question, the weeks of their contributions in
-    the period, their months, the weeks and months of their answers (lists separated by
-    commas, one item per contribution), and, for a person whose first contribution is a
-    question, how many contributions they made within the window of it). The weeks and months
-    are folded by `contributor_facts_from_rows`."""
+    experts: Sequence[str] = (),
+) -> list[Statement]:
+    """`ReadQueries.contributor_facts`: three statements, read in one snapshot and given to
+    `contributor_facts_from_rows`.
+
+    The people, one row per person, grouped while the index is walked in person order:
+    (person, contributions, questions, answers and repertoire items in the period, first and
+    last contribution, first question, the window's end, and, for a person whose first
+    contribution is a question, how many contributions they made within the window of it).
+
+    The weeks, then the months, of the period that have contributions, grouped in the store:
+    (first day as ``YYYY-MM-DD``, or month as ``YYYY-MM``; contributions, answers, distinct
+    contributors, answers by `experts`), so that no list per person comes back."""
     m = d.mark
     start = d.time(since if since is not None else _EARLIEST)
+    stamp = d.time(until)
     live, live_params = h.none_of(f"c.{h.row_key}", withdrawn)
     inner_live, inner_params = h.none_of(f"k.{h.row_key}", withdrawn)
-    week, month = h.week.format(col="c.created_at"), h.month.format(col="c.created_at")
-    in_period = f"c.created_at >= {m}"
-    answer = f"{in_period} AND c.kind = 'answer'"
-    sql = (
+    contributions = h.contributions.format(alias="c")
+    scope = f"c.community_id = {m} AND c.{CONTRIBUTION_KINDS_SQL} AND c.created_at < {m}{live}"
+    # The whole history is the period when `since` is None: then no row is tested for it.
+    in_period, period_params = ("", []) if since is None else (f"c.created_at >= {m}", [start])
+
+    def counted(*conditions: str) -> str:
+        wanted = " AND ".join(c for c in conditions if c)
+        return f"sum(CASE WHEN {wanted} THEN 1 ELSE 0 END)" if wanted else "count(*)"
+
+    question, answer, repertoire = "c.kind = 'question'", "c.kind = 'answer'", "c.kind IN ('resource', 'experience')"
+
+    people = (
         "SELECT p.*, CASE WHEN p.first_q = p.first_at THEN "
         f"(SELECT count(*) FROM {h.contributions.format(alias='k')} WHERE k.community_id = {m} "
         f"AND k.{CONTRIBUTION_KINDS_SQL} AND k.person_id = p.person_id "
         f"AND {h.week.format(col='k.created_at')} <= {h.week.format(col='p.until_at')} "
         f"AND k.created_at <= p.until_at{inner_live}) END FROM ("
-        f"SELECT c.person_id AS person_id, sum(CASE WHEN {in_period} THEN 1 ELSE 0 END), "
-        f"sum(CASE WHEN {in_period} AND c.kind = 'question' THEN 1 ELSE 0 END), "
-        f"sum(CASE WHEN {answer} THEN 1 ELSE 0 END), "
-        f"sum(CASE WHEN {in_period} AND c.kind IN ('resource', 'experience') THEN 1 ELSE 0 END), "
+        f"SELECT c.person_id AS person_id, {counted(in_period)}, {counted(in_period, question)}, "
+        f"{counted(in_period, answer)}, {counted(in_period, repertoire)}, "
         "min(c.created_at) AS first_at, max(c.created_at), "
         "min(CASE WHEN c.kind = 'question' THEN c.created_at END) AS first_q, "
-        f"{h.concat.format(expr=f'CASE WHEN {in_period} THEN {week} END')}, "
-        f"{h.concat.format(expr=f'CASE WHEN {in_period} THEN {month} END')}, "
-        f"{h.concat.format(expr=f'CASE WHEN {answer} THEN {week} END')}, "
-        f"{h.concat.format(expr=f'CASE WHEN {answer} THEN {month} END')}, "
         f"{h.plus_days.format(col='min(c.created_at)')} AS until_at "
-        f"FROM {h.contributions.format(alias='c')} WHERE c.community_id = {m} AND c.{CONTRIBUTION_KINDS_SQL} "
-        f"AND c.created_at < {m}{live} GROUP BY c.person_id) p"
+        f"FROM {contributions} WHERE {scope} GROUP BY c.person_id) p"
     )
-    params = [community_id, *inner_params, *[start] * 8, window_days, community_id, d.time(until), *live_params]
-    return sql, params
+    people_params = [community_id, *inner_params, *period_params * 4, window_days, community_id, stamp, *live_params]
+    by_expert, expert_params = h.one_of("c.person_id", experts)
+    statements = [(people, people_params)]
+    for bucket in (h.week, h.month):
+        sql = (
+            f"SELECT {bucket.format(col='c.created_at')}, count(*), {counted(answer)}, count(DISTINCT c.person_id), "
+            f"{counted(answer, by_expert)} FROM {contributions} WHERE {' AND '.join(filter(None, (scope, in_period)))} "
+            "GROUP BY 1"
+        )
+        statements.append((sql, [*expert_params, community_id, stamp, *live_params, *period_params]))
+    return statements
 
 
 def window_days(window: timedelta) -> int:
@@ -564,55 +579,35 @@ def window_days(window: timedelta) -> int:
 
 
 def contributor_facts_from_rows(
-    rows: Iterable[Sequence[Any]], read_time: Callable[[Any], datetime], experts: Iterable[str]
+    people_rows: Iterable[Sequence[Any]],
+    week_rows: Iterable[Sequence[Any]],
+    month_rows: Iterable[Sequence[Any]],
+    read_time: Callable[[Any], datetime],
 ) -> ContributorFacts:
-    """`ContributorFacts` from the rows of `contributor_facts`: the people as they come; the
-    weeks and months counted from their lists, joined into one text per table and counted at
-    once (``Counter`` of a list is a loop in C)."""
-    experts_ = set(experts)
-    lists: dict[str, list[list[str]]] = {"w": [[], [], [], []], "m": [[], [], [], []]}
-    people = []
-    for person, n, q, a, r, first, last, first_q, weeks, months, answer_weeks, answer_months, _, again in rows:
-        people.append(
-            PersonFacts(
-                person,
-                int(n),
-                int(q),
-                int(a),
-                int(r),
-                read_time(first),
-                read_time(last),
-                read_time(first_q) if first_q is not None else None,
-                int(again) >= 2 if again is not None else None,
-            )
+    """`ContributorFacts` from the rows of the three statements of `contributor_facts`."""
+    people = [
+        PersonFacts(
+            person,
+            int(n),
+            int(q),
+            int(a),
+            int(r),
+            read_time(first),
+            read_time(last),
+            read_time(first_q) if first_q is not None else None,
+            int(again) >= 2 if again is not None else None,
         )
-        for key, items, answered in (("w", weeks, answer_weeks), ("m", months, answer_months)):
-            if items:
-                contributions, present, answers, by_experts = lists[key]
-                contributions.append(items)
-                present.append(",".join(set(items.split(","))))
-                if answered:
-                    answers.append(answered)
-                    if person in experts_:
-                        by_experts.append(answered)
-
-    def periods(key: str) -> list[PeriodFacts]:
-        contributions, present, answers, by_experts = (
-            Counter(",".join(texts).split(",")) if texts else Counter[str]() for texts in lists[key]
-        )
-        return sorted(
-            PeriodFacts(
-                date.fromisoformat(start if key == "w" else start + "-01"),
-                count,
-                answers[start],
-                present[start],
-                by_experts[start],
-            )
-            for start, count in contributions.items()
-        )
-
+        for person, n, q, a, r, first, last, first_q, _, again in people_rows
+    ]
     people.sort()
-    return ContributorFacts(periods("w"), periods("m"), people)
+
+    def periods(rows: Iterable[Sequence[Any]], day: str) -> list[PeriodFacts]:
+        return sorted(
+            PeriodFacts(date.fromisoformat(start + day), int(n), int(a), int(present), int(e))
+            for start, n, a, present, e in rows
+        )
+
+    return ContributorFacts(periods(week_rows, ""), periods(month_rows, "-01"), people)
 
 
 def member_facts(d: Dialect, community_id: str) -> Statement:

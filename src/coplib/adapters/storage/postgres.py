@@ -1092,11 +1092,11 @@ class PostgresStore(Store, TextSearch, HistoryRewriting):
         window: timedelta = timedelta(days=90),
     ) -> ContributorFacts:
         withdrawn = self._withdrawn(community_id)
-        sql, params = _sql.contributor_facts(
-            POSTGRES, POSTGRES_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn
+        statements = _sql.contributor_facts(
+            POSTGRES, POSTGRES_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn, list(experts)
         )
-        (rows,) = self._health_read("reading the contributors' facts", [(sql, params)])
-        return _sql.contributor_facts_from_rows(rows, _utc, experts)
+        people, weeks, months = self._health_read("reading the contributors' facts", statements)
+        return _sql.contributor_facts_from_rows(people, weeks, months, _utc)
 
     def member_facts(self, community_id: str) -> list[MemberFacts]:
         rows = self._fetch("reading the members' facts", *_sql.member_facts(POSTGRES, community_id))

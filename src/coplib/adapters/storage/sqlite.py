@@ -1211,10 +1211,13 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
     ) -> ContributorFacts:
         def read(conn: sqlite3.Connection) -> ContributorFacts:
             withdrawn, _ = self._withdrawn(conn, community_id)
-            sql, params = _sql.contributor_facts(
-                SQLITE, SQLITE_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn
+            people, weeks, months = (
+                conn.execute(sql, params).fetchall()
+                for sql, params in _sql.contributor_facts(
+                    SQLITE, SQLITE_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn, experts
+                )
             )
-            return _sql.contributor_facts_from_rows(conn.execute(sql, params), _read_time, experts)
+            return _sql.contributor_facts_from_rows(people, weeks, months, _read_time)
 
         return self._health_read(read)
 
