@@ -10,10 +10,13 @@ store gives the same report from the same history.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain, repeat
+from operator import and_, itemgetter, lshift, or_, rshift
 from typing import Any, Final, NamedTuple
 
 import attrs
@@ -692,48 +695,49 @@ def compute_health(
     since_day = since.date() if since is not None else date.min
 
     # -- responsiveness and interaction: the questions of the period ------------------------------
-    weeks: dict[date, _Asked] = {}
-    months: dict[date, _Asked] = {}
-    of_day: dict[date, tuple[_Asked, _Asked]] = {}
+    # One tight pass per question: counts by day (folded into weeks and months after), the
+    # waits, and the helped questions (their help links are made after, in C loops).
+    of_day: dict[date, list[Any]] = {}  # questions, answered within 24 h, the waits
     waits: list[float] = []
     fast = within = accepted = 0
     backlog: list[float] = []
-    first_question: dict[str, QuestionFacts] = {}
-    directed: set[tuple[str, str]] = set()
-    remember = first_question.setdefault  # the questions come by creation, then id: the first is the earliest
+    # The questions come by creation, then id: the first of each asker is the earliest, the
+    # one a dict built from the last to the first keeps.
+    first_question: dict[str, QuestionFacts] = dict(zip(map(itemgetter(1), reversed(questions)), reversed(questions)))
+    helped: list[tuple[str, ...]] = []
+    helped_askers: list[str] = []
     for q in questions:
-        asker = q.asker_id
-        remember(asker, q)
-        day = q.asked_at.date()
+        _, asker, asked, first, helpers, taken = q
+        day = asked.date()
         if day < since_day:
             continue
-        pair = of_day.get(day)
-        if pair is None:
-            w, m = _week_start(day), day.replace(day=1)
-            pair = of_day[day] = (weeks.setdefault(w, _Asked()), months.setdefault(m, _Asked()))
-        bw, bm = pair
-        bw.questions += 1
-        bm.questions += 1
-        accepted += q.accepted
-        first = q.first_answer_at
+        bucket = of_day.get(day)
+        if bucket is None:
+            bucket = of_day[day] = [0, 0, []]
+        bucket[0] += 1
+        accepted += taken
         if first is None:
-            backlog.append((until - q.asked_at).total_seconds())
+            backlog.append((until - asked).total_seconds())
             continue
-        wait = (first - q.asked_at).total_seconds()
+        wait = (first - asked).total_seconds()
         waits.append(wait)
-        bw.answered += 1
-        bm.answered += 1
-        bw.waits.append(wait)
-        bm.waits.append(wait)
+        bucket[2].append(wait)
         if wait <= fast_s:
             fast += 1
-            bw.fast += 1
-            bm.fast += 1
-        if within_target(q.asked_at, first):
+            bucket[1] += 1
+        if within_target(asked, first):
             within += 1
-        for helper in q.helpers:
-            if helper != asker:
-                directed.add((helper, asker))
+        if helpers:
+            helped.append(helpers)
+            helped_askers.append(asker)
+    weeks: dict[date, _Asked] = {}
+    months: dict[date, _Asked] = {}
+    for day, (n, n_fast, day_waits) in of_day.items():
+        for b in (weeks.setdefault(_week_start(day), _Asked()), months.setdefault(day.replace(day=1), _Asked())):
+            b.questions += n
+            b.answered += len(day_waits)
+            b.fast += n_fast
+            b.waits += day_waits
     asked_in_period = sum(b.questions for b in months.values())
     waits.sort()
     backlog.sort()
@@ -810,18 +814,35 @@ def compute_health(
         never_answered=_group(*groups["never"]),
     )
 
-    # Set algebra rather than loops: a help network has about as many links as answers.
-    helpers_, askers_ = (list(side) for side in zip(*directed, strict=True)) if directed else ([], [])
-    mutual = len(directed & set(zip(askers_, helpers_, strict=True))) // 2
-    givers, receivers = set(helpers_), set(askers_)
+    # Set algebra rather than loops: a help network has about as many links as answers. A link
+    # (helper, asker) is one integer, helper's number << 32 | asker's number, made in C loops
+    # (no tuple per link for the collector to walk); a link's reverse swaps the halves.
+    # Removed: an asker helping themselves (an unattributed author on both sides).
+    number = dict(zip({*chain.from_iterable(helped), *helped_askers}, itertools.count()))
+    ids = number.__getitem__
+    shifted = repeat(32)
+    low = repeat((1 << 32) - 1)
+    directed = set(
+        map(
+            or_,
+            map(lshift, map(ids, chain.from_iterable(helped)), shifted),
+            map(ids, chain.from_iterable(map(repeat, helped_askers, map(len, helped)))),
+        )
+    )
+    lone = [number[a] for a in set(helped_askers)]
+    directed.difference_update(map(or_, map(lshift, lone, shifted), lone))
+    reverse = set(map(or_, map(lshift, map(and_, directed, low), shifted), map(rshift, directed, shifted)))
+    mutual = len(directed & reverse) // 2
+    givers, receivers = set(map(rshift, directed, shifted)), set(map(and_, directed, low))
     both = givers & receivers
+    numbered_members = {number[p] for p in member_ids if p in number}
     interaction = Interaction(
         help_pairs=len(directed) - mutual,
         mutual_pairs=mutual,
         givers=len(givers),
         receivers=len(receivers),
         gave_and_received=len(both),
-        reciprocity=share(len(both & member_ids), len(member_ids)),
+        reciprocity=share(len(both & numbered_members), len(member_ids)),
         reciprocity_of_participants=share(len(both), len(givers | receivers)),
     )
 
