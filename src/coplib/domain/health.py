@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain, repeat
@@ -776,11 +777,11 @@ def compute_health(
             new_by_week[w] = new_by_week.get(w, 0) + 1
             new_by_month[m] = new_by_month.get(m, 0) + 1
     monthly_facts = contributors.monthly
-    activity = Activity(
-        questions=sum(p.questions for p in people),
-        answers=sum(p.answers for p in people),
-        repertoire=sum(p.repertoire for p in people),
-        contributions=sum(p.contributions for p in people),
+    activity = Activity(  # sums over the fields of the people (PersonFacts' order), in C
+        questions=sum(map(itemgetter(2), people)),
+        answers=sum(map(itemgetter(3), people)),
+        repertoire=sum(map(itemgetter(4), people)),
+        contributions=sum(map(itemgetter(1), people)),
         active_contributors=len(active),
         new_contributors=new_contributors,
     )
@@ -871,10 +872,10 @@ def compute_health(
     last_at = {p.person_id: p.last_at for p in people}
     level_of = settings.levels
     levels = dict.fromkeys((*LEVELS, "peripheral"), 0)
-    for person in member_ids:
-        n = active.get(person, 0)
+    # The members by their contributions in the period (counted in C), then each count's level.
+    for n, held in Counter(map(active.get, member_ids, repeat(0))).items():
         level = next((lv for lv in LEVELS if n >= level_of[lv]), "peripheral")
-        levels[level] += 1
+        levels[level] += held
     members_ = Members(
         members=len(member_ids),
         inactive_days=settings.inactive_after.days,
