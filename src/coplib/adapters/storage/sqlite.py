@@ -499,7 +499,7 @@ SQLITE_HEALTH: Final = _sql.HealthDialect(
     week=_WEEK,
     month=_MONTH,
     plus_days="strftime('%Y-%m-%dT%H:%M:%S', {col}, '+' || ? || ' days') || substr({col}, 20)",
-    concat="group_concat({expr})",
+    concat_distinct="group_concat(DISTINCT {expr})",
     contributions="aggregates {alias} INDEXED BY aggregates_contributors",
     threads="aggregates {alias} INDEXED BY aggregates_threads",
     json_field=_json_field,
@@ -1212,13 +1212,13 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
     ) -> ContributorFacts:
         def read(conn: sqlite3.Connection) -> ContributorFacts:
             withdrawn, _ = self._withdrawn(conn, community_id)
-            people, weeks, months = (
+            people, cells = (
                 conn.execute(sql, params).fetchall()
                 for sql, params in _sql.contributor_facts(
                     SQLITE, SQLITE_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn, experts
                 )
             )
-            return _sql.contributor_facts_from_rows(people, weeks, months, _read_time)
+            return _sql.contributor_facts_from_rows(people, cells, _read_time)
 
         return self._health_read(read)
 
