@@ -10,14 +10,13 @@ store gives the same report from the same history.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain, repeat
-from operator import and_, itemgetter, lshift, or_, rshift
+from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 import attrs
@@ -729,6 +728,10 @@ def compute_health(
         if within_target(asked, first):
             within += 1
         if helpers:
+            if asker in helpers:  # an unattributed author on both sides: not help received
+                helpers = tuple(h for h in helpers if h != asker)
+                if not helpers:
+                    continue
             helped.append(helpers)
             helped_askers.append(asker)
     weeks: dict[date, _Asked] = {}
@@ -815,35 +818,20 @@ def compute_health(
         never_answered=_group(*groups["never"]),
     )
 
-    # Set algebra rather than loops: a help network has about as many links as answers. A link
-    # (helper, asker) is one integer, helper's number << 32 | asker's number, made in C loops
-    # (no tuple per link for the collector to walk); a link's reverse swaps the halves.
-    # Removed: an asker helping themselves (an unattributed author on both sides).
-    number = dict(zip({*chain.from_iterable(helped), *helped_askers}, itertools.count()))
-    ids = number.__getitem__
-    shifted = repeat(32)
-    low = repeat((1 << 32) - 1)
-    directed = set(
-        map(
-            or_,
-            map(lshift, map(ids, chain.from_iterable(helped)), shifted),
-            map(ids, chain.from_iterable(map(repeat, helped_askers, map(len, helped)))),
-        )
-    )
-    lone = [number[a] for a in set(helped_askers)]
-    directed.difference_update(map(or_, map(lshift, lone, shifted), lone))
-    reverse = set(map(or_, map(lshift, map(and_, directed, low), shifted), map(rshift, directed, shifted)))
+    # Set algebra rather than loops: a help network has about as many links as answers. The
+    # links (helper, asker) of every helped question are made in C loops; so are the reverses.
+    directed = set(zip(chain.from_iterable(helped), chain.from_iterable(map(repeat, helped_askers, map(len, helped)))))
+    reverse = set(zip(chain.from_iterable(map(repeat, helped_askers, map(len, helped))), chain.from_iterable(helped)))
     mutual = len(directed & reverse) // 2
-    givers, receivers = set(map(rshift, directed, shifted)), set(map(and_, directed, low))
+    givers, receivers = set(chain.from_iterable(helped)), set(helped_askers)
     both = givers & receivers
-    numbered_members = {number[p] for p in member_ids if p in number}
     interaction = Interaction(
         help_pairs=len(directed) - mutual,
         mutual_pairs=mutual,
         givers=len(givers),
         receivers=len(receivers),
         gave_and_received=len(both),
-        reciprocity=share(len(both & numbered_members), len(member_ids)),
+        reciprocity=share(len(both & member_ids), len(member_ids)),
         reciprocity_of_participants=share(len(both), len(givers | receivers)),
     )
 
