@@ -1218,7 +1218,7 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting):
                     SQLITE, SQLITE_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn, experts
                 )
             )
-            return _sql.contributor_facts_from_rows(people, cells, _read_time)
+            return _sql.contributor_facts_from_rows(people, cells, datetime.fromisoformat)  # coplib's own UTC text
 
         return self._health_read(read)
 
