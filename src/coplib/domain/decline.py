@@ -21,7 +21,7 @@ does live, so that a replay says when the detector would have fired.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any, Final, NamedTuple
@@ -231,19 +231,9 @@ def complete_months(first: date, until: datetime) -> list[date]:
     return out
 
 
-def monthly_series(
-    questions: Sequence[QuestionFacts],
-    contributors: ContributorFacts,
-    *,
-    until: datetime,
-    start: date | None = None,
-) -> list[MonthPoint]:
-    """The complete months (ended at or before `until`) from the first contribution (or from
-    `start`'s month, the community's creation, when earlier), from the
-    health report's facts (`ReadQueries.question_facts` and `contributor_facts` with since None).
-    A month's value depends only on what happened before its end (and, for the answers within
-    24 hours, the 24 hours after it), so the series at a later `until` extends the earlier one."""
-    by_month = {f.start: f for f in contributors.monthly}
+def questions_by_month(questions: Iterable[QuestionFacts]) -> dict[date, tuple[int, int]]:
+    """The questions asked each month (by its first day) and how many of them had a first
+    answer within 24 hours."""
     asked: dict[date, list[int]] = {}
     fast_s = FAST.total_seconds()
     for q in questions:
@@ -253,6 +243,27 @@ def monthly_series(
         first = q.first_answer_at
         if first is not None and (first - q.asked_at).total_seconds() <= fast_s:
             row[1] += 1
+    return {m: (n, fast) for m, (n, fast) in asked.items()}
+
+
+def monthly_series(
+    questions: Sequence[QuestionFacts],
+    contributors: ContributorFacts,
+    *,
+    until: datetime,
+    start: date | None = None,
+    asked: Mapping[date, tuple[int, int]] | None = None,
+) -> list[MonthPoint]:
+    """The complete months (ended at or before `until`) from the first contribution (or from
+    `start`'s month, the community's creation, when earlier), from the
+    health report's facts (`ReadQueries.question_facts` and `contributor_facts` with since None).
+    A month's value depends only on what happened before its end (and, for the answers within
+    24 hours, the 24 hours after it), so the series at a later `until` extends the earlier one.
+    `asked`: `questions_by_month` of the questions when the caller has it already (the health
+    report's monthly series gives it); then `questions` are not read."""
+    by_month = {f.start: f for f in contributors.monthly}
+    if asked is None:
+        asked = questions_by_month(questions)
     starts = [*by_month, *asked, *([start] if start is not None else [])]
     if not starts:
         return []

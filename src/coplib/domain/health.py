@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 import attrs
@@ -692,48 +695,53 @@ def compute_health(
     since_day = since.date() if since is not None else date.min
 
     # -- responsiveness and interaction: the questions of the period ------------------------------
-    weeks: dict[date, _Asked] = {}
-    months: dict[date, _Asked] = {}
-    of_day: dict[date, tuple[_Asked, _Asked]] = {}
+    # One tight pass per question: counts by day (folded into weeks and months after), the
+    # waits, and the helped questions (their help links are made after, in C loops).
+    of_day: dict[date, list[Any]] = {}  # questions, answered within 24 h, the waits
     waits: list[float] = []
     fast = within = accepted = 0
     backlog: list[float] = []
-    first_question: dict[str, QuestionFacts] = {}
-    directed: set[tuple[str, str]] = set()
-    remember = first_question.setdefault  # the questions come by creation, then id: the first is the earliest
+    # The questions come by creation, then id: the first of each asker is the earliest, the
+    # one a dict built from the last to the first keeps.
+    first_question: dict[str, QuestionFacts] = dict(zip(map(itemgetter(1), reversed(questions)), reversed(questions)))
+    helped: list[tuple[str, ...]] = []
+    helped_askers: list[str] = []
     for q in questions:
-        asker = q.asker_id
-        remember(asker, q)
-        day = q.asked_at.date()
+        _, asker, asked, first, helpers, taken = q
+        day = asked.date()
         if day < since_day:
             continue
-        pair = of_day.get(day)
-        if pair is None:
-            w, m = _week_start(day), day.replace(day=1)
-            pair = of_day[day] = (weeks.setdefault(w, _Asked()), months.setdefault(m, _Asked()))
-        bw, bm = pair
-        bw.questions += 1
-        bm.questions += 1
-        accepted += q.accepted
-        first = q.first_answer_at
+        bucket = of_day.get(day)
+        if bucket is None:
+            bucket = of_day[day] = [0, 0, []]
+        bucket[0] += 1
+        accepted += taken
         if first is None:
-            backlog.append((until - q.asked_at).total_seconds())
+            backlog.append((until - asked).total_seconds())
             continue
-        wait = (first - q.asked_at).total_seconds()
+        wait = (first - asked).total_seconds()
         waits.append(wait)
-        bw.answered += 1
-        bm.answered += 1
-        bw.waits.append(wait)
-        bm.waits.append(wait)
+        bucket[2].append(wait)
         if wait <= fast_s:
             fast += 1
-            bw.fast += 1
-            bm.fast += 1
-        if within_target(q.asked_at, first):
+            bucket[1] += 1
+        if within_target(asked, first):
             within += 1
-        for helper in q.helpers:
-            if helper != asker:
-                directed.add((helper, asker))
+        if helpers:
+            if asker in helpers:  # an unattributed author on both sides: not help received
+                helpers = tuple(h for h in helpers if h != asker)
+                if not helpers:
+                    continue
+            helped.append(helpers)
+            helped_askers.append(asker)
+    weeks: dict[date, _Asked] = {}
+    months: dict[date, _Asked] = {}
+    for day, (n, n_fast, day_waits) in of_day.items():
+        for b in (weeks.setdefault(_week_start(day), _Asked()), months.setdefault(day.replace(day=1), _Asked())):
+            b.questions += n
+            b.answered += len(day_waits)
+            b.fast += n_fast
+            b.waits += day_waits
     asked_in_period = sum(b.questions for b in months.values())
     waits.sort()
     backlog.sort()
@@ -772,11 +780,11 @@ def compute_health(
             new_by_week[w] = new_by_week.get(w, 0) + 1
             new_by_month[m] = new_by_month.get(m, 0) + 1
     monthly_facts = contributors.monthly
-    activity = Activity(
-        questions=sum(p.questions for p in people),
-        answers=sum(p.answers for p in people),
-        repertoire=sum(p.repertoire for p in people),
-        contributions=sum(p.contributions for p in people),
+    activity = Activity(  # sums over the fields of the people (PersonFacts' order), in C
+        questions=sum(map(itemgetter(2), people)),
+        answers=sum(map(itemgetter(3), people)),
+        repertoire=sum(map(itemgetter(4), people)),
+        contributions=sum(map(itemgetter(1), people)),
         active_contributors=len(active),
         new_contributors=new_contributors,
     )
@@ -810,10 +818,12 @@ def compute_health(
         never_answered=_group(*groups["never"]),
     )
 
-    # Set algebra rather than loops: a help network has about as many links as answers.
-    helpers_, askers_ = (list(side) for side in zip(*directed, strict=True)) if directed else ([], [])
-    mutual = len(directed & set(zip(askers_, helpers_, strict=True))) // 2
-    givers, receivers = set(helpers_), set(askers_)
+    # Set algebra rather than loops: a help network has about as many links as answers. The
+    # links (helper, asker) of every helped question are made in C loops; so are the reverses.
+    directed = set(zip(chain.from_iterable(helped), chain.from_iterable(map(repeat, helped_askers, map(len, helped)))))
+    reverse = set(zip(chain.from_iterable(map(repeat, helped_askers, map(len, helped))), chain.from_iterable(helped)))
+    mutual = len(directed & reverse) // 2
+    givers, receivers = set(chain.from_iterable(helped)), set(helped_askers)
     both = givers & receivers
     interaction = Interaction(
         help_pairs=len(directed) - mutual,
@@ -850,10 +860,10 @@ def compute_health(
     last_at = {p.person_id: p.last_at for p in people}
     level_of = settings.levels
     levels = dict.fromkeys((*LEVELS, "peripheral"), 0)
-    for person in member_ids:
-        n = active.get(person, 0)
+    # The members by their contributions in the period (counted in C), then each count's level.
+    for n, held in Counter(map(active.get, member_ids, repeat(0))).items():
         level = next((lv for lv in LEVELS if n >= level_of[lv]), "peripheral")
-        levels[level] += 1
+        levels[level] += held
     members_ = Members(
         members=len(member_ids),
         inactive_days=settings.inactive_after.days,

@@ -28,6 +28,7 @@ from coplib.domain.decline import (
     Verdict,
     month_key,
     monthly_series,
+    questions_by_month,
     replay,
 )
 from coplib.domain.decline import reasons as decline_reasons
@@ -127,17 +128,21 @@ def evaluate(
     questions: Sequence[QuestionFacts] | None = None,
     contributors: ContributorFacts | None = None,
     members: Sequence[MemberFacts] | None = None,
+    asked: Mapping[date, tuple[int, int]] | None = None,
 ) -> Evaluation:
     """Judge `community` as at the end of every complete month ending at or before `until`
     (`questions`, `contributors`, `members`: the store's facts, when the caller has them
     already: the questions and contributors at `until` or later in the month under way, the
-    contributors' with since None)."""
+    contributors' with since None; `asked`: `coplib.domain.decline.questions_by_month` of
+    those questions, when the caller has it, and then the questions are not needed)."""
     settings = settings if settings is not None else lifecycle_settings(community)
-    if questions is None:
-        questions = store.question_facts(community.id, until=until, unattributed=_unattributed(community))
+    if asked is None:
+        if questions is None:
+            questions = store.question_facts(community.id, until=until, unattributed=_unattributed(community))
+        asked = questions_by_month(questions)
     if contributors is None:
         contributors = store.contributor_facts(community.id, since=None, until=until)
-    points = monthly_series(questions, contributors, until=until, start=community.created_at.date())
+    points = monthly_series((), contributors, until=until, start=community.created_at.date(), asked=asked)
     verdicts = replay(points, settings.decline)
     if members is None:
         members = store.member_facts(community.id)

@@ -174,10 +174,13 @@ class HealthReads(Queries):
         # Where it stands and where it is going (coplib.service.lifecycle), on the same facts
         # when they cover the whole history: the lifecycle reads only the complete months
         # before `until`, whose figures the partial month after them does not change.
-        same = since is None
-        lifecycle = (
-            lifecycle_report(store, community, until, questions=questions, contributors=contributors, members=members)
-            if same
-            else lifecycle_report(store, community, until, members=members)
-        )
+        # With the whole history, the report's months with questions are the lifecycle's
+        # questions by month (asked, and answered within 24 hours), counted once.
+        if since is None:
+            asked = {p.start: (p.questions, p.answered_within_24h) for p in report.monthly if p.questions}
+            lifecycle = lifecycle_report(
+                store, community, until, contributors=contributors, members=members, asked=asked
+            )
+        else:
+            lifecycle = lifecycle_report(store, community, until, members=members)
         return attrs.evolve(report, value=value_cycles_of(store, community, report), lifecycle=lifecycle)

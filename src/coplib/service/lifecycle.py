@@ -8,7 +8,7 @@ tick records month by month, replayed over the history up to `until`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 
 from coplib.domain.clock import ensure_utc
@@ -57,12 +57,16 @@ def lifecycle_report(
     questions: Sequence[QuestionFacts] | None = None,
     contributors: ContributorFacts | None = None,
     members: Sequence[MemberFacts] | None = None,
+    asked: Mapping[date, tuple[int, int]] | None = None,
 ) -> LifecycleReport:
     """The report as at `until`'s month start, the end of the last complete month
     (`questions`/`contributors`: the store's facts at that moment, the contributors' since
-    None, when the caller read them already)."""
+    None, when the caller read them already; `asked`: the questions by month, as
+    `coplib.policies.lifecycle.evaluate` takes them)."""
     end = month_floor(until)
-    found = evaluate(store, community, until=end, questions=questions, contributors=contributors, members=members)
+    found = evaluate(
+        store, community, until=end, questions=questions, contributors=contributors, members=members, asked=asked
+    )
     stored = store.get(Ref("lifecycle", lifecycle_id(community.id)))
     record = stored.value if stored is not None and isinstance(stored.value, Lifecycle) else None
     return report(community, found, record)

@@ -424,8 +424,9 @@ class HealthDialect:
     month: str
     #: SQL of the time column ``{col}`` plus a number of days given as a parameter.
     plus_days: str
-    #: The aggregate that joins the texts ``{expr}`` of a group with commas (NULLs left out).
-    concat: str
+    #: The aggregate that joins the distinct texts ``{expr}`` of a group with commas, in no
+    #: order (NULLs left out).
+    concat_distinct: str
     #: The contributions of a community, as the FROM of the contributors' query (``{alias}``;
     #: index hints).
     contributions: str
@@ -529,43 +530,62 @@ def contributor_facts(
     until: datetime,
     window_days: int,
     withdrawn: Sequence[Any],
-) -> Statement:
-    """`ReadQueries.contributor_facts`, one row per person, grouped while the index is walked
-    in person order: (person, contributions, questions, answers and repertoire items in the
-    period, first and last contribution, first question, the weeks of their contributions in
-    the period, their months, the weeks and months of their answers (lists separated by
-    commas, one item per contribution), and, for a person whose first contribution is a
-    question, how many contributions they made within the window of it). The weeks and months
-    are folded by `contributor_facts_from_rows`."""
+    experts: Sequence[str] = (),
+) -> list[Statement]:
+    """`ReadQueries.contributor_facts`: two statements, read in one snapshot and given to
+    `contributor_facts_from_rows`.
+
+    The people, one row per person, grouped while the index is walked in person order:
+    (person, contributions, questions, answers and repertoire items in the period, first and
+    last contribution, first question, the distinct weeks (first days, ``YYYY-MM-DD``) and the
+    distinct months (``YYYY-MM``) of their contributions in the period, each joined with
+    commas, the window's end, and, for a person whose first contribution is a question, how
+    many contributions they made within the window of it). A period's active contributors are
+    the people whose list names it.
+
+    The cells of the period, one row per week and month that hold contributions (a week across
+    two months is two cells): (week, month, contributions, answers, answers by `experts`),
+    summed into weeks and into months: a count splits across cells, a set of people would not."""
     m = d.mark
-    start = d.time(since if since is not None else _EARLIEST)
+    stamp = d.time(until)
     live, live_params = h.none_of(f"c.{h.row_key}", withdrawn)
     inner_live, inner_params = h.none_of(f"k.{h.row_key}", withdrawn)
+    contributions = h.contributions.format(alias="c")
+    scope = f"c.community_id = {m} AND c.{CONTRIBUTION_KINDS_SQL} AND c.created_at < {m}{live}"
+    # The whole history is the period when `since` is None: then no row is tested for it.
+    in_period, period_params = ("", []) if since is None else (f"c.created_at >= {m}", [d.time(since)])
+
+    def counted(*conditions: str) -> str:
+        wanted = " AND ".join(c for c in conditions if c)
+        return f"sum(CASE WHEN {wanted} THEN 1 ELSE 0 END)" if wanted else "count(*)"
+
+    def listed(expr: str) -> str:
+        return h.concat_distinct.format(expr=f"CASE WHEN {in_period} THEN {expr} END" if in_period else expr)
+
+    question, answer, repertoire = "c.kind = 'question'", "c.kind = 'answer'", "c.kind IN ('resource', 'experience')"
     week, month = h.week.format(col="c.created_at"), h.month.format(col="c.created_at")
-    in_period = f"c.created_at >= {m}"
-    answer = f"{in_period} AND c.kind = 'answer'"
-    sql = (
+    people = (
+        # Whether they contributed again within the window: two contributions by its end
+        # (the first is the first), so the walk stops at the second.
         "SELECT p.*, CASE WHEN p.first_q = p.first_at THEN "
-        f"(SELECT count(*) FROM {h.contributions.format(alias='k')} WHERE k.community_id = {m} "
+        f"(SELECT count(*) FROM (SELECT 1 FROM {h.contributions.format(alias='k')} WHERE k.community_id = {m} "
         f"AND k.{CONTRIBUTION_KINDS_SQL} AND k.person_id = p.person_id "
         f"AND {h.week.format(col='k.created_at')} <= {h.week.format(col='p.until_at')} "
-        f"AND k.created_at <= p.until_at{inner_live}) END FROM ("
-        f"SELECT c.person_id AS person_id, sum(CASE WHEN {in_period} THEN 1 ELSE 0 END), "
-        f"sum(CASE WHEN {in_period} AND c.kind = 'question' THEN 1 ELSE 0 END), "
-        f"sum(CASE WHEN {answer} THEN 1 ELSE 0 END), "
-        f"sum(CASE WHEN {in_period} AND c.kind IN ('resource', 'experience') THEN 1 ELSE 0 END), "
+        f"AND k.created_at <= p.until_at{inner_live} LIMIT 2) AS hits) END FROM ("
+        f"SELECT c.person_id AS person_id, {counted(in_period)}, {counted(in_period, question)}, "
+        f"{counted(in_period, answer)}, {counted(in_period, repertoire)}, "
         "min(c.created_at) AS first_at, max(c.created_at), "
-        "min(CASE WHEN c.kind = 'question' THEN c.created_at END) AS first_q, "
-        f"{h.concat.format(expr=f'CASE WHEN {in_period} THEN {week} END')}, "
-        f"{h.concat.format(expr=f'CASE WHEN {in_period} THEN {month} END')}, "
-        f"{h.concat.format(expr=f'CASE WHEN {answer} THEN {week} END')}, "
-        f"{h.concat.format(expr=f'CASE WHEN {answer} THEN {month} END')}, "
+        f"min(CASE WHEN {question} THEN c.created_at END) AS first_q, {listed(week)}, {listed(month)}, "
         f"{h.plus_days.format(col='min(c.created_at)')} AS until_at "
-        f"FROM {h.contributions.format(alias='c')} WHERE c.community_id = {m} AND c.{CONTRIBUTION_KINDS_SQL} "
-        f"AND c.created_at < {m}{live} GROUP BY c.person_id) p"
+        f"FROM {contributions} WHERE {scope} GROUP BY c.person_id) p"
     )
-    params = [community_id, *inner_params, *[start] * 8, window_days, community_id, d.time(until), *live_params]
-    return sql, params
+    people_params = [community_id, *inner_params, *period_params * 6, window_days, community_id, stamp, *live_params]
+    by_expert, expert_params = h.one_of("c.person_id", experts)
+    cells = (
+        f"SELECT {week}, {month}, count(*), {counted(answer)}, {counted(answer, by_expert)} "
+        f"FROM {contributions} WHERE {scope}{f' AND {in_period}' if in_period else ''} GROUP BY 1, 2"
+    )
+    return [(people, people_params), (cells, [*expert_params, community_id, stamp, *live_params, *period_params])]
 
 
 def window_days(window: timedelta) -> int:
@@ -576,15 +596,15 @@ def window_days(window: timedelta) -> int:
 
 
 def contributor_facts_from_rows(
-    rows: Iterable[Sequence[Any]], read_time: Callable[[Any], datetime], experts: Iterable[str]
+    people_rows: Iterable[Sequence[Any]], cell_rows: Iterable[Sequence[Any]], read_time: Callable[[Any], datetime]
 ) -> ContributorFacts:
-    """`ContributorFacts` from the rows of `contributor_facts`: the people as they come; the
-    weeks and months counted from their lists, joined into one text per table and counted at
-    once (``Counter`` of a list is a loop in C)."""
-    experts_ = set(experts)
-    lists: dict[str, list[list[str]]] = {"w": [[], [], [], []], "m": [[], [], [], []]}
+    """`ContributorFacts` from the rows of the two statements of `contributor_facts`: the
+    people as they come; each period's active contributors counted from the people's lists,
+    joined into one text and counted at once (``Counter`` of a list is a loop in C)."""
     people = []
-    for person, n, q, a, r, first, last, first_q, weeks, months, answer_weeks, answer_months, _, again in rows:
+    weeks: list[str] = []
+    months: list[str] = []
+    for person, n, q, a, r, first, last, first_q, in_weeks, in_months, _, again in people_rows:
         people.append(
             PersonFacts(
                 person,
@@ -598,33 +618,26 @@ def contributor_facts_from_rows(
                 int(again) >= 2 if again is not None else None,
             )
         )
-        for key, items, answered in (("w", weeks, answer_weeks), ("m", months, answer_months)):
-            if items:
-                contributions, present, answers, by_experts = lists[key]
-                contributions.append(items)
-                present.append(",".join(set(items.split(","))))
-                if answered:
-                    answers.append(answered)
-                    if person in experts_:
-                        by_experts.append(answered)
-
-    def periods(key: str) -> list[PeriodFacts]:
-        contributions, present, answers, by_experts = (
-            Counter(",".join(texts).split(",")) if texts else Counter[str]() for texts in lists[key]
-        )
-        return sorted(
-            PeriodFacts(
-                date.fromisoformat(start if key == "w" else start + "-01"),
-                count,
-                answers[start],
-                present[start],
-                by_experts[start],
-            )
-            for start, count in contributions.items()
-        )
-
+        if in_weeks:
+            weeks.append(in_weeks)
+            months.append(in_months)
     people.sort()
-    return ContributorFacts(periods("w"), periods("m"), people)
+    present = {"w": Counter(",".join(weeks).split(",")), "m": Counter(",".join(months).split(","))}
+    sums: dict[str, dict[str, list[int]]] = {"w": {}, "m": {}}
+    for week, month, n, a, e in cell_rows:
+        for key, start in (("w", week), ("m", month)):
+            row = sums[key].setdefault(start, [0, 0, 0])
+            row[0] += int(n)
+            row[1] += int(a)
+            row[2] += int(e)
+
+    def periods(key: str, day: str) -> list[PeriodFacts]:
+        return sorted(
+            PeriodFacts(date.fromisoformat(start + day), n, a, present[key][start], e)
+            for start, (n, a, e) in sums[key].items()
+        )
+
+    return ContributorFacts(periods("w", ""), periods("m", "-01"), people)
 
 
 def member_facts(d: Dialect, community_id: str) -> Statement:

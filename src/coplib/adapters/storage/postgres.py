@@ -430,7 +430,7 @@ POSTGRES_HEALTH: Final = _sql.HealthDialect(
     week="to_char(date_trunc('week', {col} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
     month="to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM')",
     plus_days="({col} + make_interval(days => %s))",
-    concat="string_agg({expr}, ',')",
+    concat_distinct="string_agg(DISTINCT {expr}, ',')",
     contributions="coplib_aggregates {alias}",
     threads="coplib_aggregates {alias}",
     # text, not jsonb: the documents are stored as text (see the schema's comment)
@@ -1101,11 +1101,11 @@ class PostgresStore(Store, TextSearch, HistoryRewriting):
         window: timedelta = timedelta(days=90),
     ) -> ContributorFacts:
         withdrawn = self._withdrawn(community_id)
-        sql, params = _sql.contributor_facts(
-            POSTGRES, POSTGRES_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn
+        statements = _sql.contributor_facts(
+            POSTGRES, POSTGRES_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn, list(experts)
         )
-        (rows,) = self._health_read("reading the contributors' facts", [(sql, params)])
-        return _sql.contributor_facts_from_rows(rows, _utc, experts)
+        people, cells = self._health_read("reading the contributors' facts", statements)
+        return _sql.contributor_facts_from_rows(people, cells, _utc)
 
     def member_facts(self, community_id: str) -> list[MemberFacts]:
         rows = self._fetch("reading the members' facts", *_sql.member_facts(POSTGRES, community_id))

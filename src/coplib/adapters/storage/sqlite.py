@@ -511,7 +511,7 @@ SQLITE_HEALTH: Final = _sql.HealthDialect(
     week=_WEEK,
     month=_MONTH,
     plus_days="strftime('%Y-%m-%dT%H:%M:%S', {col}, '+' || ? || ' days') || substr({col}, 20)",
-    concat="group_concat({expr})",
+    concat_distinct="group_concat(DISTINCT {expr})",
     contributions="aggregates {alias} INDEXED BY aggregates_contributors",
     threads="aggregates {alias} INDEXED BY aggregates_threads",
     json_field=_json_field,
@@ -1246,19 +1246,20 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting, BulkWriting):
         def read(conn: sqlite3.Connection) -> list[QuestionFacts]:
             withdrawn, gone = self._withdrawn(conn, community_id)
             # The last acceptance of each question; its answer withdrawn since, none.
-            accepted = dict(conn.execute(*_sql.acceptances(SQLITE, SQLITE_HEALTH, community_id)))
+            last = dict(conn.execute(*_sql.acceptances(SQLITE, SQLITE_HEALTH, community_id)))
+            accepted = {q for q, a in last.items() if a not in gone}  # a self-answer may be the accepted one
             sql, params = _sql.question_facts(SQLITE, SQLITE_HEALTH, community_id, until, unattributed, withdrawn)
             parse = datetime.fromisoformat  # coplib's own fixed-width UTC text
-            facts = []
+            make = tuple.__new__  # a named tuple without its Python-level constructor
+            facts: list[QuestionFacts] = []
+            add = facts.append
             for qid, asker, created, answered in conn.execute(sql, params):
-                taken = accepted.get(qid)
-                live = taken is not None and taken not in gone  # a self-answer may be the accepted one
                 if answered is None:
-                    facts.append(QuestionFacts(qid, asker, parse(created), None, (), live))
+                    add(make(QuestionFacts, (qid, asker, parse(created), None, (), qid in accepted)))
                     continue
                 first, _, authors = answered.partition(" ")
-                helpers = tuple(sorted(set(authors.split(" "))))
-                facts.append(QuestionFacts(qid, asker, parse(created), parse(first), helpers, live))
+                helpers = tuple(sorted(set(authors.split(" ")))) if " " in authors else (authors,)
+                add(make(QuestionFacts, (qid, asker, parse(created), parse(first), helpers, qid in accepted)))
             return facts
 
         return self._health_read(read)
@@ -1274,10 +1275,13 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting, BulkWriting):
     ) -> ContributorFacts:
         def read(conn: sqlite3.Connection) -> ContributorFacts:
             withdrawn, _ = self._withdrawn(conn, community_id)
-            sql, params = _sql.contributor_facts(
-                SQLITE, SQLITE_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn
+            people, cells = (
+                conn.execute(sql, params).fetchall()
+                for sql, params in _sql.contributor_facts(
+                    SQLITE, SQLITE_HEALTH, community_id, since, until, _sql.window_days(window), withdrawn, experts
+                )
             )
-            return _sql.contributor_facts_from_rows(conn.execute(sql, params), _read_time, experts)
+            return _sql.contributor_facts_from_rows(people, cells, datetime.fromisoformat)  # coplib's own UTC text
 
         return self._health_read(read)
 
