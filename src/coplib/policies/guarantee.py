@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from coplib.domain import events as ev
@@ -171,16 +171,7 @@ class AnswerGuarantee(BasePolicy):
             return
         settings = self._settings(community)
         chosen, route = self._choose(ctx, community.id, question.author_id, question.tags, question.id, settings)
-        routed = ev.QuestionRouted(
-            **_fields(ctx, community.id),
-            question_id=question.id,
-            asker_id=question.author_id,
-            asked_at=question.created_at,
-            experts=chosen,
-            route=route,
-            due_at=settings.due_at(ctx.now, 0),
-        )
-        ctx.record(routed)
+        routed = self._record_routing(ctx, community, question, chosen, route, settings.due_at(ctx.now, 0))
         topic = "question_for_facilitator" if route is Route.FACILITATORS else "question_for_expert"
         params = {
             "community": community.name,
@@ -215,16 +206,7 @@ class AnswerGuarantee(BasePolicy):
         chosen, route = self._choose(ctx, community.id, question.author_id, question.tags, question.id, settings)
         if chosen == watch.experts and route is watch.route:
             return
-        routed = ev.QuestionRouted(
-            **_fields(ctx, community.id),
-            question_id=question.id,
-            asker_id=question.author_id,
-            asked_at=question.created_at,
-            experts=chosen,
-            route=route,
-            due_at=watch.due_at,
-        )
-        ctx.record(routed)
+        routed = self._record_routing(ctx, community, question, chosen, route, watch.due_at)
         asker = self._names(ctx, [question.author_id])
         topic = "question_for_facilitator" if route is Route.FACILITATORS else "question_for_expert"
         params = {"community": community.name, "title": question.title, "asker": asker}
@@ -240,6 +222,28 @@ class AnswerGuarantee(BasePolicy):
                 event_id=routed.id,
             )
 
+    @staticmethod
+    def _record_routing(
+        ctx: PolicyContext,
+        community: Community,
+        question: Question,
+        chosen: tuple[str, ...],
+        route: Route,
+        due_at: datetime | None,
+    ) -> ev.QuestionRouted:
+        """Record that `question` is routed to `chosen` (a new watch, or its watch routed again)."""
+        routed = ev.QuestionRouted(
+            **_fields(ctx, community.id),
+            question_id=question.id,
+            asker_id=question.author_id,
+            asked_at=question.created_at,
+            experts=chosen,
+            route=route,
+            due_at=due_at,
+        )
+        ctx.record(routed)
+        return routed
+
     def _route(self, ctx: PolicyContext, event: ev.QuestionAsked) -> None:
         community = ctx.community(event.community_id)
         if community is None:
@@ -249,16 +253,7 @@ class AnswerGuarantee(BasePolicy):
             return  # a retried routing, and the question was answered or withdrawn meanwhile
         settings = self._settings(community)
         chosen, route = self._choose(ctx, community.id, event.actor_id, event.tags, event.question_id, settings)
-        routed = ev.QuestionRouted(
-            **_fields(ctx, community.id),
-            question_id=event.question_id,
-            asker_id=event.actor_id,
-            asked_at=event.occurred_at,
-            experts=chosen,
-            route=route,
-            due_at=settings.due_at(event.occurred_at, 0),
-        )
-        ctx.record(routed)
+        routed = self._record_routing(ctx, community, question, chosen, route, settings.due_at(event.occurred_at, 0))
         params = {"community": community.name, "title": event.title}
         key = f"{event.question_id}:routed"
 
