@@ -1041,7 +1041,9 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting, BulkWriting):
 
     def _learnt(self, read: Sequence[Ref], found: Mapping[Ref, object]) -> None:
         """`read` was just read: each is current, absent when not in `found`."""
-        if len(self._fresh) > _CACHE_SIZE:
+        # What is known current stays as small as the decoded memory (`_remember`): in a bulk
+        # session, at most `_BULK_CACHE_SIZE` keys, so that a long import's memory is flat.
+        if len(self._fresh) > (_BULK_CACHE_SIZE if self._bulk_depth else _CACHE_SIZE):
             self._fresh.clear()
             self._absent.clear()
         for ref in read:

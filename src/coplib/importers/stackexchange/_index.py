@@ -72,7 +72,7 @@ class Index:
     def __init__(self, directory: Path, tally: Counter[str]) -> None:
         self.tally = tally
         self._db = sqlite3.connect(directory / "index.sqlite", isolation_level=None)
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -4096", "temp_store = FILE"):
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -1024", "temp_store = FILE"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.executescript(_SCHEMA)
         self._db.execute("BEGIN")
