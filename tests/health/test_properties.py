@@ -1,8 +1,8 @@
 """Each indicator of the health report against a naive reference implementation, on random
 histories driven through the engine (asking, answering oneself or others, commenting, sharing,
-accepting, withdrawing, at random times), over random periods; the memory and SQLite stores give
-the same report; and the pure measures (median, percentile, absence factor, index, the target's
-check) against their definitions."""
+accepting, withdrawing, a moderator hiding and showing again, at random times), over random
+periods; the memory and SQLite stores give the same report; and the pure measures (median,
+percentile, absence factor, index, the target's check) against their definitions."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from coplib.ports.storage import Filter
 from tests.unit.support import PEOPLE, START
 
 PEOPLE_IDS = ("ana", "ben", "chloe", "dev", "eve")
-KINDS = ("ask", "ask", "answer", "answer", "answer", "comment", "share", "accept", "withdraw")
+KINDS = ("ask", "ask", "answer", "answer", "answer", "comment", "share", "accept", "withdraw", "hide", "unhide")
 ACTIONS = st.lists(
     st.tuples(
         st.sampled_from(KINDS),
@@ -80,6 +80,13 @@ def play(engine: coplib.Engine, clock: ManualClock, actions: list[tuple[str, int
                 what, cid = pool[pick % len(pool)]
                 author = next(c.author_id for c in engine.store.find(what) if c.id == cid)
                 engine.withdraw(author, what, cid)
+            elif kind in ("hide", "unhide") and (questions or answers):
+                pool = [("question", q) for q in questions] + [("answer", a) for a in answers]
+                what, cid = pool[pick % len(pool)]
+                if kind == "hide":
+                    engine.hide("ana", what, cid, reason="Off topic")  # ana, who created it, facilitates
+                else:
+                    engine.unhide("ana", what, cid)
         except CoplibError:
             pass  # refused (already withdrawn, not allowed...): the history goes on
     return "weld"
@@ -93,13 +100,16 @@ def naive(engine: coplib.Engine, since: datetime | None, until: datetime) -> dic
     start = since or datetime.min.replace(tzinfo=UTC)
     live = {
         kind: [
-            c for c in engine.store.find(kind, Filter(community_id="weld")) if not c.withdrawn and c.created_at < until
+            c
+            for c in engine.store.find(kind, Filter(community_id="weld"))
+            if not c.withdrawn and getattr(c, "hidden_reason", None) is None and c.created_at < until
         ]
         for kind in CONTRIBUTION_KINDS
     }
     everything = [(kind, c) for kind, items in live.items() for c in items]
     questions = [q for q in live["question"] if isinstance(q, Question)]
     answers = [a for a in live["answer"] if isinstance(a, Answer)]
+    shown_answers = {a.id for a in engine.store.find("answer", Filter(community_id="weld")) if a.hidden_reason is None}
     guarantee = GuaranteeSettings.parse({})
 
     def first_answer(q: Question) -> datetime | None:
@@ -166,7 +176,8 @@ def naive(engine: coplib.Engine, since: datetime | None, until: datetime) -> dic
         "within_target": sum(
             1 for q in period if (f := first_answer(q)) is not None and f <= guarantee.target_at(q.created_at)
         ),
-        "accepted": sum(1 for q in period if q.accepted_answer_id is not None),
+        # Accepted: its accepted answer is there now, neither withdrawn nor hidden.
+        "accepted": sum(1 for q in period if q.accepted_answer_id in shown_answers),
         "unanswered": len(backlog),
         "oldest": max(backlog) / 86400 if backlog else None,
         "contributions": len(in_period),

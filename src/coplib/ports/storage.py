@@ -223,7 +223,12 @@ def count_by_finding(queries: ReadQueries, kind: str, where: Filter = EVERYTHING
 
 def _live(queries: ReadQueries, kind: str, community_id: str, until: datetime) -> list[Any]:
     found = queries.find(kind, Filter(community_id=community_id, until=until))
-    return [c for c in found if not getattr(c, "withdrawn", False)]
+    return [c for c in found if not _left_out(c)]
+
+
+def _left_out(contribution: object) -> bool:
+    """Whether the health report leaves a contribution out: withdrawn, or hidden by a moderator."""
+    return bool(getattr(contribution, "withdrawn", False)) or getattr(contribution, "hidden_reason", None) is not None
 
 
 def question_facts_by_finding(
@@ -235,6 +240,7 @@ def question_facts_by_finding(
     answers: dict[str, list[Any]] = {}
     for answer in _live(queries, "answer", community_id, until):
         answers.setdefault(answer.question_id, []).append(answer)
+    hidden = {a.id for a in queries.find("answer", Filter(community_id=community_id)) if _left_out(a)}
     facts = []
     for question in _live(queries, "question", community_id, until):
         asker = question.author_id
@@ -247,7 +253,7 @@ def question_facts_by_finding(
                 question.created_at,
                 min((a.created_at for a in helping), default=None),
                 tuple(sorted({a.author_id for a in helping})),
-                question.accepted_answer_id is not None,
+                question.accepted_answer_id is not None and question.accepted_answer_id not in hidden,
             )
         )
     return sorted(facts, key=lambda q: (q.asked_at, q.question_id))

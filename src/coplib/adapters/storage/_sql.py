@@ -410,7 +410,12 @@ def requeue(d: Dialect, message_ids: Sequence[str], now: datetime) -> Rows:
 CONTRIBUTION_KINDS_SQL: Final = "kind IN ('question', 'answer', 'comment', 'resource', 'experience', 'meeting')"
 #: The events the report reads by type, as SQL (likewise), and the fields of them it reads
 #: (the SQLite store's index of those events holds them).
-HEALTH_EVENTS_SQL: Final = "type IN ('answer_accepted', 'contribution_withdrawn')"
+HEALTH_EVENTS_SQL: Final = (
+    "type IN ('answer_accepted', 'contribution_withdrawn', 'contribution_hidden', 'contribution_unhidden')"
+)
+#: The events that take a contribution out of the report (a withdrawal, or a moderator's
+#: hiding not undone since), or put it back (showing it again).
+LEFT_OUT_EVENTS_SQL: Final = "type IN ('contribution_withdrawn', 'contribution_hidden', 'contribution_unhidden')"
 HEALTH_EVENT_FIELDS: Final = ("question_id", "answer_id", "contribution_kind", "contribution_id")
 
 
@@ -450,12 +455,29 @@ class HealthDialect:
 
 
 def withdrawn_contributions(d: Dialect, h: HealthDialect, community_id: str) -> Statement:
-    """Rows of (kind, id) of the community's withdrawn contributions, from their events."""
+    """Rows of (type, kind, id) of the community's withdrawals, hidings and showings again, in
+    their order: `left_out` folds them into what the report leaves out."""
     return (
-        f"SELECT {h.json_field('contribution_kind')}, {h.json_field('contribution_id')} FROM {d.table('events')} "
-        f"WHERE community_id = {d.mark} AND type = 'contribution_withdrawn' AND {HEALTH_EVENTS_SQL}",
+        f"SELECT type, {h.json_field('contribution_kind')}, {h.json_field('contribution_id')} "
+        f"FROM {d.table('events')} WHERE community_id = {d.mark} AND {LEFT_OUT_EVENTS_SQL} AND {HEALTH_EVENTS_SQL} "
+        "ORDER BY position",
         [community_id],
     )
+
+
+def left_out(rows: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
+    """The (kind, id) of the contributions the report leaves out, from the rows of
+    `withdrawn_contributions`: those withdrawn, and those a moderator hid and nobody showed
+    again since (docs/health.md, "Counting rules"), in the order they were left out."""
+    out: dict[tuple[str, str], bool] = {}  # the key: whether it was withdrawn
+    for type_, kind, id_ in rows:
+        key = (kind, id_)
+        if type_ == "contribution_unhidden":
+            if not out.get(key, True):
+                del out[key]
+        elif type_ == "contribution_withdrawn" or key not in out:
+            out[key] = type_ == "contribution_withdrawn"
+    return list(out)
 
 
 def acceptances(d: Dialect, h: HealthDialect, community_id: str) -> Statement:

@@ -66,6 +66,12 @@ def period_start(moment: datetime, period: Period) -> date:
     return day.replace(day=1)
 
 
+def _left_out(contribution: object) -> bool:
+    """Whether the health report leaves a contribution out: withdrawn, or hidden by a moderator
+    (docs/health.md, "Counting rules")."""
+    return bool(getattr(contribution, "withdrawn", False)) or getattr(contribution, "hidden_reason", None) is not None
+
+
 class MemoryStore(Store, TextSearch, HistoryRewriting):
     """A store held in memory: thread-safe, same semantics as the durable stores."""
 
@@ -364,9 +370,7 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
         return [
             versioned.value
             for versioned, idx in rows
-            if idx.created_at is not None
-            and idx.created_at < until
-            and not getattr(versioned.value, "withdrawn", False)
+            if idx.created_at is not None and idx.created_at < until and not _left_out(versioned.value)
         ]
 
     def question_facts(
@@ -376,6 +380,10 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
         answers: dict[str, list[Answer]] = {}
         for answer in self._live_rows("answer", community_id, until):
             answers.setdefault(answer.question_id, []).append(answer)
+        # An accepted answer that a moderator hid leaves its question unaccepted meanwhile
+        # (the acceptance is kept: showing the answer again brings it back).
+        with self._lock:
+            hidden = {v.value.id for v, _ in self._select("answer", community_id) if _left_out(v.value)}
         facts = []
         for question in self._live_rows("question", community_id, until):
             asker = question.author_id
@@ -388,7 +396,7 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
                     question.created_at,
                     min((a.created_at for a in helping), default=None),
                     tuple(sorted({a.author_id for a in helping})),
-                    question.accepted_answer_id is not None,
+                    question.accepted_answer_id is not None and question.accepted_answer_id not in hidden,
                 )
             )
         return sorted(facts, key=lambda q: (q.asked_at, q.question_id))

@@ -227,6 +227,13 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "the outbox by creation, for paging it whole",
         ("CREATE INDEX coplib_outbox_by_creation ON coplib_outbox (created_at, id)",),
     ),
+    (
+        "the health report's events (acceptances, withdrawals, hidings and showings again) by community",
+        (
+            "CREATE INDEX coplib_events_health ON coplib_events (community_id, type, position) "
+            f"WHERE {_sql.HEALTH_EVENTS_SQL}",
+        ),
+    ),
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -1064,7 +1071,7 @@ class PostgresStore(Store, TextSearch, HistoryRewriting):
         rows = self._fetch(
             "reading withdrawals", *_sql.withdrawn_contributions(POSTGRES, POSTGRES_HEALTH, community_id)
         )
-        return sorted({id_ for _, id_ in rows})
+        return sorted({id_ for _, id_ in _sql.left_out(rows)})
 
     def question_facts(
         self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()

@@ -321,6 +321,14 @@ _V5 = _run_all(
     # reads of them (partial: no other event gets an entry).
     "CREATE INDEX events_health ON events (community_id, type, position, "
     f"{', '.join(_json_field(name) for name in _sql.HEALTH_EVENT_FIELDS)}) "
+    "WHERE type IN ('answer_accepted', 'contribution_withdrawn')",  # as released; version 8 widens it
+)
+# The same index, over the moderators' hidings and showings again too (the report leaves out
+# a hidden contribution as it does a withdrawn one).
+_V8 = _run_all(
+    "DROP INDEX events_health",
+    "CREATE INDEX events_health ON events (community_id, type, position, "
+    f"{', '.join(_json_field(name) for name in _sql.HEALTH_EVENT_FIELDS)}) "
     f"WHERE {_sql.HEALTH_EVENTS_SQL}",
 )
 
@@ -359,6 +367,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(5, "covering indexes of the health report's facts (questions with their answers, contributor days)", _V5),
     Migration(6, "the full-text index of the searchable contributions (FTS5), backfilled", _v6),
     Migration(7, "the outbox by creation, for paging it whole", _V7),
+    Migration(8, "the health report's index of events, over hidings and showings again too", _V8),
 )
 LATEST_SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -1231,8 +1240,9 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting, BulkWriting):
 
     @staticmethod
     def _withdrawn(conn: sqlite3.Connection, community_id: str) -> tuple[list[int], set[str]]:
-        """The rowids of the community's withdrawn contributions, and the ids of its withdrawn answers."""
-        pairs = conn.execute(*_sql.withdrawn_contributions(SQLITE, SQLITE_HEALTH, community_id)).fetchall()
+        """The rowids of the community's contributions the report leaves out (withdrawn, or
+        hidden by a moderator: `_sql.left_out`), and the ids of such answers."""
+        pairs = _sql.left_out(conn.execute(*_sql.withdrawn_contributions(SQLITE, SQLITE_HEALTH, community_id)))
         rowids, answers = [], set()
         for kind, id_ in pairs:
             found = conn.execute("SELECT rowid FROM aggregates WHERE kind = ? AND id = ?", (kind, id_)).fetchone()
