@@ -337,6 +337,27 @@ def test_a_locked_thread_takes_no_new_answer_nor_comment_and_only_a_facilitator_
     assert engine.comment("dev", "question", question.id, body="Thanks").body == "Thanks"
 
 
+def test_a_locked_thread_is_edited_by_its_facilitators_only_not_by_its_authors(engine: Engine) -> None:
+    question = _ask(engine)
+    answer = engine.answer("ben", question.id, body="ER4043")
+    comment = engine.comment("dev", "answer", answer.id, body="Or ER5356")
+    engine.lock_thread("ana", question.id, reason="heated")
+    before = engine.store.last_position()
+    for attempt in (
+        lambda: engine.revise("chloe", "question", question.id, body="Edited after the lock"),
+        lambda: engine.retag("chloe", question.id, ["tig"]),
+        lambda: engine.revise("ben", "answer", answer.id, body="Edited after the lock"),
+        lambda: engine.revise("dev", "comment", comment.id, body="Edited after the lock"),
+    ):
+        with pytest.raises(ConflictError, match="locked"):
+            attempt()
+    assert engine.store.last_position() == before  # refused: nothing recorded
+
+    assert engine.revise("ana", "answer", answer.id, body="ER4043 (facilitator's edit)").body.endswith("edit)")
+    engine.reopen_thread("ana", question.id)
+    assert engine.revise("ben", "answer", answer.id, body="ER4043, or ER5356").body == "ER4043, or ER5356"
+
+
 def test_another_member_neither_closes_nor_reopens_a_thread(engine: Engine) -> None:
     question = _ask(engine)
     with pytest.raises(PermissionDeniedError):

@@ -15,13 +15,14 @@ from coplib.domain.contributions import (
     CONTRIBUTION_CLASSES,
     CONTRIBUTION_TYPES,
     Answer,
+    Comment,
     Contribution,
     ContributionKind,
     Meeting,
     Question,
     ThreadStatus,
 )
-from coplib.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from coplib.domain.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from coplib.domain.history import Ref
 from coplib.domain.moderation import REVISABLE, RevisedFields, Revision
 from coplib.domain.permissions import Action
@@ -130,6 +131,7 @@ class EditingCommands(UseCases):
             target, community = self._open_target(
                 uow, kind_, cid, _EDITABLE, ctx, action, actor, owner=True, paths=("$.kind", id_path)
             )
+            self._refuse_locked_edit(uow, target, community, actor)
             current = {name: getattr(target, name) for name in checked}
             if isinstance(target, Meeting):
                 start = checked.get("starts_at", target.starts_at)
@@ -157,6 +159,21 @@ class EditingCommands(UseCases):
             return found
 
         return self._run(unit)
+
+    def _refuse_locked_edit(self, uow: UnitOfWork, target: Contribution, community: Community, actor: str) -> None:
+        """A locked thread's question, answers and their comments are edited only by whoever
+        may lock it (its facilitators): `ConflictError` for anyone else, its authors included."""
+        question = _thread_of(uow, target)
+        if question is None or question.status is not ThreadStatus.LOCKED:
+            return
+        try:
+            self._authorise(uow, Action.LOCK_THREAD, actor, community, subject=Ref("question", question.id))
+        except PermissionDeniedError:
+            raise ConflictError(
+                f"the thread of question {question.id!r} is locked: only a facilitator edits it",
+                kind="question",
+                id=question.id,
+            ) from None
 
     def revisions(self, viewer: str, kind: ContributionKind | str, contribution_id: str) -> list[Revision]:
         """The revisions of a contribution, oldest first (its author and the moderators read
@@ -257,3 +274,19 @@ class EditingCommands(UseCases):
             return need(uow, "question", qid, Question)
 
         return self._run(unit)
+
+
+def _thread_of(uow: UnitOfWork, target: Contribution) -> Question | None:
+    """The question whose thread holds `target` (a question, an answer, a comment on either),
+    None for what no thread holds (a resource, an experience, a meeting, a comment on those)."""
+    if isinstance(target, Comment):
+        if target.target_kind not in (ContributionKind.QUESTION, ContributionKind.ANSWER):
+            return None
+        parent = uow.get(Ref(target.target_kind.value, target.target_id))
+        if not isinstance(parent, (Question, Answer)):
+            return None
+        target = parent
+    if isinstance(target, Answer):
+        found = uow.get(Ref("question", target.question_id))
+        return found if isinstance(found, Question) else None
+    return target if isinstance(target, Question) else None
