@@ -467,6 +467,7 @@ class ReadQueries(ABC):
     # query per family, whose rows number the questions, the person-days or the members of the
     # community, never its events. `question_facts_by_finding`, `contributor_facts_by_finding` and
     # `member_facts_by_finding` answer them from `find` for an adapter without queries of its own.
+    # Live: neither withdrawn nor hidden by a moderator (shown again, a contribution is live again).
 
     @abstractmethod
     def question_facts(

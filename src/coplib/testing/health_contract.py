@@ -2,7 +2,8 @@
 `contributor_facts`, `member_facts`): every store gives the answers of the reference
 implementations over `find` (`coplib.ports.storage.question_facts_by_finding`...), and those
 answers are the counting rules of docs/health.md, checked here on one history that holds each
-case (self-answers, an unattributed author, withdrawals, acceptances, the period's bounds)."""
+case (self-answers, an unattributed author, withdrawals, acceptances, the period's bounds), and
+on one where a moderator hides contributions and shows some again."""
 
 from __future__ import annotations
 
@@ -187,6 +188,38 @@ class HealthQueriesContract(StoreFixtures):
                 assert got == contributor_facts_by_finding(
                     store, cid, since=since, until=until, experts=experts, window=window
                 )
+
+    def test_a_hidden_contribution_counts_as_a_withdrawn_one_until_it_is_shown_again(self, store: Store) -> None:
+        clock = ManualClock(MONDAY)
+        engine = open_engine_on(store, clock=clock)
+        engine.create_organisation("eve", "Acme", organisation_id="acme")
+        cid = engine.create_community("ana", "acme", name="Welding", vocation="Weld", community_id="weld").id
+        for person in ("ben", "chloe"):
+            engine.join(person, cid)
+        question = engine.ask("chloe", cid, title="Porosity?", body="Why?")
+        clock.advance(timedelta(hours=1))
+        first = engine.answer("ben", question.id, body="Clean the oxide")
+        clock.advance(timedelta(hours=1))
+        second = engine.answer("ana", question.id, body="Dry the rods")
+        engine.accept("chloe", first.id)
+        spam = engine.ask("ben", cid, title="Cheap watches", body="Here")
+        engine.hide("ana", "answer", first.id, reason="off-topic")
+        engine.hide("ana", "question", spam.id, reason="spam")
+        engine.hide("ana", "answer", second.id, reason="off-topic")
+        engine.unhide("ana", "answer", second.id)  # shown again: it counts again
+
+        facts = store.question_facts(cid, until=UNTIL)
+        assert [q.question_id for q in facts] == [question.id]  # the hidden question is left out
+        (only,) = facts
+        assert (only.first_answer_at, only.helpers) == (only.asked_at + timedelta(hours=2), ("ana",))
+        assert not only.accepted  # its accepted answer is hidden
+        assert facts == question_facts_by_finding(store, cid, until=UNTIL)
+        people = {p.person_id: p for p in store.contributor_facts(cid, since=None, until=UNTIL).people}
+        assert "ben" not in people  # both of his contributions are hidden
+        assert (people["ana"].answers, people["chloe"].questions) == (1, 1)
+        assert store.contributor_facts(cid, since=None, until=UNTIL) == contributor_facts_by_finding(
+            store, cid, since=None, until=UNTIL
+        )
 
     def test_member_facts_list_active_members_and_the_experts(self, store: Store, built: dict[str, Any]) -> None:
         facts = store.member_facts(built["community"])
