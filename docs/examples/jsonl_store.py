@@ -44,6 +44,7 @@ from coplib import (
 from coplib.adapters.storage.memory import MemoryStore
 from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import Aggregate, Ref
+from coplib.domain.moderation import Flag
 from coplib.ports.storage import (
     ACTIVE_ONLY,
     EVERYTHING,
@@ -424,6 +425,13 @@ class JsonLinesStore(Store, TextSearch, HistoryRewriting):
     def communities(self, organisation_id: str | None = None) -> list[Community]:
         with self._locked(exclusive=False):
             return self._index.communities(organisation_id)
+
+    def open_flags(
+        self, community_id: str, *, limit: int = 100, after: tuple[datetime, str] | None = None
+    ) -> list[Flag]:
+        # The moderation queue; coplib.ports.open_flags_by_finding answers it from `find`.
+        with self._locked(exclusive=False):
+            return self._index.open_flags(community_id, limit=limit, after=after)
 
     # The health report's facts; a store without an index of its own may answer them with
     # coplib.ports.question_facts_by_finding and its siblings.

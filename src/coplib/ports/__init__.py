@@ -31,6 +31,7 @@ from coplib.ports.storage import (
     contributor_facts_by_finding,
     count_by_finding,
     member_facts_by_finding,
+    open_flags_by_finding,
     question_facts_by_finding,
 )
 
@@ -57,5 +58,6 @@ __all__ = [
     "contributor_facts_by_finding",
     "count_by_finding",
     "member_facts_by_finding",
+    "open_flags_by_finding",
     "question_facts_by_finding",
 ]

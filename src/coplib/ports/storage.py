@@ -41,6 +41,7 @@ from coplib.domain.health import (
 )
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.moderation import Flag
 
 A = TypeVar("A")
 
@@ -219,6 +220,24 @@ def count_by_finding(queries: ReadQueries, kind: str, where: Filter = EVERYTHING
     `ReadQueries.count` for an adapter without a counting query of its own (its cost follows
     the rows counted, where a counting query's follows the index it walks)."""
     return len(queries.find(kind, where))
+
+
+def open_flags_by_finding(
+    queries: ReadQueries, community_id: str, *, limit: int = 100, after: tuple[datetime, str] | None = None
+) -> list[Flag]:
+    """`ReadQueries.open_flags` from `find`, a page of every flag at a time (its cost follows
+    the flags ever raised in the community)."""
+    check_limit(limit)
+    found: list[Flag] = []
+    while len(found) < limit:
+        batch = queries.find("flag", Filter(community_id=community_id), limit=limit, after=after)
+        found.extend(f for f in batch if isinstance(f, Flag) and f.open)
+        if len(batch) < limit:
+            break
+        last = batch[-1]
+        assert isinstance(last, Flag)
+        after = (last.created_at, last.id)
+    return found[:limit]
 
 
 def _live(queries: ReadQueries, kind: str, community_id: str, until: datetime) -> list[Any]:
@@ -447,6 +466,16 @@ class ReadQueries(ABC):
         `asked_before` keeps those asked strictly before it; `after` is the (created_at, id)
         of the last question of the previous page. Cost follows the rows returned.
         """
+
+    @abstractmethod
+    def open_flags(
+        self, community_id: str, *, limit: int = 100, after: tuple[datetime, str] | None = None
+    ) -> list[Flag]:
+        """The open flags of a community (the moderation queue), oldest first by (created_at,
+        id); `after` is the (created_at, id) of the last flag of the previous page. The SQL
+        stores walk an index of open flags only, so that the cost follows the page, not every
+        flag ever raised; an adapter without such a query may answer with
+        `open_flags_by_finding`."""
 
     @abstractmethod
     def members(

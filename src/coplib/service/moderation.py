@@ -74,15 +74,7 @@ class ModerationCommands(Paging, UseCases):
         self._readable(viewer, community, Action.MODERATE)
         scope = ("moderation_queue", viewer, community.id)
         after = self._after_time_id(cursor, scope, ctx)
-        found: list[Flag] = []
-        while len(found) <= limit:
-            batch = self._store.find("flag", Filter(community_id=community.id), limit=limit + 1, after=after)
-            found.extend(f for f in batch if isinstance(f, Flag) and f.open)
-            if len(batch) <= limit:
-                break
-            last = batch[-1]
-            assert isinstance(last, Flag)
-            after = (last.created_at, last.id)
+        found = self._store.open_flags(community.id, limit=limit + 1, after=after)
         return self._page_by_time_id(found, limit, scope, lambda f: (f.created_at, f.id))
 
     def hide(self, actor: str, kind: ContributionKind | str, contribution_id: str, *, reason: str) -> Contribution:

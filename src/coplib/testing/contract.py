@@ -47,6 +47,7 @@ import attrs
 import pytest
 
 from coplib.domain import events as ev
+from coplib.domain.clock import ManualClock
 from coplib.domain.community import Charter, Community, CommunityKind, LifecycleStage, Organisation, Role, Visibility
 from coplib.domain.contributions import ContributionKind, Question
 from coplib.domain.errors import (
@@ -60,7 +61,7 @@ from coplib.domain.events import EVENT_TYPES
 from coplib.domain.history import AGGREGATE_KINDS, Ref, apply, replay
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
 from coplib.domain.permissions import SYSTEM
-from coplib.ports.storage import Changeset, Filter, Period, RecordedEvent, Store, Write
+from coplib.ports.storage import Changeset, Filter, Period, RecordedEvent, Store, Write, open_flags_by_finding
 from coplib.service.engine import Engine
 from coplib.testing._fixtures import StoreFactory, StoreFixtures, every_event, open_engine_on
 from coplib.testing._fixtures import ids_of as _ids
@@ -511,6 +512,37 @@ class ReadQueriesContract(StoreFixtures):
         reopened = store.unanswered_questions(cid, tag="aluminium")
         assert _ids(reopened) == [qid]
         assert reopened[0].answer_count == 0 and reopened[0].accepted_answer_id is None
+
+    def test_open_flags_are_the_moderation_queue_oldest_first_a_page_at_a_time(self, store: Store) -> None:
+
+        clock = ManualClock(MONDAY)
+        engine = open_engine_on(store, clock=clock)
+        engine.create_organisation("eve", "Acme", organisation_id="acme")
+        cid = engine.create_community("ana", "acme", name="Welding", vocation="Weld", community_id="weld").id
+        other = engine.create_community("ana", "acme", name="Other", vocation="Other", community_id="other").id
+        for person in ("ben", "chloe", "dev"):
+            engine.join(person, cid)
+            engine.join(person, other)
+        questions = [engine.ask("chloe", cid, title=f"Question {n}", body="?") for n in range(5)]
+        flags = []
+        for question in questions:
+            clock.advance(timedelta(minutes=1))
+            flags.append(engine.flag("ben", "question", question.id, reason="off-topic").id)
+        clock.advance(timedelta(minutes=1))
+        flags.append(engine.flag("dev", "question", questions[4].id, reason="spam").id)
+        engine.flag("ben", "question", engine.ask("chloe", other, title="Elsewhere", body="?").id, reason="spam")
+        engine.dismiss_flags("ana", "question", questions[1].id, note="on topic")  # flags[1]: dismissed
+        engine.hide("ana", "question", questions[3].id, reason="off-topic")  # flags[3]: upheld
+
+        wanted = [flags[0], flags[2], flags[4], flags[5]]
+        found = store.open_flags(cid)
+        assert _ids(found) == wanted
+        assert found == open_flags_by_finding(store, cid)
+        first = store.open_flags(cid, limit=2)
+        assert _ids(first) == wanted[:2]
+        last = first[-1]
+        assert _ids(store.open_flags(cid, after=(last.created_at, last.id))) == wanted[2:]
+        assert store.open_flags("elsewhere") == []
 
     def test_unanswered_questions_filter_by_tag_and_asked_before(self, store: Store, history: SampleHistory) -> None:
         oid = history.found_organisation(store)

@@ -24,7 +24,7 @@ class IndexRow:
     parent_id: str | None  # an answer's question, a comment's or endorsement's target
     created_at: datetime | None
     open_since: datetime | None  # set on open questions only: drives the unanswered query
-    status: str | None  # a membership's status
+    status: str | None  # a membership's status, a flag's (open flags make the moderation queue)
     tags: frozenset[str]  # a contribution's tags, a membership's expertise
     roles: frozenset[str]  # a membership's roles
     sort_name: str | None  # a community's name, for the portfolio
@@ -101,6 +101,7 @@ def generic_index_row(ref: Ref, value: Aggregate) -> IndexRow:
             created_at = value.revised_at
         case Flag():
             parent_id = value.contribution_id
+            status = value.status.value
     return IndexRow(
         kind=ref.kind,
         id=ref.id,

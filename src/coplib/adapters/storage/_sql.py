@@ -137,6 +137,23 @@ def communities(d: Dialect, organisation_id: str | None) -> Statement:
     )
 
 
+def open_flags(d: Dialect, community_id: str, *, limit: int, after: tuple[datetime, str] | None) -> Statement:
+    """`ReadQueries.open_flags`: rows of `AGGREGATE_ROW`, walking in (created_at, id) order
+    an index that holds the open flags only, and stopping after `limit` rows."""
+    m = d.mark
+    where = ["a.kind = 'flag'", "a.status = 'open'", f"a.community_id = {m}"]
+    params: list[Any] = [community_id]
+    if after is not None:
+        where.append(f"(a.created_at, a.id) > ({m}, {m})")
+        params.extend([d.time(after[0]), after[1]])
+    params.append(limit)
+    sql = (
+        f"SELECT a.kind, a.id, a.version, a.data FROM {d.table('aggregates')} a{d.indexed_by('aggregates_open_flags')} "
+        f"WHERE {' AND '.join(where)} ORDER BY a.created_at, a.id LIMIT {m}"
+    )
+    return sql, params
+
+
 def unanswered_questions(
     d: Dialect,
     community_id: str | None,

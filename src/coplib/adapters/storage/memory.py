@@ -31,6 +31,7 @@ from coplib.domain.health import (
 )
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.moderation import Flag
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
     ACTIVE_ONLY,
@@ -52,6 +53,7 @@ from coplib.ports.storage import (
     check_after,
     check_limit,
     count_by_finding,
+    open_flags_by_finding,
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -372,6 +374,13 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
             for versioned, idx in rows
             if idx.created_at is not None and idx.created_at < until and not _left_out(versioned.value)
         ]
+
+    def open_flags(
+        self, community_id: str, *, limit: int = 100, after: tuple[datetime, str] | None = None
+    ) -> list[Flag]:
+        # The community's flags are read and the open ones kept: a queue's cost follows every
+        # flag of the community here, which a memory store (tests, simulations) can afford.
+        return open_flags_by_finding(self, community_id, limit=limit, after=after)
 
     def question_facts(
         self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()

@@ -39,6 +39,7 @@ from coplib.domain.events import DomainEvent
 from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.moderation import Flag
 from coplib.domain.text_search import SEARCHABLE_KIND_NAMES, searchable_texts
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
@@ -232,6 +233,14 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "CREATE INDEX coplib_events_health ON coplib_events (community_id, type, position) "
             f"WHERE {_sql.HEALTH_EVENTS_SQL}",
+        ),
+    ),
+    (
+        "the open flags of a community (the moderation queue), their status backfilled",
+        (
+            "UPDATE coplib_aggregates SET status = data::jsonb ->> 'status' WHERE kind = 'flag'",
+            "CREATE INDEX coplib_aggregates_open_flags ON coplib_aggregates (community_id, created_at, id) "
+            "WHERE kind = 'flag' AND status = 'open'",
         ),
     ),
 )
@@ -980,6 +989,14 @@ class PostgresStore(Store, TextSearch, HistoryRewriting):
         )
         found = self._aggregates("finding unanswered questions", sql, params)
         return [q for q in found if isinstance(q, Question)]
+
+    def open_flags(
+        self, community_id: str, *, limit: int = 100, after: tuple[datetime, str] | None = None
+    ) -> list[Flag]:
+        check_limit(limit)
+        check_after(after)
+        sql, params = _sql.open_flags(POSTGRES, community_id, limit=limit, after=after)
+        return [f for f in self._aggregates("finding open flags", sql, params) if isinstance(f, Flag)]
 
     def members(
         self,

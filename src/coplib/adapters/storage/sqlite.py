@@ -51,6 +51,7 @@ from coplib.domain.events import DomainEvent
 from coplib.domain.health import ContributorFacts, MemberFacts, QuestionFacts
 from coplib.domain.history import AGGREGATE_KINDS, Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
+from coplib.domain.moderation import Flag
 from coplib.domain.text_search import SEARCHABLE_KIND_NAMES, searchable_texts
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.storage import (
@@ -332,6 +333,14 @@ _V8 = _run_all(
     f"WHERE {_sql.HEALTH_EVENTS_SQL}",
 )
 
+# The moderation queue walks the open flags only (`open_flags`): a flag's status is an indexed
+# field since this version, backfilled from the stored documents.
+_V9 = _run_all(
+    "UPDATE aggregates SET status = json_extract(data, '$.status') WHERE kind = 'flag'",
+    "CREATE INDEX aggregates_open_flags ON aggregates (community_id, created_at, id) "
+    "WHERE kind = 'flag' AND status = 'open'",
+)
+
 #: Paging the whole outbox (`outbox(after=...)` with no status nor recipient) walks this index.
 _V7 = _run_all("CREATE INDEX outbox_by_creation ON outbox (created_at, id)")
 
@@ -368,6 +377,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(6, "the full-text index of the searchable contributions (FTS5), backfilled", _v6),
     Migration(7, "the outbox by creation, for paging it whole", _V7),
     Migration(8, "the health report's index of events, over hidings and showings again too", _V8),
+    Migration(9, "the open flags of a community (the moderation queue), their status backfilled", _V9),
 )
 LATEST_SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -1112,6 +1122,14 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting, BulkWriting):
             SQLITE, community_id, tag=tag, asked_before=asked_before, limit=limit, after=after
         )
         return [q for q in self._aggregates(sql, params) if isinstance(q, Question)]
+
+    def open_flags(
+        self, community_id: str, *, limit: int = 100, after: tuple[datetime, str] | None = None
+    ) -> list[Flag]:
+        check_limit(limit)
+        check_after(after)
+        sql, params = _sql.open_flags(SQLITE, community_id, limit=limit, after=after)
+        return [f for f in self._aggregates(sql, params) if isinstance(f, Flag)]
 
     def members(
         self,
