@@ -517,8 +517,9 @@ QUERIES_AND_PLUMBING |= {
     "unhide",
     "dismiss_flags",
     # value and launch (issue 14): reads, with their bad input in tests/value, and the
-    # withdrawal of a story, which needs a story first (tests/value/test_value_stories.py)
+    # withdrawal and amendment of a story, which need a story first (tests/value/test_value_stories.py)
     "withdraw_value_story",
+    "revise_value_story",
     "value_stories",
     "value_cycles",
     "assess_candidate",

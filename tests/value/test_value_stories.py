@@ -271,3 +271,54 @@ def test_only_the_teller_or_a_moderator_withdraws_a_story_and_an_outsider_cannot
         engine.withdraw_value_story("chloe", "not an id")
     assert bad_id.value.errors[0].path == "$.story_id"
     assert engine.store.last_position() == before
+
+
+@pytest.mark.parametrize("who", ["chloe", "ana"], ids=["its teller", "a facilitator"])
+def test_a_story_is_amended_keeping_what_it_credits_and_the_credit_it_gave(engine: Engine, who: str) -> None:
+    _, answer, resource = _thread(engine)
+    story = engine.tell_value_story("chloe", "welding", contributions=[answer, resource], result="Two days saevd")
+    points = {p: _points(engine, p) for p in ("ana", "ben")}
+    before = engine.store.last_position()
+
+    amended = engine.revise_value_story(who, story.id, result="Two days saved on the press", reason="a typo")
+
+    assert amended.result == "Two days saved on the press"
+    assert (amended.contributions, amended.credited) == (story.contributions, story.credited)
+    _later(engine)  # read in a period that holds it
+    assert engine.value_stories("dev", "welding") == [amended]
+    assert {p: _points(engine, p) for p in points} == points  # nobody credited again, nor less
+    (revised,) = [
+        r.event for r in engine.store.events(after=before, limit=100) if r.event.TYPE == "value_story_revised"
+    ]
+    assert (revised.previous, revised.result, revised.actor_id) == ("Two days saevd", amended.result, who)  # type: ignore[attr-defined]
+    after = engine.store.last_position()
+    assert engine.revise_value_story(who, story.id, result="Two days saved on the press") == amended
+    assert engine.store.last_position() == after  # the same text again: nothing recorded
+
+
+def test_only_the_teller_or_a_moderator_amends_a_story_and_bad_input_changes_nothing(engine: Engine) -> None:
+    _, answer, _ = _thread(engine)
+    story = engine.tell_value_story("chloe", "welding", contributions=[answer], result="Two days saved")
+    private_answer = engine.answer("ana", engine.ask("ana", "managers", title="Budget?", body="2027").id, body="Yes")
+    secret = engine.tell_value_story("ana", "managers", contributions=[private_answer.id], result="On time")
+    before = engine.store.last_position()
+
+    with pytest.raises(PermissionDeniedError):
+        engine.revise_value_story("ben", story.id, result="Mine now")
+    with pytest.raises(NotFoundError) as hidden:
+        engine.revise_value_story("chloe", secret.id, result="Late")
+    with pytest.raises(NotFoundError) as unknown:
+        engine.revise_value_story("chloe", "no-such-story", result="Late")
+    assert str(hidden.value).replace(secret.id, "X") == str(unknown.value).replace("no-such-story", "X")
+    for bad, path in (
+        ({"result": "bell\a"}, "$.result"),
+        ({"result": ""}, "$.result"),
+        ({"result": "ok", "reason": "a\x00"}, "$.reason"),
+    ):
+        with pytest.raises(InvalidInputError) as refused:
+            engine.revise_value_story("chloe", story.id, **bad)
+        assert refused.value.errors[0].path == path
+    assert engine.store.last_position() == before
+    engine.withdraw_value_story("chloe", story.id)
+    with pytest.raises(ConflictError):
+        engine.revise_value_story("chloe", story.id, result="Too late")

@@ -120,6 +120,7 @@ DEFAULT_PLACEMENT: Final[Mapping[str, Cell | None]] = {
     # value and launch: a value story is recognition that comes later, to those it credits
     "value_story_told": DIRECT_DEFERRED,
     "value_story_withdrawn": None,
+    "value_story_revised": None,
     "community_proposed": None,
     "candidate_revised": None,
     "candidate_launched": None,

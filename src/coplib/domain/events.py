@@ -640,6 +640,19 @@ class ValueStoryTold(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class ValueStoryRevised(DomainEvent):
+    """A value story's account amended by its teller or a facilitator or documentalist (the
+    actor): `result` is the new text, `previous` the one it replaces. The contributions it
+    credits stay as they were (to credit others, withdraw it and tell another)."""
+
+    TYPE: ClassVar[str] = "value_story_revised"
+    story_id: str = _id()
+    result: str = attrs.field(validator=STORY_RESULT_TEXT)
+    previous: str = attrs.field(validator=STORY_RESULT_TEXT)
+    reason: str = attrs.field(default="", validator=v.text(max_chars=v.SHORT_TEXT_MAX, allow_empty=True))
+
+
+@attrs.frozen(kw_only=True)
 class ValueStoryWithdrawn(DomainEvent):
     """A value story taken back by its teller or a facilitator (the actor), and why; `credited`
     are the authors it credited, whose credit is taken back."""
@@ -803,6 +816,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         # value and launch
         ValueStoryTold,
         ValueStoryWithdrawn,
+        ValueStoryRevised,
         CommunityProposed,
         CandidateRevised,
         CandidateLaunched,

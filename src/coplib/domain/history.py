@@ -259,7 +259,7 @@ _TOUCHES: Final[tuple[tuple[type[Any] | tuple[type[Any], ...], Callable[[Any], l
     ((ev.ContributionHidden, ev.ContributionUnhidden), lambda e: _moderation_refs(e)),
     (ev.FlagsDismissed, lambda e: [Ref("flag", f) for f in e.flag_ids]),
     # -- value and launch --
-    ((ev.ValueStoryTold, ev.ValueStoryWithdrawn), lambda e: [Ref("value_story", e.story_id)]),
+    ((ev.ValueStoryTold, ev.ValueStoryWithdrawn, ev.ValueStoryRevised), lambda e: [Ref("value_story", e.story_id)]),
     (
         (ev.CommunityProposed, ev.CandidateRevised, ev.CandidateLaunched, ev.CandidateDropped),
         lambda e: [Ref("community_candidate", e.candidate_id)],
@@ -980,6 +980,13 @@ def _story_withdrawn(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> 
     return evolve(current, withdrawn=True)
 
 
+def _story_revised(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
+    assert isinstance(e, ev.ValueStoryRevised) and isinstance(current, ValueStory)
+    if current.withdrawn:
+        raise ConflictError(f"value story {current.id!r} was withdrawn", kind="value_story", id=current.id)
+    return evolve(current, result=e.result)
+
+
 def _candidate_proposed(ref: Ref, _: Aggregate | None, e: ev.DomainEvent) -> Aggregate:
     assert isinstance(e, ev.CommunityProposed)
     return build(
@@ -1080,6 +1087,7 @@ _TRANSITIONS: Final[dict[tuple[str, type[ev.DomainEvent]], Transition]] = {
     # value and launch
     ("value_story", ev.ValueStoryTold): _story_told,
     ("value_story", ev.ValueStoryWithdrawn): _story_withdrawn,
+    ("value_story", ev.ValueStoryRevised): _story_revised,
     ("community_candidate", ev.CommunityProposed): _candidate_proposed,
     ("community_candidate", ev.CandidateRevised): _candidate_revised,
     ("community_candidate", ev.CandidateLaunched): _candidate_launched,

@@ -123,6 +123,47 @@ class ValueReads(UseCases):
 
         return self._run(unit)
 
+    def revise_value_story(self, actor: str, story_id: str, *, result: str, reason: str = "") -> ValueStory:
+        """Amend a value story's account, `result` (its teller, or a facilitator or
+        documentalist of its community, as for a contribution's edit): the story keeps the
+        contributions it credits, and their authors' credit stands (to credit others, withdraw
+        it and tell another). The same text again records nothing; a withdrawn story is not
+        amended (`ConflictError`)."""
+        ctx = "revise_value_story"
+        actor = check_id("$.actor", actor, ctx)
+        sid = check_id("$.story_id", story_id, ctx)
+        fields = v.check_fields(ev.ValueStoryRevised, ctx, result=result, reason=reason)
+
+        def unit(uow: UnitOfWork) -> ValueStory:
+            story = uow.get(Ref("value_story", sid))
+            if not isinstance(story, ValueStory):
+                raise NotFoundError("value_story", sid)
+            community = need(uow, "community", story.community_id, Community)
+            self._authorise(
+                uow,
+                Action.EDIT_CONTRIBUTION,
+                actor,
+                community,
+                owner_id=story.author_id,
+                subject=Ref("value_story", sid),
+            )
+            if story.withdrawn:
+                raise ConflictError(f"value story {sid!r} was withdrawn", kind="value_story", id=sid)
+            if fields["result"] == story.result:
+                return story
+            uow.record(
+                ev.ValueStoryRevised(
+                    **self._event_base(actor, community.id),
+                    story_id=sid,
+                    result=fields["result"],
+                    previous=story.result,
+                    reason=fields["reason"],
+                )
+            )
+            return need(uow, "value_story", sid, ValueStory)
+
+        return self._run(unit)
+
     def withdraw_value_story(self, actor: str, story_id: str, *, reason: str = "") -> ValueStory:
         """Take a value story back (its teller, or a facilitator or documentalist of its
         community, as for a contribution): it counts no more in the cycles of value and the

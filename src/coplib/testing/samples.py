@@ -828,6 +828,21 @@ class SampleHistory:
         )
         return story_id
 
+    def revise_value_story(self, store: Store, story_id: str, result: str) -> None:
+        story = self.get_as("value_story", story_id, ValueStory)
+        self.commit(
+            store,
+            [
+                ev.ValueStoryRevised(
+                    **self.base(story.author_id, story.community_id),
+                    story_id=story_id,
+                    result=result,
+                    previous=story.result,
+                    reason="a typo",
+                )
+            ],
+        )
+
     def withdraw_value_story(self, store: Store, story_id: str, *, reason: str = "told twice") -> None:
         story = self.get_as("value_story", story_id, ValueStory)
         self.commit(
@@ -970,6 +985,7 @@ class SampleHistory:
         story = self.tell_value_story(
             store, cid, "chloe", [(ContributionKind.ANSWER, aid), (ContributionKind.RESOURCE, rid)]
         )
+        self.revise_value_story(store, story, "The answer saved two days of downtime on the big press")
         self.withdraw_value_story(store, self.tell_value_story(store, cid, "chloe", [(ContributionKind.ANSWER, aid)]))
         candidate = self.propose_community(store, oid)
         self.revise_candidate(store, candidate)

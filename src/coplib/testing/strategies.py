@@ -842,6 +842,13 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
         ).map(tuple),
         result=bodies(),
     ),
+    ev.ValueStoryRevised.TYPE: lambda: _event(
+        ev.ValueStoryRevised,
+        story_id=ids(),
+        result=bodies(),
+        previous=bodies(),
+        reason=short_texts(allow_empty=True),
+    ),
     ev.ValueStoryWithdrawn.TYPE: lambda: _event(
         ev.ValueStoryWithdrawn,
         story_id=ids(),
