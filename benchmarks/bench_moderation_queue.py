@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,16 +22,17 @@ import attrs
 try:
     from benchmarks import _common as common
     from benchmarks import _workload as work
+    from benchmarks.bench_paging import PAGE, per_call
 except ImportError:  # run as a file: python benchmarks/bench_moderation_queue.py
     import _common as common  # type: ignore[no-redef,import-not-found]
     import _workload as work  # type: ignore[no-redef,import-not-found]
+    from bench_paging import PAGE, per_call  # type: ignore[no-redef,import-not-found]
 
 from coplib import Engine
 from coplib.domain import events as ev
 from coplib.domain.contributions import ContributionKind
 
 TARGET = 1.5
-PAGE = 50
 OPEN = 100
 FACILITATOR = work.PEOPLE[0].id
 FLAGGER = work.PEOPLE[2].id
@@ -85,20 +86,6 @@ def fresh_community(events: list[ev.DomainEvent], count: int) -> list[ev.DomainE
     return renamed
 
 
-def per_call(read: Callable[[], Any], calls: int, cold: Callable[[], None]) -> Callable[[], float]:
-    def run() -> float:
-        total = 0.0
-        for _ in range(calls):
-            cold()
-            start = time.perf_counter()
-            page = read()
-            total += time.perf_counter() - start
-            assert len(page.items) == PAGE
-        return total / calls
-
-    return run
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = common.arguments(__doc__.splitlines()[0] if __doc__ else "")
     args = parser.parse_args(argv)
@@ -128,15 +115,11 @@ def main(argv: list[str] | None = None) -> int:
             def cold() -> None:
                 store._cache.clear()  # decoding the page counts too
 
-            best = common.race(
-                {
-                    "after settled": per_call(
-                        lambda: engine.moderation_queue(FACILITATOR, "welding", limit=PAGE), calls, cold
-                    ),
-                    "fresh": per_call(lambda: engine.moderation_queue(FACILITATOR, "fresh", limit=PAGE), calls, cold),
-                },
-                repeat,
-            )
+            queues = {
+                "after settled": lambda **k: engine.moderation_queue(FACILITATOR, "welding", **k),
+                "fresh": lambda **k: engine.moderation_queue(FACILITATOR, "fresh", **k),
+            }
+            best = common.race({name: per_call(read, None, calls, cold) for name, read in queues.items()}, repeat)
             print(
                 f"  a page of {PAGE}: after {settled:,} settled flags {best['after settled'] * 1e6:,.0f} us, "
                 f"with none {best['fresh'] * 1e6:,.0f} us"

@@ -123,6 +123,19 @@ class ValueReads(UseCases):
 
         return self._run(unit)
 
+    def _open_story(self, uow: UnitOfWork, sid: str, action: Action, actor: str) -> tuple[ValueStory, Community]:
+        """The story a command acts on and its community, once `actor` may take `action` on it
+        (its teller counting as the owner): unknown to whoever may not know of its community,
+        `ConflictError` once withdrawn."""
+        story = uow.get(Ref("value_story", sid))
+        if not isinstance(story, ValueStory):
+            raise NotFoundError("value_story", sid)
+        community = need(uow, "community", story.community_id, Community)
+        self._authorise(uow, action, actor, community, owner_id=story.author_id, subject=Ref("value_story", sid))
+        if story.withdrawn:
+            raise ConflictError(f"value story {sid!r} was withdrawn already", kind="value_story", id=sid)
+        return story, community
+
     def revise_value_story(self, actor: str, story_id: str, *, result: str, reason: str = "") -> ValueStory:
         """Amend a value story's account, `result` (its teller, or a facilitator or
         documentalist of its community, as for a contribution's edit): the story keeps the
@@ -135,20 +148,7 @@ class ValueReads(UseCases):
         fields = v.check_fields(ev.ValueStoryRevised, ctx, result=result, reason=reason)
 
         def unit(uow: UnitOfWork) -> ValueStory:
-            story = uow.get(Ref("value_story", sid))
-            if not isinstance(story, ValueStory):
-                raise NotFoundError("value_story", sid)
-            community = need(uow, "community", story.community_id, Community)
-            self._authorise(
-                uow,
-                Action.EDIT_CONTRIBUTION,
-                actor,
-                community,
-                owner_id=story.author_id,
-                subject=Ref("value_story", sid),
-            )
-            if story.withdrawn:
-                raise ConflictError(f"value story {sid!r} was withdrawn", kind="value_story", id=sid)
+            story, community = self._open_story(uow, sid, Action.EDIT_CONTRIBUTION, actor)
             if fields["result"] == story.result:
                 return story
             uow.record(
@@ -174,20 +174,7 @@ class ValueReads(UseCases):
         v.check_fields(ev.ValueStoryWithdrawn, ctx, reason=reason)
 
         def unit(uow: UnitOfWork) -> ValueStory:
-            story = uow.get(Ref("value_story", sid))
-            if not isinstance(story, ValueStory):
-                raise NotFoundError("value_story", sid)
-            community = need(uow, "community", story.community_id, Community)
-            self._authorise(
-                uow,
-                Action.WITHDRAW_CONTRIBUTION,
-                actor,
-                community,
-                owner_id=story.author_id,
-                subject=Ref("value_story", sid),
-            )
-            if story.withdrawn:
-                raise ConflictError(f"value story {sid!r} was withdrawn already", kind="value_story", id=sid)
+            story, community = self._open_story(uow, sid, Action.WITHDRAW_CONTRIBUTION, actor)
             uow.record(
                 ev.ValueStoryWithdrawn(
                     **self._event_base(actor, community.id),
