@@ -16,6 +16,7 @@ from coplib import (
     ManualClock,
     NotFoundError,
     PermissionDeniedError,
+    Role,
 )
 from coplib.domain.readiness import CandidateStatus
 from tests.unit.support import START
@@ -128,6 +129,37 @@ def test_launching_a_candidate_invites_the_people_it_counted_on_who_belong_to_it
     assert engine.membership("walt", "brazing", "rita").status.value == "active"
 
 
+def test_the_people_a_launch_counted_on_get_their_roles_when_they_join_and_not_before(engine: Engine) -> None:
+    facts = {**READY, "core_group": ["walt", "rita", "ben"], "sponsor": "eve", "facilitator": "rita"}
+    cid = engine.propose_community("walt", "acme", name="Brazing", vocation="Braze well", facts=facts).candidate.id
+    engine.launch_candidate("walt", cid, community_id="brazing")
+    # Invited, they hold no role yet: roles are for active members.
+    assert engine.membership("walt", "brazing", "rita").roles == frozenset()
+    assert [m.person_id for m in engine.members("walt", "brazing", role="facilitator")] == ["walt"]
+    before = engine.store.last_position()
+
+    engine.join("rita", "brazing")
+    engine.join("eve", "brazing")
+    engine.leave("ben", "brazing")  # declines the invitation: offered nothing any more
+
+    roles = {p: engine.membership("walt", "brazing", p).roles for p in ("rita", "eve")}
+    assert roles == {
+        "rita": {Role.MEMBER, Role.FACILITATOR, Role.CORE_GROUP},  # the facilitator, of the core group
+        "eve": {Role.MEMBER, Role.SPONSOR},
+    }
+    assert [m.person_id for m in engine.members("walt", "brazing", role="facilitator")] == ["rita", "walt"]
+    assigned = [r.event for r in engine.store.events(after=before, limit=100) if r.event.TYPE == "role_assigned"]
+    assert sorted((e.person_id, e.role.value) for e in assigned) == [  # type: ignore[attr-defined]
+        ("eve", "sponsor"),
+        ("rita", "core_group"),
+        ("rita", "facilitator"),
+    ]
+    with pytest.raises(PermissionDeniedError):
+        engine.join("eve", "brazing")  # an active member: nothing is offered twice
+    engine.join("ben", "brazing")  # the community is open: he joins, without the offer he declined
+    assert engine.membership("walt", "brazing", "ben").roles == {Role.MEMBER}
+
+
 def test_launching_a_candidate_creates_its_community_with_the_launcher_as_facilitator(engine: Engine) -> None:
     cid = engine.propose_community(
         "walt", "acme", name="Brazing", vocation="Braze well", tags=["brazing"], kind="trade", facts=READY
@@ -204,3 +236,17 @@ def test_the_host_may_propose_and_launch_as_system(engine: Engine) -> None:
     community = engine.launch_candidate(SYSTEM, cid)
 
     assert engine.members(SYSTEM, community.id) == []
+
+
+def test_an_invitation_offers_only_the_roles_a_launch_gives() -> None:
+    from coplib.domain import events as ev
+
+    with pytest.raises(InvalidInputError) as refused:
+        ev.MemberInvited(
+            id="e-1", actor_id="walt", community_id="brazing", occurred_at=START, person_id="ben", roles={Role.EXPERT}
+        )
+    assert refused.value.errors[0].path == "$.roles"
+    offered = ev.MemberInvited(
+        id="e-2", actor_id="walt", community_id="brazing", occurred_at=START, person_id="ben", roles=[Role.SPONSOR]
+    )
+    assert offered.roles == {Role.SPONSOR}

@@ -8,7 +8,7 @@ health measures can be computed and a community rebuilt from its events alone. A
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Final
 
 import attrs
 
@@ -33,6 +33,7 @@ from coplib.domain.contributions import (
     ThreadStatus,
 )
 from coplib.domain.decline import month_text
+from coplib.domain.errors import InvalidInputError
 from coplib.domain.guarantee import CloseReason, Route, person_ids
 from coplib.domain.membership import EXPERTISE_MAX
 from coplib.domain.moderation import RevisedFields
@@ -150,9 +151,24 @@ class MembershipEvent(DomainEvent):
     person_id: str = attrs.field(validator=v.identifier)
 
 
+#: The roles an invitation may offer (a launched community's sponsor, facilitator and core
+#: group): given when the person joins, as `RoleAssigned` events of their joining.
+OFFERABLE_ROLES: Final = frozenset({Role.SPONSOR, Role.FACILITATOR, Role.CORE_GROUP})
+
+
+def _offerable(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    v.members_of(Role)(instance, attribute, value)
+    if not frozenset(value) <= OFFERABLE_ROLES:
+        offered = ", ".join(sorted(r.value for r in OFFERABLE_ROLES))
+        raise InvalidInputError.field(f"$.{attribute.name}", f"an invitation offers only {offered}")
+
+
 @attrs.frozen(kw_only=True)
 class MemberInvited(MembershipEvent):
+    """An invitation to join; `roles`, offered with it, are given when the person joins."""
+
     TYPE: ClassVar[str] = "member_invited"
+    roles: frozenset[Role] = attrs.field(default=frozenset(), converter=v.to_frozenset, validator=_offerable)
 
 
 @attrs.frozen(kw_only=True)

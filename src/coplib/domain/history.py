@@ -442,6 +442,9 @@ def _membership(status: MembershipStatus) -> Transition:
             # Roles are held only by active members: leaving drops them all at once.
             roles, expertise = frozenset(), frozenset()
         invited_by = e.actor_id if isinstance(e, ev.MemberInvited) else current.invited_by
+        # An invitation's offer stands until the person joins (the join records the roles),
+        # leaves or is otherwise moved on.
+        offered = e.roles if isinstance(e, ev.MemberInvited) else frozenset[Role]()
         via = current.via
         if isinstance(e, ev.MemberJoined):
             via = e.via
@@ -455,6 +458,7 @@ def _membership(status: MembershipStatus) -> Transition:
             expertise=expertise,
             joined_at=joined_at,
             invited_by=invited_by,
+            offered_roles=offered,
             via=via,
         )
 
@@ -884,6 +888,11 @@ def _revised(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregat
     unknown = sorted(set(values) - {f.name for f in attrs.fields(type(current))})
     if unknown:
         raise ConflictError(f"a {ref.kind} has no field {', '.join(unknown)}", kind=ref.kind, id=ref.id)
+    if isinstance(current, Meeting):
+        # The trusted path builds without validators: the one rule across two fields is kept here.
+        starts, ends = values.get("starts_at", current.starts_at), values.get("ends_at", current.ends_at)
+        if ends < starts:
+            raise ConflictError(f"meeting {ref.id!r} cannot end before it starts", kind=ref.kind, id=ref.id)
     return evolve(current, revision=e.revision, **values)
 
 

@@ -42,6 +42,10 @@ class Membership:
     )
     joined_at: datetime | None = attrs.field(default=None, validator=v.optional_utc_datetime)
     invited_by: PersonId | None = attrs.field(default=None, validator=v.optional_identifier)
+    #: Roles offered with a pending invitation (`MemberInvited.roles`), given when they join.
+    offered_roles: frozenset[Role] = attrs.field(
+        default=frozenset(), converter=v.to_frozenset, validator=v.members_of(Role)
+    )
     #: How the person last became active: open, invitation, rule, founder or approval.
     via: str | None = attrs.field(default=None, validator=attrs.validators.optional(v.text(max_chars=20)))
 

@@ -281,10 +281,21 @@ class LaunchCommands(UseCases):
                 uow.record(ev.RoleAssigned(**self._event_base(actor, cid), person_id=actor, role=Role.FACILITATOR))
             # The people the candidate counted on (its core group, sponsor and facilitator) are
             # invited: the community starts from the network that existed before it (seed 000).
-            for pid in sorted(candidate.facts.people - {actor}):
+            facts = candidate.facts
+            for pid in sorted(facts.people - {actor}):
                 person = self.person(pid)
                 if person is not None and person.active and person.belongs_to(organisation.id):
-                    uow.record(ev.MemberInvited(**self._event_base(actor, cid), person_id=pid))
+                    # Offered with the invitation, given when they join (`join`).
+                    roles = {
+                        role
+                        for role, named in (
+                            (Role.SPONSOR, pid == facts.sponsor),
+                            (Role.FACILITATOR, pid == facts.facilitator),
+                            (Role.CORE_GROUP, pid in facts.core_group),
+                        )
+                        if named
+                    }
+                    uow.record(ev.MemberInvited(**self._event_base(actor, cid), person_id=pid, roles=frozenset(roles)))
             uow.record(ev.CandidateLaunched(**self._event_base(actor, cid), candidate_id=candidate.id))
             return need(uow, "community", cid, Community)
 

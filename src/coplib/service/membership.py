@@ -90,7 +90,9 @@ class MembershipCommands(UseCases):
         return self._decide_request(actor, community_id, person_id, False, reason)
 
     def join(self, actor: str, community_id: str) -> Membership:
-        """Join: an open community, one that invited the actor, or one whose rule they match."""
+        """Join: an open community, one that invited the actor, or one whose rule they match.
+        Joining on an invitation gives the roles it offered (`MemberInvited.roles`: a launched
+        community's sponsor, facilitator and core group), recorded as `role_assigned`."""
         ctx = "join"
         actor = check_id("$.actor", actor, ctx)
 
@@ -106,6 +108,10 @@ class MembershipCommands(UseCases):
             else:
                 via = "open"
             uow.record(ev.MemberJoined(**self._event_base(actor, community.id), person_id=actor, via=via))
+            # The roles the invitation offered (a launch's sponsor, facilitator, core group).
+            offered = current.offered_roles if current is not None and via == "invitation" else frozenset()
+            for role in sorted(offered):
+                uow.record(ev.RoleAssigned(**self._event_base(actor, community.id), person_id=actor, role=role))
             return need(uow, "membership", membership_id(community.id, actor), Membership)
 
         return self._run(unit)

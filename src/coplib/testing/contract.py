@@ -609,7 +609,7 @@ class ReadQueriesContract(StoreFixtures):
     def test_members_filter_by_statuses(self, store: Store, history: SampleHistory) -> None:
         oid = history.found_organisation(store)
         cid = history.found_community(store, oid)
-        history.invite(store, cid, "ben")
+        history.invite(store, cid, "ben", roles=[Role.SPONSOR])
         history.request(store, cid, "chloe")
         history.join(store, cid, "dev")
         history.remove(store, cid, "dev")
@@ -620,6 +620,11 @@ class ReadQueriesContract(StoreFixtures):
             return [m.person_id for m in store.members(cid, statuses=statuses)]
 
         assert of(MembershipStatus.INVITED) == ["ben"]
+        # The role an invitation offers is kept with it, and held by nobody until they join.
+        invited = store.members(cid, statuses=[MembershipStatus.INVITED])[0]
+        assert invited == history.get("membership", membership_id(cid, "ben"))
+        assert invited.offered_roles == {Role.SPONSOR} and invited.roles == frozenset()
+        assert store.members(cid, role=Role.SPONSOR, statuses=list(MembershipStatus)) == []
         assert of(MembershipStatus.PENDING, MembershipStatus.INVITED) == ["ben", "chloe"]
         assert of(MembershipStatus.REMOVED) == ["dev"]
         assert of(MembershipStatus.DECLINED) == ["eve"]

@@ -263,8 +263,8 @@ class SampleHistory:
         self.commit(store, [ev.MemberJoined(**self.base(person, cid, at), person_id=person, via="open")])
         return membership_id(cid, person)
 
-    def invite(self, store: Store, cid: str, person: str, *, actor: str = "ana") -> str:
-        self.commit(store, [ev.MemberInvited(**self.base(actor, cid), person_id=person)])
+    def invite(self, store: Store, cid: str, person: str, *, actor: str = "ana", roles: Iterable[Role] = ()) -> str:
+        self.commit(store, [ev.MemberInvited(**self.base(actor, cid), person_id=person, roles=frozenset(roles))])
         return membership_id(cid, person)
 
     def request(self, store: Store, cid: str, person: str) -> str:

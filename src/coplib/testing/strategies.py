@@ -619,7 +619,9 @@ EVENT_STRATEGIES: dict[str, Callable[[], st.SearchStrategy[ev.DomainEvent]]] = {
     ev.CharterAmended.TYPE: lambda: _event(
         ev.CharterAmended, version=st.integers(min_value=1, max_value=10_000), charter=charters(), reason=short_texts()
     ),
-    ev.MemberInvited.TYPE: _membership(ev.MemberInvited),
+    ev.MemberInvited.TYPE: _membership(
+        ev.MemberInvited, roles=st.frozensets(st.sampled_from(sorted(ev.OFFERABLE_ROLES)))
+    ),
     ev.MembershipRequested.TYPE: _membership(ev.MembershipRequested),
     ev.MembershipApproved.TYPE: _membership(ev.MembershipApproved),
     ev.MembershipDeclined.TYPE: _membership(ev.MembershipDeclined, reason=short_texts(allow_empty=True)),
