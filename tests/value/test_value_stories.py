@@ -250,11 +250,17 @@ def test_a_withdrawn_story_counts_no_more_and_takes_its_credit_back(engine: Engi
         engine.withdraw_value_story(who, story.id)
 
 
-def test_only_the_teller_or_a_moderator_withdraws_a_story_and_an_outsider_cannot_know_it(engine: Engine) -> None:
+def _open_and_private_stories(engine: Engine) -> tuple[Any, Any]:
+    """chloe's story in the open community, and ana's in the private one chloe does not know of."""
     _, answer, _ = _thread(engine)
     story = engine.tell_value_story("chloe", "welding", contributions=[answer], result="Two days saved")
     private_answer = engine.answer("ana", engine.ask("ana", "managers", title="Budget?", body="2027").id, body="Yes")
     secret = engine.tell_value_story("ana", "managers", contributions=[private_answer.id], result="On time")
+    return story, secret
+
+
+def test_only_the_teller_or_a_moderator_withdraws_a_story_and_an_outsider_cannot_know_it(engine: Engine) -> None:
+    story, secret = _open_and_private_stories(engine)
     before = engine.store.last_position()
 
     with pytest.raises(PermissionDeniedError):
@@ -297,10 +303,7 @@ def test_a_story_is_amended_keeping_what_it_credits_and_the_credit_it_gave(engin
 
 
 def test_only_the_teller_or_a_moderator_amends_a_story_and_bad_input_changes_nothing(engine: Engine) -> None:
-    _, answer, _ = _thread(engine)
-    story = engine.tell_value_story("chloe", "welding", contributions=[answer], result="Two days saved")
-    private_answer = engine.answer("ana", engine.ask("ana", "managers", title="Budget?", body="2027").id, body="Yes")
-    secret = engine.tell_value_story("ana", "managers", contributions=[private_answer.id], result="On time")
+    story, secret = _open_and_private_stories(engine)
     before = engine.store.last_position()
 
     with pytest.raises(PermissionDeniedError):
