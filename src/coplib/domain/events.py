@@ -156,8 +156,11 @@ class MembershipEvent(DomainEvent):
 OFFERABLE_ROLES: Final = frozenset({Role.SPONSOR, Role.FACILITATOR, Role.CORE_GROUP})
 
 
+_ROLES: Final = v.members_of(Role)
+
+
 def _offerable(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    v.members_of(Role)(instance, attribute, value)
+    _ROLES(instance, attribute, value)
     if not frozenset(value) <= OFFERABLE_ROLES:
         offered = ", ".join(sorted(r.value for r in OFFERABLE_ROLES))
         raise InvalidInputError.field(f"$.{attribute.name}", f"an invitation offers only {offered}")

@@ -102,6 +102,46 @@ class MemberFacts(NamedTuple):
     expert: bool
 
 
+def left_out(contribution: object) -> bool:
+    """Whether the report leaves a contribution out: withdrawn, or hidden by a moderator and
+    not shown again (docs/health.md, "Counting rules")."""
+    return bool(getattr(contribution, "withdrawn", False)) or getattr(contribution, "hidden_reason", None) is not None
+
+
+def question_facts_of(
+    questions: Iterable[Any], answers: Iterable[Any], *, until: datetime, unattributed: Sequence[str] = ()
+) -> list[QuestionFacts]:
+    """`QuestionFacts` from the community's questions and answers themselves (every one,
+    whatever its state): what a store without an aggregate query of its own answers (the
+    memory store does; `coplib.ports.question_facts_by_finding` from `find`)."""
+    unknown = pattern_regex(unattributed)
+    helping_by_question: dict[str, list[Any]] = {}
+    gone: set[str] = set()  # answers left out: an accepted one leaves its question unaccepted
+    for answer in answers:
+        if left_out(answer):
+            gone.add(answer.id)
+        elif answer.created_at < until:
+            helping_by_question.setdefault(answer.question_id, []).append(answer)
+    facts = []
+    for question in questions:
+        if left_out(question) or question.created_at >= until:
+            continue
+        asker = question.author_id
+        anyone = unknown is not None and unknown.match(asker) is not None
+        helping = [a for a in helping_by_question.get(question.id, ()) if anyone or a.author_id != asker]
+        facts.append(
+            QuestionFacts(
+                question.id,
+                asker,
+                question.created_at,
+                min((a.created_at for a in helping), default=None),
+                tuple(sorted({a.author_id for a in helping})),
+                question.accepted_answer_id is not None and question.accepted_answer_id not in gone,
+            )
+        )
+    return sorted(facts, key=lambda q: (q.asked_at, q.question_id))
+
+
 def contributor_facts_of(
     contributions: Iterable[tuple[str, str, datetime]],
     *,

@@ -37,7 +37,8 @@ from coplib.domain.health import (
     MemberFacts,
     QuestionFacts,
     contributor_facts_of,
-    pattern_regex,
+    left_out,
+    question_facts_of,
 )
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
@@ -242,12 +243,7 @@ def open_flags_by_finding(
 
 def _live(queries: ReadQueries, kind: str, community_id: str, until: datetime) -> list[Any]:
     found = queries.find(kind, Filter(community_id=community_id, until=until))
-    return [c for c in found if not _left_out(c)]
-
-
-def _left_out(contribution: object) -> bool:
-    """Whether the health report leaves a contribution out: withdrawn, or hidden by a moderator."""
-    return bool(getattr(contribution, "withdrawn", False)) or getattr(contribution, "hidden_reason", None) is not None
+    return [c for c in found if not left_out(c)]
 
 
 def question_facts_by_finding(
@@ -255,27 +251,12 @@ def question_facts_by_finding(
 ) -> list[QuestionFacts]:
     """`ReadQueries.question_facts` from `find`: a correct answer for an adapter without a
     query of its own (its cost follows the community's questions and answers)."""
-    unknown = pattern_regex(unattributed)
-    answers: dict[str, list[Any]] = {}
-    for answer in _live(queries, "answer", community_id, until):
-        answers.setdefault(answer.question_id, []).append(answer)
-    hidden = {a.id for a in queries.find("answer", Filter(community_id=community_id)) if _left_out(a)}
-    facts = []
-    for question in _live(queries, "question", community_id, until):
-        asker = question.author_id
-        anyone = unknown is not None and unknown.match(asker) is not None
-        helping = [a for a in answers.get(question.id, ()) if anyone or a.author_id != asker]
-        facts.append(
-            QuestionFacts(
-                question.id,
-                asker,
-                question.created_at,
-                min((a.created_at for a in helping), default=None),
-                tuple(sorted({a.author_id for a in helping})),
-                question.accepted_answer_id is not None and question.accepted_answer_id not in hidden,
-            )
-        )
-    return sorted(facts, key=lambda q: (q.asked_at, q.question_id))
+    return question_facts_of(
+        queries.find("question", Filter(community_id=community_id, until=until)),
+        queries.find("answer", Filter(community_id=community_id)),  # every one: an accepted answer may be gone
+        until=until,
+        unattributed=unattributed,
+    )
 
 
 def contributor_facts_by_finding(

@@ -64,6 +64,17 @@ class Dialect:
 AGGREGATE_ROW: Final = "kind, id, version, data"
 
 
+def _after(
+    d: Dialect, key: str, after: tuple[datetime, str] | None, *, descending: bool = False
+) -> tuple[list[str], list[Any]]:
+    """A keyset page's condition: rows strictly after `after`, a (time, id) pair, in the
+    order of `key` (its time and id columns, ``"created_at, id"``): none when `after` is None."""
+    if after is None:
+        return [], []
+    m = d.mark
+    return [f"({key}) {'<' if descending else '>'} ({m}, {m})"], [d.time(after[0]), after[1]]
+
+
 def _matching(d: Dialect, kind: str, where: Filter) -> Statement:
     m = d.mark
     clauses = [f"kind = {m}"]
@@ -96,10 +107,9 @@ def find(
     """`ReadQueries.find`: rows of `AGGREGATE_ROW`; with `after`, those strictly after that
     (created_at, id) in the order asked (a keyset page: the row comparison walks the index)."""
     clause, params = _matching(d, kind, where)
-    if after is not None:
-        m = d.mark
-        clause += f" AND (created_at, id) {'<' if newest_first else '>'} ({m}, {m})"
-        params.extend([d.time(after[0]), after[1]])
+    keyset, keyset_params = _after(d, "created_at, id", after, descending=newest_first)
+    clause = " AND ".join([clause, *keyset])
+    params.extend(keyset_params)
     order = d.by_creation_descending if newest_first else d.by_creation
     sql = f"SELECT {AGGREGATE_ROW} FROM {d.table('aggregates')} WHERE {clause} ORDER BY {order}"
     if limit is not None:
@@ -141,17 +151,13 @@ def open_flags(d: Dialect, community_id: str, *, limit: int, after: tuple[dateti
     """`ReadQueries.open_flags`: rows of `AGGREGATE_ROW`, walking in (created_at, id) order
     an index that holds the open flags only, and stopping after `limit` rows."""
     m = d.mark
-    where = ["a.kind = 'flag'", "a.status = 'open'", f"a.community_id = {m}"]
-    params: list[Any] = [community_id]
-    if after is not None:
-        where.append(f"(a.created_at, a.id) > ({m}, {m})")
-        params.extend([d.time(after[0]), after[1]])
-    params.append(limit)
+    keyset, keyset_params = _after(d, "created_at, id", after)
+    where = ["kind = 'flag'", "status = 'open'", f"community_id = {m}", *keyset]
     sql = (
-        f"SELECT a.kind, a.id, a.version, a.data FROM {d.table('aggregates')} a{d.indexed_by('aggregates_open_flags')} "
-        f"WHERE {' AND '.join(where)} ORDER BY a.created_at, a.id LIMIT {m}"
+        f"SELECT {AGGREGATE_ROW} FROM {d.table('aggregates')}{d.indexed_by('aggregates_open_flags')} "
+        f"WHERE {' AND '.join(where)} ORDER BY created_at, id LIMIT {m}"
     )
-    return sql, params
+    return sql, [community_id, *keyset_params, limit]
 
 
 def unanswered_questions(
@@ -187,9 +193,9 @@ def unanswered_questions(
     if asked_before is not None:
         where.append(f"{time} < {m}")
         params.append(d.time(asked_before))
-    if after is not None:
-        where.append(f"({time}, {t}.id) > ({m}, {m})")
-        params.extend([d.time(after[0]), after[1]])
+    keyset, keyset_params = _after(d, f"{time}, {t}.id", after)
+    where.extend(keyset)
+    params.extend(keyset_params)
     params.append(limit)
     sql = (
         f"SELECT a.kind, a.id, a.version, a.data FROM {source} WHERE {' AND '.join(where)} "
@@ -329,9 +335,9 @@ def outbox(
     m = d.mark
     where: list[str] = []
     params: list[Any] = []
-    if after is not None:
-        where.append(f"(created_at, id) > ({m}, {m})")
-        params.extend([d.time(after[0]), after[1]])
+    keyset, keyset_params = _after(d, "created_at, id", after)
+    where.extend(keyset)
+    params.extend(keyset_params)
     if status is not None:
         where.append(f"status = {m}")
         params.append(DeliveryStatus(status).value)

@@ -19,7 +19,7 @@ import attrs
 from coplib.adapters.storage._index import IndexRow, index_row
 from coplib.adapters.storage._text_index import TextIndex
 from coplib.domain.community import Community, Role
-from coplib.domain.contributions import Answer, Question
+from coplib.domain.contributions import Question
 from coplib.domain.errors import ConcurrencyConflictError, ConflictError, StorageError
 from coplib.domain.health import (
     CONTRIBUTION_KINDS,
@@ -27,7 +27,8 @@ from coplib.domain.health import (
     MemberFacts,
     QuestionFacts,
     contributor_facts_of,
-    pattern_regex,
+    left_out,
+    question_facts_of,
 )
 from coplib.domain.history import Aggregate, Ref
 from coplib.domain.membership import Membership, MembershipStatus
@@ -66,12 +67,6 @@ def period_start(moment: datetime, period: Period) -> date:
     if period is Period.WEEK:
         return day - timedelta(days=day.weekday())
     return day.replace(day=1)
-
-
-def _left_out(contribution: object) -> bool:
-    """Whether the health report leaves a contribution out: withdrawn, or hidden by a moderator
-    (docs/health.md, "Counting rules")."""
-    return bool(getattr(contribution, "withdrawn", False)) or getattr(contribution, "hidden_reason", None) is not None
 
 
 class MemoryStore(Store, TextSearch, HistoryRewriting):
@@ -372,7 +367,7 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
         return [
             versioned.value
             for versioned, idx in rows
-            if idx.created_at is not None and idx.created_at < until and not _left_out(versioned.value)
+            if idx.created_at is not None and idx.created_at < until and not left_out(versioned.value)
         ]
 
     def open_flags(
@@ -385,30 +380,11 @@ class MemoryStore(Store, TextSearch, HistoryRewriting):
     def question_facts(
         self, community_id: str, *, until: datetime, unattributed: Sequence[str] = ()
     ) -> list[QuestionFacts]:
-        unknown = pattern_regex(unattributed)
-        answers: dict[str, list[Answer]] = {}
-        for answer in self._live_rows("answer", community_id, until):
-            answers.setdefault(answer.question_id, []).append(answer)
-        # An accepted answer that a moderator hid leaves its question unaccepted meanwhile
-        # (the acceptance is kept: showing the answer again brings it back).
         with self._lock:
-            hidden = {v.value.id for v, _ in self._select("answer", community_id) if _left_out(v.value)}
-        facts = []
-        for question in self._live_rows("question", community_id, until):
-            asker = question.author_id
-            anyone = unknown is not None and unknown.match(asker) is not None
-            helping = [a for a in answers.get(question.id, ()) if anyone or a.author_id != asker]
-            facts.append(
-                QuestionFacts(
-                    question.id,
-                    asker,
-                    question.created_at,
-                    min((a.created_at for a in helping), default=None),
-                    tuple(sorted({a.author_id for a in helping})),
-                    question.accepted_answer_id is not None and question.accepted_answer_id not in hidden,
-                )
-            )
-        return sorted(facts, key=lambda q: (q.asked_at, q.question_id))
+            self._check_open()
+            questions = [v.value for v, _ in self._select("question", community_id)]
+            answers = [v.value for v, _ in self._select("answer", community_id)]
+        return question_facts_of(questions, answers, until=until, unattributed=unattributed)
 
     def contributor_facts(
         self,
