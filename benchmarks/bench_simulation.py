@@ -122,15 +122,24 @@ def weeks_per_second(weeks: int, summary: Summary, base: str | None) -> None:
     print(f"  load average now: {load_average()}\n")
 
 
-def sweep(runs: int, weeks: int, summary: Summary) -> None:
+def sweep(runs: int, weeks: int, summary: Summary, repeat: int) -> None:
     print(f"3. a sweep of {runs} runs (mutual-help-small, {weeks} weeks): 2 worker processes vs 1")
     scenario = load_scenario("mutual-help-small").with_values({"weeks": weeks})
-    times: dict[int, float] = {}
-    for workers in (1, 2):
-        began = time.perf_counter()
-        run_sweep(scenario, runs=runs, workers=workers)
-        times[workers] = time.perf_counter() - began
-        print(f"  {workers} worker(s): {times[workers]:.1f} s")
+    # One sweep untimed first: the first run in a process pays for what it imports and caches
+    # once, which would otherwise fall on whichever contestant goes first. Then the two
+    # alternate, `repeat` rounds, and the best of each counts.
+    run_sweep(scenario, runs=1, workers=1)
+    times: dict[int, float] = {1: float("inf"), 2: float("inf")}
+    for round_ in range(1, repeat + 1):
+        for workers in (1, 2):
+            began = time.perf_counter()
+            # One worker process against two: the single worker is a process too, started
+            # inside the timed region like the pair, not the parent running the sweep itself.
+            with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+                run_sweep(scenario, runs=runs, executor=pool)
+            seconds = time.perf_counter() - began
+            times[workers] = min(times[workers], seconds)
+            print(f"  round {round_}, {workers} worker(s): {seconds:.2f} s")
     report(summary, f"speed-up of 2 processes over 1 ({runs} runs)", times[1], times[2], 1.7, "s")
     # The machine's own ceiling, same run: the same pure-Python loop in 1 process, then in 2 at
     # once. On two idle, independent cores it is about 2; shared or hyper-threaded cores give less.
@@ -161,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test, not a measurement)")
     parser.add_argument("--weeks", type=int, default=52, help="weeks of the 200-member community")
     parser.add_argument("--runs", type=int, default=8, help="runs of the sweep")
-    parser.add_argument("--repeat", type=int, default=2, help="rounds of the overhead measure (the best counts)")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="rounds of the overhead and sweep measures (the best counts)"
+    )
     parser.add_argument("--dir", default=None, help="directory for the SQLite file")
     args = parser.parse_args(argv)
     weeks = 4 if args.quick else args.weeks
@@ -175,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             1 if args.quick else args.repeat,
         ),
         "weeks": lambda: weeks_per_second(weeks, summary, args.dir),
-        "sweep": lambda: sweep(2 if args.quick else args.runs, 4 if args.quick else 12, summary),
+        "sweep": lambda: sweep(
+            2 if args.quick else args.runs, 4 if args.quick else 12, summary, 1 if args.quick else args.repeat
+        ),
     }
     for name, run in parts.items():
         if args.part in (name, "all"):
