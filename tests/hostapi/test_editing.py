@@ -18,10 +18,11 @@ from coplib import (
     Question,
     Role,
 )
-from coplib.domain.contributions import COMMENT_MAX, ThreadStatus
+from coplib.domain import events as ev
+from coplib.domain.contributions import COMMENT_MAX, Comment, ContributionKind, Resource, ThreadStatus
 from coplib.domain.guarantee import CloseReason, Watch
 from coplib.domain.history import Ref
-from coplib.domain.moderation import Revision
+from coplib.domain.moderation import RevisedFields, Revision
 
 
 def _ask(engine: Engine, *, tags: tuple[str, ...] = ("welding",)) -> Question:
@@ -120,6 +121,44 @@ def test_a_meeting_is_moved_by_its_organiser_but_never_to_end_before_it_starts(
     with pytest.raises(InvalidInputError) as caught:
         engine.revise("ana", "meeting", meeting.id, ends_at=start)
     assert [e.path for e in caught.value.errors] == ["$.ends_at"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "changed"),
+    [
+        ("resource", RevisedFields(location="")),  # a meeting's location may be empty, a resource's may not
+        ("comment", RevisedFields(body="x" * (COMMENT_MAX + 1))),  # longer than a comment may be
+    ],
+)
+def test_an_imported_revision_a_kind_may_not_take_is_refused_and_stores_nothing(
+    engine: Engine, clock: ManualClock, kind: str, changed: RevisedFields
+) -> None:
+    if kind == "resource":
+        made: object = engine.share_resource("ben", "welding", title="A guide", location="https://example.org")
+    else:
+        made = engine.comment("ben", "question", _ask(engine).id, body="Try a thinner wire.")
+    assert isinstance(made, (Resource, Comment))
+    before = engine.store.last_position()
+    current = engine.store.get(Ref(kind, made.id))
+    revision = ev.ContributionRevised(
+        id="e-revised",
+        actor_id="ben",
+        community_id="welding",
+        occurred_at=clock.now(),
+        contribution_id=made.id,
+        contribution_kind=ContributionKind(kind),
+        author_id="ben",
+        revision=1,
+        changed=changed,
+        previous=RevisedFields(**{name: getattr(made, name) for name in changed.names()}),
+    )
+
+    with pytest.raises(ConflictError, match=rf"{kind} .* cannot take revision 1"):
+        engine.import_history([revision])
+
+    assert engine.store.last_position() == before
+    assert engine.store.get(Ref(kind, made.id)) == current
+    assert engine.revisions("ben", kind, made.id) == []
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, Final, NamedTuple
 
 import attrs
@@ -31,7 +32,7 @@ from coplib.domain.contributions import (
     Question,
     Resource,
 )
-from coplib.domain.errors import ConflictError
+from coplib.domain.errors import ConflictError, InvalidInputError
 from coplib.domain.guarantee import CloseReason, Watch
 from coplib.domain.lifecycle import Lifecycle, evolve_lifecycle, lifecycle_id
 from coplib.domain.membership import Membership, MembershipStatus, membership_id
@@ -885,11 +886,26 @@ def _revised(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregat
             id=ref.id,
         )
     values = {name: getattr(e.changed, name) for name in e.changed.names()}
-    unknown = sorted(set(values) - {f.name for f in attrs.fields(type(current))})
+    fields = attrs.fields_dict(type(current))
+    unknown = sorted(set(values) - fields.keys())
     if unknown:
         raise ConflictError(f"a {ref.kind} has no field {', '.join(unknown)}", kind=ref.kind, id=ref.id)
+    # The trusted path builds without validators, and the event's fields hold for every kind
+    # (a meeting's location may be empty, a resource's may not): each changed field is checked
+    # here by the kind's own validator, which sees the other fields as they will be; and the
+    # one rule across two fields, whichever of them changed.
+    revised = SimpleNamespace(**{**attrs.asdict(current, recurse=False), **values})
+    for name, value in values.items():
+        validator = fields[name].validator
+        if validator is None:
+            continue
+        try:
+            validator(revised, fields[name], value)
+        except InvalidInputError as exc:
+            raise ConflictError(
+                f"{ref.kind} {ref.id!r} cannot take revision {e.revision}: {exc}", kind=ref.kind, id=ref.id
+            ) from None
     if isinstance(current, Meeting):
-        # The trusted path builds without validators: the one rule across two fields is kept here.
         starts, ends = values.get("starts_at", current.starts_at), values.get("ends_at", current.ends_at)
         if ends < starts:
             raise ConflictError(f"meeting {ref.id!r} cannot end before it starts", kind=ref.kind, id=ref.id)

@@ -19,8 +19,6 @@ import attrs
 from coplib.domain import validation as v
 from coplib.domain.contributions import (
     BODY_TEXT,
-    COMMENT_TEXT,
-    LOCATION_TEXT,
     OPTIONAL_BODY_TEXT,
     OPTIONAL_LOCATION_TEXT,
     TITLE_TEXT,
@@ -66,8 +64,10 @@ def _optional_tags(value: object) -> frozenset[str] | None:
 
 @attrs.frozen(kw_only=True)
 class RevisedFields:
-    """Values of the revisable fields; a field left None is not part of the revision. The
-    body's rule is the widest of the kinds' (a comment's own is checked by the command)."""
+    """Values of the revisable fields; a field left None is not part of the revision. Each
+    rule is the widest of the kinds' (a comment's body and a resource's location are checked
+    more narrowly, against the kind's own fields, by the command and by the transition that
+    applies the revision)."""
 
     title: str | None = attrs.field(default=None, validator=_optional(TITLE_TEXT))
     body: str | None = attrs.field(default=None, validator=_optional(BODY_TEXT))
@@ -80,10 +80,6 @@ class RevisedFields:
     def names(self) -> tuple[str, ...]:
         """The fields this revision sets, in a stable order."""
         return tuple(f.name for f in attrs.fields(RevisedFields) if getattr(self, f.name) is not None)
-
-
-#: Texts that are checked more narrowly for some kinds.
-NARROWER_TEXT: Final = {("comment", "body"): COMMENT_TEXT, ("resource", "location"): LOCATION_TEXT}
 
 
 def revision_id(kind: ContributionKind | str, contribution_id: str, number: int) -> str:
