@@ -3,7 +3,7 @@ acceptance back, closing, reopening and locking a thread; the policies' reaction
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ from coplib import (
     Role,
 )
 from coplib.domain import events as ev
-from coplib.domain.contributions import COMMENT_MAX, Comment, ContributionKind, Resource, ThreadStatus
+from coplib.domain.contributions import COMMENT_MAX, Comment, ContributionKind, Meeting, Resource, ThreadStatus
 from coplib.domain.guarantee import CloseReason, Watch
 from coplib.domain.history import Ref
 from coplib.domain.moderation import RevisedFields, Revision
@@ -159,6 +159,37 @@ def test_an_imported_revision_a_kind_may_not_take_is_refused_and_stores_nothing(
     assert engine.store.last_position() == before
     assert engine.store.get(Ref(kind, made.id)) == current
     assert engine.revisions("ben", kind, made.id) == []
+
+
+def test_an_imported_revision_of_a_meeting_s_end_alone_is_checked_against_its_start(
+    engine: Engine, clock: ManualClock
+) -> None:
+    start = clock.now() + timedelta(days=2)
+    meeting = engine.schedule_meeting(
+        "ana", "welding", title="Monthly", starts_at=start, ends_at=start + timedelta(hours=1)
+    )
+
+    def moved_end(revision: int, ends_at: datetime) -> ev.ContributionRevised:
+        return ev.ContributionRevised(
+            id=f"e-moved-{revision}",
+            actor_id="ana",
+            community_id="welding",
+            occurred_at=clock.now(),
+            contribution_id=meeting.id,
+            contribution_kind=ContributionKind.MEETING,
+            author_id="ana",
+            revision=revision,
+            changed=RevisedFields(ends_at=ends_at),
+            previous=RevisedFields(ends_at=meeting.ends_at),
+        )
+
+    assert engine.import_history([moved_end(1, start + timedelta(hours=2))]) == 1
+    with pytest.raises(ConflictError, match=r"meeting .* cannot take revision 2"):
+        engine.import_history([moved_end(2, start - timedelta(minutes=1))])
+
+    found = engine.store.get(Ref("meeting", meeting.id))
+    assert found is not None and isinstance(found.value, Meeting)
+    assert (found.value.revision, found.value.starts_at, found.value.ends_at) == (1, start, start + timedelta(hours=2))
 
 
 @pytest.mark.parametrize(
