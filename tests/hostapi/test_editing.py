@@ -29,6 +29,14 @@ def _ask(engine: Engine, *, tags: tuple[str, ...] = ("welding",)) -> Question:
     return engine.ask("chloe", "welding", title="Which wire for thin sheet?", body="It burns through.", tags=tags)
 
 
+def _monthly_meeting(engine: Engine, clock: ManualClock) -> Meeting:
+    """A meeting of an hour, two days from now, scheduled by its organiser ana."""
+    start = clock.now() + timedelta(days=2)
+    return engine.schedule_meeting(
+        "ana", "welding", title="Monthly", starts_at=start, ends_at=start + timedelta(hours=1)
+    )
+
+
 def test_an_author_edits_their_question_and_each_edit_is_a_revision_kept_with_its_previous_values(
     engine: Engine, clock: ManualClock
 ) -> None:
@@ -108,10 +116,8 @@ def test_every_kind_of_contribution_is_edited_by_its_author(
 def test_a_meeting_is_moved_by_its_organiser_but_never_to_end_before_it_starts(
     engine: Engine, clock: ManualClock
 ) -> None:
-    start = clock.now() + timedelta(days=2)
-    meeting = engine.schedule_meeting(
-        "ana", "welding", title="Monthly", starts_at=start, ends_at=start + timedelta(hours=1)
-    )
+    meeting = _monthly_meeting(engine, clock)
+    start = meeting.starts_at
 
     moved = engine.revise(
         "ana", "meeting", meeting.id, starts_at=start + timedelta(days=1), ends_at=start + timedelta(days=1, hours=2)
@@ -164,10 +170,8 @@ def test_an_imported_revision_a_kind_may_not_take_is_refused_and_stores_nothing(
 def test_an_imported_revision_of_a_meeting_s_end_alone_is_checked_against_its_start(
     engine: Engine, clock: ManualClock
 ) -> None:
-    start = clock.now() + timedelta(days=2)
-    meeting = engine.schedule_meeting(
-        "ana", "welding", title="Monthly", starts_at=start, ends_at=start + timedelta(hours=1)
-    )
+    meeting = _monthly_meeting(engine, clock)
+    start = meeting.starts_at
 
     def moved_end(revision: int, ends_at: datetime) -> ev.ContributionRevised:
         return ev.ContributionRevised(
