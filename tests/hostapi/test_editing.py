@@ -167,13 +167,13 @@ def test_an_imported_revision_a_kind_may_not_take_is_refused_and_stores_nothing(
     assert engine.revisions("ben", kind, made.id) == []
 
 
-def test_an_imported_revision_of_a_meeting_s_end_alone_is_checked_against_its_start(
+def test_an_imported_revision_of_a_meeting_s_start_or_end_alone_is_checked_against_the_other(
     engine: Engine, clock: ManualClock
 ) -> None:
     meeting = _monthly_meeting(engine, clock)
     start = meeting.starts_at
 
-    def moved_end(revision: int, ends_at: datetime) -> ev.ContributionRevised:
+    def moved(revision: int, **changed: datetime) -> ev.ContributionRevised:
         return ev.ContributionRevised(
             id=f"e-moved-{revision}",
             actor_id="ana",
@@ -183,13 +183,15 @@ def test_an_imported_revision_of_a_meeting_s_end_alone_is_checked_against_its_st
             contribution_kind=ContributionKind.MEETING,
             author_id="ana",
             revision=revision,
-            changed=RevisedFields(ends_at=ends_at),
-            previous=RevisedFields(ends_at=meeting.ends_at),
+            changed=RevisedFields(**changed),
+            previous=RevisedFields(**{name: getattr(meeting, name) for name in changed}),
         )
 
-    assert engine.import_history([moved_end(1, start + timedelta(hours=2))]) == 1
-    with pytest.raises(ConflictError, match=r"meeting .* cannot take revision 2"):
-        engine.import_history([moved_end(2, start - timedelta(minutes=1))])
+    assert engine.import_history([moved(1, ends_at=start + timedelta(hours=2))]) == 1
+    with pytest.raises(ConflictError, match=r"meeting .* cannot take revision 2: .*end before it starts"):
+        engine.import_history([moved(2, ends_at=start - timedelta(minutes=1))])
+    with pytest.raises(ConflictError, match=r"meeting .* cannot take revision 2: .*end before it starts"):
+        engine.import_history([moved(2, starts_at=start + timedelta(hours=3))])
 
     found = engine.store.get(Ref("meeting", meeting.id))
     assert found is not None and isinstance(found.value, Meeting)

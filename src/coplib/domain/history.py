@@ -891,24 +891,19 @@ def _revised(ref: Ref, current: Aggregate | None, e: ev.DomainEvent) -> Aggregat
     if unknown:
         raise ConflictError(f"a {ref.kind} has no field {', '.join(unknown)}", kind=ref.kind, id=ref.id)
     # The trusted path builds without validators, and the event's fields hold for every kind
-    # (a meeting's location may be empty, a resource's may not): each changed field is checked
-    # here by the kind's own validator, which sees the other fields as they will be; and the
-    # one rule across two fields, whichever of them changed.
+    # (a meeting's location may be empty, a resource's may not): the revised state is checked
+    # here by the kind's own validators, every field's, so that a rule across fields (a
+    # meeting's end after its start) holds whichever of them changed.
     revised = SimpleNamespace(**{**attrs.asdict(current, recurse=False), **values})
-    for name, value in values.items():
-        validator = fields[name].validator
-        if validator is None:
+    for name, field in fields.items():
+        if field.validator is None:
             continue
         try:
-            validator(revised, fields[name], value)
+            field.validator(revised, field, getattr(revised, name))
         except InvalidInputError as exc:
             raise ConflictError(
                 f"{ref.kind} {ref.id!r} cannot take revision {e.revision}: {exc}", kind=ref.kind, id=ref.id
             ) from None
-    if isinstance(current, Meeting):
-        starts, ends = values.get("starts_at", current.starts_at), values.get("ends_at", current.ends_at)
-        if ends < starts:
-            raise ConflictError(f"meeting {ref.id!r} cannot end before it starts", kind=ref.kind, id=ref.id)
     return evolve(current, revision=e.revision, **values)
 
 
