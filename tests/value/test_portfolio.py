@@ -23,7 +23,8 @@ from coplib import (
     PermissionDeniedError,
     Visibility,
 )
-from coplib.domain.health import ContributorFacts, HealthSettings, compute_health
+from coplib.domain.health import ContributorFacts, HealthSettings
+from coplib.domain.health_tally import compute_health
 from coplib.domain.lifecycle import LifecycleReport
 from coplib.domain.portfolio import PortfolioEntry, declining_of, rank_portfolio
 from coplib.service.portfolio import PortfolioReads

@@ -25,9 +25,9 @@ from coplib.domain.health import (
     CommunityHealth,
     HealthSettings,
     TargetCheck,
-    compute_health,
     settings_errors,
 )
+from coplib.domain.health_tally import compute_health
 from coplib.policies.guarantee import guarantee_settings
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import BasePolicy, Policy
