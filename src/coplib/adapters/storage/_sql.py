@@ -434,6 +434,12 @@ CONTRIBUTION_KINDS_SQL: Final = "kind IN ('question', 'answer', 'comment', 'reso
 #: The events the report reads by type, as SQL (likewise), and the fields of them it reads
 #: (the SQLite store's index of those events holds them).
 HEALTH_EVENTS_SQL: Final = (
+    "type IN ('answer_accepted', 'answer_unaccepted', 'contribution_withdrawn', 'contribution_hidden', "
+    "'contribution_unhidden')"
+)
+#: `HEALTH_EVENTS_SQL` as the migrations of SQLite's version 8 and PostgreSQL's fourth released it
+#: (without the unacceptances, which a later migration adds).
+HEALTH_EVENTS_BEFORE_UNACCEPTING_SQL: Final = (
     "type IN ('answer_accepted', 'contribution_withdrawn', 'contribution_hidden', 'contribution_unhidden')"
 )
 #: The events that take a contribution out of the report (a withdrawal, or a moderator's
@@ -504,10 +510,14 @@ def left_out(rows: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
 
 
 def acceptances(d: Dialect, h: HealthDialect, community_id: str) -> Statement:
-    """Rows of (question id, answer id) of the community's acceptances, in their order."""
+    """Rows of (question id, answer id) of the community's acceptances and unacceptances, in
+    their order, the answer NULL for an unacceptance: the last row of a question says what it
+    has accepted now."""
+    answer = f"CASE WHEN type = 'answer_unaccepted' THEN NULL ELSE {h.json_field('answer_id')} END"
     return (
-        f"SELECT {h.json_field('question_id')}, {h.json_field('answer_id')} FROM {d.table('events')} "
-        f"WHERE community_id = {d.mark} AND type = 'answer_accepted' AND {HEALTH_EVENTS_SQL} ORDER BY position",
+        f"SELECT {h.json_field('question_id')}, {answer} FROM {d.table('events')} "
+        f"WHERE community_id = {d.mark} AND type IN ('answer_accepted', 'answer_unaccepted') "
+        f"AND {HEALTH_EVENTS_SQL} ORDER BY position",
         [community_id],
     )
 

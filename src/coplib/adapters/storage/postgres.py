@@ -232,7 +232,7 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "the health report's events (acceptances, withdrawals, hidings and showings again) by community",
         (
             "CREATE INDEX coplib_events_health ON coplib_events (community_id, type, position) "
-            f"WHERE {_sql.HEALTH_EVENTS_SQL}",
+            f"WHERE {_sql.HEALTH_EVENTS_BEFORE_UNACCEPTING_SQL}",  # as released; a later migration widens it
         ),
     ),
     (
@@ -241,6 +241,14 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "UPDATE coplib_aggregates SET status = data::jsonb ->> 'status' WHERE kind = 'flag'",
             "CREATE INDEX coplib_aggregates_open_flags ON coplib_aggregates (community_id, created_at, id) "
             "WHERE kind = 'flag' AND status = 'open'",
+        ),
+    ),
+    (
+        "the health report's events by community, over unacceptances too",
+        (
+            "DROP INDEX coplib_events_health",
+            "CREATE INDEX coplib_events_health ON coplib_events (community_id, type, position) "
+            f"WHERE {_sql.HEALTH_EVENTS_SQL}",
         ),
     ),
 )
@@ -1110,7 +1118,7 @@ class PostgresStore(Store, TextSearch, HistoryRewriting):
                 _utc(created),
                 _utc(first) if first is not None else None,
                 tuple(sorted(set(helpers.split(" ")))) if helpers else (),
-                qid in accepted and accepted[qid] not in gone,
+                accepted.get(qid) is not None and accepted[qid] not in gone,  # None: unaccepted since
             )
             for qid, asker, created, first, helpers in rows
         ]

@@ -330,6 +330,14 @@ _V8 = _run_all(
     "DROP INDEX events_health",
     "CREATE INDEX events_health ON events (community_id, type, position, "
     f"{', '.join(_json_field(name) for name in _sql.HEALTH_EVENT_FIELDS)}) "
+    f"WHERE {_sql.HEALTH_EVENTS_BEFORE_UNACCEPTING_SQL}",  # as released; version 10 widens it
+)
+# The same index, over the unacceptances too (a question whose answer is accepted no more is
+# not accepted).
+_V10 = _run_all(
+    "DROP INDEX events_health",
+    "CREATE INDEX events_health ON events (community_id, type, position, "
+    f"{', '.join(_json_field(name) for name in _sql.HEALTH_EVENT_FIELDS)}) "
     f"WHERE {_sql.HEALTH_EVENTS_SQL}",
 )
 
@@ -378,6 +386,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(7, "the outbox by creation, for paging it whole", _V7),
     Migration(8, "the health report's index of events, over hidings and showings again too", _V8),
     Migration(9, "the open flags of a community (the moderation queue), their status backfilled", _V9),
+    Migration(10, "the health report's index of events, over unacceptances too", _V10),
 )
 LATEST_SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -1277,7 +1286,8 @@ class SQLiteStore(Store, TextSearch, HistoryRewriting, BulkWriting):
             withdrawn, gone = self._withdrawn(conn, community_id)
             # The last acceptance of each question; its answer withdrawn since, none.
             last = dict(conn.execute(*_sql.acceptances(SQLITE, SQLITE_HEALTH, community_id)))
-            accepted = {q for q, a in last.items() if a not in gone}  # a self-answer may be the accepted one
+            # A self-answer may be the accepted one; an unacceptance leaves none (None).
+            accepted = {q for q, a in last.items() if a is not None and a not in gone}
             sql, params = _sql.question_facts(SQLITE, SQLITE_HEALTH, community_id, until, unattributed, withdrawn)
             parse = datetime.fromisoformat  # coplib's own fixed-width UTC text
             make = tuple.__new__  # a named tuple without its Python-level constructor
