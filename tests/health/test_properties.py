@@ -95,8 +95,11 @@ def play(engine: coplib.Engine, clock: ManualClock, actions: list[tuple[str, int
 # -- the naive reference ------------------------------------------------------------------------------
 
 
-def naive(engine: coplib.Engine, since: datetime | None, until: datetime) -> dict[str, Any]:
-    """Every indicator the plain way, from the stored aggregates."""
+def naive(
+    engine: coplib.Engine, since: datetime | None, until: datetime, *, retention: timedelta = timedelta(days=90)
+) -> dict[str, Any]:
+    """Every indicator the plain way, from the stored aggregates (`retention`: the charter's
+    retention window)."""
     start = since or datetime.min.replace(tzinfo=UTC)
     live = {
         kind: [
@@ -134,14 +137,14 @@ def naive(engine: coplib.Engine, since: datetime | None, until: datetime) -> dic
             continue
         askers += 1
         asked, qid = theirs[0]
-        if asked + timedelta(days=90) > until:
+        if asked + retention > until:
             pending += 1
             continue
         q = next(q for q in questions if q.id == qid)
         got = first_answer(q)
         group = "never" if got is None else "fast" if got - asked <= DAY else "later"
         groups[group][0] += 1
-        again = [c for _, c in everything if c.author_id == person and c.created_at <= asked + timedelta(days=90)]
+        again = [c for _, c in everything if c.author_id == person and c.created_at <= asked + retention]
         groups[group][1] += len(again) >= 2
 
     links = {

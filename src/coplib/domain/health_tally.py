@@ -302,14 +302,15 @@ class HealthTally:
             floor = self.since or p.last_at
             seen_week = p.last_at >= max(floor, datetime.combine(week, time(0), tzinfo=UTC))
             seen_month = p.last_at >= max(floor, datetime.combine(month, time(0), tzinfo=UTC))
+            first_question = p.first_question_at if p.first_question_at is not None or not question else at
             again = p.contributed_again
-            if again is False and at <= p.first_at + self.window:
+            if first_question != p.first_at:
+                again = None  # not a first-time asker
+            elif again is None or at <= p.first_at + self.window:
+                # Another contribution within the window (a first question at the very moment
+                # of the first contribution makes its author a first-time asker, with two).
                 again = True
-            p = p._replace(
-                last_at=at,
-                first_question_at=p.first_question_at if p.first_question_at is not None or not question else at,
-                contributed_again=again,
-            )
+            p = p._replace(last_at=at, first_question_at=first_question, contributed_again=again)
         if day >= self._since_day:
             answer = kind == "answer"
             p = p._replace(

@@ -36,6 +36,7 @@ from coplib.ports.storage import (
     Store,
 )
 from coplib.runtime import Runtime, UnitOfWork
+from coplib.service.health_cache import HealthCache
 
 #: The statuses one can leave: a membership, an invitation, a pending request.
 LEAVABLE = frozenset({MembershipStatus.ACTIVE, MembershipStatus.INVITED, MembershipStatus.PENDING})
@@ -99,6 +100,8 @@ class UseCases:
     `Engine` gathers the use-case classes; each reaches the runtime as ``self.runtime``."""
 
     runtime: Runtime
+    #: The running tallies of the health reports (`coplib.service.health_cache`).
+    _health_cache: HealthCache
     #: Who may create an organisation (`coplib.open(organisation_creators=...)`).
     organisation_creators: OrganisationCreators = OrganisationCreators()
 

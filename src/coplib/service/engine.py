@@ -31,6 +31,7 @@ from coplib.service.contributions import ContributionCommands
 from coplib.service.editing import EditingCommands
 from coplib.service.guarantee_measures import GuaranteeMeasureReads
 from coplib.service.health import HealthReads
+from coplib.service.health_cache import HealthCache
 from coplib.service.help_space import HelpSpaceReads
 from coplib.service.host_reads import HostReads
 from coplib.service.launch import LaunchCommands
@@ -121,6 +122,7 @@ class Engine(
             follow=check_follow_mode(follow),
             follow_batch=follow_batch,
         )
+        self._health_cache = HealthCache()
         self.runtime.follower.open()
 
     @property

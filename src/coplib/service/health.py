@@ -11,7 +11,7 @@ path and every charter amendment check like any policy's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import ClassVar, cast
 
@@ -23,11 +23,13 @@ from coplib.domain.errors import CoplibError, FieldError, InvalidInputError
 from coplib.domain.health import (
     POLICY_NAME,
     CommunityHealth,
+    ContributorFacts,
     HealthSettings,
+    MemberFacts,
     TargetCheck,
     settings_errors,
 )
-from coplib.domain.health_tally import compute_health
+from coplib.domain.health_tally import HealthTally, compute_health
 from coplib.policies.guarantee import guarantee_settings
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import BasePolicy, Policy
@@ -154,6 +156,26 @@ class HealthReads(Queries):
         guarantee = guarantee_settings(community)
         store = self._store
         members = store.member_facts(community.id)
+        target = str(guarantee.target)
+        if since is None:
+            # Over the whole history: the community's running tally, up to date with the log
+            # (coplib.service.health_cache), when it holds for `until`.
+            def use(tally: HealthTally) -> tuple[CommunityHealth, ContributorFacts]:
+                report = tally.finish(
+                    community_id=community.id,
+                    name=community.name,
+                    until=until,
+                    members=members,
+                    settings=settings,
+                    target=target,
+                )
+                return report, ContributorFacts([], tally.monthly_facts(), [])
+
+            kept = self._health_cache.read(
+                store, community, until=until, members=members, settings=settings, guarantee=guarantee, use=use
+            )
+            if kept is not None:
+                return self._with_lifecycle(community, until, *kept, members)
         experts = [m.person_id for m in members if m.expert]
         questions = store.question_facts(community.id, until=until, unattributed=settings.unattributed)
         contributors = store.contributor_facts(
@@ -168,19 +190,28 @@ class HealthReads(Queries):
             contributors=contributors,
             members=members,
             settings=settings,
-            target=str(guarantee.target),
+            target=target,
             within_target=TargetCheck(guarantee),
         )
-        # Where it stands and where it is going (coplib.service.lifecycle), on the same facts
-        # when they cover the whole history: the lifecycle reads only the complete months
-        # before `until`, whose figures the partial month after them does not change.
-        # With the whole history, the report's months with questions are the lifecycle's
-        # questions by month (asked, and answered within 24 hours), counted once.
         if since is None:
-            asked = {p.start: (p.questions, p.answered_within_24h) for p in report.monthly if p.questions}
-            lifecycle = lifecycle_report(
-                store, community, until, contributors=contributors, members=members, asked=asked
-            )
-        else:
-            lifecycle = lifecycle_report(store, community, until, members=members)
+            return self._with_lifecycle(community, until, report, contributors, members)
+        lifecycle = lifecycle_report(store, community, until, members=members)
+        return attrs.evolve(report, value=value_cycles_of(store, community, report), lifecycle=lifecycle)
+
+    def _with_lifecycle(
+        self,
+        community: Community,
+        until: datetime,
+        report: CommunityHealth,
+        contributors: ContributorFacts,
+        members: Sequence[MemberFacts],
+    ) -> CommunityHealth:
+        """The report over the whole history with its value cycles and its lifecycle. Where it
+        stands and where it is going (coplib.service.lifecycle), on the same facts: the
+        lifecycle reads only the complete months before `until`, whose figures the partial
+        month after them does not change; the report's months with questions are its questions
+        by month (asked, and answered within 24 hours), counted once."""
+        store = self._store
+        asked = {p.start: (p.questions, p.answered_within_24h) for p in report.monthly if p.questions}
+        lifecycle = lifecycle_report(store, community, until, contributors=contributors, members=members, asked=asked)
         return attrs.evolve(report, value=value_cycles_of(store, community, report), lifecycle=lifecycle)

@@ -352,6 +352,8 @@ class PersonalDataCommands(UseCases):
             )
         )
 
+        self._health_cache.clear()  # the running tallies of the health reports name the person
+
         # 3. Record the erasure, without personal data.
         report = ErasureReport(pseudonym, contributions, len(aggregates), len(events), len(dropped) + len(rewritten))
 
