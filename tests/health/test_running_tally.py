@@ -8,6 +8,7 @@ of a build keeps nothing; another engine's commits on the same file are followed
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -83,19 +84,34 @@ def _retention_days(engine: coplib.Engine) -> int:
     return int(community.charter.policy_settings.get("community_health", {}).get("retention_days", "90"))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def open_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[ManualClock], coplib.Engine]]:
+    """Opens an engine on a new store of the kind: memory, a new SQLite file, a new schema of
+    the test session's PostgreSQL server."""
     opened: list[coplib.Engine] = []
+    schemas: list[str] = []
+
+    def url() -> str:
+        if request.param == "memory":
+            return "memory://"
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / f'{len(opened)}.db'}"
+        from coplib.testing.pgserver import with_search_path
+
+        schemas.append(f"coplib_tally_{uuid.uuid4().hex[:16]}")
+        request.getfixturevalue("_postgres_admin").execute(f'CREATE SCHEMA "{schemas[-1]}"')
+        return with_search_path(request.getfixturevalue("postgres_url"), schemas[-1])
 
     def make(clock: ManualClock) -> coplib.Engine:
-        url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / f'{len(opened)}.db'}"
-        engine = coplib.open(url, people=PEOPLE, plugins=[coplib.RecordingNotifier()], clock=clock)
+        engine = coplib.open(url(), people=PEOPLE, plugins=[coplib.RecordingNotifier()], clock=clock)
         opened.append(engine)
         return engine
 
     yield make
     for engine in opened:
         engine.close()
+    for schema in schemas:
+        request.getfixturevalue("_postgres_admin").execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @settings(
@@ -395,3 +411,32 @@ def test_a_file_of_schema_version_9_reads_its_unacceptances_through_the_widened_
     conn.close()
     assert "answer_unaccepted" in index
     assert "events_health" in plan
+
+
+def test_after_joins_departures_and_stage_changes_the_report_is_a_fresh_engines(tmp_path: Path) -> None:
+    """Members and the reframing events the value cycles count are kept with the tally: a
+    membership event reads the members again; a stage change is counted in its month."""
+    clock = ManualClock(START)
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    with coplib.open(url, people=PEOPLE, plugins=[coplib.RecordingNotifier()], clock=clock) as engine:
+        asked = _start(engine, clock)
+        engine.community_health(coplib.SYSTEM, "weld")
+        reads = Counting(engine)
+        for step, stage in enumerate(("coalescing", "maturing")):
+            engine.change_stage("ana", "weld", stage)
+            clock.advance(timedelta(days=40))  # into the next month
+            engine.answer(PEOPLE_IDS[2 + step], asked[step], body="So")
+            clock.advance(HOUR)
+            kept = engine.community_health(coplib.SYSTEM, "weld")
+        engine.join("walt", "weld")
+        engine.leave("eve", "weld")
+        engine.change_stage("ana", "weld", "stewardship")  # this month: counted up to now
+        clock.advance(HOUR)
+        kept = engine.community_health(coplib.SYSTEM, "weld")
+        assert reads.builds == 0
+        with coplib.open(url, people=PEOPLE, plugins=[coplib.RecordingNotifier()], clock=clock) as fresh:
+            cold = fresh.community_health(coplib.SYSTEM, "weld")
+    assert attrs.asdict(kept) == attrs.asdict(cold)
+    assert attrs.asdict(kept.value) == attrs.asdict(cold.value)
+    assert kept.members.members == 5  # walt in, eve out
+    assert kept.value.cycle("reframing").indicators["stage_changes"] == 3

@@ -15,6 +15,7 @@ False), and then the caller builds the tally again from the facts.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -97,7 +98,7 @@ class _Asked:
     questions: int = 0
     answered: int = 0
     fast: int = 0
-    waits: list[float] = attrs.Factory(list)
+    waits: list[float] = attrs.Factory(list)  # sorted
 
 
 _NO_PERIOD: Final = PeriodFacts(date.min, 0, 0, 0, 0)
@@ -228,6 +229,10 @@ class HealthTally:
                 b.answered += len(day_waits)
                 b.fast += n_fast
                 b.waits += day_waits
+        # The waits stay sorted (new ones go in their place): a report reads medians, no sort.
+        waits.sort()
+        for b in chain(self._asked_weeks.values(), self._asked_months.values()):
+            b.waits.sort()
         # Set algebra rather than loops: a help network has about as many links as answers.
         link_askers = list(chain.from_iterable(map(repeat, helped_askers, map(len, helped))))
         helpers_ = list(chain.from_iterable(helped))
@@ -362,9 +367,9 @@ class HealthTally:
         quick = wait <= _FAST_S
         for waits in (self._waits, buckets[0].waits, buckets[1].waits):
             if sign > 0:
-                waits.append(wait)
+                insort(waits, wait)
             else:
-                waits.remove(wait)
+                del waits[bisect_left(waits, wait)]
         for b in buckets:
             b.answered += sign
             b.fast += sign * quick
@@ -417,7 +422,7 @@ class HealthTally:
 
         # -- responsiveness --------------------------------------------------------------------------
         asked_in_period = sum(b.questions for b in self._asked_months.values())
-        waits = sorted(self._waits)
+        waits = self._waits
         backlog = sorted((until - asked).total_seconds() for asked in self._backlog.values())
         answered = len(waits)
         fast, within, accepted = self._fast, self._within, self._accepted
@@ -528,11 +533,12 @@ class HealthTally:
         for n, held in Counter(map(active.get, member_ids, repeat(0))).items():
             level = next((lv for lv in LEVELS if n >= level_of[lv]), "peripheral")
             levels[level] += held
+        lasts = list(map(last_at.get, member_ids))  # the members' last contributions (None: never), in C
         members_ = Members(
             members=len(member_ids),
             inactive_days=settings.inactive_after.days,
-            inactive=sum(1 for p in member_ids if p in last_at and last_at[p] < recent),
-            never_contributed=sum(1 for p in member_ids if p not in last_at),
+            inactive=sum(map(recent.__gt__, filter(None, lasts))),
+            never_contributed=lasts.count(None),
             levels=levels,
         )
 
@@ -554,7 +560,7 @@ class HealthTally:
             for begin in _starts(first_day, last, start, step):
                 a = asked.get(begin)
                 f = facts.get(begin, _NO_PERIOD)
-                ordered = sorted(a.waits) if a is not None else []
+                ordered = a.waits if a is not None else []
                 points.append(
                     SeriesPoint(
                         start=begin,

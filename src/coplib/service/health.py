@@ -29,12 +29,13 @@ from coplib.domain.health import (
     TargetCheck,
     settings_errors,
 )
-from coplib.domain.health_tally import HealthTally, compute_health
+from coplib.domain.health_tally import compute_health
 from coplib.policies.guarantee import guarantee_settings
 from coplib.ports.hookspecs import hookimpl
 from coplib.ports.policy import BasePolicy, Policy
 from coplib.service._base import check_id
 from coplib.service._value_cycles import value_cycles_of
+from coplib.service.health_cache import Kept
 from coplib.service.lifecycle import lifecycle_report
 from coplib.service.queries import Queries
 
@@ -155,27 +156,28 @@ class HealthReads(Queries):
         settings = health_settings(community)
         guarantee = guarantee_settings(community)
         store = self._store
-        members = store.member_facts(community.id)
         target = str(guarantee.target)
         if since is None:
             # Over the whole history: the community's running tally, up to date with the log
             # (coplib.service.health_cache), when it holds for `until`.
-            def use(tally: HealthTally) -> tuple[CommunityHealth, ContributorFacts]:
-                report = tally.finish(
+            def use(kept: Kept) -> CommunityHealth:
+                report = kept.tally.finish(
                     community_id=community.id,
                     name=community.name,
                     until=until,
-                    members=members,
+                    members=kept.members,
                     settings=settings,
                     target=target,
                 )
-                return report, ContributorFacts([], tally.monthly_facts(), [])
+                contributors = ContributorFacts([], kept.tally.monthly_facts(), [])
+                return self._with_lifecycle(community, until, report, contributors, kept.members, kept.reframing)
 
-            kept = self._health_cache.read(
-                store, community, until=until, members=members, settings=settings, guarantee=guarantee, use=use
+            found = self._health_cache.read(
+                store, community, until=until, settings=settings, guarantee=guarantee, use=use
             )
-            if kept is not None:
-                return self._with_lifecycle(community, until, *kept, members)
+            if found is not None:
+                return found
+        members = store.member_facts(community.id)
         experts = [m.person_id for m in members if m.expert]
         questions = store.question_facts(community.id, until=until, unattributed=settings.unattributed)
         contributors = store.contributor_facts(
@@ -205,8 +207,10 @@ class HealthReads(Queries):
         report: CommunityHealth,
         contributors: ContributorFacts,
         members: Sequence[MemberFacts],
+        reframing: Mapping[str, int] | None = None,
     ) -> CommunityHealth:
-        """The report over the whole history with its value cycles and its lifecycle. Where it
+        """The report over the whole history with its value cycles (`reframing`: the counts of
+        the reframing events, when the running tally kept them) and its lifecycle. Where it
         stands and where it is going (coplib.service.lifecycle), on the same facts: the
         lifecycle reads only the complete months before `until`, whose figures the partial
         month after them does not change; the report's months with questions are its questions
@@ -214,4 +218,4 @@ class HealthReads(Queries):
         store = self._store
         asked = {p.start: (p.questions, p.answered_within_24h) for p in report.monthly if p.questions}
         lifecycle = lifecycle_report(store, community, until, contributors=contributors, members=members, asked=asked)
-        return attrs.evolve(report, value=value_cycles_of(store, community, report), lifecycle=lifecycle)
+        return attrs.evolve(report, value=value_cycles_of(store, community, report, reframing), lifecycle=lifecycle)

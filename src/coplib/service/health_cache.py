@@ -24,9 +24,9 @@ contribution (a past period) is computed from the facts, the tally kept for the 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, time
 from typing import Final, TypeVar
 
 import attrs
@@ -37,9 +37,9 @@ from coplib.domain.guarantee import GuaranteeSettings
 from coplib.domain.health import HealthSettings, MemberFacts, TargetCheck, left_out
 from coplib.domain.health_tally import HealthTally
 from coplib.domain.history import Ref
-from coplib.ports.storage import Store
+from coplib.ports.storage import Period, Store
 
-__all__ = ["MAX_FOLLOWED", "HealthCache"]
+__all__ = ["MAX_FOLLOWED", "HealthCache", "Kept"]
 
 T = TypeVar("T")
 
@@ -49,6 +49,7 @@ MAX_FOLLOWED: Final = 5_000
 _BATCH: Final = 500
 #: The end of time, for facts that hold every contribution.
 _END: Final = datetime(9999, 1, 1, tzinfo=UTC)
+_DAWN: Final = datetime(1, 1, 1, tzinfo=UTC)
 
 #: Events that change none of the facts a tally holds (the members are read for each report;
 #: a change of charter or of experts is seen by the tally's key).
@@ -118,11 +119,41 @@ _CONTRIBUTIONS: Final[dict[type[ev.DomainEvent], str]] = {
 }
 
 
+#: The events the value cycles count (`coplib.service._value_cycles`), kept by month.
+REFRAMING: Final = (ev.CharterAmended, ev.CommunityStageChanged)
+
+
 @attrs.define
 class _Entry:
     tally: HealthTally
     position: int  # the community's last event the tally reflects
     key: tuple[object, ...]
+    #: The community's member facts, until a membership event (None: to be read again).
+    members: list[MemberFacts] | None
+    #: The reframing events by type and month (`REFRAMING`).
+    reframing: dict[str, Counter[date]]
+
+    def reframing_before(self, store: Store, community_id: str, until: datetime) -> dict[str, int]:
+        """How many reframing events of each type came before `until`: the months before
+        `until`'s from the counts kept, `until`'s own month (up to `until`) from the store, a
+        range of the community's index by time."""
+        month = until.date().replace(day=1)
+        start = datetime.combine(month, time(0), tzinfo=UTC)
+        found = {}
+        for kind, counts in self.reframing.items():
+            recent = store.count_events(community_id, since=start, until=until, period=Period.MONTH, types=[kind])
+            found[kind] = sum(n for m, n in counts.items() if m < month) + sum(recent.values())
+        return found
+
+
+@attrs.frozen
+class Kept:
+    """What `HealthCache.read` gives its `use`: the community's tally, its member facts and
+    the counts of its reframing events (`REFRAMING`, by type) before the report's end."""
+
+    tally: HealthTally
+    members: Sequence[MemberFacts]
+    reframing: Mapping[str, int]
 
 
 class HealthCache:
@@ -144,33 +175,38 @@ class HealthCache:
         community: Community,
         *,
         until: datetime,
-        members: Sequence[MemberFacts],
         settings: HealthSettings,
         guarantee: GuaranteeSettings,
-        use: Callable[[HealthTally], T],
+        use: Callable[[Kept], T],
     ) -> T | None:
         """`use` of the community's tally over its whole history, up to date with the log,
         when it holds for `until` (every contribution before it); None when it does not (the
         caller computes the report from the facts)."""
-        experts = frozenset(m.person_id for m in members if m.expert)
-        key = (community.charter, experts)
         with self._lock:
             entry = self._entries.get(community.id)
-            if entry is not None and (entry.key != key or not self._catch_up(store, community.id, entry)):
-                del self._entries[community.id]
+            if entry is not None and not self._catch_up(store, community.id, entry):
+                entry = None
+            members = entry.members if entry is not None and entry.members is not None else None
+            if members is None:
+                members = store.member_facts(community.id)
+            experts = frozenset(m.person_id for m in members if m.expert)
+            key = (community.charter, experts)
+            if entry is not None and entry.key != key:
                 entry = None
             if entry is None:
+                self._entries.pop(community.id, None)
                 entry = self._build(store, community, key, experts, settings, guarantee)
                 if entry is None:
                     return None
                 self._entries[community.id] = entry
                 while len(self._entries) > self.limit:
                     self._entries.popitem(last=False)
+            entry.members = members
             self._entries.move_to_end(community.id)
             tally = entry.tally
             if tally.latest is not None and until <= tally.latest:
                 return None
-            return use(tally)
+            return use(Kept(tally, members, entry.reframing_before(store, community.id, until)))
 
     @staticmethod
     def _last_position(store: Store, community_id: str) -> int:
@@ -191,6 +227,12 @@ class HealthCache:
         contributors = store.contributor_facts(
             community.id, since=None, until=_END, experts=sorted(experts), window=settings.retention_window
         )
+        reframing = {
+            kind.TYPE: Counter(
+                store.count_events(community.id, since=_DAWN, until=_END, period=Period.MONTH, types=[kind.TYPE])
+            )
+            for kind in REFRAMING
+        }
         if self._last_position(store, community.id) != before:
             return None  # a commit came between the reads: the facts may not agree with one position
         tally = HealthTally.of(
@@ -202,7 +244,7 @@ class HealthCache:
             window=settings.retention_window,
             unattributed=settings.unattributed,
         )
-        return _Entry(tally, before, key)
+        return _Entry(tally, before, key, None, reframing)
 
     @staticmethod
     def _catch_up(store: Store, community_id: str, entry: _Entry) -> bool:
@@ -215,8 +257,13 @@ class HealthCache:
             if followed > MAX_FOLLOWED:
                 return False
             for recorded in batch:
-                if not _take(store, entry.tally, recorded.event):
+                event = recorded.event
+                if not _take(store, entry.tally, event):
                     return False
+                if isinstance(event, ev.MembershipEvent):
+                    entry.members = None
+                elif isinstance(event, REFRAMING):
+                    entry.reframing[event.TYPE][event.occurred_at.date().replace(day=1)] += 1
                 entry.position = recorded.position
             if len(batch) < _BATCH:
                 return True
