@@ -55,8 +55,16 @@ def play(engine: coplib.Engine, clock: ManualClock, actions: list[tuple[str, int
     for person in PEOPLE_IDS[1:]:
         engine.join(person, "weld")
     engine.assign_role("ana", "weld", "ben", Role.EXPERT, tags=["tig"])
-    questions: list[str] = []
-    answers: list[str] = []
+    go_on(engine, clock, actions)
+    return "weld"
+
+
+def go_on(engine: coplib.Engine, clock: ManualClock, actions: list[tuple[str, int, int, float]]) -> bool:
+    """Run more of the random history on the community `play` made; whether an action changed
+    past facts (a withdrawal, a hiding or a showing again went through)."""
+    questions = [q.id for q in sorted(engine.store.find("question"), key=lambda q: (q.created_at, q.id))]
+    answers = [a.id for a in sorted(engine.store.find("answer"), key=lambda a: (a.created_at, a.id))]
+    changed_past = False
     for kind, who, pick, hours in actions:
         clock.advance(timedelta(hours=hours))
         actor = PEOPLE_IDS[who]
@@ -80,6 +88,7 @@ def play(engine: coplib.Engine, clock: ManualClock, actions: list[tuple[str, int
                 what, cid = pool[pick % len(pool)]
                 author = next(c.author_id for c in engine.store.find(what) if c.id == cid)
                 engine.withdraw(author, what, cid)
+                changed_past = True
             elif kind in ("hide", "unhide") and (questions or answers):
                 pool = [("question", q) for q in questions] + [("answer", a) for a in answers]
                 what, cid = pool[pick % len(pool)]
@@ -87,9 +96,10 @@ def play(engine: coplib.Engine, clock: ManualClock, actions: list[tuple[str, int
                     engine.hide("ana", what, cid, reason="Off topic")  # ana, who created it, facilitates
                 else:
                     engine.unhide("ana", what, cid)
+                changed_past = True
         except CoplibError:
             pass  # refused (already withdrawn, not allowed...): the history goes on
-    return "weld"
+    return changed_past
 
 
 # -- the naive reference ------------------------------------------------------------------------------

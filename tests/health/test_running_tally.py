@@ -25,7 +25,7 @@ from coplib.adapters.storage import _sql
 from coplib.adapters.storage.sqlite import SQLITE, SQLITE_HEALTH
 from coplib.domain.health import ContributorFacts, HealthSettings, PeriodFacts, PersonFacts
 from coplib.domain.health_tally import HealthTally
-from tests.health.test_properties import PEOPLE_IDS, check, naive, play
+from tests.health.test_properties import PEOPLE_IDS, check, go_on, naive, play
 from tests.unit.support import PEOPLE, START
 
 HOUR = timedelta(hours=1)
@@ -127,7 +127,7 @@ def test_the_report_read_while_the_history_goes_on_is_the_naive_references_at_ev
     play(engine, clock, [])
     reads = Counting(engine)
     for step, (actions, change, pick) in enumerate(steps):
-        changed_past = _replay(engine, clock, actions)
+        changed_past = go_on(engine, clock, actions)
         changed_past |= _change(engine, change, pick)
         clock.advance(HOUR)  # the report's `until` (now) after the last contribution
         builds = reads.builds
@@ -136,40 +136,6 @@ def test_the_report_read_while_the_history_goes_on_is_the_naive_references_at_ev
         check(report, wanted)
         if step and not changed_past:  # only new contributions since the last report: no build
             assert reads.builds == builds
-
-
-def _replay(engine: coplib.Engine, clock: ManualClock, actions: list[tuple[str, int, int, float]]) -> bool:
-    """`play`'s actions on the community it created already; whether one changed past facts
-    (a withdrawal or a hiding went through)."""
-    changed_past = False
-    questions = [q.id for q in engine.store.find("question")]
-    answers = [a.id for a in engine.store.find("answer")]
-    for kind, who, pick, hours in actions:
-        clock.advance(timedelta(hours=hours))
-        actor = PEOPLE_IDS[who]
-        try:
-            if kind == "ask":
-                questions.append(engine.ask(actor, "weld", title="Why?", body="Because").id)
-            elif kind == "answer" and questions:
-                answers.append(engine.answer(actor, questions[pick % len(questions)], body="So").id)
-            elif kind == "comment" and questions:
-                engine.comment(actor, "question", questions[pick % len(questions)], body="Hm")
-            elif kind == "share":
-                engine.share_resource(actor, "weld", title="Guide", location="https://example.org")
-            elif kind == "accept" and answers:
-                answer = next(a for a in engine.store.find("answer") if a.id == answers[pick % len(answers)])
-                asker = next(q.author_id for q in engine.store.find("question") if q.id == answer.question_id)
-                engine.accept(asker, answer.id)
-            elif kind in ("withdraw", "hide") and answers:
-                answer = next(a for a in engine.store.find("answer") if a.id == answers[pick % len(answers)])
-                if kind == "withdraw":
-                    engine.withdraw(answer.author_id, "answer", answer.id)
-                else:
-                    engine.hide("ana", "answer", answer.id, reason="Off topic")
-                changed_past = True
-        except CoplibError:
-            pass  # refused (already withdrawn, not allowed...): the history goes on
-    return changed_past
 
 
 def _start(engine: coplib.Engine, clock: ManualClock) -> list[str]:
