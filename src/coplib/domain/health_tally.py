@@ -400,10 +400,6 @@ class HealthTally:
         `ContributorFacts.monthly` gives them)."""
         return [self._months[k] for k in sorted(self._months)]
 
-    def questions_by_month(self) -> dict[date, tuple[int, int]]:
-        """The months of the period with questions: (asked, answered within 24 hours)."""
-        return {k: (b.questions, b.fast) for k, b in sorted(self._asked_months.items()) if b.questions}
-
     def finish(
         self,
         *,

@@ -160,7 +160,8 @@ class HealthReads(Queries):
         if since is None:
             # Over the whole history: the community's running tally, up to date with the log
             # (coplib.service.health_cache), when it holds for `until`.
-            def use(kept: Kept) -> CommunityHealth:
+            # Finished under the cache's lock; the lifecycle and value cycles are read after it.
+            def use(kept: Kept) -> tuple[CommunityHealth, ContributorFacts, Kept]:
                 report = kept.tally.finish(
                     community_id=community.id,
                     name=community.name,
@@ -169,14 +170,14 @@ class HealthReads(Queries):
                     settings=settings,
                     target=target,
                 )
-                contributors = ContributorFacts([], kept.tally.monthly_facts(), [])
-                return self._with_lifecycle(community, until, report, contributors, kept.members, kept.reframing)
+                return report, ContributorFacts([], kept.tally.monthly_facts(), []), kept
 
             found = self._health_cache.read(
                 store, community, until=until, settings=settings, guarantee=guarantee, use=use
             )
             if found is not None:
-                return found
+                report, monthly, kept = found
+                return self._with_lifecycle(community, until, report, monthly, kept.members, kept.reframing)
         members = store.member_facts(community.id)
         experts = [m.person_id for m in members if m.expert]
         questions = store.question_facts(community.id, until=until, unattributed=settings.unattributed)
